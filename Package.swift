@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "icws",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ICCore", targets: ["ICCore"]),
+        .library(name: "BLS12381", targets: ["BLS12381"]),
+        .executable(name: "icws-bench", targets: ["icws-bench"]),
+    ],
+    targets: [
+        // Portable: no Foundation, typed throws, no existentials. Also compiled with
+        // Embedded Swift for wasm32 canisters (scripts/check-embedded.sh).
+        .target(name: "ICCore"),
+        // Portable like ICCore; uses only ICCore's SHA-256.
+        .target(name: "BLS12381", dependencies: ["ICCore"]),
+        .executableTarget(name: "icws-bench", dependencies: ["ICCore", "BLS12381"]),
+        // Test-only helpers: locating ../shared/testdata, JSON loading.
+        .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
+        .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
+        .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

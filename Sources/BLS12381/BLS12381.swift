@@ -1,0 +1,1 @@
+// BLS12-381: see issue 3.
