@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "ICCore", targets: ["ICCore"]),
         .library(name: "BLS12381", targets: ["BLS12381"]),
+        .library(name: "Secp256k1", targets: ["Secp256k1"]),
         .executable(name: "icws-bench", targets: ["icws-bench"]),
     ],
     targets: [
@@ -15,10 +16,13 @@ let package = Package(
         .target(name: "ICCore"),
         // Portable like ICCore; uses only ICCore's SHA-256.
         .target(name: "BLS12381", dependencies: ["ICCore"]),
+        // Portable ECDSA over secp256k1 (dfx's default identity type); uses ICCore's SHA-256/HMAC.
+        .target(name: "Secp256k1", dependencies: ["ICCore"]),
         .executableTarget(name: "icws-bench", dependencies: ["ICCore", "BLS12381"]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
+        .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
