@@ -5,10 +5,15 @@ let package = Package(
     name: "icws",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "ICAgent", targets: ["ICAgent"]),
         .library(name: "ICCore", targets: ["ICCore"]),
         .library(name: "BLS12381", targets: ["BLS12381"]),
         .library(name: "Secp256k1", targets: ["Secp256k1"]),
         .executable(name: "icws-bench", targets: ["icws-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Portable: no Foundation, typed throws, no existentials. Also compiled with
@@ -18,11 +23,18 @@ let package = Package(
         .target(name: "BLS12381", dependencies: ["ICCore"]),
         // Portable ECDSA over secp256k1 (dfx's default identity type); uses ICCore's SHA-256/HMAC.
         .target(name: "Secp256k1", dependencies: ["ICCore"]),
+        // The IC agent: identities, envelopes, certificates, HTTP interface.
+        .target(name: "ICAgent", dependencies: [
+            "ICCore", "BLS12381", "Secp256k1",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
         .executableTarget(name: "icws-bench", dependencies: ["ICCore", "BLS12381"]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
+        .testTarget(name: "ICAgentTests", dependencies: ["ICAgent", "ICCore", "ICTestSupport"]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
