@@ -136,3 +136,23 @@ struct IdentityTests {
         }
     }
 }
+
+@Suite("Identity PEM compatibility")
+struct IdentityPEMCompatibilityTests {
+    /// ring's PKCS#8 v2 layout for Ed25519 (what older dfx versions wrote), built here from
+    /// a seed of our own: `3053020101300506032b657004220420 ‖ seed ‖ a123032100 ‖ public key`.
+    @Test("ring-style PKCS#8 v2 Ed25519 files load")
+    func ringV2() throws {
+        let identity = try Ed25519Identity(seed: (0..<32).map { UInt8($0) })
+        let publicKey = Array(identity.privateKey.publicKey.rawRepresentation)
+        let der = bytes(hex: "3053020101300506032b657004220420") + (0..<32).map { UInt8($0) } + bytes(hex: "a123032100") + publicKey
+        let pem = "-----BEGIN PRIVATE KEY-----\n" + Data(der).base64EncodedString() + "\n-----END PRIVATE KEY-----\n"
+        #expect(try IdentityPEM.load(pem: pem).publicKeyDER == identity.publicKeyDER)
+    }
+
+    @Test("Ed25519 files are written as 48-byte PKCS#8 v1, which OpenSSL reads")
+    func writesV1() throws {
+        let pem = try IdentityPEM.pem(for: try IdentityPEM.load(pem: OpenSSLKeys.ed25519))
+        #expect(pem.trimmingCharacters(in: .whitespacesAndNewlines) == OpenSSLKeys.ed25519)
+    }
+}

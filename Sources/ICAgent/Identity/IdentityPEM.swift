@@ -7,7 +7,8 @@ import SwiftASN1
 /// Reads and writes identity key files the way dfx writes them
 /// (`~/.config/dfx/identity/<name>/identity.pem`):
 ///
-/// - Ed25519: `-----BEGIN PRIVATE KEY-----`, PKCS#8 (v1, or v2 with the public key; v2 is written);
+/// - Ed25519: `-----BEGIN PRIVATE KEY-----`, PKCS#8 (v1 is written; v2 with the public key,
+///   in ring's or RFC 5958's tagging, is read);
 /// - secp256k1 and P-256: `-----BEGIN EC PRIVATE KEY-----`, SEC1 `ECPrivateKey` with the curve
 ///   and public key (an `EC PARAMETERS` block before it is skipped). PKCS#8-wrapped EC keys
 ///   (`-----BEGIN PRIVATE KEY-----` with id-ecPublicKey) are read too.
@@ -54,8 +55,7 @@ public enum IdentityPEM {
         do {
             switch identity {
             case let key as Ed25519Identity:
-                return try ed25519PKCS8v2(seed: Array(key.privateKey.rawRepresentation),
-                                          publicKey: Array(key.privateKey.publicKey.rawRepresentation))
+                return try ed25519PKCS8(seed: Array(key.privateKey.rawRepresentation))
             case let key as Secp256k1Identity:
                 return try sec1(secret: key.privateKey.rawRepresentation, curve: secp256k1OID,
                                 publicKey: key.privateKey.publicKey.uncompressedRepresentation)
@@ -74,18 +74,26 @@ public enum IdentityPEM {
 
     // MARK: Parsing
 
+    /// Splits PEM text into its blocks. Line lengths are not enforced (files edited by hand
+    /// or written by other tools wrap differently); the base64 body must decode.
     private static func pemDocuments(in text: String) throws(IdentityError) -> [PEMDocument] {
         var documents = [PEMDocument]()
         var remaining = Substring(text)
         while let begin = remaining.range(of: "-----BEGIN ") {
-            guard let end = remaining.range(of: "-----END ", range: begin.upperBound..<remaining.endIndex),
-                  let close = remaining.range(of: "-----", range: end.upperBound..<remaining.endIndex)
-            else { throw .invalidPEM("unterminated PEM block") }
-            let block = String(remaining[begin.lowerBound..<close.upperBound])
-            do { documents.append(try PEMDocument(pemString: block)) } catch {
-                throw .invalidPEM("malformed PEM block: \(error)")
+            guard let typeEnd = remaining.range(of: "-----", range: begin.upperBound..<remaining.endIndex) else {
+                throw .invalidPEM("malformed BEGIN line")
             }
-            remaining = remaining[close.upperBound...]
+            let type = String(remaining[begin.upperBound..<typeEnd.lowerBound])
+            let endMarker = "-----END \(type)-----"
+            guard let end = remaining.range(of: endMarker, range: typeEnd.upperBound..<remaining.endIndex) else {
+                throw .invalidPEM("block '\(type)' has no '\(endMarker)' line")
+            }
+            let body = remaining[typeEnd.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+            guard let der = Data(base64Encoded: String(body)) else {
+                throw .invalidPEM("block '\(type)' is not valid base64")
+            }
+            documents.append(PEMDocument(type: type, derBytes: Array(der)))
+            remaining = remaining[end.upperBound...]
         }
         guard !documents.isEmpty else { throw .invalidPEM("no '-----BEGIN' marker found") }
         return documents
@@ -156,17 +164,16 @@ public enum IdentityPEM {
 
     // MARK: Writing
 
-    private static func ed25519PKCS8v2(seed: [UInt8], publicKey: [UInt8]) throws -> String {
+    /// PKCS#8 v1 (48 bytes). ring's v2 form (`… a1 23 03 21 00 <public key>`, which older
+    /// dfx wrote) is refused by OpenSSL 3, while v1 is read by OpenSSL, agent-rs and dfx.
+    private static func ed25519PKCS8(seed: [UInt8]) throws -> String {
         var serializer = DER.Serializer()
         try serializer.appendConstructedNode(identifier: .sequence) { coder in
-            try coder.serialize(1)
+            try coder.serialize(0)
             try coder.appendConstructedNode(identifier: .sequence) { coder in try coder.serialize(ed25519OID) }
             var inner = DER.Serializer()
             try inner.serialize(ASN1OctetString(contentBytes: seed[...]))
             try coder.serialize(ASN1OctetString(contentBytes: inner.serializedBytes[...]))
-            // [1] IMPLICIT BIT STRING publicKey (RFC 5958 OneAsymmetricKey v2).
-            try ASN1BitString(bytes: publicKey[...])
-                .serialize(into: &coder, withIdentifier: ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific))
         }
         return PEMDocument(type: "PRIVATE KEY", derBytes: serializer.serializedBytes).pemString + "\n"
     }
