@@ -1,1 +1,24 @@
-print("icws-bench")
+// icws-bench: micro-benchmarks, one JSON line per operation.
+//
+//   swift run -c release icws-bench <suite> [iterations]
+//
+// Suites: bls. (Build in release: debug figures are meaningless.)
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let arguments = CommandLine.arguments.dropFirst()
+let suite = arguments.first ?? "help"
+let iterations = arguments.dropFirst().first.flatMap { Int($0) } ?? 50
+let harness = BenchmarkHarness(iterations: iterations)
+
+switch suite {
+case "bls":
+    BLSBenchmarks.run(harness)
+default:
+    print("usage: icws-bench <suite> [iterations]\nsuites: bls")
+    if suite != "help" && suite != "--help" { exit(2) }
+}

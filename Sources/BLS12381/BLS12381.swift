@@ -1,1 +1,0 @@
-// BLS12-381: see issue 3.
