@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Portable: no Foundation, typed throws, no existentials. Also compiled with
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "ICAgentTests", dependencies: [
             "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
     ],

@@ -1,6 +1,7 @@
 import BLS12381
 import Foundation
 import Hummingbird
+import Logging
 import ICAgent
 import ICCore
 import NIOCore
