@@ -1,4 +1,6 @@
+#if !ICWS_SINGLE_MODULE
 import ICCore
+#endif
 
 /// A decoded, NOT yet verified IC certificate (essentials §8):
 /// `{tree, signature, delegation?}` under the self-describe tag.

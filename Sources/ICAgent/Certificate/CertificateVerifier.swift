@@ -1,6 +1,8 @@
-import BLS12381
 import Foundation
+#if !ICWS_SINGLE_MODULE
+import BLS12381
 import ICCore
+#endif
 
 /// What a certificate is used for, which decides the delegation's scope check (essentials §8).
 public enum CertificateScope: Sendable, Hashable {

@@ -1,5 +1,7 @@
+#if !ICWS_SINGLE_MODULE
 import BLS12381
 import ICCore
+#endif
 
 /// The BLS12-381 public key that certificates are checked against.
 public struct RootKey: Sendable, Hashable {
