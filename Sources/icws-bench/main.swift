@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: bls. (Build in release: debug figures are meaningless.)
+// Suites: bls, agent. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +18,9 @@ let harness = BenchmarkHarness(iterations: iterations)
 switch suite {
 case "bls":
     BLSBenchmarks.run(harness)
+case "agent":
+    AgentBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: bls")
+    print("usage: icws-bench <suite> [iterations]\nsuites: bls, agent")
     if suite != "help" && suite != "--help" { exit(2) }
 }
