@@ -148,7 +148,7 @@ extension CBORDecoder {
         mutating func readHead(context: CBORError.Context, contextStart: Int) throws(CBORError) -> Head {
             let start = position
             guard position < buffer.count else {
-                throw CBORError(.unexpectedEnd(context: context, remaining: buffer.count - contextStart), at: contextStart)
+                throw CBORError(.unexpectedEnd(context: context, remaining: 0), at: contextStart)
             }
             let initial = buffer[position]
             position += 1
@@ -243,7 +243,7 @@ extension CBORDecoder {
             let context: CBORError.Context = isText ? .indefiniteTextString : .indefiniteByteString
             while true {
                 guard position < buffer.count else {
-                    throw CBORError(.unexpectedEnd(context: context, remaining: buffer.count - head.start - 1), at: head.start)
+                    throw CBORError(.unexpectedEnd(context: context, remaining: 0), at: head.start)
                 }
                 if buffer[position] == 0xff {
                     position += 1
@@ -288,7 +288,7 @@ extension CBORDecoder {
             if head.isIndefinite {
                 while true {
                     guard position < buffer.count else {
-                        throw CBORError(.unexpectedEnd(context: .indefiniteArray, remaining: buffer.count - head.start - 1), at: head.start)
+                        throw CBORError(.unexpectedEnd(context: .indefiniteArray, remaining: 0), at: head.start)
                     }
                     if buffer[position] == 0xff {
                         position += 1
@@ -318,7 +318,7 @@ extension CBORDecoder {
             if head.isIndefinite {
                 while true {
                     guard position < buffer.count else {
-                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: buffer.count - head.start - 1), at: head.start)
+                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: 0), at: head.start)
                     }
                     if buffer[position] == 0xff {
                         position += 1
@@ -327,7 +327,7 @@ extension CBORDecoder {
                     let keyStart = position
                     let key = try decodeItem(depth: depth + 1, context: .indefiniteMap, contextStart: head.start)
                     guard position < buffer.count else {
-                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: buffer.count - head.start - 1), at: head.start)
+                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: 0), at: head.start)
                     }
                     if buffer[position] == 0xff { throw CBORError(.missingMapValue, at: position) }
                     let value = try decodeItem(depth: depth + 1, context: .indefiniteMap, contextStart: head.start)
