@@ -45,5 +45,34 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     // Pruning everything keeps the root hash.
     precondition(tree.witness(for: []).reconstruct() == root)
+
+    // Well-formed trees without pruned nodes: rebuilding the content with the builder and with
+    // CertifiedTree gives identical trees, lookups and witnesses.
+    if wellFormed, let content = labeledContent(tree) {
+        let rebuilt = HashTree(content)
+        let certified = CertifiedTree(content)
+        precondition(rebuilt.isWellFormed, "built tree is not well formed")
+        precondition(certified.hashTree == rebuilt, "CertifiedTree shape differs")
+        precondition(certified.rootHash == rebuilt.reconstruct(), "CertifiedTree root differs")
+        for path in paths {
+            precondition(certified.lookup(path: path) == rebuilt.lookup(path: path), "CertifiedTree lookup differs")
+        }
+        let pathsBelowRoot = paths.filter { !$0.isEmpty }
+        precondition(certified.witness(for: pathsBelowRoot) == rebuilt.witness(for: pathsBelowRoot), "CertifiedTree witness differs")
+        for path in pathsBelowRoot.prefix(4) {
+            precondition(certified.witness(for: [path]) == rebuilt.witness(for: [path]), "CertifiedTree witness differs")
+        }
+    }
     return 0
+}
+
+/// The labeled content of a tree without pruned nodes (nil if one is found).
+func labeledContent(_ tree: HashTree) -> LabeledTree? {
+    if case .leaf(let value) = tree { return .leaf(value) }
+    var children = [(label: [UInt8], tree: LabeledTree)]()
+    for element in tree.forest {
+        guard case .labeled(let label, let subtree) = element, let content = labeledContent(subtree) else { return nil }
+        children.append((label: label, tree: content))
+    }
+    return .subtree(children)
 }

@@ -131,6 +131,11 @@ extension CBORDecoder {
 
         var remaining: Int { buffer.count - position }
 
+        /// Upper bound for reserving array/map storage from a declared count: a hostile count
+        /// (bounded only by the input length) must not make us allocate far more than the
+        /// input; beyond this the storage grows as items actually arrive.
+        static let maxReservation = 1024
+
         /// Skips self-describe tags (in any head encoding) in front of the top-level item.
         mutating func skipSelfDescribeTags() throws(CBORError) {
             while position < buffer.count, buffer[position] >> 5 == 6 {
@@ -302,7 +307,7 @@ extension CBORDecoder {
             guard count <= UInt64(remaining) else {
                 throw CBORError(.unexpectedEnd(context: .array(count: count), remaining: remaining), at: head.start)
             }
-            elements.reserveCapacity(min(Int(count), limits.maxItems))
+            elements.reserveCapacity(min(Int(count), Reader.maxReservation))
             for _ in 0..<Int(count) {
                 elements.append(try decodeItem(depth: depth + 1, context: .array(count: count), contextStart: head.start))
             }
@@ -339,7 +344,7 @@ extension CBORDecoder {
             guard count <= UInt64(remaining / 2) else {
                 throw CBORError(.unexpectedEnd(context: .map(count: count), remaining: remaining), at: head.start)
             }
-            entries.reserveCapacity(min(Int(count), limits.maxItems))
+            entries.reserveCapacity(min(Int(count), Reader.maxReservation))
             for _ in 0..<Int(count) {
                 let keyStart = position
                 let key = try decodeItem(depth: depth + 1, context: .map(count: count), contextStart: head.start)
