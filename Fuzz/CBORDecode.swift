@@ -18,8 +18,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     precondition(CBOREncoder.encode(again) == encoded, "encoding is not stable")
     // Self-described output decodes to the same value.
     precondition((try? decoder.decode(CBOREncoder.encode(value, selfDescribe: true))) == value)
-    // Sorted-key encoding also decodes (keys stay unique).
-    _ = try? decoder.decode(CBOREncoder.encode(value, sortsMapKeys: true))
+    // Sorted-key encoding also decodes (keys stay unique) and is itself stable.
+    let sorted = CBOREncoder.encode(value, sortsMapKeys: true)
+    guard let resorted = try? decoder.decode(sorted) else { fatalError("sorted encoding does not decode") }
+    precondition(CBOREncoder.encode(resorted, sortsMapKeys: true) == sorted, "sorted encoding is not stable")
+    precondition(sorted.count == encoded.count, "sorting changed the size")
     // Accessors must not trap.
     _ = value.bigInt
     _ = value.int64

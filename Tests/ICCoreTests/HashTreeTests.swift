@@ -351,3 +351,53 @@ struct HashTreeWitnessTests {
 }
 
 extension TestRandom: RandomNumberGenerator {}
+
+@Suite("Certified tree (cached hashes)")
+struct HashTreeCertifiedTreeTests {
+    @Test("same root, lookups and witnesses as HashTree", arguments: [(11 as UInt64, 0), (12, 1), (13, 5), (14, 100), (15, 400)])
+    func equivalence(seed: UInt64, count: Int) throws {
+        let entries = HashTreeWitnessTests.randomEntries(seed: seed, count: count)
+        let content = try LabeledTree(paths: entries)
+        let certified = CertifiedTree(content)
+        let tree = HashTree(content)
+        #expect(certified.hashTree == tree)
+        #expect(certified.rootHash == tree.reconstruct())
+        var random = TestRandom(seed: seed)
+        var paths = [[[UInt8]]]()
+        for _ in 0..<30 where !entries.isEmpty {
+            let entry = entries[random.below(entries.count)]
+            paths.append(entry.path)
+            paths.append([entry.path[0]])
+            paths.append([entry.path[0], entry.path[1] + [1]])
+            paths.append([entry.path[0], entry.path[1], [2]])
+        }
+        paths += [[], [[]], [[UInt8(ascii: "g")]], [[UInt8(ascii: "g"), 1], [0]], [[0xff]]]
+        for path in paths { #expect(certified.lookup(path: path) == tree.lookup(path: path), "\(path)") }
+        // Single paths, small batches and everything at once.
+        for path in paths.prefix(12) {
+            #expect(certified.witness(for: [path]) == tree.witness(for: [path]))
+        }
+        for start in stride(from: 0, to: paths.count, by: 7) {
+            let batch = Array(paths[start..<min(start + 7, paths.count)].filter { !$0.isEmpty })
+            let witness = certified.witness(for: batch)
+            #expect(witness == tree.witness(for: batch))
+            #expect(witness.reconstruct() == certified.rootHash)
+        }
+        #expect(certified.witness(for: []) == tree.witness(for: []))
+    }
+
+    @Test("leaf and empty content")
+    func degenerate() throws {
+        let leaf = CertifiedTree(.leaf([1, 2]))
+        #expect(leaf.hashTree == .leaf([1, 2]))
+        #expect(leaf.lookup(path: []) == .found([1, 2]))
+        #expect(leaf.lookup(path: [[1]]) == .absent)
+        #expect(leaf.witness(for: [[[1]]]) == .leaf([1, 2]))
+        #expect(leaf.witness(for: []) == .pruned(HashTree.leaf([1, 2]).reconstruct()))
+        let empty = try CertifiedTree(paths: [])
+        #expect(empty.hashTree == .empty)
+        #expect(empty.rootHash == HashTree.emptyHash)
+        #expect(empty.lookup(path: []) == .absent)
+        #expect(empty.witness(for: [[[1]]]) == .empty)
+    }
+}

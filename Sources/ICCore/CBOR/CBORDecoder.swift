@@ -131,6 +131,11 @@ extension CBORDecoder {
 
         var remaining: Int { buffer.count - position }
 
+        /// Upper bound for reserving array/map storage from a declared count: a hostile count
+        /// (bounded only by the input length) must not make us allocate far more than the
+        /// input; beyond this the storage grows as items actually arrive.
+        static let maxReservation = 1024
+
         /// Skips self-describe tags (in any head encoding) in front of the top-level item.
         mutating func skipSelfDescribeTags() throws(CBORError) {
             while position < buffer.count, buffer[position] >> 5 == 6 {
@@ -148,7 +153,7 @@ extension CBORDecoder {
         mutating func readHead(context: CBORError.Context, contextStart: Int) throws(CBORError) -> Head {
             let start = position
             guard position < buffer.count else {
-                throw CBORError(.unexpectedEnd(context: context, remaining: buffer.count - contextStart), at: contextStart)
+                throw CBORError(.unexpectedEnd(context: context, remaining: 0), at: contextStart)
             }
             let initial = buffer[position]
             position += 1
@@ -243,7 +248,7 @@ extension CBORDecoder {
             let context: CBORError.Context = isText ? .indefiniteTextString : .indefiniteByteString
             while true {
                 guard position < buffer.count else {
-                    throw CBORError(.unexpectedEnd(context: context, remaining: buffer.count - head.start - 1), at: head.start)
+                    throw CBORError(.unexpectedEnd(context: context, remaining: 0), at: head.start)
                 }
                 if buffer[position] == 0xff {
                     position += 1
@@ -288,7 +293,7 @@ extension CBORDecoder {
             if head.isIndefinite {
                 while true {
                     guard position < buffer.count else {
-                        throw CBORError(.unexpectedEnd(context: .indefiniteArray, remaining: buffer.count - head.start - 1), at: head.start)
+                        throw CBORError(.unexpectedEnd(context: .indefiniteArray, remaining: 0), at: head.start)
                     }
                     if buffer[position] == 0xff {
                         position += 1
@@ -302,7 +307,7 @@ extension CBORDecoder {
             guard count <= UInt64(remaining) else {
                 throw CBORError(.unexpectedEnd(context: .array(count: count), remaining: remaining), at: head.start)
             }
-            elements.reserveCapacity(min(Int(count), limits.maxItems))
+            elements.reserveCapacity(min(Int(count), Reader.maxReservation))
             for _ in 0..<Int(count) {
                 elements.append(try decodeItem(depth: depth + 1, context: .array(count: count), contextStart: head.start))
             }
@@ -318,7 +323,7 @@ extension CBORDecoder {
             if head.isIndefinite {
                 while true {
                     guard position < buffer.count else {
-                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: buffer.count - head.start - 1), at: head.start)
+                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: 0), at: head.start)
                     }
                     if buffer[position] == 0xff {
                         position += 1
@@ -327,7 +332,7 @@ extension CBORDecoder {
                     let keyStart = position
                     let key = try decodeItem(depth: depth + 1, context: .indefiniteMap, contextStart: head.start)
                     guard position < buffer.count else {
-                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: buffer.count - head.start - 1), at: head.start)
+                        throw CBORError(.unexpectedEnd(context: .indefiniteMap, remaining: 0), at: head.start)
                     }
                     if buffer[position] == 0xff { throw CBORError(.missingMapValue, at: position) }
                     let value = try decodeItem(depth: depth + 1, context: .indefiniteMap, contextStart: head.start)
@@ -339,7 +344,7 @@ extension CBORDecoder {
             guard count <= UInt64(remaining / 2) else {
                 throw CBORError(.unexpectedEnd(context: .map(count: count), remaining: remaining), at: head.start)
             }
-            entries.reserveCapacity(min(Int(count), limits.maxItems))
+            entries.reserveCapacity(min(Int(count), Reader.maxReservation))
             for _ in 0..<Int(count) {
                 let keyStart = position
                 let key = try decodeItem(depth: depth + 1, context: .map(count: count), contextStart: head.start)

@@ -1,7 +1,7 @@
 /// An error decoding CBOR: what was wrong and the byte offset where it was found.
 ///
 /// `description` reads like "CBOR: unexpected end of input at offset 17 while reading a
-/// byte string of length 300 (2 bytes follow its head)".
+/// byte string of length 300 (only 2 bytes remain)".
 public struct CBORError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What was being read when the input ended.
     public enum Context: Equatable, Sendable {
@@ -47,8 +47,9 @@ public struct CBORError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// What was wrong.
     public enum Kind: Equatable, Sendable {
-        /// The input ended (or is certainly too short, e.g. a length header larger than what
-        /// remains) while reading `context`; `remaining` bytes were left after the item head.
+        /// The input ended (or is certainly too short: a length or count larger than what
+        /// remains) while reading `context`, the item whose head is at the error's offset;
+        /// `remaining` is how many bytes were left for the part that did not fit.
         case unexpectedEnd(context: Context, remaining: Int)
         /// Additional information 28, 29 or 30 (reserved) in an initial byte.
         case reservedAdditionalInfo(UInt8)
@@ -95,7 +96,7 @@ public struct CBORError: Error, Equatable, Sendable, CustomStringConvertible {
         let at = "at offset \(offset)"
         switch kind {
         case .unexpectedEnd(let context, let remaining):
-            return "CBOR: unexpected end of input \(at) while reading \(context.phrase) (\(remaining) bytes follow its head)"
+            return "CBOR: unexpected end of input \(at) while reading \(context.phrase) (only \(remaining) bytes remain)"
         case .reservedAdditionalInfo(let info):
             return "CBOR: reserved additional information \(info) in the initial byte \(at)"
         case .indefiniteLengthNotAllowed(let major):

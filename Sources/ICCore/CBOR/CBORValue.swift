@@ -18,7 +18,7 @@
 /// content["request_type"]?.text     // "call"
 /// content["ingress_expiry"]?.uint64 // 1685570400000000000
 /// ```
-public indirect enum CBORValue: Sendable {
+public enum CBORValue: Sendable {
     /// Major type 0: an unsigned integer.
     case unsigned(UInt64)
     /// Major type 1: the negative integer `-1 - n`.
@@ -32,7 +32,7 @@ public indirect enum CBORValue: Sendable {
     /// Major type 5: a map, as key/value pairs in wire order.
     case map([(key: CBORValue, value: CBORValue)])
     /// Major type 6: a tagged item.
-    case tagged(UInt64, CBORValue)
+    indirect case tagged(UInt64, CBORValue)
     /// Simple values 20 and 21.
     case bool(Bool)
     /// Simple value 22.

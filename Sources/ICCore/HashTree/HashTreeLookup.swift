@@ -75,6 +75,8 @@ extension HashTree {
     }
 
     /// Looks up the value at `path` (labels as bytes), exactly per the spec's `lookup_path`.
+    /// Scans each forest on the way (linear in its size, as the spec's `find_label` must on
+    /// arbitrary trees); `CertifiedTree.lookup` binary-searches trees you built yourself.
     ///
     /// ```swift
     /// tree.lookup(path: [Array("request_status".utf8), requestId.bytes, Array("status".utf8)])

@@ -113,7 +113,7 @@ public indirect enum LabeledTree: Sendable {
     }
 
     /// Children sorted by label; for equal labels the last one given is kept.
-    private static func sortedUnique(_ children: [(label: [UInt8], tree: LabeledTree)]) -> [(label: [UInt8], tree: LabeledTree)] {
+    static func sortedUnique(_ children: [(label: [UInt8], tree: LabeledTree)]) -> [(label: [UInt8], tree: LabeledTree)] {
         var isStrictlySorted = true
         for index in children.indices.dropFirst() where !labelPrecedes(children[index - 1].label, children[index].label) {
             isStrictlySorted = false
