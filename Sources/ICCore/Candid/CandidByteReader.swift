@@ -47,12 +47,12 @@ struct CandidByteReader {
         }
     }
 
-    /// A LEB128 count or length that must not exceed `limit` (usually the bytes left, since
-    /// each counted item takes at least one byte): rejects huge counts before any work.
-    mutating func count(atMost limit: Int) throws(CandidError) -> Int {
+    /// A LEB128 count or length that must not exceed the bytes left after it (each counted
+    /// item takes at least one byte): rejects huge counts before any work.
+    mutating func count() throws(CandidError) -> Int {
         let start = offset
         let n = try leb()
-        guard n <= UInt64(limit) else { throw CandidError(.truncated, offset: start) }
+        guard n <= UInt64(remaining) else { throw CandidError(.truncated, offset: start) }
         return Int(n)
     }
 
@@ -159,10 +159,9 @@ struct CandidByteReader {
     /// `leb128(len) · utf8`, validated.
     mutating func text() throws(CandidError) -> String {
         let start = offset
-        let length = try count(atMost: remaining)
-        guard let string = String(validating: bytes[offset..<offset + length], as: UTF8.self) else {
-            throw CandidError(.invalidUTF8, offset: start)
-        }
+        let length = try count()
+        guard CandidUTF8.isValid(bytes, offset..<offset + length) else { throw CandidError(.invalidUTF8, offset: start) }
+        let string = String(decoding: bytes[offset..<offset + length], as: UTF8.self)
         offset += length
         return string
     }
@@ -170,7 +169,7 @@ struct CandidByteReader {
     /// Validates and skips text.
     mutating func skipText() throws(CandidError) {
         let start = offset
-        let length = try count(atMost: remaining)
+        let length = try count()
         guard CandidUTF8.isValid(bytes, offset..<offset + length) else { throw CandidError(.invalidUTF8, offset: start) }
         offset += length
     }
@@ -181,7 +180,7 @@ struct CandidByteReader {
         let tag = try byte()
         guard tag == 1 else { throw CandidError(.invalidReferenceTag(tag), offset: start) }
         let lengthOffset = offset
-        let length = try count(atMost: remaining)
+        let length = try count()
         guard length <= Principal.maxByteCount else {
             throw CandidError(.principalTooLong(length), offset: lengthOffset)
         }
@@ -195,7 +194,7 @@ struct CandidByteReader {
         let tag = try byte()
         guard tag == 1 else { throw CandidError(.invalidReferenceTag(tag), offset: start) }
         let lengthOffset = offset
-        let length = try count(atMost: remaining)
+        let length = try count()
         guard length <= Principal.maxByteCount else {
             throw CandidError(.principalTooLong(length), offset: lengthOffset)
         }

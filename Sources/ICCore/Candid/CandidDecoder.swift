@@ -92,7 +92,7 @@ public struct CandidMessageHeader: Sendable {
         }
         var reader = CandidByteReader(bytes, offset: 4)
         let countOffset = reader.offset
-        let count = try reader.count(atMost: reader.remaining)
+        let count = try reader.count()
         guard count <= limits.maxTypeTableEntries else {
             throw CandidError(.typeTableLimitExceeded(limit: limits.maxTypeTableEntries), offset: countOffset)
         }
@@ -110,7 +110,7 @@ public struct CandidMessageHeader: Sendable {
                 }
             }
         }
-        let argumentCount = try reader.count(atMost: reader.remaining)
+        let argumentCount = try reader.count()
         var arguments = [Int]()
         arguments.reserveCapacity(argumentCount)
         for _ in 0..<argumentCount { arguments.append(try CandidMessageHeader.reference(&reader, tableSize: count)) }
@@ -133,7 +133,7 @@ public struct CandidMessageHeader: Sendable {
     }
 
     private static func fields(_ reader: inout CandidByteReader, tableSize: Int) throws(CandidError) -> [CandidTypeTable.Field] {
-        let n = try reader.count(atMost: reader.remaining)
+        let n = try reader.count()
         var list = [CandidTypeTable.Field]()
         list.reserveCapacity(n)
         var previous: UInt64? = nil
@@ -164,15 +164,15 @@ public struct CandidMessageHeader: Sendable {
             return .variant(try fields(&reader, tableSize: tableSize))
         case Int64(CandidOpcode.function):
             var arguments = [Int]()
-            let argumentCount = try reader.count(atMost: reader.remaining)
+            let argumentCount = try reader.count()
             arguments.reserveCapacity(argumentCount)
             for _ in 0..<argumentCount { arguments.append(try reference(&reader, tableSize: tableSize)) }
             var results = [Int]()
-            let resultCount = try reader.count(atMost: reader.remaining)
+            let resultCount = try reader.count()
             results.reserveCapacity(resultCount)
             for _ in 0..<resultCount { results.append(try reference(&reader, tableSize: tableSize)) }
             var annotations = CandidFunctionAnnotations()
-            let annotationCount = try reader.count(atMost: reader.remaining)
+            let annotationCount = try reader.count()
             for _ in 0..<annotationCount {
                 let at = reader.offset
                 let byte = try reader.byte()
@@ -183,12 +183,12 @@ public struct CandidMessageHeader: Sendable {
             }
             return .function(CandidTypeTable.Function(arguments: arguments, results: results, annotations: annotations))
         case Int64(CandidOpcode.service):
-            let n = try reader.count(atMost: reader.remaining)
+            let n = try reader.count()
             var methods = [CandidTypeTable.Method]()
             methods.reserveCapacity(n)
             for _ in 0..<n {
                 let nameOffset = reader.offset
-                let length = try reader.count(atMost: reader.remaining)
+                let length = try reader.count()
                 guard CandidUTF8.isValid(reader.bytes, reader.offset..<reader.offset + length) else {
                     throw CandidError(.invalidUTF8, offset: nameOffset)
                 }
@@ -205,7 +205,7 @@ public struct CandidMessageHeader: Sendable {
                 throw CandidError(.invalidTypeOpcode(opcode), offset: start)
             }
             // A future type: leb128(length) · length bytes we cannot interpret.
-            let length = try reader.count(atMost: reader.remaining)
+            let length = try reader.count()
             try reader.skip(length)
             return .future(opcode: opcode < Int64(Int32.min) ? Int(Int32.min) : Int(opcode))
         }
@@ -546,7 +546,7 @@ struct CandidValueReader {
             try reader.skipPrincipal()
         case .future:
             // leb128(m) · leb128(n) · m bytes (n references travel outside the byte stream).
-            let length = try reader.count(atMost: reader.remaining)
+            let length = try reader.count()
             try reader.skipLEB()
             try reader.skip(length)
         }

@@ -101,6 +101,12 @@ public struct CandidField: Sendable {
         self.type = type
     }
 
+    init(id: UInt32, name: String?, type: CandidType) {
+        self.id = id
+        self.name = name
+        self.type = type
+    }
+
     /// `.field("name", .nat64)`.
     public static func field(_ name: String, _ type: CandidType) -> CandidField {
         CandidField(name: name, type: type)
