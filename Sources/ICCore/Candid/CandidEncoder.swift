@@ -118,8 +118,23 @@ struct CandidValueWriter {
             for v in values { try write(v, element) }
         case (.record(let fields), .record(let given)):
             guard given.count == fields.count else { return false }
-            for (field, v) in zip(fields, given) where field.id != v.id { return false }
-            for (field, v) in zip(fields, given) { try write(v.value, field.type) }
+            var inOrder = true
+            for (field, v) in zip(fields, given) where field.id != v.id {
+                inOrder = false
+                break
+            }
+            if inOrder {
+                for (field, v) in zip(fields, given) { try write(v.value, field.type) }
+            } else {
+                // Hand-built records list fields in declaration order, not by hash.
+                var order = [Int]()
+                order.reserveCapacity(fields.count)
+                for field in fields {
+                    guard let k = given.firstIndex(where: { $0.id == field.id }) else { return false }
+                    order.append(k)
+                }
+                for (field, k) in zip(fields, order) { try write(given[k].value, field.type) }
+            }
         case (.variant(let fields), .variant(let chosen)):
             guard let index = CandidValueReader.find(chosen.id, in: fields) else {
                 throw CandidError(.unknownVariantTag(id: chosen.id))
