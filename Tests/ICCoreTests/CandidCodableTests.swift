@@ -248,5 +248,9 @@ struct CandidCodableTests {
         let reply = MessagesResult.ok(MessagesReply(messages: messages, cert: Array(repeating: 7, count: 100)))
         let bytes = try Candid.encode(reply)
         #expect(try Candid.decode(MessagesResult.self, from: bytes) == reply)
+        // With the types compiled once.
+        let types = try CandidArgumentTypes(MessagesResult.self)
+        #expect(try Candid.encode(reply, as: types) == bytes)
+        #expect(try Candid.decode(MessagesResult.self, from: bytes, as: types) == reply)
     }
 }

@@ -444,6 +444,21 @@ public enum Candid {
             types: [A.candidType, B.candidType, C.candidType, D.candidType])
     }
 
+    /// Encodes one value at precompiled types (`CandidArgumentTypes(A.self)`, built once),
+    /// saving the compilation of `A.candidType` on every call.
+    public static func encode<A: CandidEncodable>(_ a: A, as types: CandidArgumentTypes) throws(CandidError) -> [UInt8] {
+        try CandidEncoder.encode([a.candidValue()], as: types)
+    }
+
+    /// Decodes one value at precompiled types (`CandidArgumentTypes(A.self)`, built once).
+    public static func decode<A: CandidDecodable>(
+        _ a: A.Type, from bytes: [UInt8], as types: CandidArgumentTypes, limits: CandidDecoder.Limits = .default
+    ) throws(CandidError) -> A {
+        let values = try CandidDecoder(limits: limits).decode(bytes, as: types)
+        guard let first = values.first else { throw CandidError(.argumentCountMismatch(values: 0, types: 1)) }
+        return try A(candid: first)
+    }
+
     /// Checks that `bytes` is a valid message whose arguments can be read as `()`.
     public static func decode(from bytes: [UInt8], limits: CandidDecoder.Limits = .default) throws(CandidError) {
         _ = try CandidDecoder(limits: limits).decode(bytes, as: [])
@@ -482,5 +497,12 @@ public enum Candid {
     /// The argument values at their wire types (no expected type).
     public static func decodeValues(from bytes: [UInt8], limits: CandidDecoder.Limits = .default) throws(CandidError) -> [CandidValue] {
         try CandidDecoder(limits: limits).decode(bytes)
+    }
+}
+
+extension CandidArgumentTypes {
+    /// The argument sequence `(A)`, compiled.
+    public init<A: CandidTyped>(_ a: A.Type) throws(CandidError) {
+        try self.init([A.candidType])
     }
 }

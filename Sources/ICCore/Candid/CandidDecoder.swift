@@ -321,6 +321,8 @@ struct CandidValueReader {
                 elements.append(try value(wireElement, elementType))
                 i += 1
             }
+            // Only nat8 reads as nat8, so this is an empty vector of another element type.
+            if elementType == CandidOpcode.nat8 { return .blob([]) }
             return .vec(elements)
         case .record(let expectedFields):
             guard w >= 0, case .record(let wireFields) = wire.nodes[w] else { throw mismatch(w, e) }

@@ -185,6 +185,8 @@ extension CandidTypeTable {
         public private(set) var table = CandidTypeTable()
         private var shared: [[UInt8]: Int] = [:]
         private var bindings: [(label: String, slot: Int)] = []
+        private var binderSlots: [Int] = []
+        private var indexed = false
         private var scratch: [UInt8] = []
 
         public init() {}
@@ -229,6 +231,7 @@ extension CandidTypeTable {
                 case .opt, .vec, .record, .variant, .function, .service:
                     let slot = table.nodes.count
                     table.nodes.append(.future(opcode: 0))  // placeholder until the body is built
+                    binderSlots.append(slot)
                     let depth = bindings.count
                     for label in labels { bindings.append((label, slot)) }
                     defer { bindings.removeLast(bindings.count - depth) }
@@ -239,6 +242,16 @@ extension CandidTypeTable {
                 }
             case .opt, .vec, .record, .variant, .function, .service:
                 let node = try compositeNode(type)
+                // Share structurally identical entries. Small tables (the usual case) are
+                // searched directly; larger ones through a dictionary keyed by the encoding.
+                if table.nodes.count < 32 && !indexed {
+                    for (index, existing) in table.nodes.enumerated() where existing == node && !isBinder(index) {
+                        return index
+                    }
+                    table.nodes.append(node)
+                    return table.nodes.count - 1
+                }
+                if !indexed { indexExistingNodes() }
                 scratch.removeAll(keepingCapacity: true)
                 CandidTypeTable.encode(node, into: &scratch)
                 if let existing = shared[scratch] { return existing }
@@ -246,6 +259,18 @@ extension CandidTypeTable {
                 table.nodes.append(node)
                 shared[scratch] = index
                 return index
+            }
+        }
+
+        /// Binder slots (recursive types) are never shared: their node may still be a placeholder.
+        private func isBinder(_ index: Int) -> Bool { binderSlots.contains(index) }
+
+        private mutating func indexExistingNodes() {
+            indexed = true
+            for (index, node) in table.nodes.enumerated() where !isBinder(index) {
+                scratch.removeAll(keepingCapacity: true)
+                CandidTypeTable.encode(node, into: &scratch)
+                if shared[scratch] == nil { shared[scratch] = index }
             }
         }
 
