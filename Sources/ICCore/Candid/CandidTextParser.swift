@@ -27,14 +27,22 @@ public struct CandidTypeEnvironment: Sendable {
     public func resolve(_ type: CandidType) throws(CandidError) -> CandidType {
         var stack: [(name: [UInt8], used: Bool)] = []
         var budget = 100_000
-        return try resolve(type, &stack, &budget)
+        var depth = 0
+        return try resolve(type, &stack, &budget, &depth)
     }
 
+    /// Expansion is bounded in size and in nesting (the result is walked recursively later).
+    private static let maxExpandedDepth = 512
+
     private func resolve(
-        _ type: CandidType, _ stack: inout [(name: [UInt8], used: Bool)], _ budget: inout Int
+        _ type: CandidType, _ stack: inout [(name: [UInt8], used: Bool)], _ budget: inout Int, _ depth: inout Int
     ) throws(CandidError) -> CandidType {
         budget -= 1
-        guard budget > 0, stack.count < 256 else { throw CandidError(.depthLimitExceeded(limit: 256)) }
+        depth += 1
+        defer { depth -= 1 }
+        guard budget > 0, depth <= CandidTypeEnvironment.maxExpandedDepth else {
+            throw CandidError(.depthLimitExceeded(limit: CandidTypeEnvironment.maxExpandedDepth))
+        }
         switch type {
         case .reference(let label):
             let name = Array(label.utf8)
@@ -49,23 +57,23 @@ public struct CandidTypeEnvironment: Sendable {
             }
             guard let definition = definitions[name] else { throw CandidError(.unknownTypeName(name)) }
             stack.append((name, false))
-            let body = try resolve(definition, &stack, &budget)
+            let body = try resolve(definition, &stack, &budget, &depth)
             let used = stack.removeLast().used
             return used ? .recursive(label, body) : body
         case .recursive(let label, let body):
             // An explicit binder shadows a definition of the same name.
             stack.append((Array(label.utf8), true))
             defer { stack.removeLast() }
-            return .recursive(label, try resolve(body, &stack, &budget))
-        case .opt(let inner): return .opt(try resolve(inner, &stack, &budget))
-        case .vec(let inner): return .vec(try resolve(inner, &stack, &budget))
-        case .record(let fields): return .record(try resolve(fields, &stack, &budget))
-        case .variant(let fields): return .variant(try resolve(fields, &stack, &budget))
-        case .function(let function): return .function(try resolve(function, &stack, &budget))
+            return .recursive(label, try resolve(body, &stack, &budget, &depth))
+        case .opt(let inner): return .opt(try resolve(inner, &stack, &budget, &depth))
+        case .vec(let inner): return .vec(try resolve(inner, &stack, &budget, &depth))
+        case .record(let fields): return .record(try resolve(fields, &stack, &budget, &depth))
+        case .variant(let fields): return .variant(try resolve(fields, &stack, &budget, &depth))
+        case .function(let function): return .function(try resolve(function, &stack, &budget, &depth))
         case .service(let methods):
             var out = [CandidMethod]()
             for method in methods {
-                out.append(CandidMethod(name: method.name, type: try resolve(method.type, &stack, &budget)))
+                out.append(CandidMethod(name: method.name, type: try resolve(method.type, &stack, &budget, &depth)))
             }
             return .service(out)
         default:
@@ -74,19 +82,20 @@ public struct CandidTypeEnvironment: Sendable {
     }
 
     private func resolve(
-        _ fields: [CandidField], _ stack: inout [(name: [UInt8], used: Bool)], _ budget: inout Int
+        _ fields: [CandidField], _ stack: inout [(name: [UInt8], used: Bool)], _ budget: inout Int, _ depth: inout Int
     ) throws(CandidError) -> [CandidField] {
         var out = fields
-        for i in out.indices { out[i].type = try resolve(out[i].type, &stack, &budget) }
+        for i in out.indices { out[i].type = try resolve(out[i].type, &stack, &budget, &depth) }
         return out
     }
 
     private func resolve(
-        _ function: CandidFunctionType, _ stack: inout [(name: [UInt8], used: Bool)], _ budget: inout Int
+        _ function: CandidFunctionType, _ stack: inout [(name: [UInt8], used: Bool)], _ budget: inout Int,
+        _ depth: inout Int
     ) throws(CandidError) -> CandidFunctionType {
         var out = function
-        for i in out.arguments.indices { out.arguments[i] = try resolve(out.arguments[i], &stack, &budget) }
-        for i in out.results.indices { out.results[i] = try resolve(out.results[i], &stack, &budget) }
+        for i in out.arguments.indices { out.arguments[i] = try resolve(out.arguments[i], &stack, &budget, &depth) }
+        for i in out.results.indices { out.results[i] = try resolve(out.results[i], &stack, &budget, &depth) }
         return out
     }
 }
