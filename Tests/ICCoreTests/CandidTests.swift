@@ -273,7 +273,7 @@ struct CandidLimitTests {
             Issue.record("decoded text as nat8")
         } catch {
             #expect(error == CandidError(.typeMismatch(expected: .nat8, found: .text), offset: 7))
-            #expect(error.description == "expected nat8, found text at offset 7")
+            #expect(error.description == "expected nat8 at offset 7, found text")
         }
     }
 }

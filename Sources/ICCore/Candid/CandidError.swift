@@ -176,6 +176,9 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
+        if case .typeMismatch(let expected, let found) = kind, let offset {
+            return "expected \(expected) at offset \(offset), found \(found)"
+        }
         let message: String
         switch kind {
         case .badMagic: message = "missing DIDL magic number"

@@ -666,8 +666,10 @@ enum CandidNumberText {
             return scaled(result, byPowerOf: 2, 4 * scale + exponent)
         }
         let decimalExponent = scale + exponent
-        if decimalExponent < 0, decimalExponent >= -22, mantissa < 1 << 53 {
-            return result / power10(-decimalExponent)
+        // Exact operands, one rounding: correctly rounded (the classic fast path).
+        if mantissa < 1 << 53 {
+            if decimalExponent < 0, decimalExponent >= -22 { return result / power10(-decimalExponent) }
+            if decimalExponent >= 0, decimalExponent <= 22 { return result * power10(decimalExponent) }
         }
         result = scaled(result, byPowerOf: 10, decimalExponent)
         return result
