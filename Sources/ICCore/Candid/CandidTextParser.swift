@@ -242,18 +242,46 @@ public struct CandidTextParser {
         return environment
     }
 
-    private static let primitives: [(StaticString, CandidType)] = [
-        ("null", .null), ("bool", .bool), ("nat", .nat), ("int", .int), ("nat8", .nat8), ("nat16", .nat16),
-        ("nat32", .nat32), ("nat64", .nat64), ("int8", .int8), ("int16", .int16), ("int32", .int32),
-        ("int64", .int64), ("float32", .float32), ("float64", .float64), ("text", .text),
-        ("reserved", .reserved), ("empty", .empty), ("principal", .principal), ("blob", .vec(.nat8)),
-    ]
+    /// The primitive type (or `blob`) a keyword names. A function rather than a table: no
+    /// global state to initialise (and nothing for leak checkers to misread).
+    private static func primitive(_ word: [UInt8]) -> CandidType? {
+        switch word.count {
+        case 3:
+            if equals(word, "nat") { return .nat }
+            if equals(word, "int") { return .int }
+        case 4:
+            if equals(word, "null") { return .null }
+            if equals(word, "bool") { return .bool }
+            if equals(word, "nat8") { return .nat8 }
+            if equals(word, "int8") { return .int8 }
+            if equals(word, "text") { return .text }
+            if equals(word, "blob") { return .vec(.nat8) }
+        case 5:
+            if equals(word, "nat16") { return .nat16 }
+            if equals(word, "nat32") { return .nat32 }
+            if equals(word, "nat64") { return .nat64 }
+            if equals(word, "int16") { return .int16 }
+            if equals(word, "int32") { return .int32 }
+            if equals(word, "int64") { return .int64 }
+            if equals(word, "empty") { return .empty }
+        case 7:
+            if equals(word, "float32") { return .float32 }
+            if equals(word, "float64") { return .float64 }
+        case 8:
+            if equals(word, "reserved") { return .reserved }
+        case 9:
+            if equals(word, "principal") { return .principal }
+        default:
+            break
+        }
+        return nil
+    }
 
     mutating func dataType() throws(CandidError) -> CandidType {
         try enter()
         defer { depth -= 1 }
         guard case .identifier(let word) = token.kind else { throw error(.type) }
-        for (name, type) in CandidTextParser.primitives where CandidTextParser.equals(word, name) {
+        if let type = CandidTextParser.primitive(word) {
             try advance()
             return type
         }
