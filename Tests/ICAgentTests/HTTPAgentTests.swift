@@ -29,7 +29,7 @@ struct HTTPAgentTests {
         let replica = try ScriptedReplica()
         try await replica.run { url in
             let reply = try await agent(url, replica).call(canister: canister, method: "greet", arg: [])
-            #expect(reply == [0x44, 0x49, 0x44, 0x4c] + Array("greet".utf8))
+            #expect(try Candid.decode(String.self, from: reply) == "greet")
             #expect(replica.log.contains("v4/call"))
         }
     }
@@ -41,11 +41,28 @@ struct HTTPAgentTests {
         try await replica.run { url in
             let agent = agent(url, replica)
             let reply = try await agent.call(canister: canister, method: "echo", arg: [])
-            #expect(reply == [0x44, 0x49, 0x44, 0x4c] + Array("echo".utf8))
+            #expect(try Candid.decode(String.self, from: reply) == "echo")
             #expect(replica.log.prefix(4) == ["v4/call", "v3/call", "v2/call", "v3/read_state"])
             // The fallback is remembered: the next call goes straight to v2.
             _ = try await agent.call(canister: canister, method: "again", arg: [])
             #expect(replica.log.filter { $0 == "v4/call" }.count == 1)
+        }
+    }
+
+    @Test("typed calls decode Candid replies and report mismatched types")
+    func typedCalls() async throws {
+        let replica = try ScriptedReplica()
+        try await replica.run { url in
+            let agent = agent(url, replica)
+            #expect(try await agent.call(canister, "hello", 42 as UInt64, returning: String.self) == "hello")
+            #expect(try await agent.callValues(canister, "hi") == [.text("hi")])
+            do {
+                _ = try await agent.call(canister, "hello", arguments: Candid.encode(), returning: UInt64.self)
+                Issue.record("a text reply must not decode as nat64")
+            } catch let error as AgentError {
+                guard case .replyDecoding = error else { Issue.record("got \(error)"); return }
+            }
+            #expect(try await agent.queryValues(canister, "q").isEmpty)
         }
     }
 

@@ -11,7 +11,7 @@ import NIOCore
 /// It signs its certificates with a real BLS key, so the agent's verification runs for real.
 final class ScriptedReplica: @unchecked Sendable {
     enum Behaviour: Sendable {
-        /// v4 answers with a certified reply `[0x44, 0x49, 0x44, 0x4c]` + method name bytes.
+        /// v4 answers with a certified reply: the method name as a Candid `text`.
         case normal
         /// v4 and v3 call endpoints are missing (404): v2 + read_state polling is used.
         case onlyV2
@@ -111,7 +111,7 @@ final class ScriptedReplica: @unchecked Sendable {
             }
         case ("call", _):
             guard case .call(_, let method, _) = envelope.content.kind else { return Response(status: .badRequest) }
-            let reply = [0x44, 0x49, 0x44, 0x4c] + Array(method.utf8)
+            let reply = try Candid.encode(method)
             lock.withLock { calls[requestID] = reply }
             if version == "v2" {
                 lock.withLock { requestLog.append(path) }
