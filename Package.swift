@@ -37,7 +37,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .executableTarget(name: "icws-bench", dependencies: ["ICCore", "BLS12381", "ICAgent"]),
+        .executableTarget(name: "icws-bench", dependencies: [
+            "ICCore", "BLS12381", "ICAgent", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),

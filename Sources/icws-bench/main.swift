@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: bls, agent. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +20,9 @@ case "bls":
     BLSBenchmarks.run(harness)
 case "agent":
     AgentBenchmarks.run(harness)
+case "core":
+    CoreBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: bls, agent")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent")
     if suite != "help" && suite != "--help" { exit(2) }
 }

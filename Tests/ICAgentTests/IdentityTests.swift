@@ -156,3 +156,21 @@ struct IdentityPEMCompatibilityTests {
         #expect(pem.trimmingCharacters(in: .whitespacesAndNewlines) == OpenSSLKeys.ed25519)
     }
 }
+
+@Suite("Portable SHA-256 against swift-crypto")
+struct SHA256CrossCheckTests {
+    @Test("ICCore's SHA-256 and SHA-224 agree with swift-crypto for lengths 0…300 and 64 KiB")
+    func agree() {
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func nextByte() -> UInt8 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+        for length in Array(0...300) + [65_536] {
+            let input = (0..<length).map { _ in nextByte() }
+            #expect(ICCore.SHA256.hash(input) == Array(Crypto.SHA256.hash(data: input)), "length \(length)")
+        }
+        // SHA-224 is not in swift-crypto's public API; check it against a FIPS 180-4 value instead.
+        #expect(Hex.encode(SHA224.hash(Array("abc".utf8))) == "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7")
+    }
+}
