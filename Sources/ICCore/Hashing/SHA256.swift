@@ -137,16 +137,19 @@ struct SHA2_32Engine: Sendable {
     )
 
     @usableFromInline var h0, h1, h2, h3, h4, h5, h6, h7: UInt32
-    /// Bytes of an incomplete block, waiting for more input.
-    @usableFromInline var pending: [UInt8]
+    /// The incomplete block waiting for more input, stored inline (64 bytes) so that hashing
+    /// small inputs allocates nothing but the digest.
+    @usableFromInline var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    /// How many bytes of `block` are filled.
+    @usableFromInline var blockCount: Int
     /// Total message length in bytes so far.
     @usableFromInline var length: UInt64
 
     @usableFromInline
     init(initialState s: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)) {
         (h0, h1, h2, h3, h4, h5, h6, h7) = s
-        pending = []
-        pending.reserveCapacity(64)
+        block = (0, 0, 0, 0, 0, 0, 0, 0)
+        blockCount = 0
         length = 0
     }
 
@@ -155,50 +158,66 @@ struct SHA2_32Engine: Sendable {
         guard input.count > 0 else { return }
         length &+= UInt64(input.count)
         var offset = 0
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, input.count)
-            pending.append(contentsOf: input[0..<take])
+        if blockCount > 0 {
+            let take = min(64 - blockCount, input.count)
+            let filled = blockCount
+            withUnsafeMutableBytes(of: &block) { buffer in
+                buffer.baseAddress!.advanced(by: filled).copyMemory(from: input.baseAddress!, byteCount: take)
+            }
+            blockCount += take
             offset = take
-            guard pending.count == 64 else { return }
-            pending.withUnsafeBytes { compress($0.baseAddress!) }
-            pending.removeAll(keepingCapacity: true)
+            guard blockCount == 64 else { return }
+            compressPendingBlock()
         }
         while input.count - offset >= 64 {
             compress(input.baseAddress! + offset)
             offset += 64
         }
         if offset < input.count {
-            pending.append(contentsOf: input[offset...])
+            let rest = input.count - offset
+            withUnsafeMutableBytes(of: &block) { buffer in
+                buffer.baseAddress!.copyMemory(from: input.baseAddress! + offset, byteCount: rest)
+            }
+            blockCount = rest
         }
+    }
+
+    @usableFromInline
+    mutating func compressPendingBlock() {
+        var copy = block
+        withUnsafeBytes(of: &copy) { compress($0.baseAddress!) }
+        blockCount = 0
     }
 
     @usableFromInline
     mutating func finalize(digestByteCount: Int) -> [UInt8] {
         let bitLength = length &* 8
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        tail.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                compress(raw.baseAddress! + offset)
-                offset += 64
+        var filled = blockCount
+        withUnsafeMutableBytes(of: &block) { $0[filled] = 0x80 }
+        filled += 1
+        if filled > 56 {
+            withUnsafeMutableBytes(of: &block) { buffer in
+                for index in filled..<64 { buffer[index] = 0 }
             }
+            compressPendingBlock()
+            filled = 0
         }
-        pending.removeAll()
-        let words = [h0, h1, h2, h3, h4, h5, h6, h7]
-        var digest = [UInt8]()
-        digest.reserveCapacity(32)
-        for word in words {
-            digest.append(UInt8(truncatingIfNeeded: word >> 24))
-            digest.append(UInt8(truncatingIfNeeded: word >> 16))
-            digest.append(UInt8(truncatingIfNeeded: word >> 8))
-            digest.append(UInt8(truncatingIfNeeded: word))
+        withUnsafeMutableBytes(of: &block) { buffer in
+            for index in filled..<56 { buffer[index] = 0 }
+            for index in 0..<8 { buffer[56 + index] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * index)) }
         }
-        return Array(digest.prefix(digestByteCount))
+        compressPendingBlock()
+        let words = (h0, h1, h2, h3, h4, h5, h6, h7)
+        return [UInt8](unsafeUninitializedCapacity: digestByteCount) { digest, count in
+            withUnsafeBytes(of: words) { raw in
+                for index in 0..<digestByteCount {
+                    // Words are stored native-endian; the digest is big-endian per word.
+                    let word = raw.load(fromByteOffset: (index / 4) * 4, as: UInt32.self)
+                    digest[index] = UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * (index % 4)))
+                }
+            }
+            count = digestByteCount
+        }
     }
 
     /// Processes one 64-byte block. The message schedule is kept as a 16-word ring in
