@@ -16,6 +16,17 @@
 @usableFromInline let pInv: UInt64 = 0x89f3fffcfffcfffd
 
 /// Multiply-accumulate: returns the low word of `acc + a·b + carry`, high word into `carry`.
+/// (The sum is at most 2^128 - 1, so it never overflows two words.)
+#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
+// 128-bit arithmetic lowers to mul + add/adc pairs with no flag-to-register round trips.
+// (Apple platforms gate UInt128 behind macOS 15, so they take the portable path below.)
+@inline(__always) @usableFromInline
+func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+    let t = UInt128(a) &* UInt128(b) &+ UInt128(acc) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: t >> 64)
+    return UInt64(truncatingIfNeeded: t)
+}
+#else
 @inline(__always) @usableFromInline
 func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let (hi, lo) = a.multipliedFullWidth(by: b)
@@ -23,6 +34,19 @@ func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt
     let (s1, o1) = s0.addingReportingOverflow(carry)
     carry = hi &+ (o0 ? 1 : 0) &+ (o1 ? 1 : 0)
     return s1
+}
+#endif
+
+/// Product-scanning step: (c2, c1, c0) += a·b.
+@inline(__always) @usableFromInline
+func mulAcc(_ a: UInt64, _ b: UInt64, _ c0: inout UInt64, _ c1: inout UInt64, _ c2: inout UInt64) {
+    let (hi, lo) = a.multipliedFullWidth(by: b)
+    let (s0, o0) = c0.addingReportingOverflow(lo)
+    // hi ≤ 2^64 - 2, so adding the carry cannot overflow.
+    let (s1, o1) = c1.addingReportingOverflow(hi &+ (o0 ? 1 : 0))
+    c0 = s0
+    c1 = s1
+    c2 = c2 &+ (o1 ? 1 : 0)
 }
 
 /// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
@@ -164,6 +188,7 @@ struct Fp: Equatable, Sendable {
         mul(a, b)
     }
 
+    /// Montgomery multiplication, coarsely integrated operand scanning (CIOS).
     @inline(never)
     static func mul(_ a: Fp, _ b: Fp) -> Fp {
         let inv = pInv
@@ -290,6 +315,109 @@ struct Fp: Equatable, Sendable {
         }
 
         return reduceOnce(t0, t1, t2, t3, t4, t5)
+    }
+
+    /// Montgomery multiplication, finely integrated product scanning (FIPS): the product and
+    /// the reduction share one three-word column accumulator.
+    static func mulFIPS(_ a: Fp, _ b: Fp) -> Fp {
+        var c0: UInt64 = 0, c1: UInt64 = 0, c2: UInt64 = 0
+        mulAcc(a.l0, b.l0, &c0, &c1, &c2)
+        let m0 = c0 &* pInv
+        mulAcc(m0, P0, &c0, &c1, &c2)
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l0, b.l1, &c0, &c1, &c2)
+        mulAcc(m0, P1, &c0, &c1, &c2)
+        mulAcc(a.l1, b.l0, &c0, &c1, &c2)
+        let m1 = c0 &* pInv
+        mulAcc(m1, P0, &c0, &c1, &c2)
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l0, b.l2, &c0, &c1, &c2)
+        mulAcc(m0, P2, &c0, &c1, &c2)
+        mulAcc(a.l1, b.l1, &c0, &c1, &c2)
+        mulAcc(m1, P1, &c0, &c1, &c2)
+        mulAcc(a.l2, b.l0, &c0, &c1, &c2)
+        let m2 = c0 &* pInv
+        mulAcc(m2, P0, &c0, &c1, &c2)
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l0, b.l3, &c0, &c1, &c2)
+        mulAcc(m0, P3, &c0, &c1, &c2)
+        mulAcc(a.l1, b.l2, &c0, &c1, &c2)
+        mulAcc(m1, P2, &c0, &c1, &c2)
+        mulAcc(a.l2, b.l1, &c0, &c1, &c2)
+        mulAcc(m2, P1, &c0, &c1, &c2)
+        mulAcc(a.l3, b.l0, &c0, &c1, &c2)
+        let m3 = c0 &* pInv
+        mulAcc(m3, P0, &c0, &c1, &c2)
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l0, b.l4, &c0, &c1, &c2)
+        mulAcc(m0, P4, &c0, &c1, &c2)
+        mulAcc(a.l1, b.l3, &c0, &c1, &c2)
+        mulAcc(m1, P3, &c0, &c1, &c2)
+        mulAcc(a.l2, b.l2, &c0, &c1, &c2)
+        mulAcc(m2, P2, &c0, &c1, &c2)
+        mulAcc(a.l3, b.l1, &c0, &c1, &c2)
+        mulAcc(m3, P1, &c0, &c1, &c2)
+        mulAcc(a.l4, b.l0, &c0, &c1, &c2)
+        let m4 = c0 &* pInv
+        mulAcc(m4, P0, &c0, &c1, &c2)
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l0, b.l5, &c0, &c1, &c2)
+        mulAcc(m0, P5, &c0, &c1, &c2)
+        mulAcc(a.l1, b.l4, &c0, &c1, &c2)
+        mulAcc(m1, P4, &c0, &c1, &c2)
+        mulAcc(a.l2, b.l3, &c0, &c1, &c2)
+        mulAcc(m2, P3, &c0, &c1, &c2)
+        mulAcc(a.l3, b.l2, &c0, &c1, &c2)
+        mulAcc(m3, P2, &c0, &c1, &c2)
+        mulAcc(a.l4, b.l1, &c0, &c1, &c2)
+        mulAcc(m4, P1, &c0, &c1, &c2)
+        mulAcc(a.l5, b.l0, &c0, &c1, &c2)
+        let m5 = c0 &* pInv
+        mulAcc(m5, P0, &c0, &c1, &c2)
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l1, b.l5, &c0, &c1, &c2)
+        mulAcc(m1, P5, &c0, &c1, &c2)
+        mulAcc(a.l2, b.l4, &c0, &c1, &c2)
+        mulAcc(m2, P4, &c0, &c1, &c2)
+        mulAcc(a.l3, b.l3, &c0, &c1, &c2)
+        mulAcc(m3, P3, &c0, &c1, &c2)
+        mulAcc(a.l4, b.l2, &c0, &c1, &c2)
+        mulAcc(m4, P2, &c0, &c1, &c2)
+        mulAcc(a.l5, b.l1, &c0, &c1, &c2)
+        mulAcc(m5, P1, &c0, &c1, &c2)
+        let u0 = c0
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l2, b.l5, &c0, &c1, &c2)
+        mulAcc(m2, P5, &c0, &c1, &c2)
+        mulAcc(a.l3, b.l4, &c0, &c1, &c2)
+        mulAcc(m3, P4, &c0, &c1, &c2)
+        mulAcc(a.l4, b.l3, &c0, &c1, &c2)
+        mulAcc(m4, P3, &c0, &c1, &c2)
+        mulAcc(a.l5, b.l2, &c0, &c1, &c2)
+        mulAcc(m5, P2, &c0, &c1, &c2)
+        let u1 = c0
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l3, b.l5, &c0, &c1, &c2)
+        mulAcc(m3, P5, &c0, &c1, &c2)
+        mulAcc(a.l4, b.l4, &c0, &c1, &c2)
+        mulAcc(m4, P4, &c0, &c1, &c2)
+        mulAcc(a.l5, b.l3, &c0, &c1, &c2)
+        mulAcc(m5, P3, &c0, &c1, &c2)
+        let u2 = c0
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l4, b.l5, &c0, &c1, &c2)
+        mulAcc(m4, P5, &c0, &c1, &c2)
+        mulAcc(a.l5, b.l4, &c0, &c1, &c2)
+        mulAcc(m5, P4, &c0, &c1, &c2)
+        let u3 = c0
+        c0 = c1; c1 = c2; c2 = 0
+        mulAcc(a.l5, b.l5, &c0, &c1, &c2)
+        mulAcc(m5, P5, &c0, &c1, &c2)
+        let u4 = c0
+        c0 = c1; c1 = c2; c2 = 0
+        let u5 = c0
+        return reduceOnce(u0, u1, u2, u3, u4, u5)
+
     }
 
     @inline(__always) var squared: Fp { Fp.mul(self, self) }

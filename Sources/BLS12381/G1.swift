@@ -135,8 +135,8 @@ struct G1Projective: Sendable {
         return acc
     }
 
-    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time).
-    @inline(__always) var timesXAbs: G1Projective { multipliedVartime(0xd201000000010000) }
+    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time, Jacobian doublings).
+    var timesXAbs: G1Projective { G1Jacobian(self).multipliedVartime(0xd201000000010000).projective }
 
     /// Multiplication by a secret scalar: Montgomery ladder over all 256 bits with
     /// constant-time conditional swaps; the sequence of operations does not depend on the scalar.
@@ -194,7 +194,8 @@ extension G1Projective {
     /// φ(P) = [-x²]P (Scott, "A note on group membership tests for G1, G2 and GT on BLS
     /// pairing-friendly curves", 2021). Costs two 64-bit multiplications instead of one by r.
     var isInSubgroup: Bool {
-        let xxP = timesXAbs.timesXAbs
+        let j = G1Jacobian(self)
+        let xxP = j.multipliedVartime(0xd201000000010000).multipliedVartime(0xd201000000010000).projective
         return phi == -xxP
     }
 

@@ -135,8 +135,8 @@ struct G2Projective: Sendable {
         return acc
     }
 
-    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time).
-    @inline(__always) var timesXAbs: G2Projective { multipliedVartime(0xd201000000010000) }
+    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time, Jacobian doublings).
+    var timesXAbs: G2Projective { G2Jacobian(self).multipliedVartime(0xd201000000010000).projective }
 
     /// Multiplication by a secret scalar: Montgomery ladder over all 256 bits with
     /// constant-time conditional swaps; the sequence of operations does not depend on the scalar.
