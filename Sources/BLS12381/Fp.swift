@@ -49,23 +49,42 @@ func mulAcc(_ a: UInt64, _ b: UInt64, _ c0: inout UInt64, _ c1: inout UInt64, _ 
     c2 = c2 &+ (o1 ? 1 : 0)
 }
 
+#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
 /// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
 @inline(__always) @usableFromInline
 func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
-    let (s0, o0) = a.addingReportingOverflow(b)
-    let (s1, o1) = s0.addingReportingOverflow(carry)
-    carry = (o0 ? 1 : 0) | (o1 ? 1 : 0)
-    return s1
+    let t = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: t >> 64)
+    return UInt64(truncatingIfNeeded: t)
 }
 
 /// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
 @inline(__always) @usableFromInline
 func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
-    let (d0, o0) = a.subtractingReportingOverflow(b)
-    let (d1, o1) = d0.subtractingReportingOverflow(borrow)
-    borrow = (o0 ? 1 : 0) | (o1 ? 1 : 0)
-    return d1
+    let t = UInt128(a) &- UInt128(b) &- UInt128(borrow)
+    borrow = UInt64(truncatingIfNeeded: t >> 64) & 1
+    return UInt64(truncatingIfNeeded: t)
 }
+#else
+// Carries computed with bit operations: compilers tend to turn `overflow ? 1 : 0` into
+// branches here, which is slow and not constant time.
+
+/// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
+@inline(__always) @usableFromInline
+func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+    let s = a &+ b &+ carry
+    carry = ((a & b) | ((a | b) & ~s)) >> 63
+    return s
+}
+
+/// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
+@inline(__always) @usableFromInline
+func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
+    let d = a &- b &- borrow
+    borrow = ((~a & b) | (~(a ^ b) & d)) >> 63
+    return d
+}
+#endif
 
 /// An element of the base field Fp in Montgomery form.
 struct Fp: Equatable, Sendable {
@@ -420,6 +439,147 @@ struct Fp: Equatable, Sendable {
 
     }
 
+
+    /// a + b without the final reduction (the sum of two values < p is < 2^382).
+    @inline(__always)
+    static func addNoReduce(_ a: Fp, _ b: Fp) -> Fp {
+        var c: UInt64 = 0
+        let s0 = adc(a.l0, b.l0, &c)
+        let s1 = adc(a.l1, b.l1, &c)
+        let s2 = adc(a.l2, b.l2, &c)
+        let s3 = adc(a.l3, b.l3, &c)
+        let s4 = adc(a.l4, b.l4, &c)
+        let s5 = adc(a.l5, b.l5, &c)
+        return Fp(s0, s1, s2, s3, s4, s5)
+    }
+
+    /// The full 768-bit product a·b (any a, b < 2^384).
+    @inline(__always)
+    static func mulWide(_ a: Fp, _ b: Fp) -> FpWide {
+        var c: UInt64 = 0
+        let b0 = b.l0
+        let b1 = b.l1
+        let b2 = b.l2
+        let b3 = b.l3
+        let b4 = b.l4
+        let b5 = b.l5
+        c = 0
+        let t0 = mac(0, a.l0, b0, &c)
+        var t1 = mac(0, a.l1, b0, &c)
+        var t2 = mac(0, a.l2, b0, &c)
+        var t3 = mac(0, a.l3, b0, &c)
+        var t4 = mac(0, a.l4, b0, &c)
+        var t5 = mac(0, a.l5, b0, &c)
+        var t6 = c
+        c = 0
+        t1 = mac(t1, a.l0, b1, &c)
+        t2 = mac(t2, a.l1, b1, &c)
+        t3 = mac(t3, a.l2, b1, &c)
+        t4 = mac(t4, a.l3, b1, &c)
+        t5 = mac(t5, a.l4, b1, &c)
+        t6 = mac(t6, a.l5, b1, &c)
+        var t7 = c
+        c = 0
+        t2 = mac(t2, a.l0, b2, &c)
+        t3 = mac(t3, a.l1, b2, &c)
+        t4 = mac(t4, a.l2, b2, &c)
+        t5 = mac(t5, a.l3, b2, &c)
+        t6 = mac(t6, a.l4, b2, &c)
+        t7 = mac(t7, a.l5, b2, &c)
+        var t8 = c
+        c = 0
+        t3 = mac(t3, a.l0, b3, &c)
+        t4 = mac(t4, a.l1, b3, &c)
+        t5 = mac(t5, a.l2, b3, &c)
+        t6 = mac(t6, a.l3, b3, &c)
+        t7 = mac(t7, a.l4, b3, &c)
+        t8 = mac(t8, a.l5, b3, &c)
+        var t9 = c
+        c = 0
+        t4 = mac(t4, a.l0, b4, &c)
+        t5 = mac(t5, a.l1, b4, &c)
+        t6 = mac(t6, a.l2, b4, &c)
+        t7 = mac(t7, a.l3, b4, &c)
+        t8 = mac(t8, a.l4, b4, &c)
+        t9 = mac(t9, a.l5, b4, &c)
+        var t10 = c
+        c = 0
+        t5 = mac(t5, a.l0, b5, &c)
+        t6 = mac(t6, a.l1, b5, &c)
+        t7 = mac(t7, a.l2, b5, &c)
+        t8 = mac(t8, a.l3, b5, &c)
+        t9 = mac(t9, a.l4, b5, &c)
+        t10 = mac(t10, a.l5, b5, &c)
+        let t11 = c
+        return FpWide(t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11)
+    }
+
+    /// Montgomery reduction t·R⁻¹ mod p of a wide value t < p·2^384.
+    @inline(never)
+    static func reduce(_ t: FpWide) -> Fp {
+        var t0 = t.w0, t1 = t.w1, t2 = t.w2, t3 = t.w3, t4 = t.w4, t5 = t.w5
+        var t6 = t.w6, t7 = t.w7, t8 = t.w8, t9 = t.w9, t10 = t.w10, t11 = t.w11
+        var carry2: UInt64 = 0
+        var c: UInt64 = 0
+        var m: UInt64 = 0
+        m = t0 &* pInv
+        c = 0
+        t0 = mac(t0, m, P0, &c)
+        t1 = mac(t1, m, P1, &c)
+        t2 = mac(t2, m, P2, &c)
+        t3 = mac(t3, m, P3, &c)
+        t4 = mac(t4, m, P4, &c)
+        t5 = mac(t5, m, P5, &c)
+        t6 = adc(t6, c, &carry2)
+        m = t1 &* pInv
+        c = 0
+        t1 = mac(t1, m, P0, &c)
+        t2 = mac(t2, m, P1, &c)
+        t3 = mac(t3, m, P2, &c)
+        t4 = mac(t4, m, P3, &c)
+        t5 = mac(t5, m, P4, &c)
+        t6 = mac(t6, m, P5, &c)
+        t7 = adc(t7, c, &carry2)
+        m = t2 &* pInv
+        c = 0
+        t2 = mac(t2, m, P0, &c)
+        t3 = mac(t3, m, P1, &c)
+        t4 = mac(t4, m, P2, &c)
+        t5 = mac(t5, m, P3, &c)
+        t6 = mac(t6, m, P4, &c)
+        t7 = mac(t7, m, P5, &c)
+        t8 = adc(t8, c, &carry2)
+        m = t3 &* pInv
+        c = 0
+        t3 = mac(t3, m, P0, &c)
+        t4 = mac(t4, m, P1, &c)
+        t5 = mac(t5, m, P2, &c)
+        t6 = mac(t6, m, P3, &c)
+        t7 = mac(t7, m, P4, &c)
+        t8 = mac(t8, m, P5, &c)
+        t9 = adc(t9, c, &carry2)
+        m = t4 &* pInv
+        c = 0
+        t4 = mac(t4, m, P0, &c)
+        t5 = mac(t5, m, P1, &c)
+        t6 = mac(t6, m, P2, &c)
+        t7 = mac(t7, m, P3, &c)
+        t8 = mac(t8, m, P4, &c)
+        t9 = mac(t9, m, P5, &c)
+        t10 = adc(t10, c, &carry2)
+        m = t5 &* pInv
+        c = 0
+        t5 = mac(t5, m, P0, &c)
+        t6 = mac(t6, m, P1, &c)
+        t7 = mac(t7, m, P2, &c)
+        t8 = mac(t8, m, P3, &c)
+        t9 = mac(t9, m, P4, &c)
+        t10 = mac(t10, m, P5, &c)
+        t11 = adc(t11, c, &carry2)
+        _ = (t0, t1, t2, t3, t4, t5)
+        return reduceOnce(t6, t7, t8, t9, t10, t11)
+    }
+
     @inline(__always) var squared: Fp { Fp.mul(self, self) }
 
     /// Multiplies by a small constant via additions.
@@ -547,5 +707,50 @@ struct Fp: Equatable, Sendable {
         var out = [UInt8](repeating: 0, count: 48)
         write(to: &out, at: 0)
         return out
+    }
+}
+
+/// An unreduced 768-bit value (for lazy reduction: sums of products reduced once).
+struct FpWide {
+    var w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11: UInt64
+
+    @inline(__always)
+    init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64, _ w4: UInt64, _ w5: UInt64,
+         _ w6: UInt64, _ w7: UInt64, _ w8: UInt64, _ w9: UInt64, _ w10: UInt64, _ w11: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3; self.w4 = w4; self.w5 = w5
+        self.w6 = w6; self.w7 = w7; self.w8 = w8; self.w9 = w9; self.w10 = w10; self.w11 = w11
+    }
+
+    /// a + b (the caller guarantees no overflow of 768 bits).
+    @inline(__always)
+    static func + (a: FpWide, b: FpWide) -> FpWide {
+        var c: UInt64 = 0
+        return FpWide(adc(a.w0, b.w0, &c), adc(a.w1, b.w1, &c), adc(a.w2, b.w2, &c), adc(a.w3, b.w3, &c),
+                      adc(a.w4, b.w4, &c), adc(a.w5, b.w5, &c), adc(a.w6, b.w6, &c), adc(a.w7, b.w7, &c),
+                      adc(a.w8, b.w8, &c), adc(a.w9, b.w9, &c), adc(a.w10, b.w10, &c), adc(a.w11, b.w11, &c))
+    }
+
+    /// a - b for a ≥ b.
+    @inline(__always)
+    static func - (a: FpWide, b: FpWide) -> FpWide {
+        var c: UInt64 = 0
+        return FpWide(sbb(a.w0, b.w0, &c), sbb(a.w1, b.w1, &c), sbb(a.w2, b.w2, &c), sbb(a.w3, b.w3, &c),
+                      sbb(a.w4, b.w4, &c), sbb(a.w5, b.w5, &c), sbb(a.w6, b.w6, &c), sbb(a.w7, b.w7, &c),
+                      sbb(a.w8, b.w8, &c), sbb(a.w9, b.w9, &c), sbb(a.w10, b.w10, &c), sbb(a.w11, b.w11, &c))
+    }
+
+    /// a - b, plus p·2^384 when the difference is negative (for |a - b| < p·2^384).
+    @inline(__always)
+    static func subModPR(_ a: FpWide, _ b: FpWide) -> FpWide {
+        var br: UInt64 = 0
+        let d0 = sbb(a.w0, b.w0, &br), d1 = sbb(a.w1, b.w1, &br), d2 = sbb(a.w2, b.w2, &br)
+        let d3 = sbb(a.w3, b.w3, &br), d4 = sbb(a.w4, b.w4, &br), d5 = sbb(a.w5, b.w5, &br)
+        let d6 = sbb(a.w6, b.w6, &br), d7 = sbb(a.w7, b.w7, &br), d8 = sbb(a.w8, b.w8, &br)
+        let d9 = sbb(a.w9, b.w9, &br), d10 = sbb(a.w10, b.w10, &br), d11 = sbb(a.w11, b.w11, &br)
+        let m = 0 &- br
+        var c: UInt64 = 0
+        return FpWide(d0, d1, d2, d3, d4, d5,
+                      adc(d6, P0 & m, &c), adc(d7, P1 & m, &c), adc(d8, P2 & m, &c),
+                      adc(d9, P3 & m, &c), adc(d10, P4 & m, &c), adc(d11, P5 & m, &c))
     }
 }

@@ -32,12 +32,16 @@ struct Fp2: Equatable, Sendable {
         mul(a, b)
     }
 
+    /// Karatsuba with lazy reduction: three 768-bit products, two Montgomery reductions.
     @inline(never)
     static func mul(_ a: Fp2, _ b: Fp2) -> Fp2 {
-        let v0 = a.c0 * b.c0
-        let v1 = a.c1 * b.c1
-        let s = (a.c0 + a.c1) * (b.c0 + b.c1)
-        return Fp2(v0 - v1, s - v0 - v1)
+        let v0 = Fp.mulWide(a.c0, b.c0)
+        let v1 = Fp.mulWide(a.c1, b.c1)
+        // (a0 + a1)(b0 + b1) < 4p² fits; minus v0 and v1 it is a0b1 + a1b0 < 2p² < p·2^384.
+        let s = Fp.mulWide(Fp.addNoReduce(a.c0, a.c1), Fp.addNoReduce(b.c0, b.c1))
+        let c0 = Fp.reduce(FpWide.subModPR(v0, v1))
+        let c1 = Fp.reduce(s - v0 - v1)
+        return Fp2(c0, c1)
     }
 
     /// (c0 + c1u)² = (c0 + c1)(c0 - c1) + 2c0c1·u: two multiplications.
