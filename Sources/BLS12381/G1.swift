@@ -114,7 +114,14 @@ struct G1Projective: Sendable {
         return y.squared * z == x.squared * x + G1Projective.b * z2 * z
     }
 
-    /// The affine form (one inversion).
+    /// The affine form, for public points (variable-time inversion).
+    var affineVartime: G1Affine {
+        if isIdentity { return .infinity }
+        let zi = z.inverseVartime
+        return G1Affine(x: x * zi, y: y * zi, isInfinity: false)
+    }
+
+    /// The affine form (one constant-time inversion).
     var affine: G1Affine {
         if isIdentity { return .infinity }
         let zi = z.inverse

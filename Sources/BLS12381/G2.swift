@@ -114,7 +114,14 @@ struct G2Projective: Sendable {
         return y.squared * z == x.squared * x + G2Projective.b * z2 * z
     }
 
-    /// The affine form (one inversion).
+    /// The affine form, for public points (variable-time inversion).
+    var affineVartime: G2Affine {
+        if isIdentity { return .infinity }
+        let zi = z.inverseVartime
+        return G2Affine(x: x * zi, y: y * zi, isInfinity: false)
+    }
+
+    /// The affine form (one constant-time inversion).
     var affine: G2Affine {
         if isIdentity { return .infinity }
         let zi = z.inverse

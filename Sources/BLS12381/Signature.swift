@@ -66,8 +66,8 @@ public enum BLS {
         multiMillerLoop(pairs.map { ($0.0.p.affine, $0.1.p.affine) }).finalExponentiation() == .one
     }
 
-    /// -g2 in affine form, the fixed second point of verification.
-    static let negatedG2Generator: G2Affine = (-G2Projective.generator).affine
+    /// The Miller-loop lines of -g2, the fixed second point of verification.
+    static let negatedG2Prepared = G2Prepared((-G2Projective.generator).affine)
 
     /// Verifies a signature; returns false for any invalid input (see `check` for the reason).
     ///
@@ -93,8 +93,8 @@ public enum BLS {
 
     /// Verifies a decoded signature under a decoded key: e(σ, -g2)·e(H(m), pk) = 1.
     public static func verify(signature: Signature, message: [UInt8], publicKey: PublicKey) -> Bool {
-        let h = hashToG1Projective(message, dst: signatureDST).affine
-        let f = multiMillerLoop([(signature.point, negatedG2Generator), (h, publicKey.point)])
+        let h = hashToG1Projective(message, dst: signatureDST).affineVartime
+        let f = multiMillerLoop(prepared: [(signature.point, negatedG2Prepared), (h, G2Prepared(publicKey.point))])
         return f.finalExponentiation() == .one
     }
 
