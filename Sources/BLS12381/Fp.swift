@@ -96,16 +96,16 @@ struct Fp: Equatable, Sendable {
         self.l0 = l0; self.l1 = l1; self.l2 = l2; self.l3 = l3; self.l4 = l4; self.l5 = l5
     }
 
-    static let zero = Fp(0, 0, 0, 0, 0, 0)
+    @inline(__always) static var zero: Fp { Fp(0, 0, 0, 0, 0, 0) }
     /// 1 in Montgomery form (R mod p).
-    static let one = Fp(0x760900000002fffd, 0xebf4000bc40c0002, 0x5f48985753c758ba,
-                        0x77ce585370525745, 0x5c071a97a256ec6d, 0x15f65ec3fa80e493)
+    @inline(__always) static var one: Fp { Fp(0x760900000002fffd, 0xebf4000bc40c0002, 0x5f48985753c758ba,
+                        0x77ce585370525745, 0x5c071a97a256ec6d, 0x15f65ec3fa80e493) }
     /// R² mod p, used to enter Montgomery form.
-    static let r2 = Fp(0xf4df1f341c341746, 0x0a76e6a609d104f1, 0x8de5476c4c95b6d5,
-                       0x67eb88a9939d83c0, 0x9a793e85b519952d, 0x11988fe592cae3aa)
+    @inline(__always) static var r2: Fp { Fp(0xf4df1f341c341746, 0x0a76e6a609d104f1, 0x8de5476c4c95b6d5,
+                       0x67eb88a9939d83c0, 0x9a793e85b519952d, 0x11988fe592cae3aa) }
     /// 2^256 mod p (Montgomery form), for reducing 64-byte hash outputs.
-    static let twoTo256 = Fp(0x075b3cd7c5ce820f, 0x3ec6ba621c3edb0b, 0x168a13d82bff6bce,
-                             0x87663c4bf8c449d2, 0x15f34c83ddc8d830, 0x0f9628b49caa2e85)
+    @inline(__always) static var twoTo256: Fp { Fp(0x075b3cd7c5ce820f, 0x3ec6ba621c3edb0b, 0x168a13d82bff6bce,
+                             0x87663c4bf8c449d2, 0x15f34c83ddc8d830, 0x0f9628b49caa2e85) }
 
     @inline(__always) var isZero: Bool {
         (l0 | l1 | l2 | l3 | l4 | l5) == 0

@@ -7,8 +7,8 @@ struct Fp2: Equatable, Sendable {
 
     @inline(__always) init(_ c0: Fp, _ c1: Fp) { self.c0 = c0; self.c1 = c1 }
 
-    static let zero = Fp2(.zero, .zero)
-    static let one = Fp2(.one, .zero)
+    @inline(__always) static var zero: Fp2 { Fp2(.zero, .zero) }
+    @inline(__always) static var one: Fp2 { Fp2(.one, .zero) }
 
     @inline(__always) var isZero: Bool { c0.isZero && c1.isZero }
 

@@ -4,8 +4,8 @@
 
 extension Fp {
     /// R³ mod p: turns the integer inverse of a Montgomery-form value back into Montgomery form.
-    static let r3 = Fp(0xed48ac6bd94ca1e0, 0x315f831e03a7adf8, 0x9a53352a615e29dd,
-                       0x34c04e5e921e1761, 0x2512d43565724728, 0x0aa6346091755d4d)
+    @inline(__always) static var r3: Fp { Fp(0xed48ac6bd94ca1e0, 0x315f831e03a7adf8, 0x9a53352a615e29dd,
+                       0x34c04e5e921e1761, 0x2512d43565724728, 0x0aa6346091755d4d) }
 
     @inline(__always) private var isEven: Bool { l0 & 1 == 0 }
     @inline(__always) private var isOneInteger: Bool {

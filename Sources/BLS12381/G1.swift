@@ -6,7 +6,7 @@ struct G1Affine: Equatable, Sendable {
     var y: Fp
     var isInfinity: Bool
 
-    static let infinity = G1Affine(x: .zero, y: .one, isInfinity: true)
+    @inline(__always) static var infinity: G1Affine { G1Affine(x: .zero, y: .one, isInfinity: true) }
 
     /// Whether y² = x³ + b (the point at infinity counts as on the curve).
     var isOnCurve: Bool {
@@ -30,7 +30,7 @@ struct G1Projective: Sendable {
         self.init(x: p.x, y: p.y, z: Fp.select(Fp.zero, Fp.one, p.isInfinity ? 1 : 0))
     }
 
-    static let identity = G1Projective(x: .zero, y: .one, z: .zero)
+    @inline(__always) static var identity: G1Projective { G1Projective(x: .zero, y: .one, z: .zero) }
 
     @inline(__always) var isIdentity: Bool { z.isZero }
 
@@ -178,21 +178,21 @@ struct G1Projective: Sendable {
 
 extension G1Projective {
     /// b = 4.
-    static let b = Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
-                      0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e)
+    @inline(__always) static var b: Fp { Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
+                      0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e) }
 
     /// The standard generator of G1.
-    static let generator = G1Projective(
+    @inline(__always) static var generator: G1Projective { G1Projective(
         x: Fp(0x5cb38790fd530c16, 0x7817fc679976fff5, 0x154f95c7143ba1c1,
               0xf0ae6acdf3d0e747, 0xedce6ecc21dbf440, 0x120177419e0bfb75),
         y: Fp(0xbaac93d50ce72271, 0x8c22631a7918fd8e, 0xdd595f13570725ce,
               0x51ac582950405194, 0x0e1c8c3fad0059c0, 0x0bbc3efc5008a26a),
-        z: .one)
+        z: .one) }
 
     /// β, a primitive cube root of unity in Fp such that φ(x, y) = (βx, y) acts on G1 as
     /// multiplication by -x² (mod r).
-    static let beta = Fp(0x30f1361b798a64e8, 0xf3b8ddab7ece5a2a, 0x16a8ca3ac61577f7,
-                         0xc26a2ff874fd029b, 0x3636b76660701c6e, 0x051ba4ab241b6160)
+    @inline(__always) static var beta: Fp { Fp(0x30f1361b798a64e8, 0xf3b8ddab7ece5a2a, 0x16a8ca3ac61577f7,
+                         0xc26a2ff874fd029b, 0x3636b76660701c6e, 0x051ba4ab241b6160) }
 
     /// The endomorphism φ(x, y) = (βx, y).
     var phi: G1Projective { G1Projective(x: x * G1Projective.beta, y: y, z: z) }

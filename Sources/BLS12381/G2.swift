@@ -6,7 +6,7 @@ struct G2Affine: Equatable, Sendable {
     var y: Fp2
     var isInfinity: Bool
 
-    static let infinity = G2Affine(x: .zero, y: .one, isInfinity: true)
+    @inline(__always) static var infinity: G2Affine { G2Affine(x: .zero, y: .one, isInfinity: true) }
 
     /// Whether y² = x³ + b (the point at infinity counts as on the curve).
     var isOnCurve: Bool {
@@ -30,7 +30,7 @@ struct G2Projective: Sendable {
         self.init(x: p.x, y: p.y, z: Fp2.select(Fp2.zero, Fp2.one, p.isInfinity ? 1 : 0))
     }
 
-    static let identity = G2Projective(x: .zero, y: .one, z: .zero)
+    @inline(__always) static var identity: G2Projective { G2Projective(x: .zero, y: .one, z: .zero) }
 
     @inline(__always) var isIdentity: Bool { z.isZero }
 
@@ -178,13 +178,13 @@ struct G2Projective: Sendable {
 
 extension G2Projective {
     /// b' = 4(1 + u).
-    static let b = Fp2(Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
+    @inline(__always) static var b: Fp2 { Fp2(Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
                           0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e),
                        Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
-                          0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e))
+                          0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e)) }
 
     /// The standard generator of G2.
-    static let generator = G2Projective(
+    @inline(__always) static var generator: G2Projective { G2Projective(
         x: Fp2(Fp(0xf5f28fa202940a10, 0xb3f5fb2687b4961a, 0xa1a893b53e2ae580,
                   0x9894999d1a3caee9, 0x6f67b7631863366b, 0x058191924350bcd7),
                Fp(0xa5a9c0759e23f606, 0xaaa0c59dbccd60c3, 0x3bb17e18e2867806,
@@ -193,15 +193,15 @@ extension G2Projective {
                   0xbbefb5e96e0d495f, 0x07d3a975f0ef25a2, 0x0083fd8e7e80dae5),
                Fp(0xadc0fc92df64b05d, 0x18aa270a2b1461dc, 0x86adac6a3be4eba0,
                   0x79495c4ec93da33a, 0xe7175850a43ccaed, 0x0b2bc2a163de1bf2)),
-        z: .one)
+        z: .one) }
 
     /// ψ = untwist ∘ Frobenius ∘ twist: ψ(x, y) = (x̄·ξ^(-(p-1)/3), ȳ·ξ^(-(p-1)/2)).
-    static let psiX = Fp2(.zero, Fp(0x890dc9e4867545c3, 0x2af322533285a5d5, 0x50880866309b7e2c,
-                                    0xa20d1b8c7e881024, 0x14e4f04fe2db9068, 0x14e56d3f1564853a))
-    static let psiY = Fp2(Fp(0x3e2f585da55c9ad1, 0x4294213d86c18183, 0x382844c88b623732,
+    @inline(__always) static var psiX: Fp2 { Fp2(.zero, Fp(0x890dc9e4867545c3, 0x2af322533285a5d5, 0x50880866309b7e2c,
+                                    0xa20d1b8c7e881024, 0x14e4f04fe2db9068, 0x14e56d3f1564853a)) }
+    @inline(__always) static var psiY: Fp2 { Fp2(Fp(0x3e2f585da55c9ad1, 0x4294213d86c18183, 0x382844c88b623732,
                              0x92ad2afd19103e18, 0x1d794e4fac7cf0b9, 0x0bd592fc7d825ec8),
                           Fp(0x7bcfa7a25aa30fda, 0xdc17dec12a927e7c, 0x2f088dd86b4ebef1,
-                             0xd1ca2087da74d4a7, 0x2da2596696cebc1d, 0x0e2b7eedbbfd87d2))
+                             0xd1ca2087da74d4a7, 0x2da2596696cebc1d, 0x0e2b7eedbbfd87d2)) }
 
     var psi: G2Projective {
         G2Projective(x: x.conjugate * G2Projective.psiX, y: y.conjugate * G2Projective.psiY, z: z.conjugate)

@@ -57,13 +57,14 @@ public enum BLS {
     }
 
     /// The pairing e(P, Q) (cubed reduced optimal ate pairing; see `GTElement`).
+    /// Variable time: meant for public inputs.
     public static func pairing(_ p: G1Point, _ q: G2Point) -> GTElement {
-        GTElement(value: multiMillerLoop([(p.p.affine, q.p.affine)]).finalExponentiation())
+        GTElement(value: multiMillerLoop([(p.p.affineVartime, q.p.affineVartime)]).finalExponentiation())
     }
 
     /// Whether e(P1, Q1)·e(P2, Q2)·… = 1, with one multi-Miller loop and one final exponentiation.
     public static func pairingProductIsOne(_ pairs: [(G1Point, G2Point)]) -> Bool {
-        multiMillerLoop(pairs.map { ($0.0.p.affine, $0.1.p.affine) }).finalExponentiation() == .one
+        multiMillerLoop(pairs.map { ($0.0.p.affineVartime, $0.1.p.affineVartime) }).finalExponentiation() == .one
     }
 
     /// The Miller-loop lines of -g2, the fixed second point of verification.
