@@ -105,8 +105,8 @@ func multiMillerLoop(prepared pairs: [(G1Affine, G2Prepared)]) -> Fp12 {
 }
 
 extension Fp12 {
-    /// self^|x| in the cyclotomic subgroup (square-and-multiply over the 64-bit |x|).
-    func cyclotomicPowXAbs() -> Fp12 {
+    /// self^|x| in the cyclotomic subgroup (Granger–Scott squarings, square-and-multiply).
+    func cyclotomicPowXAbsUncompressed() -> Fp12 {
         var acc = self
         for i in stride(from: 62, through: 0, by: -1) {
             acc = acc.cyclotomicSquared()

@@ -102,6 +102,14 @@ struct FieldTests {
         t = t.frobenius.frobenius * t
         #expect(t.cyclotomicSquared() == t.squared)
         #expect(t * t.conjugate == .one)
+        // Karabina: compressed squaring and decompression agree with full squaring.
+        let c = CompressedCyclotomic(t)
+        let (n, d) = c.g1Fraction
+        #expect(c.decompressed(g1: n * d.inverse) == t)
+        let s = c.squared()
+        let (n2, d2) = s.g1Fraction
+        #expect(s.decompressed(g1: n2 * d2.inverse) == t.squared)
+        #expect(t.cyclotomicPowXAbs() == t.cyclotomicPowXAbsUncompressed())
     }
 
     @Test("scalar field arithmetic and encoding")
