@@ -145,13 +145,19 @@ struct G1Projective: Sendable {
     /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time, Jacobian doublings).
     var timesXAbs: G1Projective { G1Jacobian(self).multipliedVartime(0xd201000000010000).projective }
 
-    /// Multiplication by a secret scalar: Montgomery ladder over all 256 bits with
-    /// constant-time conditional swaps; the sequence of operations does not depend on the scalar.
+    /// Multiplication by a secret scalar in constant time: fixed 4-bit windows over all 256
+    /// bits, each window = 4 doublings + 1 addition of a table entry read with a full scan of
+    /// the 16-entry table (masked selects). The complete formulas make the sequence of field
+    /// operations independent of the scalar (no branches on scalar bits or on intermediate points).
     func multiplied(by scalar: Scalar) -> G1Projective {
         let k = scalar.canonicalLimbs
-        var r0 = G1Projective.identity
-        var r1 = self
-        var swap: UInt64 = 0
+        // table[i] = [i]P, i = 0…15.
+        var table = [G1Projective](repeating: .identity, count: 16)
+        table[1] = self
+        for i in 2..<16 {
+            table[i] = i % 2 == 0 ? table[i / 2].doubled : table[i - 1] + self
+        }
+        var acc = G1Projective.identity
         for limbIndex in stride(from: 3, through: 0, by: -1) {
             let limb: UInt64
             switch limbIndex {
@@ -160,19 +166,20 @@ struct G1Projective: Sendable {
             case 1: limb = k.1
             default: limb = k.0
             }
-            for i in stride(from: 63, through: 0, by: -1) {
-                let bit = (limb >> UInt64(i)) & 1
-                let s = swap ^ bit
-                let n0 = G1Projective.select(r1, r0, s)
-                let n1 = G1Projective.select(r0, r1, s)
-                r0 = n0; r1 = n1
-                swap = bit
-                r1 = r0 + r1
-                r0 = r0.doubled
+            for shift in stride(from: 60, through: 0, by: -4) {
+                acc = acc.doubled.doubled.doubled.doubled
+                let nibble = (limb >> UInt64(shift)) & 0xf
+                var entry = G1Projective.identity
+                for i in 0..<16 {
+                    // choice = 1 iff i == nibble, computed without branches.
+                    let diff = UInt64(i) ^ nibble
+                    let choice = ((diff | (0 &- diff)) >> 63) ^ 1
+                    entry = G1Projective.select(table[i], entry, choice)
+                }
+                acc = acc + entry
             }
         }
-        let f0 = G1Projective.select(r1, r0, swap)
-        return f0
+        return acc
     }
 }
 
