@@ -14,6 +14,7 @@ struct FieldTests {
             #expect(-a + a == .zero)
             #expect(a.halved.doubled == a)
             #expect(a.times3() == a + a + a)
+            #expect(a.squared == a * a)
         }
         for _ in 0..<5 {
             let a = rng.fp()
