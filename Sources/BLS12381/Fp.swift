@@ -3,31 +3,38 @@
 // Elements are kept in Montgomery form (a·R mod p, R = 2^384) in six 64-bit limbs,
 // little-endian, always fully reduced (< p) so that limb equality is field equality.
 // Multiplication is CIOS Montgomery multiplication using the "no final carry"
-// shortcut that applies because the top limb of p is below 2^63 - 1.
-// All arithmetic is branch-free on the values (conditional subtraction by masks).
+// shortcut that applies because the top limb of p is below 2^63 - 1. For lazy reduction
+// (Fp2 products) there are also a 768-bit product/square and a separate Montgomery
+// reduction. All arithmetic is branch-free on the values (conditional subtraction by masks).
+//
+// Word arithmetic: optimized builds on 64-bit non-Apple targets use UInt128 for the
+// multiply-accumulate and carry chains (it lowers to mul/adc without flag round trips);
+// debug builds, Apple platforms (UInt128 needs macOS 15) and wasm32 use the portable
+// `multipliedFullWidth` forms, with carries computed by bit operations so that no compiler
+// turns them into branches.
 
-@usableFromInline let P0: UInt64 = 0xb9feffffffffaaab
-@usableFromInline let P1: UInt64 = 0x1eabfffeb153ffff
-@usableFromInline let P2: UInt64 = 0x6730d2a0f6b0f624
-@usableFromInline let P3: UInt64 = 0x64774b84f38512bf
-@usableFromInline let P4: UInt64 = 0x4b1ba7b6434bacd7
-@usableFromInline let P5: UInt64 = 0x1a0111ea397fe69a
+let P0: UInt64 = 0xb9feffffffffaaab
+let P1: UInt64 = 0x1eabfffeb153ffff
+let P2: UInt64 = 0x6730d2a0f6b0f624
+let P3: UInt64 = 0x64774b84f38512bf
+let P4: UInt64 = 0x4b1ba7b6434bacd7
+let P5: UInt64 = 0x1a0111ea397fe69a
 /// -p⁻¹ mod 2^64.
-@usableFromInline let pInv: UInt64 = 0x89f3fffcfffcfffd
+let pInv: UInt64 = 0x89f3fffcfffcfffd
 
 /// Multiply-accumulate: returns the low word of `acc + a·b + carry`, high word into `carry`.
 /// (The sum is at most 2^128 - 1, so it never overflows two words.)
 #if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
 // 128-bit arithmetic lowers to mul + add/adc pairs with no flag-to-register round trips.
 // (Apple platforms gate UInt128 behind macOS 15, so they take the portable path below.)
-@inline(__always) @usableFromInline
+@inline(__always)
 func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let t = UInt128(a) &* UInt128(b) &+ UInt128(acc) &+ UInt128(carry)
     carry = UInt64(truncatingIfNeeded: t >> 64)
     return UInt64(truncatingIfNeeded: t)
 }
 #else
-@inline(__always) @usableFromInline
+@inline(__always)
 func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let (hi, lo) = a.multipliedFullWidth(by: b)
     let (s0, o0) = lo.addingReportingOverflow(acc)
@@ -37,21 +44,9 @@ func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt
 }
 #endif
 
-/// Product-scanning step: (c2, c1, c0) += a·b.
-@inline(__always) @usableFromInline
-func mulAcc(_ a: UInt64, _ b: UInt64, _ c0: inout UInt64, _ c1: inout UInt64, _ c2: inout UInt64) {
-    let (hi, lo) = a.multipliedFullWidth(by: b)
-    let (s0, o0) = c0.addingReportingOverflow(lo)
-    // hi ≤ 2^64 - 2, so adding the carry cannot overflow.
-    let (s1, o1) = c1.addingReportingOverflow(hi &+ (o0 ? 1 : 0))
-    c0 = s0
-    c1 = s1
-    c2 = c2 &+ (o1 ? 1 : 0)
-}
-
 #if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
 /// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let t = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
     carry = UInt64(truncatingIfNeeded: t >> 64)
@@ -59,7 +54,7 @@ func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
 }
 
 /// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
     let t = UInt128(a) &- UInt128(b) &- UInt128(borrow)
     borrow = UInt64(truncatingIfNeeded: t >> 64) & 1
@@ -70,7 +65,7 @@ func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
 // branches here, which is slow and not constant time.
 
 /// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let s = a &+ b &+ carry
     carry = ((a & b) | ((a | b) & ~s)) >> 63
@@ -78,7 +73,7 @@ func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
 }
 
 /// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
     let d = a &- b &- borrow
     borrow = ((~a & b) | (~(a ^ b) & d)) >> 63
@@ -335,110 +330,6 @@ struct Fp: Equatable, Sendable {
 
         return reduceOnce(t0, t1, t2, t3, t4, t5)
     }
-
-    /// Montgomery multiplication, finely integrated product scanning (FIPS): the product and
-    /// the reduction share one three-word column accumulator.
-    static func mulFIPS(_ a: Fp, _ b: Fp) -> Fp {
-        var c0: UInt64 = 0, c1: UInt64 = 0, c2: UInt64 = 0
-        mulAcc(a.l0, b.l0, &c0, &c1, &c2)
-        let m0 = c0 &* pInv
-        mulAcc(m0, P0, &c0, &c1, &c2)
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l0, b.l1, &c0, &c1, &c2)
-        mulAcc(m0, P1, &c0, &c1, &c2)
-        mulAcc(a.l1, b.l0, &c0, &c1, &c2)
-        let m1 = c0 &* pInv
-        mulAcc(m1, P0, &c0, &c1, &c2)
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l0, b.l2, &c0, &c1, &c2)
-        mulAcc(m0, P2, &c0, &c1, &c2)
-        mulAcc(a.l1, b.l1, &c0, &c1, &c2)
-        mulAcc(m1, P1, &c0, &c1, &c2)
-        mulAcc(a.l2, b.l0, &c0, &c1, &c2)
-        let m2 = c0 &* pInv
-        mulAcc(m2, P0, &c0, &c1, &c2)
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l0, b.l3, &c0, &c1, &c2)
-        mulAcc(m0, P3, &c0, &c1, &c2)
-        mulAcc(a.l1, b.l2, &c0, &c1, &c2)
-        mulAcc(m1, P2, &c0, &c1, &c2)
-        mulAcc(a.l2, b.l1, &c0, &c1, &c2)
-        mulAcc(m2, P1, &c0, &c1, &c2)
-        mulAcc(a.l3, b.l0, &c0, &c1, &c2)
-        let m3 = c0 &* pInv
-        mulAcc(m3, P0, &c0, &c1, &c2)
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l0, b.l4, &c0, &c1, &c2)
-        mulAcc(m0, P4, &c0, &c1, &c2)
-        mulAcc(a.l1, b.l3, &c0, &c1, &c2)
-        mulAcc(m1, P3, &c0, &c1, &c2)
-        mulAcc(a.l2, b.l2, &c0, &c1, &c2)
-        mulAcc(m2, P2, &c0, &c1, &c2)
-        mulAcc(a.l3, b.l1, &c0, &c1, &c2)
-        mulAcc(m3, P1, &c0, &c1, &c2)
-        mulAcc(a.l4, b.l0, &c0, &c1, &c2)
-        let m4 = c0 &* pInv
-        mulAcc(m4, P0, &c0, &c1, &c2)
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l0, b.l5, &c0, &c1, &c2)
-        mulAcc(m0, P5, &c0, &c1, &c2)
-        mulAcc(a.l1, b.l4, &c0, &c1, &c2)
-        mulAcc(m1, P4, &c0, &c1, &c2)
-        mulAcc(a.l2, b.l3, &c0, &c1, &c2)
-        mulAcc(m2, P3, &c0, &c1, &c2)
-        mulAcc(a.l3, b.l2, &c0, &c1, &c2)
-        mulAcc(m3, P2, &c0, &c1, &c2)
-        mulAcc(a.l4, b.l1, &c0, &c1, &c2)
-        mulAcc(m4, P1, &c0, &c1, &c2)
-        mulAcc(a.l5, b.l0, &c0, &c1, &c2)
-        let m5 = c0 &* pInv
-        mulAcc(m5, P0, &c0, &c1, &c2)
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l1, b.l5, &c0, &c1, &c2)
-        mulAcc(m1, P5, &c0, &c1, &c2)
-        mulAcc(a.l2, b.l4, &c0, &c1, &c2)
-        mulAcc(m2, P4, &c0, &c1, &c2)
-        mulAcc(a.l3, b.l3, &c0, &c1, &c2)
-        mulAcc(m3, P3, &c0, &c1, &c2)
-        mulAcc(a.l4, b.l2, &c0, &c1, &c2)
-        mulAcc(m4, P2, &c0, &c1, &c2)
-        mulAcc(a.l5, b.l1, &c0, &c1, &c2)
-        mulAcc(m5, P1, &c0, &c1, &c2)
-        let u0 = c0
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l2, b.l5, &c0, &c1, &c2)
-        mulAcc(m2, P5, &c0, &c1, &c2)
-        mulAcc(a.l3, b.l4, &c0, &c1, &c2)
-        mulAcc(m3, P4, &c0, &c1, &c2)
-        mulAcc(a.l4, b.l3, &c0, &c1, &c2)
-        mulAcc(m4, P3, &c0, &c1, &c2)
-        mulAcc(a.l5, b.l2, &c0, &c1, &c2)
-        mulAcc(m5, P2, &c0, &c1, &c2)
-        let u1 = c0
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l3, b.l5, &c0, &c1, &c2)
-        mulAcc(m3, P5, &c0, &c1, &c2)
-        mulAcc(a.l4, b.l4, &c0, &c1, &c2)
-        mulAcc(m4, P4, &c0, &c1, &c2)
-        mulAcc(a.l5, b.l3, &c0, &c1, &c2)
-        mulAcc(m5, P3, &c0, &c1, &c2)
-        let u2 = c0
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l4, b.l5, &c0, &c1, &c2)
-        mulAcc(m4, P5, &c0, &c1, &c2)
-        mulAcc(a.l5, b.l4, &c0, &c1, &c2)
-        mulAcc(m5, P4, &c0, &c1, &c2)
-        let u3 = c0
-        c0 = c1; c1 = c2; c2 = 0
-        mulAcc(a.l5, b.l5, &c0, &c1, &c2)
-        mulAcc(m5, P5, &c0, &c1, &c2)
-        let u4 = c0
-        c0 = c1; c1 = c2; c2 = 0
-        let u5 = c0
-        return reduceOnce(u0, u1, u2, u3, u4, u5)
-
-    }
-
 
     /// a + b without the final reduction (the sum of two values < p is < 2^382).
     @inline(__always)
