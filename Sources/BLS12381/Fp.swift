@@ -546,11 +546,10 @@ struct Fp: Equatable, Sendable {
 
     /// self^e for a public exponent given as six little-endian limbs (variable time in e only).
     func pow(_ e: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> Fp {
-        // Fixed 4-bit windows, table of self^0 … self^15 on the stack.
-        var table = (Fp.one, self, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero,
-                     Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero)
-        return withUnsafeMutableBytes(of: &table) { raw -> Fp in
-            let t = raw.baseAddress!.assumingMemoryBound(to: Fp.self)
+        // Fixed 4-bit windows over a stack table of self^0 … self^15.
+        withUnsafeTemporaryAllocation(of: Fp.self, capacity: 16) { t -> Fp in
+            t.initialize(repeating: .one)
+            t[1] = self
             for i in 2..<16 { t[i] = t[i - 1] * self }
             var result = Fp.one
             var started = false

@@ -99,12 +99,20 @@ public enum BLS {
         return f.finalExponentiation() == .one
     }
 
-    /// The public key sk·g2 of a secret key (constant-time ladder).
+    /// Verifies under a prepared key (its Miller-loop lines computed once), for keys used
+    /// many times such as the IC root key or a subnet key.
+    public static func verify(signature: Signature, message: [UInt8], preparedKey: PreparedPublicKey) -> Bool {
+        let h = hashToG1Projective(message, dst: signatureDST).affineVartime
+        let f = multiMillerLoop(prepared: [(signature.point, negatedG2Prepared), (h, preparedKey.lines)])
+        return f.finalExponentiation() == .one
+    }
+
+    /// The public key sk·g2 of a secret key (constant-time scalar multiplication).
     public static func publicKey(for secretKey: SecretKey) -> PublicKey {
         PublicKey(uncheckedPoint: G2Projective.generator.multiplied(by: secretKey.scalar).affine)
     }
 
-    /// Signs: σ = sk·H(m) (deterministic; constant-time in the secret key).
+    /// Signs: σ = sk·H(m) (deterministic; constant time in the secret key).
     public static func sign(message: [UInt8], secretKey: SecretKey) -> Signature {
         let h = hashToG1Projective(message, dst: signatureDST)
         return Signature(uncheckedPoint: h.multiplied(by: secretKey.scalar).affine)
@@ -156,6 +164,20 @@ public enum BLS {
 
         /// The key as a group element.
         public var g2Point: G2Point { G2Point(G2Projective(point)) }
+    }
+
+    /// A public key with its Miller-loop line coefficients precomputed (about 20 KB), so that
+    /// repeated verifications skip decoding the key and the G2 side of the Miller loop.
+    public struct PreparedPublicKey: Sendable {
+        /// The key itself.
+        public let publicKey: PublicKey
+        let lines: G2Prepared
+
+        /// Precomputes the lines of `publicKey`.
+        public init(_ publicKey: PublicKey) {
+            self.publicKey = publicKey
+            lines = G2Prepared(publicKey.point)
+        }
     }
 
     /// A secret key: a non-zero scalar modulo r.

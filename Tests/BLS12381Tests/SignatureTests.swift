@@ -22,6 +22,10 @@ struct SignatureTests {
         let sig2 = BLS.sign(message: message, secretKey: sk2)
         #expect(BLS.verify(signature: sig2, message: message, publicKey: pk2))
         #expect(!BLS.verify(signature: sig2, message: message, publicKey: pk1))
+        // Prepared keys give the same answers.
+        let prepared = BLS.PreparedPublicKey(pk1)
+        #expect(BLS.verify(signature: sig, message: message, preparedKey: prepared))
+        #expect(!BLS.verify(signature: sig2, message: message, preparedKey: prepared))
         // Deterministic signatures.
         #expect(BLS.sign(message: message, secretKey: sk1) == sig)
     }
