@@ -40,9 +40,9 @@ struct Fp12: Equatable, Sendable {
     /// Multiplication by a line value o0 + o1·v + o4·v·w (positions 0, 1 and 4 of the tower).
     @inline(never)
     func mulBy014(_ o0: Fp2, _ o1: Fp2, _ o4: Fp2) -> Fp12 {
-        let aa = c0.mulBy01(o0, o1)
+        let aa = c0.mulBy01Lazy(o0, o1)
         let bb = c1.mulBy1(o4)
-        let t = (c0 + c1).mulBy01(o0, o1 + o4)
+        let t = (c0 + c1).mulBy01Lazy(o0, o1 + o4)
         return Fp12(bb.mulByV + aa, t - aa - bb)
     }
 
