@@ -3,20 +3,38 @@
 // Elements are kept in Montgomery form (a·R mod p, R = 2^384) in six 64-bit limbs,
 // little-endian, always fully reduced (< p) so that limb equality is field equality.
 // Multiplication is CIOS Montgomery multiplication using the "no final carry"
-// shortcut that applies because the top limb of p is below 2^63 - 1.
-// All arithmetic is branch-free on the values (conditional subtraction by masks).
+// shortcut that applies because the top limb of p is below 2^63 - 1. For lazy reduction
+// (Fp2 products) there are also a 768-bit product/square and a separate Montgomery
+// reduction. All arithmetic is branch-free on the values (conditional subtraction by masks).
+//
+// Word arithmetic: optimized builds on 64-bit non-Apple targets use UInt128 for the
+// multiply-accumulate and carry chains (it lowers to mul/adc without flag round trips);
+// debug builds, Apple platforms (UInt128 needs macOS 15) and wasm32 use the portable
+// `multipliedFullWidth` forms, with carries computed by bit operations so that no compiler
+// turns them into branches.
 
-@usableFromInline let P0: UInt64 = 0xb9feffffffffaaab
-@usableFromInline let P1: UInt64 = 0x1eabfffeb153ffff
-@usableFromInline let P2: UInt64 = 0x6730d2a0f6b0f624
-@usableFromInline let P3: UInt64 = 0x64774b84f38512bf
-@usableFromInline let P4: UInt64 = 0x4b1ba7b6434bacd7
-@usableFromInline let P5: UInt64 = 0x1a0111ea397fe69a
+let P0: UInt64 = 0xb9feffffffffaaab
+let P1: UInt64 = 0x1eabfffeb153ffff
+let P2: UInt64 = 0x6730d2a0f6b0f624
+let P3: UInt64 = 0x64774b84f38512bf
+let P4: UInt64 = 0x4b1ba7b6434bacd7
+let P5: UInt64 = 0x1a0111ea397fe69a
 /// -p⁻¹ mod 2^64.
-@usableFromInline let pInv: UInt64 = 0x89f3fffcfffcfffd
+let pInv: UInt64 = 0x89f3fffcfffcfffd
 
 /// Multiply-accumulate: returns the low word of `acc + a·b + carry`, high word into `carry`.
-@inline(__always) @usableFromInline
+/// (The sum is at most 2^128 - 1, so it never overflows two words.)
+#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
+// 128-bit arithmetic lowers to mul + add/adc pairs with no flag-to-register round trips.
+// (Apple platforms gate UInt128 behind macOS 15, so they take the portable path below.)
+@inline(__always)
+func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+    let t = UInt128(a) &* UInt128(b) &+ UInt128(acc) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: t >> 64)
+    return UInt64(truncatingIfNeeded: t)
+}
+#else
+@inline(__always)
 func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let (hi, lo) = a.multipliedFullWidth(by: b)
     let (s0, o0) = lo.addingReportingOverflow(acc)
@@ -24,24 +42,44 @@ func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt
     carry = hi &+ (o0 ? 1 : 0) &+ (o1 ? 1 : 0)
     return s1
 }
+#endif
 
+#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
 /// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
-    let (s0, o0) = a.addingReportingOverflow(b)
-    let (s1, o1) = s0.addingReportingOverflow(carry)
-    carry = (o0 ? 1 : 0) | (o1 ? 1 : 0)
-    return s1
+    let t = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: t >> 64)
+    return UInt64(truncatingIfNeeded: t)
 }
 
 /// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
-    let (d0, o0) = a.subtractingReportingOverflow(b)
-    let (d1, o1) = d0.subtractingReportingOverflow(borrow)
-    borrow = (o0 ? 1 : 0) | (o1 ? 1 : 0)
-    return d1
+    let t = UInt128(a) &- UInt128(b) &- UInt128(borrow)
+    borrow = UInt64(truncatingIfNeeded: t >> 64) & 1
+    return UInt64(truncatingIfNeeded: t)
 }
+#else
+// Carries computed with bit operations: compilers tend to turn `overflow ? 1 : 0` into
+// branches here, which is slow and not constant time.
+
+/// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
+@inline(__always)
+func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+    let s = a &+ b &+ carry
+    carry = ((a & b) | ((a | b) & ~s)) >> 63
+    return s
+}
+
+/// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
+@inline(__always)
+func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
+    let d = a &- b &- borrow
+    borrow = ((~a & b) | (~(a ^ b) & d)) >> 63
+    return d
+}
+#endif
 
 /// An element of the base field Fp in Montgomery form.
 struct Fp: Equatable, Sendable {
@@ -53,16 +91,16 @@ struct Fp: Equatable, Sendable {
         self.l0 = l0; self.l1 = l1; self.l2 = l2; self.l3 = l3; self.l4 = l4; self.l5 = l5
     }
 
-    static let zero = Fp(0, 0, 0, 0, 0, 0)
+    @inline(__always) static var zero: Fp { Fp(0, 0, 0, 0, 0, 0) }
     /// 1 in Montgomery form (R mod p).
-    static let one = Fp(0x760900000002fffd, 0xebf4000bc40c0002, 0x5f48985753c758ba,
-                        0x77ce585370525745, 0x5c071a97a256ec6d, 0x15f65ec3fa80e493)
+    @inline(__always) static var one: Fp { Fp(0x760900000002fffd, 0xebf4000bc40c0002, 0x5f48985753c758ba,
+                        0x77ce585370525745, 0x5c071a97a256ec6d, 0x15f65ec3fa80e493) }
     /// R² mod p, used to enter Montgomery form.
-    static let r2 = Fp(0xf4df1f341c341746, 0x0a76e6a609d104f1, 0x8de5476c4c95b6d5,
-                       0x67eb88a9939d83c0, 0x9a793e85b519952d, 0x11988fe592cae3aa)
+    @inline(__always) static var r2: Fp { Fp(0xf4df1f341c341746, 0x0a76e6a609d104f1, 0x8de5476c4c95b6d5,
+                       0x67eb88a9939d83c0, 0x9a793e85b519952d, 0x11988fe592cae3aa) }
     /// 2^256 mod p (Montgomery form), for reducing 64-byte hash outputs.
-    static let twoTo256 = Fp(0x075b3cd7c5ce820f, 0x3ec6ba621c3edb0b, 0x168a13d82bff6bce,
-                             0x87663c4bf8c449d2, 0x15f34c83ddc8d830, 0x0f9628b49caa2e85)
+    @inline(__always) static var twoTo256: Fp { Fp(0x075b3cd7c5ce820f, 0x3ec6ba621c3edb0b, 0x168a13d82bff6bce,
+                             0x87663c4bf8c449d2, 0x15f34c83ddc8d830, 0x0f9628b49caa2e85) }
 
     @inline(__always) var isZero: Bool {
         (l0 | l1 | l2 | l3 | l4 | l5) == 0
@@ -164,6 +202,7 @@ struct Fp: Equatable, Sendable {
         mul(a, b)
     }
 
+    /// Montgomery multiplication, coarsely integrated operand scanning (CIOS).
     @inline(never)
     static func mul(_ a: Fp, _ b: Fp) -> Fp {
         let inv = pInv
@@ -292,7 +331,213 @@ struct Fp: Equatable, Sendable {
         return reduceOnce(t0, t1, t2, t3, t4, t5)
     }
 
-    @inline(__always) var squared: Fp { Fp.mul(self, self) }
+    /// a + b without the final reduction (the sum of two values < p is < 2^382).
+    @inline(__always)
+    static func addNoReduce(_ a: Fp, _ b: Fp) -> Fp {
+        var c: UInt64 = 0
+        let s0 = adc(a.l0, b.l0, &c)
+        let s1 = adc(a.l1, b.l1, &c)
+        let s2 = adc(a.l2, b.l2, &c)
+        let s3 = adc(a.l3, b.l3, &c)
+        let s4 = adc(a.l4, b.l4, &c)
+        let s5 = adc(a.l5, b.l5, &c)
+        return Fp(s0, s1, s2, s3, s4, s5)
+    }
+
+    /// The full 768-bit product a·b (any a, b < 2^384).
+    @inline(__always)
+    static func mulWide(_ a: Fp, _ b: Fp) -> FpWide {
+        var c: UInt64 = 0
+        let b0 = b.l0
+        let b1 = b.l1
+        let b2 = b.l2
+        let b3 = b.l3
+        let b4 = b.l4
+        let b5 = b.l5
+        c = 0
+        let t0 = mac(0, a.l0, b0, &c)
+        var t1 = mac(0, a.l1, b0, &c)
+        var t2 = mac(0, a.l2, b0, &c)
+        var t3 = mac(0, a.l3, b0, &c)
+        var t4 = mac(0, a.l4, b0, &c)
+        var t5 = mac(0, a.l5, b0, &c)
+        var t6 = c
+        c = 0
+        t1 = mac(t1, a.l0, b1, &c)
+        t2 = mac(t2, a.l1, b1, &c)
+        t3 = mac(t3, a.l2, b1, &c)
+        t4 = mac(t4, a.l3, b1, &c)
+        t5 = mac(t5, a.l4, b1, &c)
+        t6 = mac(t6, a.l5, b1, &c)
+        var t7 = c
+        c = 0
+        t2 = mac(t2, a.l0, b2, &c)
+        t3 = mac(t3, a.l1, b2, &c)
+        t4 = mac(t4, a.l2, b2, &c)
+        t5 = mac(t5, a.l3, b2, &c)
+        t6 = mac(t6, a.l4, b2, &c)
+        t7 = mac(t7, a.l5, b2, &c)
+        var t8 = c
+        c = 0
+        t3 = mac(t3, a.l0, b3, &c)
+        t4 = mac(t4, a.l1, b3, &c)
+        t5 = mac(t5, a.l2, b3, &c)
+        t6 = mac(t6, a.l3, b3, &c)
+        t7 = mac(t7, a.l4, b3, &c)
+        t8 = mac(t8, a.l5, b3, &c)
+        var t9 = c
+        c = 0
+        t4 = mac(t4, a.l0, b4, &c)
+        t5 = mac(t5, a.l1, b4, &c)
+        t6 = mac(t6, a.l2, b4, &c)
+        t7 = mac(t7, a.l3, b4, &c)
+        t8 = mac(t8, a.l4, b4, &c)
+        t9 = mac(t9, a.l5, b4, &c)
+        var t10 = c
+        c = 0
+        t5 = mac(t5, a.l0, b5, &c)
+        t6 = mac(t6, a.l1, b5, &c)
+        t7 = mac(t7, a.l2, b5, &c)
+        t8 = mac(t8, a.l3, b5, &c)
+        t9 = mac(t9, a.l4, b5, &c)
+        t10 = mac(t10, a.l5, b5, &c)
+        let t11 = c
+        return FpWide(t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11)
+    }
+
+    /// Montgomery reduction t·R⁻¹ mod p of a wide value t < p·2^384.
+    @inline(never)
+    static func reduce(_ t: FpWide) -> Fp {
+        var t0 = t.w0, t1 = t.w1, t2 = t.w2, t3 = t.w3, t4 = t.w4, t5 = t.w5
+        var t6 = t.w6, t7 = t.w7, t8 = t.w8, t9 = t.w9, t10 = t.w10, t11 = t.w11
+        var carry2: UInt64 = 0
+        var c: UInt64 = 0
+        var m: UInt64 = 0
+        m = t0 &* pInv
+        c = 0
+        t0 = mac(t0, m, P0, &c)
+        t1 = mac(t1, m, P1, &c)
+        t2 = mac(t2, m, P2, &c)
+        t3 = mac(t3, m, P3, &c)
+        t4 = mac(t4, m, P4, &c)
+        t5 = mac(t5, m, P5, &c)
+        t6 = adc(t6, c, &carry2)
+        m = t1 &* pInv
+        c = 0
+        t1 = mac(t1, m, P0, &c)
+        t2 = mac(t2, m, P1, &c)
+        t3 = mac(t3, m, P2, &c)
+        t4 = mac(t4, m, P3, &c)
+        t5 = mac(t5, m, P4, &c)
+        t6 = mac(t6, m, P5, &c)
+        t7 = adc(t7, c, &carry2)
+        m = t2 &* pInv
+        c = 0
+        t2 = mac(t2, m, P0, &c)
+        t3 = mac(t3, m, P1, &c)
+        t4 = mac(t4, m, P2, &c)
+        t5 = mac(t5, m, P3, &c)
+        t6 = mac(t6, m, P4, &c)
+        t7 = mac(t7, m, P5, &c)
+        t8 = adc(t8, c, &carry2)
+        m = t3 &* pInv
+        c = 0
+        t3 = mac(t3, m, P0, &c)
+        t4 = mac(t4, m, P1, &c)
+        t5 = mac(t5, m, P2, &c)
+        t6 = mac(t6, m, P3, &c)
+        t7 = mac(t7, m, P4, &c)
+        t8 = mac(t8, m, P5, &c)
+        t9 = adc(t9, c, &carry2)
+        m = t4 &* pInv
+        c = 0
+        t4 = mac(t4, m, P0, &c)
+        t5 = mac(t5, m, P1, &c)
+        t6 = mac(t6, m, P2, &c)
+        t7 = mac(t7, m, P3, &c)
+        t8 = mac(t8, m, P4, &c)
+        t9 = mac(t9, m, P5, &c)
+        t10 = adc(t10, c, &carry2)
+        m = t5 &* pInv
+        c = 0
+        t5 = mac(t5, m, P0, &c)
+        t6 = mac(t6, m, P1, &c)
+        t7 = mac(t7, m, P2, &c)
+        t8 = mac(t8, m, P3, &c)
+        t9 = mac(t9, m, P4, &c)
+        t10 = mac(t10, m, P5, &c)
+        t11 = adc(t11, c, &carry2)
+        _ = (t0, t1, t2, t3, t4, t5)
+        return reduceOnce(t6, t7, t8, t9, t10, t11)
+    }
+
+    /// The full 768-bit square a² (off-diagonal products once, doubled, plus the diagonal).
+    @inline(__always)
+    static func squareWide(_ a: Fp) -> FpWide {
+        var c: UInt64 = 0
+        var t1 = mac(0, a.l0, a.l1, &c)
+        var t2 = mac(0, a.l0, a.l2, &c)
+        var t3 = mac(0, a.l0, a.l3, &c)
+        var t4 = mac(0, a.l0, a.l4, &c)
+        var t5 = mac(0, a.l0, a.l5, &c)
+        var t6 = c
+        c = 0
+        t3 = mac(t3, a.l1, a.l2, &c)
+        t4 = mac(t4, a.l1, a.l3, &c)
+        t5 = mac(t5, a.l1, a.l4, &c)
+        t6 = mac(t6, a.l1, a.l5, &c)
+        var t7 = c
+        c = 0
+        t5 = mac(t5, a.l2, a.l3, &c)
+        t6 = mac(t6, a.l2, a.l4, &c)
+        t7 = mac(t7, a.l2, a.l5, &c)
+        var t8 = c
+        c = 0
+        t7 = mac(t7, a.l3, a.l4, &c)
+        t8 = mac(t8, a.l3, a.l5, &c)
+        var t9 = c
+        c = 0
+        t9 = mac(t9, a.l4, a.l5, &c)
+        var t10 = c
+        let t11 = t10 >> 63
+        t10 = (t10 << 1) | (t9 >> 63)
+        t9 = (t9 << 1) | (t8 >> 63)
+        t8 = (t8 << 1) | (t7 >> 63)
+        t7 = (t7 << 1) | (t6 >> 63)
+        t6 = (t6 << 1) | (t5 >> 63)
+        t5 = (t5 << 1) | (t4 >> 63)
+        t4 = (t4 << 1) | (t3 >> 63)
+        t3 = (t3 << 1) | (t2 >> 63)
+        t2 = (t2 << 1) | (t1 >> 63)
+        t1 = t1 << 1
+        c = 0
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        (hi, lo) = a.l0.multipliedFullWidth(by: a.l0)
+        let r0 = adc(0, lo, &c)
+        let r1 = adc(t1, hi, &c)
+        (hi, lo) = a.l1.multipliedFullWidth(by: a.l1)
+        let r2 = adc(t2, lo, &c)
+        let r3 = adc(t3, hi, &c)
+        (hi, lo) = a.l2.multipliedFullWidth(by: a.l2)
+        let r4 = adc(t4, lo, &c)
+        let r5 = adc(t5, hi, &c)
+        (hi, lo) = a.l3.multipliedFullWidth(by: a.l3)
+        let r6 = adc(t6, lo, &c)
+        let r7 = adc(t7, hi, &c)
+        (hi, lo) = a.l4.multipliedFullWidth(by: a.l4)
+        let r8 = adc(t8, lo, &c)
+        let r9 = adc(t9, hi, &c)
+        (hi, lo) = a.l5.multipliedFullWidth(by: a.l5)
+        let r10 = adc(t10, lo, &c)
+        let r11 = adc(t11, hi, &c)
+        return FpWide(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11)
+    }
+
+    /// Montgomery squaring: 21 word products instead of 36 before the reduction.
+    @inline(never)
+    static func square(_ a: Fp) -> Fp { reduce(squareWide(a)) }
+
+    @inline(__always) var squared: Fp { Fp.square(self) }
 
     /// Multiplies by a small constant via additions.
     @inline(__always) func times3() -> Fp { let d = self + self; return d + self }
@@ -301,11 +546,10 @@ struct Fp: Equatable, Sendable {
 
     /// self^e for a public exponent given as six little-endian limbs (variable time in e only).
     func pow(_ e: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> Fp {
-        // Fixed 4-bit windows, table of self^0 … self^15 on the stack.
-        var table = (Fp.one, self, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero,
-                     Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero, Fp.zero)
-        return withUnsafeMutableBytes(of: &table) { raw -> Fp in
-            let t = raw.baseAddress!.assumingMemoryBound(to: Fp.self)
+        // Fixed 4-bit windows over a stack table of self^0 … self^15.
+        withUnsafeTemporaryAllocation(of: Fp.self, capacity: 16) { t -> Fp in
+            t.initialize(repeating: .one)
+            t[1] = self
             for i in 2..<16 { t[i] = t[i - 1] * self }
             var result = Fp.one
             var started = false
@@ -419,5 +663,50 @@ struct Fp: Equatable, Sendable {
         var out = [UInt8](repeating: 0, count: 48)
         write(to: &out, at: 0)
         return out
+    }
+}
+
+/// An unreduced 768-bit value (for lazy reduction: sums of products reduced once).
+struct FpWide {
+    var w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11: UInt64
+
+    @inline(__always)
+    init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64, _ w4: UInt64, _ w5: UInt64,
+         _ w6: UInt64, _ w7: UInt64, _ w8: UInt64, _ w9: UInt64, _ w10: UInt64, _ w11: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3; self.w4 = w4; self.w5 = w5
+        self.w6 = w6; self.w7 = w7; self.w8 = w8; self.w9 = w9; self.w10 = w10; self.w11 = w11
+    }
+
+    /// a + b (the caller guarantees no overflow of 768 bits).
+    @inline(__always)
+    static func + (a: FpWide, b: FpWide) -> FpWide {
+        var c: UInt64 = 0
+        return FpWide(adc(a.w0, b.w0, &c), adc(a.w1, b.w1, &c), adc(a.w2, b.w2, &c), adc(a.w3, b.w3, &c),
+                      adc(a.w4, b.w4, &c), adc(a.w5, b.w5, &c), adc(a.w6, b.w6, &c), adc(a.w7, b.w7, &c),
+                      adc(a.w8, b.w8, &c), adc(a.w9, b.w9, &c), adc(a.w10, b.w10, &c), adc(a.w11, b.w11, &c))
+    }
+
+    /// a - b for a ≥ b.
+    @inline(__always)
+    static func - (a: FpWide, b: FpWide) -> FpWide {
+        var c: UInt64 = 0
+        return FpWide(sbb(a.w0, b.w0, &c), sbb(a.w1, b.w1, &c), sbb(a.w2, b.w2, &c), sbb(a.w3, b.w3, &c),
+                      sbb(a.w4, b.w4, &c), sbb(a.w5, b.w5, &c), sbb(a.w6, b.w6, &c), sbb(a.w7, b.w7, &c),
+                      sbb(a.w8, b.w8, &c), sbb(a.w9, b.w9, &c), sbb(a.w10, b.w10, &c), sbb(a.w11, b.w11, &c))
+    }
+
+    /// a - b, plus p·2^384 when the difference is negative (for |a - b| < p·2^384).
+    @inline(__always)
+    static func subModPR(_ a: FpWide, _ b: FpWide) -> FpWide {
+        var br: UInt64 = 0
+        let d0 = sbb(a.w0, b.w0, &br), d1 = sbb(a.w1, b.w1, &br), d2 = sbb(a.w2, b.w2, &br)
+        let d3 = sbb(a.w3, b.w3, &br), d4 = sbb(a.w4, b.w4, &br), d5 = sbb(a.w5, b.w5, &br)
+        let d6 = sbb(a.w6, b.w6, &br), d7 = sbb(a.w7, b.w7, &br), d8 = sbb(a.w8, b.w8, &br)
+        let d9 = sbb(a.w9, b.w9, &br), d10 = sbb(a.w10, b.w10, &br), d11 = sbb(a.w11, b.w11, &br)
+        let m = 0 &- br
+        var c: UInt64 = 0
+        return FpWide(d0, d1, d2, d3, d4, d5,
+                      adc(d6, P0 & m, &c), adc(d7, P1 & m, &c), adc(d8, P2 & m, &c),
+                      adc(d9, P3 & m, &c), adc(d10, P4 & m, &c), adc(d11, P5 & m, &c))
     }
 }

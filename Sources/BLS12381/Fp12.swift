@@ -7,7 +7,7 @@ struct Fp12: Equatable, Sendable {
 
     @inline(__always) init(_ c0: Fp6, _ c1: Fp6) { self.c0 = c0; self.c1 = c1 }
 
-    static let one = Fp12(.one, .zero)
+    @inline(__always) static var one: Fp12 { Fp12(.one, .zero) }
 
     @inline(__always) static func * (a: Fp12, b: Fp12) -> Fp12 { mul(a, b) }
 
@@ -40,17 +40,17 @@ struct Fp12: Equatable, Sendable {
     /// Multiplication by a line value o0 + o1·v + o4·v·w (positions 0, 1 and 4 of the tower).
     @inline(never)
     func mulBy014(_ o0: Fp2, _ o1: Fp2, _ o4: Fp2) -> Fp12 {
-        let aa = c0.mulBy01(o0, o1)
+        let aa = c0.mulBy01Lazy(o0, o1)
         let bb = c1.mulBy1(o4)
-        let t = (c0 + c1).mulBy01(o0, o1 + o4)
+        let t = (c0 + c1).mulBy01Lazy(o0, o1 + o4)
         return Fp12(bb.mulByV + aa, t - aa - bb)
     }
 
     /// ξ^((p-1)/6)
-    static let frobW = Fp2(Fp(0x07089552b319d465, 0xc6695f92b50a8313, 0x97e83cccd117228f,
+    @inline(__always) static var frobW: Fp2 { Fp2(Fp(0x07089552b319d465, 0xc6695f92b50a8313, 0x97e83cccd117228f,
                               0xa35baecab2dc29ee, 0x1ce393ea5daace4d, 0x08f2220fb0fb66eb),
                            Fp(0xb2f66aad4ce5d646, 0x5842a06bfc497cec, 0xcf4895d42599d394,
-                              0xc11b9cba40a8e8d0, 0x2e3813cbe5a0de89, 0x110eefda88847faf))
+                              0xc11b9cba40a8e8d0, 0x2e3813cbe5a0de89, 0x110eefda88847faf)) }
 
     /// x ↦ x^p.
     var frobenius: Fp12 {

@@ -7,8 +7,8 @@ struct Fp2: Equatable, Sendable {
 
     @inline(__always) init(_ c0: Fp, _ c1: Fp) { self.c0 = c0; self.c1 = c1 }
 
-    static let zero = Fp2(.zero, .zero)
-    static let one = Fp2(.one, .zero)
+    @inline(__always) static var zero: Fp2 { Fp2(.zero, .zero) }
+    @inline(__always) static var one: Fp2 { Fp2(.one, .zero) }
 
     @inline(__always) var isZero: Bool { c0.isZero && c1.isZero }
 
@@ -32,12 +32,16 @@ struct Fp2: Equatable, Sendable {
         mul(a, b)
     }
 
+    /// Karatsuba with lazy reduction: three 768-bit products, two Montgomery reductions.
     @inline(never)
     static func mul(_ a: Fp2, _ b: Fp2) -> Fp2 {
-        let v0 = a.c0 * b.c0
-        let v1 = a.c1 * b.c1
-        let s = (a.c0 + a.c1) * (b.c0 + b.c1)
-        return Fp2(v0 - v1, s - v0 - v1)
+        let v0 = Fp.mulWide(a.c0, b.c0)
+        let v1 = Fp.mulWide(a.c1, b.c1)
+        // (a0 + a1)(b0 + b1) < 4p² fits; minus v0 and v1 it is a0b1 + a1b0 < 2p² < p·2^384.
+        let s = Fp.mulWide(Fp.addNoReduce(a.c0, a.c1), Fp.addNoReduce(b.c0, b.c1))
+        let c0 = Fp.reduce(FpWide.subModPR(v0, v1))
+        let c1 = Fp.reduce(s - v0 - v1)
+        return Fp2(c0, c1)
     }
 
     /// (c0 + c1u)² = (c0 + c1)(c0 - c1) + 2c0c1·u: two multiplications.
@@ -80,26 +84,25 @@ struct Fp2: Equatable, Sendable {
         return c1.isLexicographicallyLargest
     }
 
-    /// A square root if one exists (p ≡ 3 mod 4, through the norm).
+    /// A square root if one exists (p ≡ 3 mod 4, through the norm; two exponentiations).
+    ///
+    /// x = x0 + x1·u with x² = a needs x0² = δ± = (c0 ± √N)/2 (N the norm), x1 = c1/(2x0).
+    /// With t = δ^((p-3)/4) for δ = δ+: if δ is a square, x0 = δ·t and 1/x0 = t; otherwise
+    /// -δ is a square (−1 is not, and p ≡ 3 mod 8 makes (−1)^((p-3)/4) = 1), and the root
+    /// is x1 = -δ·t (x1² = x0² - c0 = -δ+ for the other choice of sign), x0 = c1·t/2.
     var squareRoot: Fp2? {
         if c1.isZero {
             if let r = c0.squareRoot { return Fp2(r, .zero) }
             if let r = (-c0).squareRoot { return Fp2(.zero, r) }
             return nil
         }
-        // a = x² with x = x0 + x1·u ⇒ x0² = (c0 ± |a|)/2, x1 = c1 / (2·x0).
         guard let n = norm.squareRoot else { return nil }
-        for candidate in [(c0 + n).halved, (c0 - n).halved] {
-            // t^((p-3)/4) gives both the root (t·s) and its inverse (s) when t is a square.
-            let s = candidate.powPMinus3Over4
-            let x0 = candidate * s
-            if x0.squared == candidate, !x0.isZero {
-                let x1 = (c1 * s).halved
-                let root = Fp2(x0, x1)
-                if root.squared == self { return root }
-            }
-        }
-        return nil
+        let delta = (c0 + n).halved
+        let t = delta.powPMinus3Over4
+        let half = (c1 * t).halved
+        let x0 = delta * t
+        let root = x0.squared == delta ? Fp2(x0, half) : Fp2(half, -x0)
+        return root.squared == self ? root : nil
     }
 
     /// Frobenius x ↦ x^(p^k).

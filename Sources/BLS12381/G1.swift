@@ -6,7 +6,7 @@ struct G1Affine: Equatable, Sendable {
     var y: Fp
     var isInfinity: Bool
 
-    static let infinity = G1Affine(x: .zero, y: .one, isInfinity: true)
+    @inline(__always) static var infinity: G1Affine { G1Affine(x: .zero, y: .one, isInfinity: true) }
 
     /// Whether y² = x³ + b (the point at infinity counts as on the curve).
     var isOnCurve: Bool {
@@ -30,7 +30,7 @@ struct G1Projective: Sendable {
         self.init(x: p.x, y: p.y, z: Fp.select(Fp.zero, Fp.one, p.isInfinity ? 1 : 0))
     }
 
-    static let identity = G1Projective(x: .zero, y: .one, z: .zero)
+    @inline(__always) static var identity: G1Projective { G1Projective(x: .zero, y: .one, z: .zero) }
 
     @inline(__always) var isIdentity: Bool { z.isZero }
 
@@ -114,7 +114,14 @@ struct G1Projective: Sendable {
         return y.squared * z == x.squared * x + G1Projective.b * z2 * z
     }
 
-    /// The affine form (one inversion).
+    /// The affine form, for public points (variable-time inversion).
+    var affineVartime: G1Affine {
+        if isIdentity { return .infinity }
+        let zi = z.inverseVartime
+        return G1Affine(x: x * zi, y: y * zi, isInfinity: false)
+    }
+
+    /// The affine form (one constant-time inversion).
     var affine: G1Affine {
         if isIdentity { return .infinity }
         let zi = z.inverse
@@ -135,16 +142,22 @@ struct G1Projective: Sendable {
         return acc
     }
 
-    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time).
-    @inline(__always) var timesXAbs: G1Projective { multipliedVartime(0xd201000000010000) }
+    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time, Jacobian doublings).
+    var timesXAbs: G1Projective { G1Jacobian(self).multipliedVartime(0xd201000000010000).projective }
 
-    /// Multiplication by a secret scalar: Montgomery ladder over all 256 bits with
-    /// constant-time conditional swaps; the sequence of operations does not depend on the scalar.
+    /// Multiplication by a secret scalar in constant time: fixed 4-bit windows over all 256
+    /// bits, each window = 4 doublings + 1 addition of a table entry read with a full scan of
+    /// the 16-entry table (masked selects). The complete formulas make the sequence of field
+    /// operations independent of the scalar (no branches on scalar bits or on intermediate points).
     func multiplied(by scalar: Scalar) -> G1Projective {
         let k = scalar.canonicalLimbs
-        var r0 = G1Projective.identity
-        var r1 = self
-        var swap: UInt64 = 0
+        // table[i] = [i]P, i = 0…15.
+        var table = [G1Projective](repeating: .identity, count: 16)
+        table[1] = self
+        for i in 2..<16 {
+            table[i] = i % 2 == 0 ? table[i / 2].doubled : table[i - 1] + self
+        }
+        var acc = G1Projective.identity
         for limbIndex in stride(from: 3, through: 0, by: -1) {
             let limb: UInt64
             switch limbIndex {
@@ -153,39 +166,40 @@ struct G1Projective: Sendable {
             case 1: limb = k.1
             default: limb = k.0
             }
-            for i in stride(from: 63, through: 0, by: -1) {
-                let bit = (limb >> UInt64(i)) & 1
-                let s = swap ^ bit
-                let n0 = G1Projective.select(r1, r0, s)
-                let n1 = G1Projective.select(r0, r1, s)
-                r0 = n0; r1 = n1
-                swap = bit
-                r1 = r0 + r1
-                r0 = r0.doubled
+            for shift in stride(from: 60, through: 0, by: -4) {
+                acc = acc.doubled.doubled.doubled.doubled
+                let nibble = (limb >> UInt64(shift)) & 0xf
+                var entry = G1Projective.identity
+                for i in 0..<16 {
+                    // choice = 1 iff i == nibble, computed without branches.
+                    let diff = UInt64(i) ^ nibble
+                    let choice = ((diff | (0 &- diff)) >> 63) ^ 1
+                    entry = G1Projective.select(table[i], entry, choice)
+                }
+                acc = acc + entry
             }
         }
-        let f0 = G1Projective.select(r1, r0, swap)
-        return f0
+        return acc
     }
 }
 
 extension G1Projective {
     /// b = 4.
-    static let b = Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
-                      0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e)
+    @inline(__always) static var b: Fp { Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
+                      0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e) }
 
     /// The standard generator of G1.
-    static let generator = G1Projective(
+    @inline(__always) static var generator: G1Projective { G1Projective(
         x: Fp(0x5cb38790fd530c16, 0x7817fc679976fff5, 0x154f95c7143ba1c1,
               0xf0ae6acdf3d0e747, 0xedce6ecc21dbf440, 0x120177419e0bfb75),
         y: Fp(0xbaac93d50ce72271, 0x8c22631a7918fd8e, 0xdd595f13570725ce,
               0x51ac582950405194, 0x0e1c8c3fad0059c0, 0x0bbc3efc5008a26a),
-        z: .one)
+        z: .one) }
 
     /// β, a primitive cube root of unity in Fp such that φ(x, y) = (βx, y) acts on G1 as
     /// multiplication by -x² (mod r).
-    static let beta = Fp(0x30f1361b798a64e8, 0xf3b8ddab7ece5a2a, 0x16a8ca3ac61577f7,
-                         0xc26a2ff874fd029b, 0x3636b76660701c6e, 0x051ba4ab241b6160)
+    @inline(__always) static var beta: Fp { Fp(0x30f1361b798a64e8, 0xf3b8ddab7ece5a2a, 0x16a8ca3ac61577f7,
+                         0xc26a2ff874fd029b, 0x3636b76660701c6e, 0x051ba4ab241b6160) }
 
     /// The endomorphism φ(x, y) = (βx, y).
     var phi: G1Projective { G1Projective(x: x * G1Projective.beta, y: y, z: z) }
@@ -194,7 +208,8 @@ extension G1Projective {
     /// φ(P) = [-x²]P (Scott, "A note on group membership tests for G1, G2 and GT on BLS
     /// pairing-friendly curves", 2021). Costs two 64-bit multiplications instead of one by r.
     var isInSubgroup: Bool {
-        let xxP = timesXAbs.timesXAbs
+        let j = G1Jacobian(self)
+        let xxP = j.multipliedVartime(0xd201000000010000).multipliedVartime(0xd201000000010000).projective
         return phi == -xxP
     }
 

@@ -6,7 +6,7 @@ struct G2Affine: Equatable, Sendable {
     var y: Fp2
     var isInfinity: Bool
 
-    static let infinity = G2Affine(x: .zero, y: .one, isInfinity: true)
+    @inline(__always) static var infinity: G2Affine { G2Affine(x: .zero, y: .one, isInfinity: true) }
 
     /// Whether y² = x³ + b (the point at infinity counts as on the curve).
     var isOnCurve: Bool {
@@ -30,7 +30,7 @@ struct G2Projective: Sendable {
         self.init(x: p.x, y: p.y, z: Fp2.select(Fp2.zero, Fp2.one, p.isInfinity ? 1 : 0))
     }
 
-    static let identity = G2Projective(x: .zero, y: .one, z: .zero)
+    @inline(__always) static var identity: G2Projective { G2Projective(x: .zero, y: .one, z: .zero) }
 
     @inline(__always) var isIdentity: Bool { z.isZero }
 
@@ -114,7 +114,14 @@ struct G2Projective: Sendable {
         return y.squared * z == x.squared * x + G2Projective.b * z2 * z
     }
 
-    /// The affine form (one inversion).
+    /// The affine form, for public points (variable-time inversion).
+    var affineVartime: G2Affine {
+        if isIdentity { return .infinity }
+        let zi = z.inverseVartime
+        return G2Affine(x: x * zi, y: y * zi, isInfinity: false)
+    }
+
+    /// The affine form (one constant-time inversion).
     var affine: G2Affine {
         if isIdentity { return .infinity }
         let zi = z.inverse
@@ -135,16 +142,22 @@ struct G2Projective: Sendable {
         return acc
     }
 
-    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time).
-    @inline(__always) var timesXAbs: G2Projective { multipliedVartime(0xd201000000010000) }
+    /// [|x|]P for the curve parameter |x| = 0xd201000000010000 (variable time, Jacobian doublings).
+    var timesXAbs: G2Projective { G2Jacobian(self).multipliedVartime(0xd201000000010000).projective }
 
-    /// Multiplication by a secret scalar: Montgomery ladder over all 256 bits with
-    /// constant-time conditional swaps; the sequence of operations does not depend on the scalar.
+    /// Multiplication by a secret scalar in constant time: fixed 4-bit windows over all 256
+    /// bits, each window = 4 doublings + 1 addition of a table entry read with a full scan of
+    /// the 16-entry table (masked selects). The complete formulas make the sequence of field
+    /// operations independent of the scalar (no branches on scalar bits or on intermediate points).
     func multiplied(by scalar: Scalar) -> G2Projective {
         let k = scalar.canonicalLimbs
-        var r0 = G2Projective.identity
-        var r1 = self
-        var swap: UInt64 = 0
+        // table[i] = [i]P, i = 0…15.
+        var table = [G2Projective](repeating: .identity, count: 16)
+        table[1] = self
+        for i in 2..<16 {
+            table[i] = i % 2 == 0 ? table[i / 2].doubled : table[i - 1] + self
+        }
+        var acc = G2Projective.identity
         for limbIndex in stride(from: 3, through: 0, by: -1) {
             let limb: UInt64
             switch limbIndex {
@@ -153,31 +166,32 @@ struct G2Projective: Sendable {
             case 1: limb = k.1
             default: limb = k.0
             }
-            for i in stride(from: 63, through: 0, by: -1) {
-                let bit = (limb >> UInt64(i)) & 1
-                let s = swap ^ bit
-                let n0 = G2Projective.select(r1, r0, s)
-                let n1 = G2Projective.select(r0, r1, s)
-                r0 = n0; r1 = n1
-                swap = bit
-                r1 = r0 + r1
-                r0 = r0.doubled
+            for shift in stride(from: 60, through: 0, by: -4) {
+                acc = acc.doubled.doubled.doubled.doubled
+                let nibble = (limb >> UInt64(shift)) & 0xf
+                var entry = G2Projective.identity
+                for i in 0..<16 {
+                    // choice = 1 iff i == nibble, computed without branches.
+                    let diff = UInt64(i) ^ nibble
+                    let choice = ((diff | (0 &- diff)) >> 63) ^ 1
+                    entry = G2Projective.select(table[i], entry, choice)
+                }
+                acc = acc + entry
             }
         }
-        let f0 = G2Projective.select(r1, r0, swap)
-        return f0
+        return acc
     }
 }
 
 extension G2Projective {
     /// b' = 4(1 + u).
-    static let b = Fp2(Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
+    @inline(__always) static var b: Fp2 { Fp2(Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
                           0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e),
                        Fp(0xaa270000000cfff3, 0x53cc0032fc34000a, 0x478fe97a6b0a807f,
-                          0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e))
+                          0xb1d37ebee6ba24d7, 0x8ec9733bbf78ab2f, 0x09d645513d83de7e)) }
 
     /// The standard generator of G2.
-    static let generator = G2Projective(
+    @inline(__always) static var generator: G2Projective { G2Projective(
         x: Fp2(Fp(0xf5f28fa202940a10, 0xb3f5fb2687b4961a, 0xa1a893b53e2ae580,
                   0x9894999d1a3caee9, 0x6f67b7631863366b, 0x058191924350bcd7),
                Fp(0xa5a9c0759e23f606, 0xaaa0c59dbccd60c3, 0x3bb17e18e2867806,
@@ -186,15 +200,15 @@ extension G2Projective {
                   0xbbefb5e96e0d495f, 0x07d3a975f0ef25a2, 0x0083fd8e7e80dae5),
                Fp(0xadc0fc92df64b05d, 0x18aa270a2b1461dc, 0x86adac6a3be4eba0,
                   0x79495c4ec93da33a, 0xe7175850a43ccaed, 0x0b2bc2a163de1bf2)),
-        z: .one)
+        z: .one) }
 
     /// ψ = untwist ∘ Frobenius ∘ twist: ψ(x, y) = (x̄·ξ^(-(p-1)/3), ȳ·ξ^(-(p-1)/2)).
-    static let psiX = Fp2(.zero, Fp(0x890dc9e4867545c3, 0x2af322533285a5d5, 0x50880866309b7e2c,
-                                    0xa20d1b8c7e881024, 0x14e4f04fe2db9068, 0x14e56d3f1564853a))
-    static let psiY = Fp2(Fp(0x3e2f585da55c9ad1, 0x4294213d86c18183, 0x382844c88b623732,
+    @inline(__always) static var psiX: Fp2 { Fp2(.zero, Fp(0x890dc9e4867545c3, 0x2af322533285a5d5, 0x50880866309b7e2c,
+                                    0xa20d1b8c7e881024, 0x14e4f04fe2db9068, 0x14e56d3f1564853a)) }
+    @inline(__always) static var psiY: Fp2 { Fp2(Fp(0x3e2f585da55c9ad1, 0x4294213d86c18183, 0x382844c88b623732,
                              0x92ad2afd19103e18, 0x1d794e4fac7cf0b9, 0x0bd592fc7d825ec8),
                           Fp(0x7bcfa7a25aa30fda, 0xdc17dec12a927e7c, 0x2f088dd86b4ebef1,
-                             0xd1ca2087da74d4a7, 0x2da2596696cebc1d, 0x0e2b7eedbbfd87d2))
+                             0xd1ca2087da74d4a7, 0x2da2596696cebc1d, 0x0e2b7eedbbfd87d2)) }
 
     var psi: G2Projective {
         G2Projective(x: x.conjugate * G2Projective.psiX, y: y.conjugate * G2Projective.psiY, z: z.conjugate)

@@ -73,16 +73,16 @@ private func reduce64(_ b: UnsafeRawBufferPointer) -> Fp {
 
 /// The 11-isogenous curve E': y² = x³ + A'x + B' and the isogeny to E.
 enum Isogeny11 {
-    static let a = Fp(0x2f65aa0e9af5aa51, 0x86464c2d1e8416c3, 0xb85ce591b7bd31e2,
-                      0x27e11c91b5f24e7c, 0x28376eda6bfc1835, 0x155455c3e5071d85)
-    static let b = Fp(0xfb996971fe22a1e0, 0x9aa93eb35b742d6f, 0x8c476013de99c5c4,
-                      0x873e27c3a221e571, 0xca72b5e45a52d888, 0x06824061418a386b)
+    @inline(__always) static var a: Fp { Fp(0x2f65aa0e9af5aa51, 0x86464c2d1e8416c3, 0xb85ce591b7bd31e2,
+                      0x27e11c91b5f24e7c, 0x28376eda6bfc1835, 0x155455c3e5071d85) }
+    @inline(__always) static var b: Fp { Fp(0xfb996971fe22a1e0, 0x9aa93eb35b742d6f, 0x8c476013de99c5c4,
+                      0x873e27c3a221e571, 0xca72b5e45a52d888, 0x06824061418a386b) }
     /// Z = 11, the SSWU non-square.
-    static let z = Fp(0x886c00000023ffdc, 0x0f70008d3090001d, 0x77672417ed5828c3,
-                      0x9dac23e943dc1740, 0x50553f1b9c131521, 0x078c712fbe0ab6e8)
+    @inline(__always) static var z: Fp { Fp(0x886c00000023ffdc, 0x0f70008d3090001d, 0x77672417ed5828c3,
+                      0x9dac23e943dc1740, 0x50553f1b9c131521, 0x078c712fbe0ab6e8) }
     /// sqrt(-Z), used by sqrt_ratio.
-    static let sqrtMinusZ = Fp(0xf37b0ced8fb71e24, 0xf02dc8a4535a8779, 0x732ed835f7eb14ea,
-                               0x524ca41ecb2bce0d, 0x095e3801e90b5fc1, 0x0252ad055472a90e)
+    @inline(__always) static var sqrtMinusZ: Fp { Fp(0xf37b0ced8fb71e24, 0xf02dc8a4535a8779, 0x732ed835f7eb14ea,
+                               0x524ca41ecb2bce0d, 0x095e3801e90b5fc1, 0x0252ad055472a90e) }
 
     /// RFC 9380 appendix F.2.1.2, sqrt_ratio for q ≡ 3 (mod 4): (u/v is square, sqrt(u/v) or sqrt(Z·u/v)).
     static func sqrtRatio(_ u: Fp, _ v: Fp) -> (isSquare: Bool, root: Fp) {
@@ -127,42 +127,78 @@ enum Isogeny11 {
         return (x, tv4, y)
     }
 
-    /// The 11-isogeny E' → E for x = xn/xd, y affine, evaluated homogeneously (no inversion),
-    /// returning a projective point of E.
-    static func map(xn: Fp, xd: Fp, y: Fp) -> G1Projective {
-        // Powers of xd: xdPow[k] = xd^k for k = 0…15.
-        var xdPow = [Fp](repeating: .one, count: 16)
-        for k in 1..<16 { xdPow[k] = xdPow[k - 1] * xd }
-        // Σ c_i xn^i xd^(deg-i), with c_deg the last coefficient (or an implicit 1).
-        func evaluate(_ c: [Fp], degree: Int, monic: Bool) -> Fp {
-            var acc = monic ? Fp.one : c[degree]
-            var i = degree - 1
-            while i >= 0 {
-                acc = acc * xn + c[i] * xdPow[degree - i]
-                i -= 1
+    /// The 11-isogeny E' → E applied to the projective point (X : Y : Z) of E', evaluated
+    /// homogeneously (no inversion): x' = XN/(XD·Z), y' = Y·YN/(Z·YD) with XN, XD, YN, YD the
+    /// map's polynomials homogenised in (X, Z).
+    static func map(x: Fp, y: Fp, z: Fp) -> G1Projective {
+        if z.isZero { return .identity }
+        return withUnsafeTemporaryAllocation(of: Fp.self, capacity: 16) { zPow -> G1Projective in
+            // zPow[k] = Z^k, k = 0…15.
+            zPow[0] = .one
+            for k in 1..<16 { zPow[k] = zPow[k - 1] * z }
+            // Σ c_i X^i Z^(deg-i), with c_deg the last coefficient (or an implicit 1).
+            func evaluate(_ c: [Fp], degree: Int, monic: Bool) -> Fp {
+                c.withUnsafeBufferPointer { c in
+                    var acc = monic ? Fp.one : c[degree]
+                    var i = degree - 1
+                    while i >= 0 {
+                        acc = acc * x + c[i] * zPow[degree - i]
+                        i -= 1
+                    }
+                    return acc
+                }
             }
-            return acc
+            let xNum = evaluate(xNum, degree: 11, monic: false)
+            let xDen = evaluate(xDen, degree: 10, monic: true)
+            let yNum = evaluate(yNum, degree: 15, monic: false)
+            let yDen = evaluate(yDen, degree: 15, monic: true)
+            return G1Projective(x: xNum * yDen, y: y * yNum * xDen, z: xDen * z * yDen)
         }
-        let xNum = evaluate(xNum, degree: 11, monic: false)
-        let xDen = evaluate(xDen, degree: 10, monic: true)
-        let yNum = evaluate(yNum, degree: 15, monic: false)
-        let yDen = evaluate(yDen, degree: 15, monic: true)
-        // x = xNum / (xDen·xd), y' = y·yNum / yDen.
-        let xDenFull = xDen * xd
-        return G1Projective(x: xNum * yDen, y: y * yNum * xDenFull, z: xDenFull * yDen)
+    }
+
+    /// Sum of two points of E' in homogeneous projective coordinates (variable time: the
+    /// inputs come from hashing public messages). Handles doubling and P + (−P).
+    static func add(_ p: (x: Fp, y: Fp, z: Fp), _ q: (x: Fp, y: Fp, z: Fp)) -> (x: Fp, y: Fp, z: Fp) {
+        let y1z2 = p.y * q.z, x1z2 = p.x * q.z, z1z2 = p.z * q.z
+        let u = q.y * p.z - y1z2
+        let v = q.x * p.z - x1z2
+        if v.isZero {
+            if !u.isZero { return (.zero, .one, .zero) }        // P + (−P)
+            // Doubling (dbl-2007-bl, general a).
+            let xx = p.x.squared
+            let w = a * p.z.squared + xx.times3()
+            let sv = (p.y * p.z).doubled
+            let ss = sv.squared
+            let sss = sv * ss
+            let r = p.y * sv
+            let rr = r.squared
+            let b = (p.x + r).squared - xx - rr
+            let h = w.squared - b.doubled
+            return (h * sv, w * (b - h) - rr.doubled, sss)
+        }
+        // add-1998-cmo-2.
+        let uu = u.squared, vv = v.squared
+        let vvv = v * vv
+        let r = vv * x1z2
+        let aa = uu * z1z2 - vvv - r.doubled
+        return (v * aa, u * (r - aa) - vvv * y1z2, vvv * z1z2)
     }
 
     /// map_to_curve for G1: SSWU then the isogeny (not yet in G1: the cofactor is not cleared).
     static func mapToCurve(_ u: Fp) -> G1Projective {
         let (xn, xd, y) = sswu(u)
-        return map(xn: xn, xd: xd, y: y)
+        return map(x: xn, y: y * xd, z: xd)
     }
 }
 
 /// hash_to_curve(msg) for G1 with the given domain separation tag (RFC 9380, random oracle).
+///
+/// The isogeny is a group homomorphism, so the two SSWU points are added on E' and mapped
+/// once: iso(Q0') + iso(Q1') = iso(Q0' + Q1').
 func hashToG1Projective(_ message: [UInt8], dst: [UInt8]) -> G1Projective {
     let (u0, u1) = hashToFieldFp(message, dst: dst)
-    let q0 = Isogeny11.mapToCurve(u0)
-    let q1 = Isogeny11.mapToCurve(u1)
-    return (q0 + q1).clearedCofactor
+    let (xn0, xd0, y0) = Isogeny11.sswu(u0)
+    let (xn1, xd1, y1) = Isogeny11.sswu(u1)
+    let sum = Isogeny11.add((xn0, y0 * xd0, xd0), (xn1, y1 * xd1, xd1))
+    return Isogeny11.map(x: sum.x, y: sum.y, z: sum.z).clearedCofactor
 }

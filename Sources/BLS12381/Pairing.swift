@@ -14,22 +14,30 @@
 /// |x| for the BLS parameter x = -0xd201000000010000.
 let blsXAbs: UInt64 = 0xd201000000010000
 
-/// State of one pair in a multi-Miller loop.
-struct MillerPair {
-    let px: Fp
-    let py: Fp
-    let qx: Fp2
-    let qy: Fp2
-    var t: G2Projective
+/// The Miller-loop lines of a fixed Q ∈ G2, independent of P: each entry (o0, a1, a4)
+/// stands for the line value o0 + (a1·xP)·v + (a4·yP)·v·w. Preparing costs one pass of
+/// doublings and additions; a prepared key or generator can be reused for many pairings.
+struct G2Prepared: Sendable {
+    /// One entry per doubling and per addition step, in loop order; empty for the identity.
+    let lines: [(Fp2, Fp2, Fp2)]
 
-    init(p: G1Affine, q: G2Affine) {
-        px = p.x; py = p.y; qx = q.x; qy = q.y
-        t = G2Projective(q)
+    init(_ q: G2Affine) {
+        guard !q.isInfinity else { lines = []; return }
+        var lines = [(Fp2, Fp2, Fp2)]()
+        lines.reserveCapacity(70)
+        var t = G2Projective(q)
+        for i in stride(from: 62, through: 0, by: -1) {
+            lines.append(G2Prepared.doublingStep(&t))
+            if (blsXAbs >> UInt64(i)) & 1 == 1 {
+                lines.append(G2Prepared.additionStep(&t, q))
+            }
+        }
+        self.lines = lines
     }
 
-    /// T ← 2T; returns the tangent line at the old T evaluated at P.
+    /// T ← 2T; the tangent line at the old T, without the P factors.
     @inline(__always)
-    mutating func doublingStep() -> (Fp2, Fp2, Fp2) {
+    static func doublingStep(_ t: inout G2Projective) -> (Fp2, Fp2, Fp2) {
         let x = t.x, y = t.y, z = t.z
         let xx = x.squared
         let b = y.squared                    // Y²
@@ -40,14 +48,14 @@ struct MillerPair {
         let g = (b + f).halved               // (Y² + 9b'Z²)/2
         let h = (y + z).squared - (b + c)    // 2YZ
         t = G2Projective(x: a * (b - f), y: g.squared - e.squared.times3(), z: b * h)
-        return (b - e, -(xx.times3() * px), h * py)
+        return (b - e, -xx.times3(), h)
     }
 
-    /// T ← T + Q; returns the line through the old T and Q evaluated at P.
+    /// T ← T + Q; the line through the old T and Q, without the P factors.
     @inline(__always)
-    mutating func additionStep() -> (Fp2, Fp2, Fp2) {
-        let theta = t.y - qy * t.z
-        let lambda = t.x - qx * t.z
+    static func additionStep(_ t: inout G2Projective, _ q: G2Affine) -> (Fp2, Fp2, Fp2) {
+        let theta = t.y - q.y * t.z
+        let lambda = t.x - q.x * t.z
         let c = theta.squared
         let d = lambda.squared
         let e = lambda * d
@@ -56,45 +64,49 @@ struct MillerPair {
         let h = e + f - g.doubled
         let y3 = theta * (g - h) - e * t.y
         t = G2Projective(x: lambda * h, y: y3, z: t.z * e)
-        return (theta * qx - lambda * qy, -(theta * px), lambda * py)
+        return (theta * q.x - lambda * q.y, -theta, lambda)
     }
 }
 
 /// The product of the Miller loop values f_{|x|,Q}(P) over all pairs, conjugated for x < 0.
 /// Pairs containing the identity contribute 1 and are skipped.
 func multiMillerLoop(_ pairs: [(G1Affine, G2Affine)]) -> Fp12 {
-    var states = [MillerPair]()
-    states.reserveCapacity(pairs.count)
-    for (p, q) in pairs where !p.isInfinity && !q.isInfinity {
-        states.append(MillerPair(p: p, q: q))
-    }
+    multiMillerLoop(prepared: pairs.map { ($0.0, G2Prepared($0.1)) })
+}
+
+/// Multi-Miller loop over prepared second arguments: one shared squaring per step.
+func multiMillerLoop(prepared pairs: [(G1Affine, G2Prepared)]) -> Fp12 {
+    let active = pairs.filter { !$0.0.isInfinity && !$0.1.lines.isEmpty }
     var f = Fp12.one
-    if states.isEmpty { return f }
+    if active.isEmpty { return f }
+    var index = 0
     var first = true
     for i in stride(from: 62, through: 0, by: -1) {
         if !first { f = f.squared }
-        for k in states.indices {
-            let (o0, o1, o4) = states[k].doublingStep()
+        for (k, (p, q)) in active.enumerated() {
+            let (o0, a1, a4) = q.lines[index]
             if first && k == 0 {
-                f = Fp12(Fp6(o0, o1, .zero), Fp6(.zero, o4, .zero))
+                f = Fp12(Fp6(o0, a1 * p.x, .zero), Fp6(.zero, a4 * p.y, .zero))
             } else {
-                f = f.mulBy014(o0, o1, o4)
+                f = f.mulBy014(o0, a1 * p.x, a4 * p.y)
             }
         }
+        index += 1
         first = false
         if (blsXAbs >> UInt64(i)) & 1 == 1 {
-            for k in states.indices {
-                let (o0, o1, o4) = states[k].additionStep()
-                f = f.mulBy014(o0, o1, o4)
+            for (p, q) in active {
+                let (o0, a1, a4) = q.lines[index]
+                f = f.mulBy014(o0, a1 * p.x, a4 * p.y)
             }
+            index += 1
         }
     }
     return f.conjugate
 }
 
 extension Fp12 {
-    /// self^|x| in the cyclotomic subgroup (square-and-multiply over the 64-bit |x|).
-    func cyclotomicPowXAbs() -> Fp12 {
+    /// self^|x| in the cyclotomic subgroup (Granger–Scott squarings, square-and-multiply).
+    func cyclotomicPowXAbsUncompressed() -> Fp12 {
         var acc = self
         for i in stride(from: 62, through: 0, by: -1) {
             acc = acc.cyclotomicSquared()
@@ -114,7 +126,7 @@ extension Fp12 {
     /// 1 (gcd(3, r) = 1), which is what verification tests.
     func finalExponentiation() -> Fp12 {
         // Easy part.
-        var t = conjugate * inverse            // f^(p⁶-1)
+        var t = conjugate * inverseVartime     // f^(p⁶-1) (the pairing inputs are public)
         t = t.frobenius.frobenius * t          // ^(p²+1)
         // Hard part.
         var a = t.cyclotomicPowX() * t.conjugate       // t^(x-1)

@@ -23,7 +23,7 @@ public struct Scalar: Equatable, Sendable {
     public static let zero = Scalar(0, 0, 0, 0)
     /// The scalar 1.
     public static let one = Scalar(0x00000001fffffffe, 0x5884b7fa00034802, 0x998c4fefecbc4ff5, 0x1824b159acc5056f)
-    static let r2 = Scalar(0xc999e990f3f29c6d, 0x2b6cedcb87925c23, 0x05d314967254398f, 0x0748d9d99f59ff11)
+    @inline(__always) static var r2: Scalar { Scalar(0xc999e990f3f29c6d, 0x2b6cedcb87925c23, 0x05d314967254398f, 0x0748d9d99f59ff11) }
 
     /// Whether this is the zero scalar.
     public var isZero: Bool { (l0 | l1 | l2 | l3) == 0 }

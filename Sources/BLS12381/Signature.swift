@@ -57,17 +57,18 @@ public enum BLS {
     }
 
     /// The pairing e(P, Q) (cubed reduced optimal ate pairing; see `GTElement`).
+    /// Variable time: meant for public inputs.
     public static func pairing(_ p: G1Point, _ q: G2Point) -> GTElement {
-        GTElement(value: multiMillerLoop([(p.p.affine, q.p.affine)]).finalExponentiation())
+        GTElement(value: multiMillerLoop([(p.p.affineVartime, q.p.affineVartime)]).finalExponentiation())
     }
 
     /// Whether e(P1, Q1)·e(P2, Q2)·… = 1, with one multi-Miller loop and one final exponentiation.
     public static func pairingProductIsOne(_ pairs: [(G1Point, G2Point)]) -> Bool {
-        multiMillerLoop(pairs.map { ($0.0.p.affine, $0.1.p.affine) }).finalExponentiation() == .one
+        multiMillerLoop(pairs.map { ($0.0.p.affineVartime, $0.1.p.affineVartime) }).finalExponentiation() == .one
     }
 
-    /// -g2 in affine form, the fixed second point of verification.
-    static let negatedG2Generator: G2Affine = (-G2Projective.generator).affine
+    /// The Miller-loop lines of -g2, the fixed second point of verification.
+    static let negatedG2Prepared = G2Prepared((-G2Projective.generator).affine)
 
     /// Verifies a signature; returns false for any invalid input (see `check` for the reason).
     ///
@@ -93,17 +94,25 @@ public enum BLS {
 
     /// Verifies a decoded signature under a decoded key: e(σ, -g2)·e(H(m), pk) = 1.
     public static func verify(signature: Signature, message: [UInt8], publicKey: PublicKey) -> Bool {
-        let h = hashToG1Projective(message, dst: signatureDST).affine
-        let f = multiMillerLoop([(signature.point, negatedG2Generator), (h, publicKey.point)])
+        let h = hashToG1Projective(message, dst: signatureDST).affineVartime
+        let f = multiMillerLoop(prepared: [(signature.point, negatedG2Prepared), (h, G2Prepared(publicKey.point))])
         return f.finalExponentiation() == .one
     }
 
-    /// The public key sk·g2 of a secret key (constant-time ladder).
+    /// Verifies under a prepared key (its Miller-loop lines computed once), for keys used
+    /// many times such as the IC root key or a subnet key.
+    public static func verify(signature: Signature, message: [UInt8], preparedKey: PreparedPublicKey) -> Bool {
+        let h = hashToG1Projective(message, dst: signatureDST).affineVartime
+        let f = multiMillerLoop(prepared: [(signature.point, negatedG2Prepared), (h, preparedKey.lines)])
+        return f.finalExponentiation() == .one
+    }
+
+    /// The public key sk·g2 of a secret key (constant-time scalar multiplication).
     public static func publicKey(for secretKey: SecretKey) -> PublicKey {
         PublicKey(uncheckedPoint: G2Projective.generator.multiplied(by: secretKey.scalar).affine)
     }
 
-    /// Signs: σ = sk·H(m) (deterministic; constant-time in the secret key).
+    /// Signs: σ = sk·H(m) (deterministic; constant time in the secret key).
     public static func sign(message: [UInt8], secretKey: SecretKey) -> Signature {
         let h = hashToG1Projective(message, dst: signatureDST)
         return Signature(uncheckedPoint: h.multiplied(by: secretKey.scalar).affine)
@@ -155,6 +164,20 @@ public enum BLS {
 
         /// The key as a group element.
         public var g2Point: G2Point { G2Point(G2Projective(point)) }
+    }
+
+    /// A public key with its Miller-loop line coefficients precomputed (about 20 KB), so that
+    /// repeated verifications skip decoding the key and the G2 side of the Miller loop.
+    public struct PreparedPublicKey: Sendable {
+        /// The key itself.
+        public let publicKey: PublicKey
+        let lines: G2Prepared
+
+        /// Precomputes the lines of `publicKey`.
+        public init(_ publicKey: PublicKey) {
+            self.publicKey = publicKey
+            lines = G2Prepared(publicKey.point)
+        }
     }
 
     /// A secret key: a non-zero scalar modulo r.

@@ -14,6 +14,7 @@ struct FieldTests {
             #expect(-a + a == .zero)
             #expect(a.halved.doubled == a)
             #expect(a.times3() == a + a + a)
+            #expect(a.squared == a * a)
         }
         for _ in 0..<5 {
             let a = rng.fp()
@@ -74,6 +75,14 @@ struct FieldTests {
         #expect(a6 * a6.inverse == .one)
         #expect(a6.mulByV == a6 * Fp6(.zero, .one, .zero))
         #expect(a6.mulBy01(a2, b2) == a6 * Fp6(a2, b2, .zero))
+        #expect(a6.mulBy01Lazy(a2, b2) == a6 * Fp6(a2, b2, .zero))
+        // Extreme inputs for the lazy bounds: every coefficient p - 1.
+        let m1 = Fp2(-Fp.one, -Fp.one)
+        let big = Fp6(m1, m1, m1)
+        #expect(big.mulBy01Lazy(m1, m1) == big * Fp6(m1, m1, .zero))
+        let mixed = Fp6(Fp2(-Fp.one, .zero), Fp2(.zero, -Fp.one), m1)
+        #expect(mixed.mulBy01Lazy(Fp2(.zero, -Fp.one), Fp2(-Fp.one, .zero)) == mixed * Fp6(Fp2(.zero, -Fp.one), Fp2(-Fp.one, .zero), .zero))
+        #expect(Fp2Wide.product(m1, m1).reduced == m1 * m1)
         #expect(a6.mulBy1(b2) == a6 * Fp6(.zero, b2, .zero))
         let a12 = rng.fp12(), b12 = rng.fp12()
         #expect(a12.squared == a12 * a12)
@@ -102,6 +111,14 @@ struct FieldTests {
         t = t.frobenius.frobenius * t
         #expect(t.cyclotomicSquared() == t.squared)
         #expect(t * t.conjugate == .one)
+        // Karabina: compressed squaring and decompression agree with full squaring.
+        let c = CompressedCyclotomic(t)
+        let (n, d) = c.g1Fraction
+        #expect(c.decompressed(g1: n * d.inverse) == t)
+        let s = c.squared()
+        let (n2, d2) = s.g1Fraction
+        #expect(s.decompressed(g1: n2 * d2.inverse) == t.squared)
+        #expect(t.cyclotomicPowXAbs() == t.cyclotomicPowXAbsUncompressed())
     }
 
     @Test("scalar field arithmetic and encoding")

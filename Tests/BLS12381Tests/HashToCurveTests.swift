@@ -148,6 +148,18 @@ struct HashToCurveTests {
             #expect(y.squared == x.squared * x + Isogeny11.a * x + Isogeny11.b)
             #expect(Isogeny11.mapToCurve(u).isOnCurve)
         }
+        // Addition on E' (before the isogeny) agrees with addition on E, including doubling
+        // and P + (−P).
+        let (xn, xd, y) = Isogeny11.sswu(rng.fp())
+        let (xn2, xd2, y2) = Isogeny11.sswu(rng.fp())
+        let p = (x: xn, y: y * xd, z: xd), q = (x: xn2, y: y2 * xd2, z: xd2)
+        let mp = Isogeny11.map(x: p.x, y: p.y, z: p.z), mq = Isogeny11.map(x: q.x, y: q.y, z: q.z)
+        let sum = Isogeny11.add(p, q)
+        #expect(Isogeny11.map(x: sum.x, y: sum.y, z: sum.z) == mp + mq)
+        let twice = Isogeny11.add(p, (x: p.x * Fp.from(3), y: p.y * Fp.from(3), z: p.z * Fp.from(3)))
+        #expect(Isogeny11.map(x: twice.x, y: twice.y, z: twice.z) == mp.doubled)
+        let zero = Isogeny11.add(p, (x: p.x, y: -p.y, z: p.z))
+        #expect(zero.z.isZero && Isogeny11.map(x: zero.x, y: zero.y, z: zero.z).isIdentity)
         // u = 0 is the exceptional case of the map (tv2 = 0).
         #expect(Isogeny11.mapToCurve(.zero).isOnCurve)
     }

@@ -22,6 +22,10 @@ struct SignatureTests {
         let sig2 = BLS.sign(message: message, secretKey: sk2)
         #expect(BLS.verify(signature: sig2, message: message, publicKey: pk2))
         #expect(!BLS.verify(signature: sig2, message: message, publicKey: pk1))
+        // Prepared keys give the same answers.
+        let prepared = BLS.PreparedPublicKey(pk1)
+        #expect(BLS.verify(signature: sig, message: message, preparedKey: prepared))
+        #expect(!BLS.verify(signature: sig2, message: message, preparedKey: prepared))
         // Deterministic signatures.
         #expect(BLS.sign(message: message, secretKey: sk1) == sig)
     }
@@ -47,10 +51,12 @@ struct SignatureTests {
         // randomBytes reduces mod r: r + 1 ≡ 1.
         var rPlus1 = rBytes; rPlus1[31] += 1
         #expect(try BLS.SecretKey(randomBytes: rPlus1).bytes == one.bytes)
-        // IETF KeyGen test vector (draft-irtf-cfrg-bls-signature, as implemented by blst):
-        // IKM = 32 zero bytes would be weak; check only determinism and range here.
-        let seed = [UInt8](repeating: 7, count: 32)
-        #expect(try BLS.SecretKey(seed: seed).bytes == BLS.SecretKey(seed: seed).bytes)
+        // KeyGen of draft-irtf-cfrg-bls-signature-05; expected values computed with a direct
+        // transcription of the draft using Python's hashlib/hmac.
+        #expect(try hexString(BLS.SecretKey(seed: (0..<32).map { UInt8($0) }).bytes)
+            == "23360db7e337b0a32b264e06bc11c1b474d16f55665373de1ce93cf15ddb3456")
+        #expect(try hexString(BLS.SecretKey(seed: [UInt8](repeating: 7, count: 32), keyInfo: Array("icws".utf8)).bytes)
+            == "58ad6868becf9aed21414b675fc6f90052f22ca67914a1f9cbe91ff13026d241")
     }
 
     @Test("DER wrapping of public keys and IC constants")
