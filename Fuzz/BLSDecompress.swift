@@ -1,13 +1,6 @@
+// fuzz-modules: ICCore BLS12381
 // libFuzzer target for the BLS12-381 point decoders (and verification on decodable input).
-//
-// Compiled as ONE module together with the sources (no `import BLS12381`):
-//
-//   mkdir -p .build-fuzz && swiftc -sanitize=fuzzer -parse-as-library -O -D FUZZ_SINGLE_MODULE \
-//     -module-name FuzzBLS Sources/ICCore/Hashing/SHA256.swift Sources/ICCore/Encoding/Hex.swift \
-//     Sources/BLS12381/*.swift Fuzz/BLSDecompress.swift -o .build-fuzz/fuzz-bls
-//   .build-fuzz/fuzz-bls -max_total_time=60
-//
-// `-D FUZZ_SINGLE_MODULE` disables the `import ICCore` lines of the BLS sources.
+// Built by `scripts/fuzz.sh run <seconds> BLSDecompress` as one module with the sources.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

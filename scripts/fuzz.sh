@@ -37,7 +37,7 @@ build() {
     done
     echo "fuzz: building $target ($modules)" >&2
     # The linker prints hundreds of harmless ASan symbol warnings: keep them in a log.
-    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D ICWS_SINGLE_MODULE -D FUZZ_SINGLE_MODULE \
+    if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -g -D ICWS_SINGLE_MODULE \
         -module-name "Fuzz$target" "${sources[@]}" "$file" -o "$out/fuzz-$target" >"$out/$target.build.log" 2>&1; then
         grep -v 'Cannot export local symbol' "$out/$target.build.log" >&2
         echo "fuzz: building $target FAILED" >&2

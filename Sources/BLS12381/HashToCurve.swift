@@ -2,7 +2,7 @@
 // expand_message_xmd (SHA-256) → two field elements → simplified SWU on the 11-isogenous
 // curve E' → 11-isogeny to E → sum → clear the cofactor with h_eff = 0xd201000000010001.
 
-#if !FUZZ_SINGLE_MODULE
+#if !ICWS_SINGLE_MODULE
 import ICCore
 #endif
 

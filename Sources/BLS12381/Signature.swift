@@ -1,7 +1,7 @@
 // The IC's BLS signatures: BLS12-381, minimal-signature-size variant, basic scheme
 // (ciphersuite BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_).
 
-#if !FUZZ_SINGLE_MODULE
+#if !ICWS_SINGLE_MODULE
 import ICCore
 #endif
 
@@ -211,10 +211,10 @@ public enum BLS {
             var salt = Array("BLS-SIG-KEYGEN-SALT-".utf8)
             while true {
                 salt = SHA256.hash(salt)
-                let prk = hmacSHA256(key: salt, message: seed + [0])
+                let prk = HMACSHA256.authenticationCode(for: seed + [0], key: salt)
                 let info = keyInfo + [0, 48]
-                let t1 = hmacSHA256(key: prk, message: info + [1])
-                let t2 = hmacSHA256(key: prk, message: t1 + info + [2])
+                let t1 = HMACSHA256.authenticationCode(for: info + [1], key: prk)
+                let t2 = HMACSHA256.authenticationCode(for: t1 + info + [2], key: prk)
                 let okm = Array((t1 + t2).prefix(48))
                 let s = Scalar(reducing: okm)
                 if !s.isZero {
@@ -229,15 +229,4 @@ public enum BLS {
     }
 }
 
-/// HMAC-SHA-256 (RFC 2104) for keys of at most 64 bytes.
-func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-    var k = key.count > 64 ? SHA256.hash(key) : key
-    k += [UInt8](repeating: 0, count: 64 - k.count)
-    var inner = SHA256()
-    inner.update(k.map { $0 ^ 0x36 })
-    inner.update(message)
-    var outer = SHA256()
-    outer.update(k.map { $0 ^ 0x5c })
-    outer.update(inner.finalize())
-    return outer.finalize()
-}
+
