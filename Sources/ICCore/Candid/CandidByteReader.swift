@@ -202,39 +202,9 @@ struct CandidByteReader {
     }
 }
 
-/// Strict UTF-8 validation (no overlongs, no surrogates, nothing above U+10FFFF).
+/// Strict UTF-8 validation of a byte range (the same rules as CBOR text: ``UTF8Validation``).
 enum CandidUTF8 {
     static func isValid(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
-        var i = range.lowerBound
-        let end = range.upperBound
-        while i < end {
-            let b0 = bytes[i]
-            if b0 < 0x80 {
-                i += 1
-                continue
-            }
-            var need: Int
-            var lower: UInt8 = 0x80, upper: UInt8 = 0xbf
-            switch b0 {
-            case 0xc2...0xdf: need = 1
-            case 0xe0: need = 2; lower = 0xa0
-            case 0xe1...0xec, 0xee...0xef: need = 2
-            case 0xed: need = 2; upper = 0x9f
-            case 0xf0: need = 3; lower = 0x90
-            case 0xf1...0xf3: need = 3
-            case 0xf4: need = 3; upper = 0x8f
-            default: return false
-            }
-            guard end - i > need else { return false }
-            let b1 = bytes[i + 1]
-            guard b1 >= lower, b1 <= upper else { return false }
-            var k = 2
-            while k <= need {
-                guard bytes[i + k] & 0xc0 == 0x80 else { return false }
-                k += 1
-            }
-            i += need + 1
-        }
-        return true
+        bytes.withUnsafeBytes { UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 }
