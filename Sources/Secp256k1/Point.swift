@@ -112,21 +112,36 @@ public struct ProjectivePoint: Sendable {
         p.x * q.z == q.x * p.z && p.y * q.z == q.y * p.z
     }
 
-    /// `scalar · self` with a Montgomery ladder: 256 iterations of one addition and one
-    /// doubling, operands swapped by masks, so timing does not depend on the scalar's bits.
+    /// `scalar · self` in constant time: a 4-bit fixed window over all 64 digits, each table
+    /// entry read by scanning the whole table with masks, and complete addition formulas, so
+    /// neither timing nor memory access depends on the scalar's bits.
     public func multiplied(byConstantTime scalar: UInt256) -> ProjectivePoint {
-        var r0 = ProjectivePoint.identity
-        var r1 = self
-        var index = 255
-        while index >= 0 {
-            let mask = 0 &- scalar.bit(index)
-            ProjectivePoint.conditionalSwap(&r0, &r1, mask: mask)
-            r1 = r0 + r1
-            r0 = r0.doubled()
-            ProjectivePoint.conditionalSwap(&r0, &r1, mask: mask)
-            index -= 1
+        var table = [ProjectivePoint](repeating: .identity, count: 16)
+        table[1] = self
+        for index in 2..<16 { table[index] = table[index - 1] + self }
+        var result = ProjectivePoint.identity
+        var window = 63
+        while window >= 0 {
+            result = result.doubled().doubled().doubled().doubled()
+            let limb: UInt64
+            switch window >> 4 {
+            case 0: limb = scalar.l0
+            case 1: limb = scalar.l1
+            case 2: limb = scalar.l2
+            default: limb = scalar.l3
+            }
+            let digit = (limb >> UInt64((window & 15) * 4)) & 0xf
+            var selected = ProjectivePoint.identity
+            for index in 0..<16 {
+                // All-ones exactly when index == digit, computed without a branch.
+                let difference = UInt64(index) ^ digit
+                let mask = ((difference | (0 &- difference)) >> 63) &- 1
+                ProjectivePoint.conditionalAssign(&selected, table[index], mask: mask)
+            }
+            result = result + selected
+            window -= 1
         }
-        return r0
+        return result
     }
 
     /// `a·G + b·Q` for public scalars (signature verification): Shamir's trick, variable time.
@@ -147,15 +162,10 @@ public struct ProjectivePoint: Sendable {
         return result
     }
 
-    static func conditionalSwap(_ p: inout ProjectivePoint, _ q: inout ProjectivePoint, mask: UInt64) {
-        func swap(_ a: inout FieldElement, _ b: inout FieldElement) {
-            let newA = UInt256.select(a.montgomery, b.montgomery, mask: mask)
-            let newB = UInt256.select(b.montgomery, a.montgomery, mask: mask)
-            a.montgomery = newA
-            b.montgomery = newB
-        }
-        swap(&p.x, &q.x)
-        swap(&p.y, &q.y)
-        swap(&p.z, &q.z)
+    static func conditionalAssign(_ p: inout ProjectivePoint, _ q: ProjectivePoint, mask: UInt64) {
+        p.x.montgomery = UInt256.select(p.x.montgomery, q.x.montgomery, mask: mask)
+        p.y.montgomery = UInt256.select(p.y.montgomery, q.y.montgomery, mask: mask)
+        p.z.montgomery = UInt256.select(p.z.montgomery, q.z.montgomery, mask: mask)
     }
+
 }

@@ -75,6 +75,19 @@ struct Secp256k1Tests {
         #expect(key.publicKey.isValidSignature(signature, for: Array("Satoshi Nakamoto".utf8)))
     }
 
+    @Test("the constant-time window multiplication agrees with the variable-time one")
+    func scalarMultiplications() {
+        var state: UInt64 = 0x1234_5678_9abc_def1
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        let edge = [UInt256.zero, UInt256.one, UInt256(15, 0, 0, 0), UInt256(16, 0, 0, 0),
+                    UInt256(0, 0, 0, 1 << 63), UInt256(~0, ~0, ~0, ~0)]
+        for scalar in edge + (0..<6).map({ _ in UInt256(next(), next(), next(), next()) }) {
+            let fast = ProjectivePoint.generator.multiplied(byConstantTime: scalar)
+            let reference = ProjectivePoint.doubleScalarMultiplication(scalar, .zero, .identity)
+            #expect(fast == reference)
+        }
+    }
+
     @Test("public key of secret 1 is G")
     func generator() throws {
         var secret = [UInt8](repeating: 0, count: 32)
