@@ -22,63 +22,73 @@ let P5: UInt64 = 0x1a0111ea397fe69a
 /// -p⁻¹ mod 2^64.
 let pInv: UInt64 = 0x89f3fffcfffcfffd
 
-/// Multiply-accumulate: returns the low word of `acc + a·b + carry`, high word into `carry`.
-/// (The sum is at most 2^128 - 1, so it never overflows two words.)
-#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
-// 128-bit arithmetic lowers to mul + add/adc pairs with no flag-to-register round trips.
-// (Apple platforms gate UInt128 behind macOS 15, so they take the portable path below.)
+// Word primitives. Two implementations of each: 128-bit arithmetic, which lowers to
+// mul + add/adc pairs with no flag-to-register round trips (used by optimized builds on
+// 64-bit Linux), and a portable one with branch-free bit-trick carries (compilers tend to turn
+// `overflow ? 1 : 0` into branches, which is slow and not constant time) for debug builds,
+// Apple platforms (UInt128 needs macOS 15) and wasm32. Both are always compiled where
+// possible, so debug test runs check that they agree (FieldTests) although only one is used.
+
+#if (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
+/// `acc + a·b + carry`: low word returned, high word into `carry` (never overflows two words).
 @inline(__always)
-func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+func macWide(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let t = UInt128(a) &* UInt128(b) &+ UInt128(acc) &+ UInt128(carry)
     carry = UInt64(truncatingIfNeeded: t >> 64)
     return UInt64(truncatingIfNeeded: t)
 }
-#else
+
+/// `a + b + carry` (carry 0 or 1): low word returned, new carry into `carry`.
 @inline(__always)
-func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+func adcWide(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+    let t = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: t >> 64)
+    return UInt64(truncatingIfNeeded: t)
+}
+
+/// `a - b - borrow` (borrow 0 or 1): low word returned, new borrow into `borrow`.
+@inline(__always)
+func sbbWide(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
+    let t = UInt128(a) &- UInt128(b) &- UInt128(borrow)
+    borrow = UInt64(truncatingIfNeeded: t >> 64) & 1
+    return UInt64(truncatingIfNeeded: t)
+}
+#endif
+
+/// `acc + a·b + carry`: low word returned, high word into `carry`.
+@inline(__always)
+func macPortable(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let (hi, lo) = a.multipliedFullWidth(by: b)
     let (s0, o0) = lo.addingReportingOverflow(acc)
     let (s1, o1) = s0.addingReportingOverflow(carry)
     carry = hi &+ (o0 ? 1 : 0) &+ (o1 ? 1 : 0)
     return s1
 }
-#endif
 
-#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
-/// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
+/// `a + b + carry` (carry 0 or 1): low word returned, new carry into `carry`.
 @inline(__always)
-func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
-    let t = UInt128(a) &+ UInt128(b) &+ UInt128(carry)
-    carry = UInt64(truncatingIfNeeded: t >> 64)
-    return UInt64(truncatingIfNeeded: t)
-}
-
-/// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
-@inline(__always)
-func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
-    let t = UInt128(a) &- UInt128(b) &- UInt128(borrow)
-    borrow = UInt64(truncatingIfNeeded: t >> 64) & 1
-    return UInt64(truncatingIfNeeded: t)
-}
-#else
-// Carries computed with bit operations: compilers tend to turn `overflow ? 1 : 0` into
-// branches here, which is slow and not constant time.
-
-/// Add with carry: returns the low word of `a + b + carry` (carry is 0 or 1), new carry into `carry`.
-@inline(__always)
-func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
+func adcPortable(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 {
     let s = a &+ b &+ carry
     carry = ((a & b) | ((a | b) & ~s)) >> 63
     return s
 }
 
-/// Subtract with borrow: returns the low word of `a - b - borrow` (borrow is 0 or 1), new borrow into `borrow`.
+/// `a - b - borrow` (borrow 0 or 1): low word returned, new borrow into `borrow`.
 @inline(__always)
-func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
+func sbbPortable(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 {
     let d = a &- b &- borrow
     borrow = ((~a & b) | (~(a ^ b) & d)) >> 63
     return d
 }
+
+#if !DEBUG && (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
+@inline(__always) func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 { macWide(acc, a, b, &carry) }
+@inline(__always) func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 { adcWide(a, b, &carry) }
+@inline(__always) func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 { sbbWide(a, b, &borrow) }
+#else
+@inline(__always) func mac(_ acc: UInt64, _ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 { macPortable(acc, a, b, &carry) }
+@inline(__always) func adc(_ a: UInt64, _ b: UInt64, _ carry: inout UInt64) -> UInt64 { adcPortable(a, b, &carry) }
+@inline(__always) func sbb(_ a: UInt64, _ b: UInt64, _ borrow: inout UInt64) -> UInt64 { sbbPortable(a, b, &borrow) }
 #endif
 
 /// An element of the base field Fp in Montgomery form.

@@ -139,3 +139,35 @@ struct FieldTests {
         #expect(twoTo256 == product)
     }
 }
+
+#if (arch(x86_64) || arch(arm64)) && !canImport(Darwin)
+/// Optimized builds do their word arithmetic with UInt128, debug builds with the portable
+/// primitives; this checks, in whichever build runs the tests, that both give the same words.
+@Suite("BLS12-381 word primitives")
+struct WordPrimitiveTests {
+    @Test("UInt128 and portable mac/adc/sbb agree on edge and random words")
+    func agree() {
+        var state: UInt64 = 0xdead_beef_cafe_f00d
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        let edges: [UInt64] = [0, 1, 2, 0x7fff_ffff_ffff_ffff, 0x8000_0000_0000_0000, ~0, ~0 - 1]
+        var inputs = [(UInt64, UInt64, UInt64, UInt64)]()
+        for a in edges { for b in edges { for c in edges { inputs.append((a, b, c, next())) } } }
+        for _ in 0..<20_000 { inputs.append((next(), next(), next(), next())) }
+        var mismatches = [String]()
+        for (a, b, c, d) in inputs {
+            var wideCarry = d, portableCarry = d
+            if macWide(a, b, c, &wideCarry) != macPortable(a, b, c, &portableCarry) || wideCarry != portableCarry {
+                mismatches.append("mac(\(a), \(b), \(c), \(d))")
+            }
+            for bit: UInt64 in [0, 1] {
+                var w = bit, p = bit
+                if adcWide(a, b, &w) != adcPortable(a, b, &p) || w != p { mismatches.append("adc(\(a), \(b), \(bit))") }
+                w = bit; p = bit
+                if sbbWide(a, b, &w) != sbbPortable(a, b, &p) || w != p { mismatches.append("sbb(\(a), \(b), \(bit))") }
+            }
+        }
+        #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(5))")
+        #expect(inputs.count > 20_000)
+    }
+}
+#endif
