@@ -1,5 +1,7 @@
+#if !ICWS_SINGLE_MODULE
 import BLS12381
 import ICCore
+#endif
 
 /// Signs state trees into certificates: what a replica does after each round, and what
 /// tests and benchmarks use to make certificates of their own.
