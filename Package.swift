@@ -30,6 +30,9 @@ let package = Package(
         .target(name: "Secp256k1", dependencies: ["ICCore"]),
         // Portable like ICCore: the WebSocket protocol's Candid types, CBOR frames and keys.
         .target(name: "ICWebSocketProtocol", dependencies: ["ICCore"]),
+        // The canister library's state machine, portable: compiled here for host tests and
+        // with Embedded Swift in Canisters/ (same sources, via a symlink).
+        .target(name: "ICWebSocketCanisterCore", dependencies: ["ICCore", "ICWebSocketProtocol"]),
         // The IC agent: identities, envelopes, certificates, HTTP interface.
         .target(name: "ICAgent", dependencies: [
             "ICCore", "BLS12381", "Secp256k1",
@@ -51,6 +54,9 @@ let package = Package(
             "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ICWebSocketCanisterCoreTests", dependencies: [
+            "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore",
         ]),
         .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
