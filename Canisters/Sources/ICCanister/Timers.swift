@@ -84,8 +84,8 @@ public enum Timers {
             } else {
                 entries.remove(at: due)
             }
+            // An interval timer's next deadline is after `now`, so this loop ends.
             entry.action()
-            if entry.interval > 0 { break }  // An interval timer runs at most once per firing.
         }
         rearm()
     }
