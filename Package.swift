@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ICAgent", targets: ["ICAgent"]),
         .library(name: "ICCore", targets: ["ICCore"]),
         .library(name: "BLS12381", targets: ["BLS12381"]),
+        .library(name: "ICWebSocketProtocol", targets: ["ICWebSocketProtocol"]),
         .library(name: "Secp256k1", targets: ["Secp256k1"]),
         .executable(name: "icws-bench", targets: ["icws-bench"]),
     ],
@@ -27,6 +28,11 @@ let package = Package(
         .target(name: "BLS12381", dependencies: ["ICCore"]),
         // Portable ECDSA over secp256k1 (dfx's default identity type); uses ICCore's SHA-256/HMAC.
         .target(name: "Secp256k1", dependencies: ["ICCore"]),
+        // Portable like ICCore: the WebSocket protocol's Candid types, CBOR frames and keys.
+        .target(name: "ICWebSocketProtocol", dependencies: ["ICCore"]),
+        // The canister library's state machine, portable: compiled here for host tests and
+        // with Embedded Swift in Canisters/ (same sources, via a symlink).
+        .target(name: "ICWebSocketCanisterCore", dependencies: ["ICCore", "ICWebSocketProtocol"]),
         // The IC agent: identities, envelopes, certificates, HTTP interface.
         .target(name: "ICAgent", dependencies: [
             "ICCore", "BLS12381", "Secp256k1",
@@ -49,6 +55,10 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "ICWebSocketCanisterCoreTests", dependencies: [
+            "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore",
+        ]),
+        .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build-embedded
 mkdir -p "$out"
-for module in ${ICWS_EMBEDDED_MODULES:-ICCore Secp256k1 BLS12381}; do
+for module in ${ICWS_EMBEDDED_MODULES:-ICCore Secp256k1 BLS12381 ICWebSocketProtocol ICWebSocketCanisterCore}; do
     mapfile -d '' sources < <(find "Sources/$module" -name '*.swift' -print0 | sort -z)
     echo "embedded: compiling $module (${#sources[@]} files) for wasm32-unknown-none-wasm" >&2
     swiftc -target wasm32-unknown-none-wasm \

@@ -1,0 +1,60 @@
+import ICCanister
+import ICCore
+import ICWebSocketCDK
+import ICWebSocketCanisterCore
+import ICWebSocketProtocol
+
+// A chat room: every message a client sends goes to every connected client, prefixed with
+// the sender; joins and leaves are announced.
+//
+//   type ChatMessage = record { from : text; text : text };
+//   service : { ws_open; ws_close; ws_message : (CanisterWsMessageArguments, opt ChatMessage) -> ...;
+//               ws_get_messages; members : () -> (vec principal) query }
+//
+// Clients send `ChatMessage` (their `from` is ignored and replaced by their principal).
+
+struct ChatMessage: CandidCodable {
+    var from: String
+    var text: String
+    static var candidType: CandidType { .record([.field("from", String.self), .field("text", String.self)]) }
+    func candidValue() -> CandidValue { .record(sorting: [.field("from", from), .field("text", text)]) }
+    init(from: String, text: String) {
+        self.from = from
+        self.text = text
+    }
+    init(candid value: CandidValue) throws(CandidError) {
+        let record = try value.record()
+        from = try record.field("from")
+        text = try record.field("text")
+    }
+}
+
+func broadcast(_ message: ChatMessage) {
+    let bytes = unwrapOrTrap(try? Candid.encode(message), "encoding failed")
+    for key in ICWebSocket.clients { ICWebSocket.send(key.clientPrincipal, bytes) }
+}
+
+func handlers() -> WebSocketHandlers { WebSocketHandlers(
+    onOpen: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) joined")) },
+    onMessage: { principal, bytes in
+        guard let message = try? Candid.decode(ChatMessage.self, from: bytes) else { return }
+        broadcast(ChatMessage(from: principal.description, text: message.text))
+    },
+    onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) }) }
+
+@_expose(wasm, "canister_init") @_cdecl("canister_init")
+func canisterInit() {
+    ICWebSocket.initialize(handlers: handlers())
+    icws_flushOutput()
+}
+
+@_expose(wasm, "canister_post_upgrade") @_cdecl("canister_post_upgrade")
+func canisterPostUpgrade() {
+    ICWebSocket.initialize(handlers: handlers())
+    icws_flushOutput()
+}
+
+@_expose(wasm, "canister_query members") @_cdecl("canister_query_members")
+func members() {
+    Canister.query(CandidNull?.self) { _ in ICWebSocket.clients.map { $0.clientPrincipal } }
+}

@@ -1,0 +1,161 @@
+import ICCanister
+import ICCore
+import ICWebSocketCanisterCore
+import ICWebSocketProtocol
+
+/// The application's callbacks (protocol §3.4). Each receives the client principal;
+/// `onMessage` also the raw Candid bytes the client sent. They run after the library has
+/// finished its own state change, so they may call `send` and `close` (but `close` must not be
+/// called from `onClose`, as in the reference).
+public struct WebSocketHandlers {
+    public var onOpen: ((Principal) -> Void)?
+    public var onMessage: ((Principal, [UInt8]) -> Void)?
+    public var onClose: ((Principal) -> Void)?
+
+    public init(
+        onOpen: ((Principal) -> Void)? = nil, onMessage: ((Principal, [UInt8]) -> Void)? = nil,
+        onClose: ((Principal) -> Void)? = nil
+    ) {
+        self.onOpen = onOpen
+        self.onMessage = onMessage
+        self.onClose = onClose
+    }
+}
+
+/// The IC WebSocket canister library: `WebSocketCanisterCore` wired to the System API.
+///
+/// Linking this module exports the four protocol methods (`ws_open`, `ws_message`,
+/// `ws_close`, `ws_get_messages`); the canister only calls `initialize` from its
+/// `canister_init` **and** `canister_post_upgrade` and uses `send`/`close`.
+public enum ICWebSocket {
+    nonisolated(unsafe) static var core = WebSocketCanisterCore()
+    nonisolated(unsafe) static var handlers = WebSocketHandlers()
+    nonisolated(unsafe) static var timer: Timers.ID?
+    nonisolated(unsafe) static var hookInstalled = false
+
+    /// The library's `init` (§3.4): traps with the reference text when
+    /// `send_ack_interval_ms ≤ 60 000`; starts the ack timer.
+    public static func initialize(parameters: WebSocketParameters = WebSocketParameters(), handlers: WebSocketHandlers) {
+        do {
+            try core.start(parameters: parameters, now: currentTime())
+        } catch {
+            trap(error.message)
+        }
+        self.handlers = handlers
+        if !hookInstalled {
+            hookInstalled = true
+            // Certified data is published once per message, after all of its sends.
+            Canister.endOfMessageHooks.append { ICWebSocket.publishCertifiedData() }
+        }
+        syncTimer()
+        publishCertifiedData()
+    }
+
+    /// Queues an application message (Candid bytes of one value) for a client.
+    @discardableResult
+    public static func send(_ principal: Principal, _ candidBytes: [UInt8]) -> CanisterWsResult {
+        let result = core.send(to: principal, candidBytes, now: currentTime())
+        dispatchEvents()
+        return result
+    }
+
+    /// Queues an application message for a client, Candid-encoding `value`.
+    @discardableResult
+    public static func send<T: CandidEncodable>(_ principal: Principal, value: T) -> CanisterWsResult {
+        do {
+            return send(principal, try Candid.encode(value))
+        } catch {
+            trap("failed to encode the message: \(error)")
+        }
+    }
+
+    /// Closes a client's connection with `CloseMessage { ClosedByApplication }`.
+    @discardableResult
+    public static func close(_ principal: Principal) -> CanisterWsResult {
+        let result = core.close(principal, now: currentTime())
+        dispatchEvents()
+        return result
+    }
+
+    /// Removes every client and all state (tests).
+    public static func wipe() {
+        core.wipe(now: currentTime())
+        dispatchEvents()
+    }
+
+    /// The registered clients (principal and nonce), sorted.
+    public static var clients: [ClientKey] { core.registeredClients }
+
+    // MARK: - Wiring
+
+    static func dispatchEvents() {
+        let events = core.takeEvents()
+        for event in events {
+            switch event {
+            case .open(let principal): handlers.onOpen?(principal)
+            case .message(let principal, let content): handlers.onMessage?(principal, content)
+            case .close(let principal): handlers.onClose?(principal)
+            }
+        }
+    }
+
+    static func publishCertifiedData() {
+        if let hash = core.takeCertifiedDataChange() { CertifiedData.set(hash) }
+    }
+
+    /// Keeps one kit timer armed for the core's earliest deadline.
+    static func syncTimer() {
+        if let timer { Timers.cancel(timer) }
+        timer = nil
+        guard let deadline = core.nextTimerDeadline else { return }
+        timer = Timers.schedule(at: deadline) {
+            ICWebSocket.timer = nil
+            ICWebSocket.core.runTimers(now: currentTime())
+            ICWebSocket.dispatchEvents()
+            ICWebSocket.syncTimer()
+        }
+    }
+}
+
+// MARK: - The protocol's methods (§3.3)
+
+@_expose(wasm, "canister_update ws_open") @_cdecl("canister_update_ws_open")
+func wsOpen() {
+    Canister.update(CanisterWsOpenArguments.self) { args in
+        let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
+        ICWebSocket.dispatchEvents()
+        return result
+    }
+}
+
+@_expose(wasm, "canister_update ws_message") @_cdecl("canister_update_ws_message")
+func wsMessage() {
+    // The second argument (`opt AppMessage`) only documents the application type; decoding
+    // the first is enough (extra arguments are skipped by Candid).
+    Canister.update(CanisterWsMessageArguments.self) { args in
+        let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
+        ICWebSocket.dispatchEvents()
+        return result
+    }
+}
+
+@_expose(wasm, "canister_update ws_close") @_cdecl("canister_update_ws_close")
+func wsClose() {
+    Canister.update(CanisterWsCloseArguments.self) { args in
+        let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
+        ICWebSocket.dispatchEvents()
+        return result
+    }
+}
+
+@_expose(wasm, "canister_query ws_get_messages") @_cdecl("canister_query_ws_get_messages")
+func wsGetMessages() {
+    Canister.query(CanisterWsGetMessagesArguments.self) { args in
+        do throws(CanisterTrap) {
+            return try ICWebSocket.core.wsGetMessages(
+                caller: Message.caller(), args, certificate: CertifiedData.certificate())
+        } catch {
+            trap(error.message)
+        }
+    }
+}

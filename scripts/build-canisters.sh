@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds every Embedded Swift canister in Canisters/ to an IC Wasm module and checks each one.
+#
+#   scripts/build-canisters.sh            # all canisters
+#   scripts/build-canisters.sh TestCanister ChatCanister
+#
+# Output: Canisters/.build/wasm/<Product>.wasm (stable paths for the replica tests):
+#   MinimalCanister.wasm   counter/echo/timer/stable memory: exercises the ICCanister kit
+#   TestCanister.wasm      the reference test canister's interface (init (nat64, nat64))
+#   ChatCanister.wasm      chat room, fan-out with join/leave notices
+#   PingPongCanister.wasm  ping → pong
+#
+# Needs only the Swift toolchain (6.3 tested; it must ship lib/swift/embedded/wasm32-unknown-none-wasm
+# and wasm-ld, as the swift.org Linux toolchains do). The module check (Canisters/Tools/wasm-check.swift)
+# fails the script if a module imports anything but ic0 with the right signatures, exports a
+# canister_* function that is not () -> (), has a start function, or lacks its memory export.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+products=("$@")
+if [ ${#products[@]} -eq 0 ]; then
+    products=(MinimalCanister TestCanister ChatCanister PingPongCanister)
+fi
+
+triple=wasm32-unknown-none-wasm
+out=Canisters/.build/wasm
+mkdir -p "$out" Canisters/.build/tools
+
+echo "canisters: building ${products[*]} for $triple (release)" >&2
+if [ $# -eq 0 ]; then
+    swift build --package-path Canisters --triple "$triple" -c release 2>&1 \
+        | grep -v 'save unknown driver flag -disable-stack-protector' >&2
+else
+    for product in "${products[@]}"; do
+        swift build --package-path Canisters --triple "$triple" -c release --product "$product" 2>&1 \
+            | grep -v 'save unknown driver flag -disable-stack-protector' >&2
+    done
+fi
+bin=$(swift build --package-path Canisters --triple "$triple" -c release --show-bin-path)
+
+for product in "${products[@]}"; do
+    cp "$bin/$product.wasm" "$out/$product.wasm"
+done
+
+checker=Canisters/.build/tools/wasm-check
+if [ ! -x "$checker" ] || [ Canisters/Tools/wasm-check.swift -nt "$checker" ]; then
+    echo "canisters: compiling the module checker" >&2
+    swiftc -O Canisters/Tools/wasm-check.swift -o "$checker"
+fi
+
+modules=()
+for product in "${products[@]}"; do modules+=("$out/$product.wasm"); done
+"$checker" "${modules[@]}"
