@@ -61,6 +61,8 @@ public struct WebSocketCanisterCore: Sendable {
         var queue = MessageQueue()
         var nextNonce: UInt64 = 0
         var clientCount: UInt64 = 0
+        /// Cached hashes of the chunks of 64 nonces (MessageCertification), by chunk number.
+        var chunkHashes: [UInt64: [UInt8]] = [:]
     }
 
     public private(set) var parameters: WebSocketParameters
@@ -75,14 +77,14 @@ public struct WebSocketCanisterCore: Sendable {
     /// Pending keep-alive checks (ns), earliest first.
     public private(set) var keepAliveChecks: [UInt64] = []
 
-    private var certified: CertifiedTree
+    private var certifiedRoot: [UInt8]
     private var certificationDirty = false
     private var events: [WebSocketEvent] = []
 
     /// An idle core; `init(parameters:now:)` starts it.
     public init() {
         parameters = WebSocketParameters()
-        certified = WebSocketCanisterCore.buildTree(gateways: [:])
+        certifiedRoot = WebSocketCanisterCore.websocketRoot(HashTree.emptyHash)
     }
 
     /// The library's `init` (§3.4): checks the parameters, forgets any previous timers and
@@ -142,36 +144,136 @@ public struct WebSocketCanisterCore: Sendable {
 
     // MARK: - Certification (§4.5)
 
-    /// The current tree (rebuilt lazily after changes).
-    public mutating func certifiedTree() -> CertifiedTree {
-        if certificationDirty {
-            certified = WebSocketCanisterCore.buildTree(gateways: gateways)
-            certificationDirty = false
-        }
-        return certified
-    }
-
     /// The certified data (32 bytes) if it changed since the last call, else `nil`. Call after
     /// every update-type entry point and pass a non-nil result to `ic0.certified_data_set`.
-    ///
-    /// Rebuilding costs O(n log n) in the queued messages of all gateways, once per message
-    /// however many sends it made (the reference re-hashes an RbTree path per send instead).
+    /// Several sends in one message are certified together.
     public mutating func takeCertifiedDataChange() -> [UInt8]? {
         guard certificationDirty else { return nil }
-        return certifiedTree().rootHash
+        return certifiedData()
     }
 
-    /// The current certified data.
-    public mutating func certifiedData() -> [UInt8] { certifiedTree().rootHash }
+    /// The current certified data: `h(Labeled("websocket", T))`.
+    public mutating func certifiedData() -> [UInt8] {
+        if certificationDirty {
+            certifiedRoot = WebSocketCanisterCore.websocketRoot(gatewaysDigest())
+            certificationDirty = false
+        }
+        return certifiedRoot
+    }
 
-    static func buildTree(gateways: [Principal: RegisteredGateway]) -> CertifiedTree {
-        var children = [(label: [UInt8], tree: LabeledTree)]()
-        for (_, gateway) in gateways {
-            for message in gateway.queue.all {
-                children.append((label: Array(message.output.key.utf8), tree: .leaf(message.contentHash)))
+    static func websocketRoot(_ subtree: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(MessageCertification.labeledDomain)
+        hasher.update(MessageKey.certificationLabel)
+        hasher.update(subtree)
+        return hasher.finalize()
+    }
+
+    /// Gateways with messages, in key order.
+    private func certifiedGateways() -> [Principal] {
+        var list = [(key: [UInt8], gateway: Principal)]()
+        for (gateway, registered) in gateways where !registered.queue.isEmpty {
+            list.append((key: MessageCertification.gatewayOrderKey(gateway), gateway: gateway))
+        }
+        list.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        return list.map { $0.gateway }
+    }
+
+    /// Chunk numbers of a gateway's queue, first to last.
+    private static func chunks(of gateway: RegisteredGateway) -> ClosedRange<UInt64> {
+        let first = gateway.queue[0].nonce / MessageCertification.chunkSize
+        let last = gateway.queue[gateway.queue.count - 1].nonce / MessageCertification.chunkSize
+        return first...last
+    }
+
+    /// Queue indices of one chunk.
+    private static func indices(of chunk: UInt64, in gateway: RegisteredGateway) -> Range<Int> {
+        let head = gateway.queue[0].nonce
+        let next = head + UInt64(gateway.queue.count)
+        let low = max(chunk * MessageCertification.chunkSize, head)
+        let high = min((chunk + 1) * MessageCertification.chunkSize, next)
+        return Int(low - head)..<Int(high - head)
+    }
+
+    private static func chunkDigest(_ chunk: UInt64, of gateway: RegisteredGateway) -> [UInt8] {
+        if let cached = gateway.chunkHashes[chunk] { return cached }
+        let queue = gateway.queue
+        return MessageCertification.forkDigest(indices(of: chunk, in: gateway)) { queue[$0].labeledHash }
+    }
+
+    /// The digest of `T`, filling the chunk caches.
+    private mutating func gatewaysDigest() -> [UInt8] {
+        let ordered = certifiedGateways()
+        var gatewayDigests = [[UInt8]]()
+        gatewayDigests.reserveCapacity(ordered.count)
+        for principal in ordered {
+            guard var gateway = gateways[principal] else { continue }
+            var chunkDigests = [[UInt8]]()
+            for chunk in WebSocketCanisterCore.chunks(of: gateway) {
+                let digest = WebSocketCanisterCore.chunkDigest(chunk, of: gateway)
+                gateway.chunkHashes[chunk] = digest
+                chunkDigests.append(digest)
+            }
+            gateways[principal] = gateway
+            gatewayDigests.append(MessageCertification.forkDigest(0..<chunkDigests.count) { chunkDigests[$0] })
+        }
+        return MessageCertification.forkDigest(0..<gatewayDigests.count) { gatewayDigests[$0] }
+    }
+
+    /// The witness tree revealing the given messages of `gateway` (queue indices, sorted):
+    /// `Labeled("websocket", W)`, where `W` prunes everything else. Its hash is the certified
+    /// data.
+    public func witness(gateway principal: Principal, queueIndices: [Int]) -> HashTree {
+        let ordered = certifiedGateways()
+        guard let position = ordered.firstIndex(of: principal), let target = gateways[principal] else {
+            return .labeled(MessageKey.certificationLabel, .pruned(gatewaysDigestWithoutCaching()))
+        }
+        let gatewayDigest: (Int) -> [UInt8] = { index in
+            let gateway = self.gateways[ordered[index]]!
+            let chunks = Array(WebSocketCanisterCore.chunks(of: gateway))
+            return MessageCertification.forkDigest(0..<chunks.count) {
+                WebSocketCanisterCore.chunkDigest(chunks[$0], of: gateway)
             }
         }
-        return CertifiedTree(.subtree([(label: MessageKey.certificationLabel, tree: .subtree(children))]))
+        let chunks = Array(WebSocketCanisterCore.chunks(of: target))
+        let head = target.queue[0].nonce
+        // Requested chunk positions, and per chunk the requested queue indices.
+        var requestedChunks = [Int]()
+        for index in queueIndices {
+            let chunkPosition = Int((head + UInt64(index)) / MessageCertification.chunkSize - chunks[0])
+            if requestedChunks.last != chunkPosition { requestedChunks.append(chunkPosition) }
+        }
+        let queue = target.queue
+        let revealChunk: (Int, ArraySlice<Int>) -> HashTree = { chunkPosition, _ in
+            let range = WebSocketCanisterCore.indices(of: chunks[chunkPosition], in: target)
+            var inChunk = [Int]()
+            for index in queueIndices where range.contains(index) { inChunk.append(index) }
+            return MessageCertification.forkWitness(
+                range, requested: inChunk[...], digest: { queue[$0].labeledHash },
+                reveal: { index, _ in
+                    .labeled(Array(queue[index].output.key.utf8), .leaf(queue[index].contentHash))
+                })
+        }
+        let revealGateway: (Int, ArraySlice<Int>) -> HashTree = { _, _ in
+            MessageCertification.forkWitness(
+                0..<chunks.count, requested: requestedChunks[...],
+                digest: { WebSocketCanisterCore.chunkDigest(chunks[$0], of: target) }, reveal: revealChunk)
+        }
+        let top = MessageCertification.forkWitness(
+            0..<ordered.count, requested: [position][...], digest: gatewayDigest, reveal: revealGateway)
+        return .labeled(MessageKey.certificationLabel, top)
+    }
+
+    private func gatewaysDigestWithoutCaching() -> [UInt8] {
+        var copy = self
+        return copy.gatewaysDigest()
+    }
+
+    /// The certified data recomputed without any cached hash (for tests of the caches).
+    public func certifiedDataFromScratch() -> [UInt8] {
+        var copy = self
+        for principal in copy.gateways.keys { copy.gateways[principal]?.chunkHashes = [:] }
+        return WebSocketCanisterCore.websocketRoot(copy.gatewaysDigest())
     }
 
     // MARK: - Methods of the Candid interface (§3.3)
@@ -250,7 +352,6 @@ public struct WebSocketCanisterCore: Sendable {
         if remaining <= 0 { return .ok(.empty) }
         guard let certificate else { throw CanisterTrap("No data certificate available.") }
 
-        let tree = certifiedTree()
         // Count bound, then byte bound: stop before the reply could pass maxReplyBytes, but
         // always return at least one message so that the gateway makes progress.
         let countLimit = max(1, parameters.maxNumberOfReturnedMessages)
@@ -266,15 +367,9 @@ public struct WebSocketCanisterCore: Sendable {
             end += 1
         }
         var messages = [CanisterOutputMessage]()
-        var paths = [[[UInt8]]]()
         messages.reserveCapacity(end - start)
-        paths.reserveCapacity(end - start)
-        for index in start..<end {
-            let message = queue[index]
-            messages.append(message.output)
-            paths.append([MessageKey.certificationLabel, Array(message.output.key.utf8)])
-        }
-        let witness = tree.witness(for: paths).encoded(selfDescribe: true)
+        for index in start..<end { messages.append(queue[index].output) }
+        let witness = witness(gateway: caller, queueIndices: Array(start..<end)).encoded(selfDescribe: true)
         return .ok(CanisterOutputCertifiedMessages(
             messages: messages, cert: certificate, tree: witness, isEndOfQueue: end == queue.count))
     }
@@ -417,10 +512,14 @@ public struct WebSocketCanisterCore: Sendable {
         for _ in 0..<WebSocketCanisterCore.messagesToDeletePerSend {
             guard let first = gateway.queue.first, now > first.timestamp, now - first.timestamp > ackIntervalNs else { break }
             gateway.queue.removeFirst()
+            gateway.chunkHashes[first.nonce / MessageCertification.chunkSize] = nil
         }
+        let contentHash = SHA256.hash(bytes)
         gateway.queue.append(QueuedMessage(
             output: CanisterOutputMessage(clientKey: key, key: messageKey, content: bytes),
-            nonce: nonce, timestamp: now, contentHash: SHA256.hash(bytes)))
+            nonce: nonce, timestamp: now, contentHash: contentHash,
+            labeledHash: MessageCertification.labeledHash(key: Array(messageKey.utf8), contentHash: contentHash)))
+        gateway.chunkHashes[nonce / MessageCertification.chunkSize] = nil
         gateways[client.gateway] = gateway
         certificationDirty = true
         return .ok

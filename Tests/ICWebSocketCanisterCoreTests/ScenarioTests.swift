@@ -149,8 +149,7 @@ struct ScenarioTests {
         #expect(h.poll().messages.count == 1)
     }
 
-    // The reference uses L = 50; a smaller L exercises the same boundaries with fewer sends
-    // (each send rebuilds the certified tree, slow in debug builds).
+    // The reference uses L = 50; a smaller L exercises the same boundaries with fewer sends.
     @Test("13: selection bounds: min(L, M − i) messages, is_end_of_queue = (M − i ≤ L)", arguments: [0, 1, 5, 9, 10, 11, 19, 24])
     func scenario13(from i: Int) {
         let limit = 10
@@ -227,7 +226,8 @@ struct ScenarioTests {
         h.advance(ms: 60_000)  // the keep-alive check: empty for 359 s > 300 s
         #expect(h.poll().messages.isEmpty)
         #expect(!h.core.isGatewayRegistered(gateway1))
-        #expect(h.core.certifiedTree().lookup(path: [MessageKey.certificationLabel, Array("\(gateway1)_00000000000000000000".utf8)]) == .absent)
+        // Its keys are uncertified: the tree is empty again.
+        #expect(h.certifiedData == HashTree.labeled(MessageKey.certificationLabel, .empty).reconstruct())
         // A returning gateway starts again at nonce 0.
         h.open(clientB)
         #expect(h.poll().messages.first?.key == "\(gateway1)_00000000000000000000")
@@ -407,6 +407,38 @@ struct ScenarioTests {
 
 @Suite("ICWebSocketCanisterCore: beyond the reference")
 struct ExtraTests {
+    @Test("certification caches: chunk boundaries, deletions, several gateways; witnesses verify")
+    func certificationCaches() {
+        var h = Harness(maxReturned: 1_000, ackIntervalMs: 100_000)
+        h.open(clientA, via: gateway1)
+        h.open(clientB, via: gateway2)
+        h.open(clientC, via: gateway1)
+        var step = 0
+        func check(_ h: inout Harness) {
+            #expect(h.certifiedData == h.core.certifiedDataFromScratch())
+            for gateway in [gateway1, gateway2] {
+                let batch = h.poll(gateway)  // verifies h(tree), leaves, well-formedness
+                if batch.messages.count > 3 {
+                    // A middle slice too.
+                    let middle = h.poll(gateway, from: MessageKey.nonce(of: batch.messages[batch.messages.count / 2].key)!)
+                    #expect(!middle.messages.isEmpty)
+                }
+            }
+        }
+        for round in 0..<3 {
+            for n in 0..<70 {
+                h.send(n % 3 == 0 ? clientB : (n % 2 == 0 ? clientA : clientC), [UInt8(n), UInt8(round)])
+                step += 1
+                if step % 23 == 0 { check(&h) }
+            }
+            check(&h)
+            // Age everything; later sends delete 5 of the oldest each.
+            h.advance(ms: 60_000)
+        }
+        check(&h)
+        #expect(h.core.queue(of: gateway1).count > 64)
+    }
+
     @Test("several gateways: separate queues and nonces, one certified tree")
     func severalGateways() {
         var h = Harness()

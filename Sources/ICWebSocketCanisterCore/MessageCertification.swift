@@ -1,0 +1,75 @@
+import ICCore
+import ICWebSocketProtocol
+
+/// Hashing for the certified tree of queued messages (protocol §4.5), built so that a send or a
+/// deletion re-hashes little.
+///
+/// Shape (the protocol fixes the hashing rules and label order, not the shape):
+/// `Labeled("websocket", T)`, where `T` is a balanced fork tree over the gateways that have
+/// messages (in byte order of `<gateway text>_`, so keys stay sorted: a gateway's keys are
+/// contiguous because principal text never contains `_`), each gateway a balanced fork tree over
+/// *chunks* of 64 consecutive nonces, each chunk a balanced fork tree over its messages'
+/// `Labeled(key, Leaf(SHA-256(content)))` nodes.
+///
+/// Every message's labeled-node hash is computed once, when it is queued; a chunk's hash is
+/// cached until a message of that chunk is added or deleted. Re-certifying after a send costs
+/// about 64 + n/64 fork hashes instead of re-hashing all n messages.
+enum MessageCertification {
+    static let chunkSize: UInt64 = 64
+    static let forkDomain: [UInt8] = [16] + Array("ic-hashtree-fork".utf8)
+    static let labeledDomain: [UInt8] = [19] + Array("ic-hashtree-labeled".utf8)
+    static let leafDomain: [UInt8] = [16] + Array("ic-hashtree-leaf".utf8)
+
+    /// `h(Labeled(key, Leaf(contentHash)))`.
+    static func labeledHash(key: [UInt8], contentHash: [UInt8]) -> [UInt8] {
+        var leaf = SHA256()
+        leaf.update(leafDomain)
+        leaf.update(contentHash)
+        var labeled = SHA256()
+        labeled.update(labeledDomain)
+        labeled.update(key)
+        labeled.update(leaf.finalize())
+        return labeled.finalize()
+    }
+
+    static func fork(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(forkDomain)
+        hasher.update(left)
+        hasher.update(right)
+        return hasher.finalize()
+    }
+
+    /// The hash of the balanced fork tree over `count` items (`HashTree.balancedForks` split:
+    /// the first `count / 2` on the left).
+    static func forkDigest(_ range: Range<Int>, _ digest: (Int) -> [UInt8]) -> [UInt8] {
+        switch range.count {
+        case 0: return HashTree.emptyHash
+        case 1: return digest(range.lowerBound)
+        default:
+            let middle = range.lowerBound + range.count / 2
+            return fork(forkDigest(range.lowerBound..<middle, digest), forkDigest(middle..<range.upperBound, digest))
+        }
+    }
+
+    /// The same balanced tree with the items in `requested` (sorted) revealed by `reveal` and
+    /// every other subtree pruned.
+    static func forkWitness(
+        _ range: Range<Int>, requested: ArraySlice<Int>, digest: (Int) -> [UInt8], reveal: (Int, ArraySlice<Int>) -> HashTree
+    ) -> HashTree {
+        if range.isEmpty { return .empty }
+        if requested.isEmpty { return .pruned(forkDigest(range, digest)) }
+        if range.count == 1 { return reveal(range.lowerBound, requested) }
+        let middle = range.lowerBound + range.count / 2
+        var split = requested.startIndex
+        while split < requested.endIndex && requested[split] < middle { split += 1 }
+        return .fork(
+            forkWitness(range.lowerBound..<middle, requested: requested[..<split], digest: digest, reveal: reveal),
+            forkWitness(middle..<range.upperBound, requested: requested[split...], digest: digest, reveal: reveal))
+    }
+
+    /// The sort key of a gateway's range of message keys.
+    static func gatewayOrderKey(_ gateway: Principal) -> [UInt8] {
+        gateway.textBytes + [UInt8(ascii: "_")]
+    }
+}
