@@ -63,7 +63,7 @@ let package = Package(
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
             "ICCore", "BLS12381", "ICAgent", "ICReplica", .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "WAT", package: "WasmKit"),
+            .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),

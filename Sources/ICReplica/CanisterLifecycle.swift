@@ -97,3 +97,21 @@ extension Replica {
         stateDirty = true
     }
 }
+
+extension Replica {
+    /// Validates `module` (raw or gzipped) as `install_code` does and instantiates it once without
+    /// installing it: what a deploy tool can check before sending, and what the benchmark times.
+    /// - Parameter compileAllCode: also translate every function body (install does this once).
+    public func checkModule(_ module: [UInt8], compileAllCode: Bool = true) throws(ReplicaError) {
+        var bytes = module
+        if module.starts(with: [0x1F, 0x8B, 0x08]) {
+            do { bytes = try Gzip.decompress(module, limit: ModuleValidator.maxModuleBytes) } catch {
+                throw .invalidModule("not a valid gzip: \(error)")
+            }
+        }
+        let validated = try ModuleValidator.validate(bytes)
+        let id = Principal.canister(index: 0)
+        if compileAllCode { try CanisterRuntime.validateCode(of: validated, engine: validationEngine, canisterID: id) }
+        _ = try CanisterRuntime(module: validated, engine: engine, canisterID: id)
+    }
+}

@@ -115,7 +115,11 @@ public final class Replica: @unchecked Sendable {
             }
         }
         self.seed = seed
-        lock.withLock { certify() }
+        lock.withLock {
+            certify()
+            // The root key is generated once and kept with the state from the first start on.
+            if configuration.stateDirectory != nil, stored == nil { persist() }
+        }
     }
 
     /// The seed the keys were derived from (persisted with the state).

@@ -53,9 +53,14 @@ struct ReplicaCommand: AsyncParsableCommand {
         let app = ReplicaServer.application(replica: replica, host: host, port: port, logger: logger) { port in
             serverLogger.info("icws replica listening on http://\(host):\(port)")
         }
-        print("root key (DER, hex): \(Hex.encode(replica.rootKey.der))")
-        print("subnet: \(replica.subnetID)  node: \(replica.nodeID)")
-        print("mode: \(manual ? "manual (POST /_/tick)" : "auto-progress every \(roundInterval) ms")\(stateDir.map { "  state: \($0)" } ?? "  state: in memory")")
+        // Unbuffered, so the key shows at once even when stdout is a file or a pipe.
+        let banner = """
+        root key (DER, hex): \(Hex.encode(replica.rootKey.der))
+        subnet: \(replica.subnetID)  node: \(replica.nodeID)
+        mode: \(manual ? "manual (POST /_/tick, /_/time)" : "auto-progress, a round at least every \(roundInterval) ms")  state: \(stateDir ?? "in memory")
+
+        """
+        FileHandle.standardOutput.write(Data(banner.utf8))
         var services: [any Service] = [app]
         if !manual { services.append(RoundService(replica: replica)) }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },

@@ -1,3 +1,4 @@
+import Foundation
 import ICAgent
 import ICCore
 @testable import ICReplica
@@ -160,5 +161,38 @@ struct EndToEndTests {
             #expect(uint64(try await agent.query(canister: id, method: "beats", arg: [])) == frozen)
             #expect(harness.replica.log(of: id).contains { $0.contains("msg_reply cannot be called from heartbeat") })
         }
+    }
+}
+
+@Suite("Replica persistence")
+struct PersistenceTests {
+    @Test func canistersMemoryAndRootKeySurviveARestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icws-replica-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let identity = Ed25519Identity()
+        let box = Box()
+        try await ReplicaHarness.run(configure: { $0.stateDirectory = directory; $0.seed = nil }) { harness in
+            let agent = harness.agent(identity)
+            let id = try await harness.deploy(agent)
+            _ = try await agent.call(canister: id, method: "inc", arg: [])
+            _ = try await agent.call(canister: id, method: "stable_put", arg: [])
+            _ = try await agent.call(canister: id, method: "inc", arg: [])
+            box.set(id, harness.replica.rootKey)
+        }
+        try await ReplicaHarness.run(configure: { $0.stateDirectory = directory; $0.seed = nil }) { harness in
+            let (id, key) = box.get()
+            #expect(harness.replica.rootKey == key)
+            let agent = harness.agent(identity)
+            let state = try await agent.query(canister: id, method: "get", arg: [])
+            #expect(uint64(state) == 2 && uint64(state, at: 8) == 2)
+            #expect(uint64(try await agent.query(canister: id, method: "stable_get", arg: [])) == 1)
+            #expect(uint64(try await agent.call(canister: id, method: "inc", arg: [])) == 3)
+        }
+    }
+
+    final class Box: @unchecked Sendable {
+        private var value: (Principal, RootKey)?
+        func set(_ id: Principal, _ key: RootKey) { value = (id, key) }
+        func get() -> (Principal, RootKey) { value! }
     }
 }
