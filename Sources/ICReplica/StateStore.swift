@@ -113,11 +113,9 @@ struct StateStore {
         guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
             throw .storage("cannot write \(temporary)")
         }
-        do {
-            if FileManager.default.fileExists(atPath: file) { _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: file), withItemAt: URL(fileURLWithPath: temporary)) }
-            else { try FileManager.default.moveItem(atPath: temporary, toPath: file) }
-        } catch {
-            throw .storage("cannot replace \(file): \(error.localizedDescription)")
+        // rename(2) replaces the old state atomically; a crash leaves either the old or the new file.
+        guard rename(temporary, file) == 0 else {
+            throw .storage("cannot replace \(file) (errno \(errno))")
         }
     }
 }

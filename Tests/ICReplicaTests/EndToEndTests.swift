@@ -130,7 +130,13 @@ struct EndToEndTests {
             }
             #expect(uint64(try await agent.call(canister: id, method: "call_perform", arg: [])) == 2)
             do {
-                _ = try await agent.call(canister: id, method: "missing", arg: [])
+                _ = try await agent.call(canister: id, method: "refused", arg: [])
+                Issue.record("canister_inspect_message should refuse 'refused'")
+            } catch AgentError.rejected(let reject) {
+                #expect(reject.code == .canisterReject)
+            }
+            do {
+                _ = try await agent.call(canister: id, method: "no_such_method", arg: [])
                 Issue.record("a missing method should be rejected")
             } catch AgentError.rejected(let reject) {
                 #expect(reject.code == .destinationInvalid)
