@@ -6,7 +6,7 @@ import Testing
 
 /// The replica over loopback HTTP with our HTTPAgent: every certificate is verified under the
 /// root key fetched from /api/v2/status, and query node signatures are checked.
-@Suite("Replica end to end")
+@Suite("Replica end to end", .serialized)
 struct EndToEndTests {
     @Test func statusServesTheRootKey() async throws {
         try await ReplicaHarness.run { harness in
@@ -170,7 +170,7 @@ struct EndToEndTests {
     }
 }
 
-@Suite("Replica persistence")
+@Suite("Replica persistence", .serialized)
 struct PersistenceTests {
     @Test func canistersMemoryAndRootKeySurviveARestart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icws-replica-\(UUID().uuidString)").path

@@ -10,7 +10,7 @@ import Testing
 
 /// Requests a real agent would never send, over raw HTTP: each gets the spec's status and a
 /// text body, and the replica keeps serving.
-@Suite("Replica ingress validation")
+@Suite("Replica ingress validation", .serialized)
 struct IngressTests {
     struct Answer {
         var status: Int
