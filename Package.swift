@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "BLS12381", targets: ["BLS12381"]),
         .library(name: "ICWebSocketProtocol", targets: ["ICWebSocketProtocol"]),
         .library(name: "Secp256k1", targets: ["Secp256k1"]),
+        .library(name: "ICReplica", targets: ["ICReplica"]),
+        .executable(name: "icws", targets: ["icws"]),
         .executable(name: "icws-bench", targets: ["icws-bench"]),
     ],
     dependencies: [
@@ -19,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Portable: no Foundation, typed throws, no existentials. Also compiled with
@@ -43,8 +48,28 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        // The local Internet Computer: HTTP interface, ingress validation, execution rounds on
+        // WasmKit, certification under its own BLS root key, the management canister.
+        .target(name: "ICReplica", dependencies: [
+            "ICCore", "BLS12381", "ICAgent",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "WasmKit", package: "WasmKit"),
+            .product(name: "WasmParser", package: "WasmKit"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        // The CLI: one file per subcommand.
+        .executableTarget(name: "icws", dependencies: [
+            "ICReplica", "ICAgent", "ICCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", .product(name: "Crypto", package: "swift-crypto"),
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
@@ -59,6 +84,14 @@ let package = Package(
             "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore",
         ]),
         .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
+        .testTarget(name: "ICReplicaTests", dependencies: [
+            "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
+            .product(name: "WAT", package: "WasmKit"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +22,9 @@ case "agent":
     AgentBenchmarks.run(harness)
 case "core":
     CoreBenchmarks.run(harness)
+case "replica":
+    await ReplicaBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica")
     if suite != "help" && suite != "--help" { exit(2) }
 }

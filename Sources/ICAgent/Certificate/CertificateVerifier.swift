@@ -58,6 +58,10 @@ public final class CertificateVerifier: @unchecked Sendable {
     private var verified: BoundedCache<VerifiedKey, VerifiedCertificate>
     /// Verified delegations by hash of the delegation certificate bytes.
     private var delegations: BoundedCache<[UInt8], VerifiedDelegation>
+    /// Valid BLS signatures, keyed by the hash of key, signature and root hash: certificates
+    /// of one state that reveal different paths (e.g. every call's reply in one round) share
+    /// the signed root, so the pairing check runs once per state rather than once per witness.
+    private var signatures: BoundedCache<[UInt8], Bool>
 
     private struct VerifiedKey: Hashable {
         let certificateHash: [UInt8]
@@ -82,6 +86,7 @@ public final class CertificateVerifier: @unchecked Sendable {
         self.clock = clock
         verified = BoundedCache(capacity: cacheCapacity)
         delegations = BoundedCache(capacity: max(16, cacheCapacity / 16))
+        signatures = BoundedCache(capacity: cacheCapacity)
     }
 
     /// Wall-clock time in ns since 1970.
@@ -156,11 +161,15 @@ public final class CertificateVerifier: @unchecked Sendable {
     }
 
     private func checkSignature(of certificate: Certificate, key: [UInt8], isDelegation: Bool) throws(CertificateError) {
+        let rootHash = certificate.rootHash
+        let cacheKey = SHA256.hash(key + certificate.signature + rootHash)
+        if lock.withLock({ signatures[cacheKey] }) == true { return }
         do {
-            try BLS.check(signature: certificate.signature, message: DomainSeparator.stateRoot + certificate.rootHash, publicKey: key)
+            try BLS.check(signature: certificate.signature, message: DomainSeparator.stateRoot + rootHash, publicKey: key)
         } catch {
             throw .invalidSignature(error.description, delegation: isDelegation)
         }
+        lock.withLock { signatures[cacheKey] = true }
     }
 
     private func checkFreshness(_ certificate: Certificate) throws(CertificateError) {

@@ -1,0 +1,32 @@
+import ICCore
+
+/// A canister's state in the replica: settings, code, and what survives between messages.
+final class Canister {
+    enum Status: Equatable { case running, stopping, stopped }
+
+    let id: Principal
+    var controllers: [Principal]
+    var status: Status = .running
+    var runtime: CanisterRuntime?
+    var moduleBytes: [UInt8]?
+    var moduleHash: [UInt8]?
+    var certifiedData: [UInt8] = []
+    var globalTimer: UInt64 = 0
+    var stableMemory: [UInt8] = []
+    var version: UInt64 = 0
+    let creationTime: UInt64
+    var lastInstallTime: UInt64?
+    var debugLog: [String] = []
+
+    init(id: Principal, controllers: [Principal], creationTime: UInt64) {
+        self.id = id
+        self.controllers = controllers
+        self.creationTime = creationTime
+    }
+
+    /// Keeps the last lines of the canister log (debug prints, traps) bounded.
+    func log(_ lines: [String]) {
+        debugLog += lines
+        if debugLog.count > 1_000 { debugLog.removeFirst(debugLog.count - 1_000) }
+    }
+}
