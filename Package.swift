@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", .product(name: "Crypto", package: "swift-crypto"),
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.

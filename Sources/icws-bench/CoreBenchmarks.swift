@@ -1,59 +1,9 @@
 import Crypto
 import ICCore
+import ICWebSocketProtocol
 
 /// Suite `core`: the codecs every message goes through.
 enum CoreBenchmarks {
-    /// A `ws_message`-like argument: `record { client_key; sequence_num; timestamp; is_service_message; content }`.
-    struct WebSocketMessage: CandidCodable, Equatable {
-        var principal: Principal
-        var nonce: UInt64
-        var sequenceNumber: UInt64
-        var timestamp: UInt64
-        var isServiceMessage: Bool
-        var content: CandidBlob
-
-        static var candidType: CandidType {
-            .record([
-                .field("client_key", .record([.field("client_principal", Principal.self), .field("client_nonce", UInt64.self)])),
-                .field("sequence_num", UInt64.self),
-                .field("timestamp", UInt64.self),
-                .field("is_service_message", Bool.self),
-                .field("content", CandidBlob.self),
-            ])
-        }
-
-        func candidValue() -> CandidValue {
-            .record([
-                .field("client_key", CandidValue.record([.field("client_principal", principal), .field("client_nonce", nonce)])),
-                .field("sequence_num", sequenceNumber),
-                .field("timestamp", timestamp),
-                .field("is_service_message", isServiceMessage),
-                .field("content", content),
-            ])
-        }
-
-        init(principal: Principal, nonce: UInt64, sequenceNumber: UInt64, timestamp: UInt64, isServiceMessage: Bool, content: CandidBlob) {
-            self.principal = principal
-            self.nonce = nonce
-            self.sequenceNumber = sequenceNumber
-            self.timestamp = timestamp
-            self.isServiceMessage = isServiceMessage
-            self.content = content
-        }
-
-        init(candid value: CandidValue) throws(CandidError) {
-            let record = try value.record()
-            guard let keyValue = record.value("client_key") else { throw CandidError(.missingField(id: CandidFieldID.hash("client_key"))) }
-            let key = try keyValue.record()
-            principal = try key.field("client_principal")
-            nonce = try key.field("client_nonce")
-            sequenceNumber = try record.field("sequence_num")
-            timestamp = try record.field("timestamp")
-            isServiceMessage = try record.field("is_service_message")
-            content = try record.field("content")
-        }
-    }
-
     static func run(_ harness: BenchmarkHarness) {
         // CBOR: an envelope-shaped map of about 1 KiB.
         let envelope: CBORValue = .map([
@@ -77,18 +27,19 @@ enum CoreBenchmarks {
             try? CBORDecoder().decode(encoded)
         }
 
-        // Candid: one ws_message argument with a 100-byte payload.
-        let message = WebSocketMessage(principal: Principal.selfAuthenticating(derPublicKey: [1, 2, 3]), nonce: 0x1234_5678,
-                                       sequenceNumber: 42, timestamp: 1_800_000_000_000_000_000, isServiceMessage: false,
-                                       content: CandidBlob([UInt8](repeating: 9, count: 100)))
+        // Candid: one ws_message argument (the protocol's own type) with a 100-byte payload.
+        let message = CanisterWsMessageArguments(msg: WebsocketMessage(
+            clientKey: ClientKey(clientPrincipal: Principal.selfAuthenticating(derPublicKey: [1, 2, 3]), clientNonce: 0x1234_5678),
+            sequenceNum: 42, timestamp: 1_800_000_000_000_000_000, isServiceMessage: false,
+            content: [UInt8](repeating: 9, count: 100)))
         guard let candid = try? Candid.encode(message) else { fatalError("benchmark message encodes") }
         harness.measureThroughput("core.candid_encode_ws_message", bytes: candid.count) { try? Candid.encode(message) }
         harness.measureThroughput("core.candid_decode_ws_message", bytes: candid.count) {
-            try? Candid.decode(WebSocketMessage.self, from: candid)
+            try? Candid.decode(CanisterWsMessageArguments.self, from: candid)
         }
-        guard let types = try? CandidArgumentTypes(WebSocketMessage.self) else { fatalError("the benchmark type compiles") }
+        guard let types = try? CandidArgumentTypes(CanisterWsMessageArguments.self) else { fatalError("the benchmark type compiles") }
         harness.measureThroughput("core.candid_decode_ws_message_precompiled", bytes: candid.count) {
-            try? Candid.decode(WebSocketMessage.self, from: candid, as: types)
+            try? Candid.decode(CanisterWsMessageArguments.self, from: candid, as: types)
         }
 
         // Request id of a call content map.
