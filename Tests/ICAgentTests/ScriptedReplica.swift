@@ -157,7 +157,6 @@ final class ScriptedReplica: @unchecked Sendable {
         let tree = try HashTree(paths: entries)
         var key = secretKey
         if case .forgedCertificates = behaviour { key = try BLS.SecretKey(seed: SHA256.hash(Array("forger".utf8))) }
-        let signature = BLS.sign(message: DomainSeparator.stateRoot + tree.reconstruct(), secretKey: key).compressed
-        return CBOREncoder.encode(["tree": tree.cbor, "signature": .bytes(signature)], selfDescribe: true)
+        return CertificateIssuer(secretKey: key).certificate(for: tree)
     }
 }

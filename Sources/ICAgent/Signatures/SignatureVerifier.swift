@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ICCore
 import Secp256k1
+import SwiftASN1
 
 /// Verifies signatures made by the IC's user key types (essentials §4.5): Ed25519, ECDSA
 /// P-256 and secp256k1 (64-byte `r ‖ s` over SHA-256), WebAuthn (P-256 or Ed25519 COSE
@@ -143,59 +144,25 @@ public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible 
 /// DER `SubjectPublicKeyInfo` wrappers with an algorithm OID and no parameters.
 enum DERKey {
     /// 1.3.6.1.4.1.56387.1.1 (WebAuthn / COSE).
-    static let webAuthnOID: [UInt8] = [0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb8, 0x43, 0x01, 0x01]
+    static let webAuthnOID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 56387, 1, 1]
     /// 1.3.6.1.4.1.56387.1.2 (canister signature).
-    static let canisterSignatureOID: [UInt8] = [0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb8, 0x43, 0x01, 0x02]
+    static let canisterSignatureOID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 56387, 1, 2]
 
     /// The BIT STRING payload of `SEQUENCE { SEQUENCE { oid }, BIT STRING }`, if `der` has that shape.
-    static func payload(of der: [UInt8], oid: [UInt8]) -> [UInt8]? {
-        var reader = DERReader(der)
-        guard let outer = reader.read(tag: 0x30), reader.isAtEnd else { return nil }
-        var body = DERReader(outer)
-        guard let algorithm = body.read(tag: 0x30), algorithm == oid,
-              let bits = body.read(tag: 0x03), body.isAtEnd, bits.first == 0
+    static func payload(of der: [UInt8], oid: ASN1ObjectIdentifier) -> [UInt8]? {
+        guard let root = try? DER.parse(der), root.identifier == .sequence,
+              case .constructed(let nodes) = root.content
         else { return nil }
-        return Array(bits.dropFirst())
-    }
-
-    /// Wraps a payload in `SEQUENCE { SEQUENCE { oid }, BIT STRING }`.
-    static func wrap(_ payload: [UInt8], oid: [UInt8]) -> [UInt8] {
-        let algorithm = DERReader.encode(tag: 0x30, oid)
-        let bits = DERReader.encode(tag: 0x03, [0] + payload)
-        return DERReader.encode(tag: 0x30, algorithm + bits)
-    }
-}
-
-/// Minimal DER TLV reader for the fixed key wrappers above.
-struct DERReader {
-    private let bytes: [UInt8]
-    private var offset = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var isAtEnd: Bool { offset == bytes.count }
-
-    mutating func read(tag: UInt8) -> [UInt8]? {
-        guard offset + 2 <= bytes.count, bytes[offset] == tag else { return nil }
-        var length = Int(bytes[offset + 1])
-        var cursor = offset + 2
-        if length & 0x80 != 0 {
-            let count = length & 0x7f
-            guard count >= 1, count <= 3, cursor + count <= bytes.count else { return nil }
-            length = 0
-            for index in 0..<count { length = length << 8 | Int(bytes[cursor + index]) }
-            cursor += count
-        }
-        guard cursor + length <= bytes.count else { return nil }
-        offset = cursor + length
-        return Array(bytes[cursor..<cursor + length])
-    }
-
-    static func encode(tag: UInt8, _ content: [UInt8]) -> [UInt8] {
-        let count = content.count
-        if count < 0x80 { return [tag, UInt8(count)] + content }
-        if count < 0x100 { return [tag, 0x81, UInt8(count)] + content }
-        return [tag, 0x82, UInt8(count >> 8), UInt8(count & 0xff)] + content
+        var fields = nodes.makeIterator()
+        guard let algorithm = fields.next(), let key = fields.next(), fields.next() == nil,
+              algorithm.identifier == .sequence, case .constructed(let algorithmNodes) = algorithm.content
+        else { return nil }
+        var algorithmFields = algorithmNodes.makeIterator()
+        guard let oidNode = algorithmFields.next(), algorithmFields.next() == nil,
+              (try? ASN1ObjectIdentifier(derEncoded: oidNode)) == oid,
+              let bits = try? ASN1BitString(derEncoded: key), bits.paddingBits == 0
+        else { return nil }
+        return Array(bits.bytes)
     }
 }
 
