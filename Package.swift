@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "ICWebSocketProtocol", targets: ["ICWebSocketProtocol"]),
         .library(name: "Secp256k1", targets: ["Secp256k1"]),
         .library(name: "ICReplica", targets: ["ICReplica"]),
+        .library(name: "ICWebSocketGateway", targets: ["ICWebSocketGateway"]),
+        .library(name: "ICWebSocketClient", targets: ["ICWebSocketClient"]),
         .executable(name: "icws", targets: ["icws"]),
         .executable(name: "icws-bench", targets: ["icws-bench"]),
     ],
@@ -24,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: "0.4.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Portable: no Foundation, typed throws, no existentials. Also compiled with
@@ -60,9 +67,30 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        // The trustless WebSocket gateway: sessions, pollers, limits, metrics.
+        .target(name: "ICWebSocketGateway", dependencies: [
+            "ICCore", "ICAgent", "ICWebSocketProtocol",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The Swift client SDK: verified, acknowledged WebSocket sessions to canisters.
+        .target(name: "ICWebSocketClient", dependencies: [
+            "ICCore", "ICAgent", "ICWebSocketProtocol",
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Builds this repository's Embedded Swift canisters (Canisters/) to Wasm, cached.
+        .target(name: "CanisterToolchain"),
         // The CLI: one file per subcommand.
         .executableTarget(name: "icws", dependencies: [
-            "ICReplica", "ICAgent", "ICCore",
+            "ICReplica", "ICAgent", "ICCore", "ICWebSocketGateway", "ICWebSocketClient", "ICWebSocketProtocol", "CanisterToolchain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -73,6 +101,11 @@ let package = Package(
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
+        // Test-only: a replica on loopback with the Swift canisters built and deployed.
+        .target(name: "ICStackTestSupport", dependencies: [
+            "ICReplica", "ICAgent", "ICCore", "ICTestSupport", "CanisterToolchain",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/ICStackTestSupport"),
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
         .testTarget(name: "ICAgentTests", dependencies: [
@@ -85,7 +118,7 @@ let package = Package(
         ]),
         .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
         .testTarget(name: "ICReplicaTests", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
+            "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICStackTestSupport",
             .product(name: "WAT", package: "WasmKit"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),

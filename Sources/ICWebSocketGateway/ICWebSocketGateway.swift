@@ -1,0 +1,2 @@
+// The trustless WebSocket gateway (issue 7). This file is replaced as the module grows.
+import ICWebSocketProtocol
