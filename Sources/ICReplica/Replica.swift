@@ -42,6 +42,11 @@ public final class Replica: @unchecked Sendable {
     var nextCanisterIndex: UInt64 = 0
     var queue: [Ingress] = []
     var statuses: [RequestID: RequestRecord] = [:]
+    /// `/request_status` of the state tree, kept in step with `statuses`.
+    var requestStatusTree = MerkleLabelMap()
+    /// Request ids in the order they arrived, for expiring statuses without scanning them all.
+    var statusOrder: [RequestID] = []
+    var statusOrderStart = 0
     var time: UInt64
     var round: UInt64 = 0
     var certified: CertifiedState
@@ -72,7 +77,7 @@ public final class Replica: @unchecked Sendable {
 
     /// The latest certified state: the tree and the BLS signature over its root hash.
     struct CertifiedState {
-        var tree: CertifiedTree
+        var tree: StateTree
         var signature: [UInt8]
         var time: UInt64
     }
@@ -104,7 +109,7 @@ public final class Replica: @unchecked Sendable {
         validationEngine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software,
                                                                      fuelMetering: true))
         time = Self.wallClock()
-        certified = CertifiedState(tree: CertifiedTree(.subtree([])), signature: [], time: 0)
+        certified = CertifiedState(tree: StateTree([]), signature: [], time: 0)
         if let stored {
             time = max(time, stored.time)
             nextCanisterIndex = stored.nextCanisterIndex
@@ -217,9 +222,9 @@ public final class Replica: @unchecked Sendable {
                 throw .limitReached("\(queue.count) ingress messages are queued; at most \(configuration.maxQueuedIngress)")
             }
             statusSequence += 1
-            statuses[message.requestID] = RequestRecord(status: .received, sender: message.sender,
-                                                        effectiveCanisterID: message.effectiveCanisterID, expiry: expiry,
-                                                        sequence: statusSequence)
+            setStatus(RequestRecord(status: .received, sender: message.sender, effectiveCanisterID: message.effectiveCanisterID,
+                                    expiry: expiry, sequence: statusSequence), of: message.requestID)
+            statusOrder.append(message.requestID)
             queue.append(message)
             wake?.yield()
         }
@@ -269,7 +274,7 @@ public final class Replica: @unchecked Sendable {
         case .success(let reply): record.status = .replied(reply)
         case .failure(let reject): record.status = .rejected(reject)
         }
-        statuses[message.requestID] = record
+        setStatus(record, of: message.requestID)
     }
 
     private func executeCanisterCall(_ message: Ingress) -> Result<[UInt8], Reject> {
@@ -370,13 +375,21 @@ public final class Replica: @unchecked Sendable {
         }
     }
 
+    /// Drops statuses from the oldest on: expired ones (after its expiry a request can no longer
+    /// be replayed: the expiry check refuses it) and, beyond `maxRequestStatuses`, the oldest
+    /// terminal ones. O(dropped) per round: a status younger than the first one kept waits for it.
     private func expireStatuses() {
-        // The IC keeps a status at least until the request's expiry; after it, replay is
-        // impossible anyway (the expiry check refuses the request).
-        if statuses.count > 0 { statuses = statuses.filter { $0.value.expiry >= time || !$0.value.isTerminal } }
-        if statuses.count > configuration.maxRequestStatuses {
-            let oldest = statuses.filter(\.value.isTerminal).sorted { $0.value.sequence < $1.value.sequence }
-            for (id, _) in oldest.prefix(statuses.count - configuration.maxRequestStatuses) { statuses[id] = nil }
+        while statusOrderStart < statusOrder.count {
+            let id = statusOrder[statusOrderStart]
+            if let record = statuses[id] {
+                guard record.isTerminal, record.expiry < time || statuses.count > configuration.maxRequestStatuses else { break }
+                removeStatus(id)
+            }
+            statusOrderStart += 1
+        }
+        if statusOrderStart > 1024, statusOrderStart * 2 > statusOrder.count {
+            statusOrder.removeFirst(statusOrderStart)
+            statusOrderStart = 0
         }
     }
 

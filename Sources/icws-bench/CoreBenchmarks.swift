@@ -57,5 +57,30 @@ enum CoreBenchmarks {
         harness.measureThroughput("core.principal_text_round_trip", bytes: text.utf8.count) {
             (try? Principal(text: principal.description)) == principal
         }
+
+        // A replica round with n request statuses certified: rebuilding the subtree from scratch
+        // (what the replica did before) vs. updating a MerkleLabelMap (16 changed statuses).
+        for count in [1_000, 10_000, 100_000] {
+            let status = Array("status".utf8)
+            let ids = (0..<count).map { SHA256.hash(withUnsafeBytes(of: UInt64($0), Array.init)) }
+            let replied = (try? CertifiedTree(paths: [([status], Array("replied".utf8)), ([Array("reply".utf8)], [0x44, 0x49, 0x44, 0x4c, 0, 0])]))!
+            var map = MerkleLabelMap()
+            for id in ids { map.set(id, replied) }
+            let reply: [UInt8] = [0x44, 0x49, 0x44, 0x4c, 0, 0]
+            let entries: [(path: [[UInt8]], value: [UInt8])] = ids.flatMap { id -> [(path: [[UInt8]], value: [UInt8])] in
+                [(path: [id, status], value: Array("replied".utf8)), (path: [id, Array("reply".utf8)], value: reply)]
+            }
+            harness.measure("core.request_status_round_full_rebuild_n\(count)", iterations: count >= 100_000 ? 5 : 20) {
+                (try? CertifiedTree(paths: entries))?.rootHash
+            }
+            var next = count
+            harness.measure("core.request_status_round_incremental_16_of_n\(count)", iterations: 200) {
+                for _ in 0..<16 {
+                    map.set(SHA256.hash(withUnsafeBytes(of: UInt64(next), Array.init)), replied)
+                    next += 1
+                }
+                return map.rootHash
+            }
+        }
     }
 }

@@ -72,6 +72,25 @@ extension HashTree {
         }
     }
 
+    /// The hash of `fork(left, right)` given the hashes of its children.
+    public static func forkHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(forkDomain)
+        hasher.update(left)
+        hasher.update(right)
+        return hasher.finalize()
+    }
+
+    /// The hash of `labeled(label, subtree)` given the hash of `subtree`.
+    public static func labeledHash(_ label: [UInt8], _ subtreeHash: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(labeledDomain)
+        hasher.update(label)
+        hasher.update(subtreeHash)
+        return hasher.finalize()
+    }
+
+
     /// The tree replaced by `Pruned(root hash)`; `Empty` and `Pruned` nodes, and forks that
     /// hold nothing but `Empty`, stay as they are (so absence proofs keep working).
     public func pruned() -> HashTree {
