@@ -17,6 +17,8 @@ final class Canister {
     let creationTime: UInt64
     var lastInstallTime: UInt64?
     var debugLog: [String] = []
+    /// Lines logged since creation (the sequence number of the next line), for followers.
+    var loggedLines = 0
 
     init(id: Principal, controllers: [Principal], creationTime: UInt64) {
         self.id = id
@@ -27,6 +29,7 @@ final class Canister {
     /// Keeps the last lines of the canister log (debug prints, traps) bounded.
     func log(_ lines: [String]) {
         debugLog += lines
+        loggedLines += lines.count
         if debugLog.count > 1_000 { debugLog.removeFirst(debugLog.count - 1_000) }
     }
 }

@@ -451,6 +451,20 @@ public final class Replica: @unchecked Sendable {
     /// The last lines a canister printed (debug_print and traps).
     public func log(of canister: Principal) -> [String] { lock.withLock { canisters[canister]?.debugLog ?? [] } }
 
+    /// The lines a canister logged after line number `cursor` (0 = since creation) that are still
+    /// kept, and the cursor to pass next time: lets `icws dev` follow canister logs.
+    public func log(of canister: Principal, after cursor: Int) -> (lines: [String], cursor: Int) {
+        lock.withLock {
+            guard let canister = canisters[canister] else { return ([], cursor) }
+            let firstKept = canister.loggedLines - canister.debugLog.count
+            let start = max(cursor, firstKept) - firstKept
+            return (start < canister.debugLog.count ? Array(canister.debugLog[start...]) : [], canister.loggedLines)
+        }
+    }
+
+    /// The SHA-256 of a canister's installed module (`nil`: no such canister, or empty).
+    public func moduleHash(of canister: Principal) -> [UInt8]? { lock.withLock { canisters[canister]?.moduleHash } }
+
     /// The certified data of a canister as last committed.
     public func certifiedData(of canister: Principal) -> [UInt8]? { lock.withLock { canisters[canister]?.certifiedData } }
 }
