@@ -8,6 +8,11 @@ public struct PollSchedule: Sendable {
         public let code: GatewayCloseCode
         public let reason: String
         public var description: String { reason }
+
+        public init(code: GatewayCloseCode, reason: String) {
+            self.code = code
+            self.reason = reason
+        }
     }
 
     /// What to do after an iteration.

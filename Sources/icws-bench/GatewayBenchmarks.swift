@@ -1,5 +1,8 @@
 import CanisterToolchain
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Hummingbird
 import ICAgent
 import ICCore

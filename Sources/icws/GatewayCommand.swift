@@ -37,9 +37,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Prometheus listener host:port, or 'none' [ICWS_PROMETHEUS_ENDPOINT].")
     var prometheusEndpoint = env("ICWS_PROMETHEUS_ENDPOINT") ?? "0.0.0.0:9000"
     @Option(help: "TLS certificate chain (PEM); TLS is on when both TLS paths are set [ICWS_TLS_CERTIFICATE_PEM_PATH].")
-    var tlsCertificatePemPath = env("ICWS_TLS_CERTIFICATE_PEM_PATH")
+    var tlsCertificatePemPath: String?
     @Option(help: "TLS private key (PKCS#8 PEM) [ICWS_TLS_CERTIFICATE_KEY_PEM_PATH].")
-    var tlsCertificateKeyPemPath = env("ICWS_TLS_CERTIFICATE_KEY_PEM_PATH")
+    var tlsCertificateKeyPemPath: String?
 
     // Ours.
     @Option(help: "Gateway identity: Ed25519 PEM, generated and saved on first start [ICWS_IDENTITY_PEM_PATH].")
@@ -133,8 +133,9 @@ struct GatewayCommand: AsyncParsableCommand {
             newConnectionsPerSecond: newConnectionsPerSecond, maxPendingOutboundMessages: maxPendingOutbound,
             maxPendingCalls: maxPendingCalls, setupTimeout: .seconds(setupTimeout), handshakeTimeout: .seconds(handshakeTimeout),
             pingInterval: .seconds(pingInterval), shutdownGracePeriod: .seconds(shutdownGracePeriod),
-            identityPEMPath: identityPemPath, tlsCertificatePEMPath: tlsCertificatePemPath,
-            tlsCertificateKeyPEMPath: tlsCertificateKeyPemPath,
+            identityPEMPath: identityPemPath,
+            tlsCertificatePEMPath: tlsCertificatePemPath ?? Self.env("ICWS_TLS_CERTIFICATE_PEM_PATH"),
+            tlsCertificateKeyPEMPath: tlsCertificateKeyPemPath ?? Self.env("ICWS_TLS_CERTIFICATE_KEY_PEM_PATH"),
             prometheusEndpoint: prometheusEndpoint == "none" ? nil : prometheusEndpoint)
         let (identity, created) = try GatewayIdentity.loadOrCreate(path: identityPemPath)
         logger.info(created ? "generated a new gateway identity" : "loaded the gateway identity",

@@ -73,11 +73,12 @@ import Testing
     }
 
     @Test func aReplicaThatIsDownCloses1013() async throws {
-        // Nothing listens on port 1.
+        // Nothing listens on port 1. The HTTP client keeps retrying the connection until the
+        // poll's deadline, so a down replica shows up as polls that time out.
         try await withGateway(Self.configuration("http://127.0.0.1:1")) { gateway in
             let outcome = try await Self.sessionOutcome(gateway)
             #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
-            #expect(outcome.reason?.contains("cannot reach the IC") == true)
+            #expect(outcome.reason?.hasPrefix("ws_get_messages") == true, "\(outcome.reason ?? "")")
         }
     }
 }

@@ -61,7 +61,7 @@ import Testing
             // order (each is submitted when the previous one executed); a repeated number is then
             // refused by the canister with a CloseMessage, which proves the first three arrived.
             let app = try Candid.encode(AppMessage(text: "hello"))
-            for sequence in 1...3 { socket.send(try client.message(sequenceNumber: sequence, content: app)) }
+            for sequence: UInt64 in 1...3 { socket.send(try client.message(sequenceNumber: sequence, content: app)) }
             socket.send(try client.message(sequenceNumber: 3, content: app))
             let close = try verifiedMessage(await socket.nextBinary(timeout: .seconds(20)), canister: canister, rootKey: local.rootKey)
             #expect(close.isServiceMessage)
