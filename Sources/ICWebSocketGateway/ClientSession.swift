@@ -274,10 +274,10 @@ final class ClientSession: Sendable {
         let configuration = services.configuration
         do {
             try await Task.sleep(for: configuration.handshakeTimeout)
-            handle(.handshakeTimeout)
+            if case .initial = state { handle(.handshakeTimeout) }
             guard case .setup = state, let started = setupStartedAt.withLockedValue({ $0 }) else { return }
             try await Task.sleep(until: started + configuration.setupTimeout, clock: .continuous)
-            handle(.setupTimeout)
+            if case .setup = state { handle(.setupTimeout) }
         } catch {
             return
         }

@@ -62,8 +62,11 @@ final class GatewayRuntime: Sendable {
             closeOnCanister: { [self] target in await callWsClose(target) })
     }
 
-    /// Admission control at the HTTP upgrade: a refused connection still gets a WebSocket, closed
-    /// at once with 1013 (1001 while shutting down) and the reason, so the client learns why.
+    /// Admission control at the HTTP upgrade. A refused connection still gets a WebSocket, closed
+    /// at once with 1013 (1001 while shutting down) and the reason, so the client learns why; an
+    /// HTTP refusal would only show as a failed upgrade. The short pause keeps the Close frame and
+    /// the end of the stream apart from the upgrade response, which some clients (WSClient among
+    /// them) otherwise fail to process.
     func admit(_ channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
         if let rejection = limiter.admit(ip) {
@@ -71,6 +74,7 @@ final class GatewayRuntime: Sendable {
             logger.warning("connection refused", metadata: ["reason": "\(rejection.message)", "remote_ip": "\(ip)"])
             let code = rejection == .shuttingDown ? GatewayCloseCode.goingAway : .tryAgainLater
             return .upgrade([:]) { _, outbound, _ in
+                try? await Task.sleep(for: .milliseconds(50))
                 try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: rejection.message)
             }
         }
