@@ -41,7 +41,8 @@ final class CanisterPoller: Sendable {
         var schedule = PollSchedule(pollingInterval: configuration.pollingInterval,
                                     maxIdleInterval: configuration.maxIdlePollingInterval,
                                     retryBudget: configuration.pollRetryBudget,
-                                    maxRetryBackoff: configuration.maxPollRetryBackoff)
+                                    maxRetryBackoff: configuration.maxPollRetryBackoff,
+                                    retryWindow: configuration.pollRetryWindow)
         let clock = ContinuousClock()
         while !Task.isCancelled {
             let start = clock.now

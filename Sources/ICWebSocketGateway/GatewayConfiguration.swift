@@ -27,6 +27,9 @@ public struct GatewayConfiguration: Sendable {
     public var pollRetryBudget: Int
     /// Longest wait between retries of a failing poll (the wait doubles from `pollingInterval`).
     public var maxPollRetryBackoff: Duration
+    /// The failures must also have lasted this long before sessions are closed (a replica that
+    /// is only slow for a while keeps its sessions).
+    public var pollRetryWindow: Duration
     /// Verify every poll's certificate and tree before relaying (clients verify anyway; this
     /// protects clients that do not). Each certificate is checked once and cached.
     public var verifiesPollCertificates: Bool
@@ -82,6 +85,7 @@ public struct GatewayConfiguration: Sendable {
         pollTimeout: Duration = .seconds(5),
         pollRetryBudget: Int = 8,
         maxPollRetryBackoff: Duration = .seconds(5),
+        pollRetryWindow: Duration = .seconds(60),
         verifiesPollCertificates: Bool = false,
         maxFrameBytes: Int = 2 * 1024 * 1024 + 1024,
         maxMessageBytes: Int = 2 * 1024 * 1024 + 1024,
@@ -111,6 +115,7 @@ public struct GatewayConfiguration: Sendable {
         self.pollTimeout = pollTimeout
         self.pollRetryBudget = pollRetryBudget
         self.maxPollRetryBackoff = maxPollRetryBackoff
+        self.pollRetryWindow = pollRetryWindow
         self.verifiesPollCertificates = verifiesPollCertificates
         self.maxFrameBytes = maxFrameBytes
         self.maxMessageBytes = maxMessageBytes

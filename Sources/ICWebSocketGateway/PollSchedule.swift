@@ -36,13 +36,26 @@ public struct PollSchedule: Sendable {
     public let maxIdleInterval: Duration
     public let retryBudget: Int
     public let maxRetryBackoff: Duration
+    /// Failures must also have lasted this long before the poller gives up, so that a replica
+    /// that is only slow under load for a while does not cost every session.
+    public let retryWindow: Duration
+    private var firstFailure: ContinuousClock.Instant?
 
-    public init(pollingInterval: Duration, maxIdleInterval: Duration, retryBudget: Int, maxRetryBackoff: Duration) {
+    public init(pollingInterval: Duration, maxIdleInterval: Duration, retryBudget: Int, maxRetryBackoff: Duration,
+                retryWindow: Duration = .zero) {
         self.pollingInterval = pollingInterval
         self.maxIdleInterval = max(maxIdleInterval, pollingInterval)
         self.retryBudget = retryBudget
         self.maxRetryBackoff = maxRetryBackoff
+        self.retryWindow = retryWindow
         self.idleInterval = pollingInterval
+    }
+
+    /// Whether the budget is spent: enough consecutive failures over a long enough time.
+    private mutating func budgetSpent(now: ContinuousClock.Instant) -> Bool {
+        let first = firstFailure ?? now
+        firstFailure = first
+        return failures > retryBudget && now - first >= retryWindow
     }
 
     /// Checks a batch's nonces before anything is relayed (§6.5 step 3) and advances the nonce.
@@ -67,6 +80,7 @@ public struct PollSchedule: Sendable {
     /// the period; empty polls lengthen the period (idle backoff), messages reset it.
     public mutating func succeeded(messageCount: Int, isEndOfQueue: Bool, elapsed: Duration) -> Next {
         failures = 0
+        firstFailure = nil
         if !isEndOfQueue { idleInterval = pollingInterval; return .pollNow }
         if messageCount > 0 {
             idleInterval = pollingInterval
@@ -83,9 +97,9 @@ public struct PollSchedule: Sendable {
     }
 
     /// After a transient failure: back off exponentially; give up when the budget is spent.
-    public mutating func failedTransiently(_ reason: String) -> Next {
+    public mutating func failedTransiently(_ reason: String, now: ContinuousClock.Instant = .now) -> Next {
         failures += 1
-        guard failures <= retryBudget else {
+        guard !budgetSpent(now: now) else {
             return .fail(Failure(code: .tryAgainLater,
                                  reason: "ws_get_messages failed \(failures) times: \(reason)"))
         }
@@ -95,9 +109,9 @@ public struct PollSchedule: Sendable {
     }
 
     /// A poll that timed out is retried at once with the same nonce (§6.5), within the budget.
-    public mutating func timedOut() -> Next {
+    public mutating func timedOut(now: ContinuousClock.Instant = .now) -> Next {
         failures += 1
-        guard failures <= retryBudget else {
+        guard !budgetSpent(now: now) else {
             return .fail(Failure(code: .tryAgainLater, reason: "ws_get_messages timed out \(failures) times in a row"))
         }
         return .pollNow

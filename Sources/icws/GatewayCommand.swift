@@ -57,6 +57,8 @@ struct GatewayCommand: AsyncParsableCommand {
     var pollTimeout = env("ICWS_POLL_TIMEOUT", 5_000)
     @Option(help: "Consecutive failed polls tolerated before a canister's sessions are closed [ICWS_POLL_RETRY_BUDGET].")
     var pollRetryBudget = env("ICWS_POLL_RETRY_BUDGET", 8)
+    @Option(help: "Seconds polls must keep failing (beyond the budget) before sessions are closed [ICWS_POLL_RETRY_WINDOW].")
+    var pollRetryWindow = env("ICWS_POLL_RETRY_WINDOW", 60)
     @Option(help: "Longest wait between retries of a failing poll, in ms [ICWS_MAX_POLL_RETRY_BACKOFF].")
     var maxPollRetryBackoff = env("ICWS_MAX_POLL_RETRY_BACKOFF", 5_000)
     @Flag(help: "Verify each poll's certificate and tree before relaying (cached per certificate) [ICWS_VERIFY_POLLS=1].")
@@ -127,7 +129,8 @@ struct GatewayCommand: AsyncParsableCommand {
             host: address.host, port: address.port, icNetworkURL: icNetworkUrl, rootKey: rootKeyPolicy,
             pollingInterval: .milliseconds(pollingInterval), maxIdlePollingInterval: .milliseconds(maxIdlePollingInterval),
             pollsAfterRelayedCall: pollAfterCall, pollTimeout: .milliseconds(pollTimeout), pollRetryBudget: pollRetryBudget,
-            maxPollRetryBackoff: .milliseconds(maxPollRetryBackoff), verifiesPollCertificates: verifyPolls,
+            maxPollRetryBackoff: .milliseconds(maxPollRetryBackoff), pollRetryWindow: .seconds(pollRetryWindow),
+            verifiesPollCertificates: verifyPolls,
             maxFrameBytes: maxFrameSize, maxMessageBytes: maxMessageSize, maxEnvelopeBytes: maxEnvelopeSize,
             maxConnections: maxConnections, maxConnectionsPerIP: maxConnectionsPerIp,
             newConnectionsPerSecond: newConnectionsPerSecond, maxPendingOutboundMessages: maxPendingOutbound,

@@ -77,6 +77,18 @@ import Testing
         #expect(failure.reason.contains("down"))
     }
 
+    @Test func theBudgetAlsoNeedsTheFailuresToLastTheWindow() {
+        var schedule = PollSchedule(pollingInterval: .milliseconds(100), maxIdleInterval: .seconds(1), retryBudget: 1,
+                                    maxRetryBackoff: .seconds(1), retryWindow: .seconds(60))
+        let start = ContinuousClock.now
+        #expect(schedule.timedOut(now: start) == .pollNow)
+        #expect(schedule.timedOut(now: start + .seconds(10)) == .pollNow)
+        guard case .fail = schedule.timedOut(now: start + .seconds(61)) else {
+            Issue.record("expected the poller to give up after the window")
+            return
+        }
+    }
+
     @Test func successResetsTheFailureCount() {
         var schedule = schedule()
         _ = schedule.failedTransiently("x")

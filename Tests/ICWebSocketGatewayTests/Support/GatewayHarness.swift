@@ -19,7 +19,7 @@ struct RunningGateway: Sendable {
 func testConfiguration(icURL: String, rootKey: RootKeyPolicy = .fetchFromReplica) -> GatewayConfiguration {
     GatewayConfiguration(host: "127.0.0.1", port: 0, icNetworkURL: icURL, rootKey: rootKey,
                          pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
-                         prometheusEndpoint: nil)
+                         pollRetryWindow: .zero, prometheusEndpoint: nil)
 }
 
 /// Runs a gateway while `body` runs, then shuts it down gracefully (as SIGTERM would).
