@@ -15,16 +15,17 @@ import WSClient
 /// Suite `gateway`: a load generator against `icws gateway` (a child process, so that its RSS is
 /// its own) in front of the in-process replica running the Embedded Swift test canister.
 ///
-///   icws-bench gateway [clients]      (default 1000; mind `ulimit -n` in both processes)
+///   icws-bench gateway [sessions] [idle]   (defaults 1000 and 10000; mind `ulimit -n` in both processes)
 ///
-/// Reports: sessions held and gateway RSS per session; canister → client messages relayed per
+/// Reports: idle connections held (handshake done, no ws_open) and gateway RSS per connection;
+/// open sessions held and RSS per session; canister → client messages relayed per
 /// second end to end; the gateway's own poll-reply → frame-written latency (its
 /// `icws_gateway_relay_latency` histogram, scraped from Prometheus); delivery latency from the
 /// `send` call's reply to the client's frame with the default polling settings.
 enum GatewayBenchmarks {
-    static func run(clients: Int) async {
+    static func run(clients: Int, idle: Int) async {
         do {
-            try await measure(clients: clients)
+            try await measure(clients: clients, idle: idle)
         } catch {
             print("{\"name\": \"gateway.error\", \"error\": \"\(error)\"}")
         }
@@ -35,7 +36,7 @@ enum GatewayBenchmarks {
         init(_ description: String) { self.description = description }
     }
 
-    static func measure(clients: Int) async throws {
+    static func measure(clients: Int, idle: Int) async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let module = try CanisterBuilder(repositoryRoot: root).module("TestCanister")
         var logger = Logger(label: "bench")
@@ -52,11 +53,11 @@ enum GatewayBenchmarks {
             var ports = ready.stream.makeAsyncIterator()
             let replicaURL = "http://127.0.0.1:\(await ports.next() ?? 0)"
             defer { group.cancelAll() }
-            try await runAgainst(replicaURL: replicaURL, replica: replica, module: module, clients: clients)
+            try await runAgainst(replicaURL: replicaURL, replica: replica, module: module, clients: clients, idle: idle)
         }
     }
 
-    static func runAgainst(replicaURL: String, replica: Replica, module: [UInt8], clients: Int) async throws {
+    static func runAgainst(replicaURL: String, replica: Replica, module: [UInt8], clients: Int, idle: Int) async throws {
         let controller = HTTPAgent(configuration: .init(url: replicaURL, rootKey: .fetchFromReplica), identity: Ed25519Identity())
         // 50 messages per poll (the CDK's batch limit), acks every 300 s.
         let canister = try await ManagementCanister(agent: controller).deploy(
@@ -77,7 +78,7 @@ enum GatewayBenchmarks {
             "gateway", "--gateway-address", "127.0.0.1:\(port)", "--ic-network-url", replicaURL,
             "--prometheus-endpoint", "127.0.0.1:\(metricsPort)", "--identity-pem-path", pemPath,
             "--max-connections", "100000", "--max-connections-per-ip", "100000", "--new-connections-per-second", "100000",
-            "--log-level", "error",
+            "--handshake-timeout", "3600", "--log-level", "error",
         ]
         try process.run()
         defer {
@@ -86,10 +87,37 @@ enum GatewayBenchmarks {
         }
         let url = "ws://127.0.0.1:\(port)/"
         try await waitForListener(url: url)
-        let baseline = rss(of: process.processIdentifier)
+        var baseline = rss(of: process.processIdentifier)
+        let clock = ContinuousClock()
+
+        // 0. Idle connections held: WebSocket open, handshake received, nothing else.
+        if idle > 0 {
+            let idleStart = clock.now
+            let sockets = IdleSockets()
+            await withTaskGroup(of: Void.self) { group in
+                var started = 0
+                for _ in 0..<idle {
+                    if started >= 256 { await group.next() } else { started += 1 }
+                    group.addTask {
+                        let socket = BenchSocket(url: url)
+                        if await socket.nextFrame(timeout: .seconds(30)) != nil { await sockets.add(socket) } else { socket.cancel() }
+                    }
+                }
+            }
+            let held = await sockets.count
+            let openSeconds = seconds(clock.now - idleStart)
+            try await Task.sleep(for: .seconds(2))
+            let loaded = rss(of: process.processIdentifier)
+            print("{\"name\": \"gateway.idle_connections_held\", \"requested\": \(idle), \"held\": \(held), "
+                + "\"connect_seconds\": \(rounded(openSeconds)), \"gateway_rss_baseline_kb\": \(baseline / 1024), "
+                + "\"gateway_rss_loaded_kb\": \(loaded / 1024), "
+                + "\"rss_per_connection_kb\": \(rounded(held > 0 ? Double(loaded - baseline) / Double(held) / 1024 : 0))}")
+            await sockets.closeAll()
+            try await Task.sleep(for: .seconds(3))
+            baseline = rss(of: process.processIdentifier)
+        }
 
         // 1. Sessions held: open `clients` full sessions (handshake, ws_open, OpenMessage).
-        let clock = ContinuousClock()
         let openStart = clock.now
         let sessions = BenchSessions()
         await withTaskGroup(of: Void.self) { group in
@@ -214,6 +242,17 @@ enum GatewayBenchmarks {
     }
 
     static func rounded(_ value: Double) -> Double { value.isFinite ? (value * 100).rounded() / 100 : -1 }
+}
+
+/// Connections that only did the handshake.
+actor IdleSockets {
+    private var sockets: [BenchSocket] = []
+    func add(_ socket: BenchSocket) { sockets.append(socket) }
+    var count: Int { sockets.count }
+    func closeAll() {
+        for socket in sockets { socket.cancel() }
+        sockets = []
+    }
 }
 
 /// The load generator's sessions.
