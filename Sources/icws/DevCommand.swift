@@ -54,8 +54,6 @@ struct DevCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
         }
-        // Line-buffered, so progress and canister lines show at once when stdout is a pipe or a file.
-        setvbuf(stdout, nil, _IOLBF, 0)
         LoggingSystem.bootstrap { label in PrefixedLogHandler(label: label, level: level) }
         let choice = try CanisterChoice(canister, argHex: argHex)
         let module = try loadModule(choice)
@@ -108,11 +106,11 @@ struct DevCommand: AsyncParsableCommand {
                     """)
             }
             if builder.isStale(product) {
-                print("[dev] building \(product) (Embedded Swift → wasm32; about a minute the first time)…")
+                say("[dev] building \(product) (Embedded Swift → wasm32; about a minute the first time)…")
             }
             do {
                 return try builder.module(product) { line in
-                    if line.contains("error") { print("[dev] \(line)") }
+                    if line.contains("error") { say("[dev] \(line)") }
                 }
             } catch {
                 throw ValidationError("\(error)")
@@ -261,7 +259,7 @@ struct DevSetupService: Service {
             while !Task.isCancelled {
                 let (lines, next) = replica.log(of: canisterID, after: cursor)
                 cursor = next
-                for line in lines { print("[canister] \(line)") }
+                for line in lines { say("[canister] \(line)") }
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }
@@ -291,4 +289,9 @@ struct PrefixedLogHandler: LogHandler {
         let source = label.hasPrefix("icws.") ? String(label.dropFirst(5)) : label
         FileHandle.standardOutput.write(Data("[\(source)] \(level): \(message)\(details)\n".utf8))
     }
+}
+
+/// Writes a line to stdout unbuffered, so it shows at once even when stdout is a pipe or a file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
