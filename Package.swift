@@ -96,7 +96,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", .product(name: "Crypto", package: "swift-crypto"),
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketClient",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
@@ -126,6 +127,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
+        .testTarget(name: "ICWebSocketClientTests", dependencies: [
+            "ICWebSocketClient", "ICWebSocketProtocol", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICStackTestSupport",
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,6 +24,8 @@ case "core":
     CoreBenchmarks.run(harness)
 case "replica":
     await ReplicaBenchmarks.run(harness)
+case "client":
+    ClientBenchmarks.run(harness)
 default:
     print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica")
     if suite != "help" && suite != "--help" { exit(2) }
