@@ -35,22 +35,29 @@ struct SDKFixtures: @unchecked Sendable {
                                  cert: bytes(hex: entry["cert"] as! String), tree: bytes(hex: entry["tree"] as! String))
         }
         let key = json["client_key"] as! [String: Any]
-        let nonce = (key["client_nonce"] as! NSNumber).uint64Value
+        let nonce = try uint64(key["client_nonce"])
         return SDKFixtures(
             canister: try Principal(text: json["canister_id_text"] as! String),
             gateway: try Principal(text: json["gateway_principal_text"] as! String),
             clientKey: ClientKey(clientPrincipal: try Principal(text: key["client_principal_text"] as! String), clientNonce: nonce),
             rootKey: try RootKey(der: bytes(hex: json["root_key_der"] as! String)),
-            frames: (json["canister_to_client_frames"] as! [[String: Any]]).map { entry in
+            frames: try (json["canister_to_client_frames"] as! [[String: Any]]).map { entry in
                 let expected = entry["expected"] as! [String: Any]
                 return Frame(name: entry["name"] as! String, frame: frame(entry),
-                             sequenceNumber: (expected["sequence_num"] as! NSNumber).uint64Value,
-                             timestamp: (expected["timestamp_ns"] as! NSNumber).uint64Value,
+                             sequenceNumber: try uint64(expected["sequence_num"]),
+                             timestamp: try uint64(expected["timestamp_ns"]),
                              isServiceMessage: expected["is_service_message"] as! Bool,
                              contentSHA256: bytes(hex: expected["sha256_content"] as! String))
             },
             invalidKeyFrame: frame(json["invalid_key_frame"] as! [String: Any]),
             handshake: bytes(hex: json["handshake_frame_derived"] as! String))
+    }
+
+    /// A u64 written as a JSON number or, beyond 2^53, as a decimal string.
+    private static func uint64(_ value: Any?) throws -> UInt64 {
+        if let text = value as? String, let number = UInt64(text) { return number }
+        if let number = value as? NSNumber { return number.uint64Value }
+        throw TestFailure("not a u64: \(String(describing: value))")
     }
 
     /// A verifier for the fixtures' client at `time` (default: when the certificates are fresh).
