@@ -21,6 +21,8 @@ import Logging
 /// ```
 ///
 /// `Message` is the canister's application message type (the `opt T` of its `ws_message`).
+/// The connection runs until ``close()`` is called or it fails; releasing the object does not
+/// close it.
 public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sendable {
     /// Verified application messages from the canister, in order. Finishes when the connection
     /// closes normally; throws the ``ICWebSocketClientError`` that ended it otherwise. Iterate it
