@@ -27,7 +27,9 @@ case "replica":
 case "gateway":
     await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000,
                                 idle: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 10_000)
+case "client":
+    ClientBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle]")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client")
     if suite != "help" && suite != "--help" { exit(2) }
 }
