@@ -96,7 +96,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", .product(name: "Crypto", package: "swift-crypto"),
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "CanisterToolchain",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
@@ -126,6 +127,12 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
+        // The Swift canisters (Canisters/, built to Wasm) in the real replica, driven like a gateway and its clients.
+        .testTarget(name: "ICWebSocketCanisterTests", dependencies: [
+            "ICStackTestSupport", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

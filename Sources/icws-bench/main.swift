@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent, replica. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica, canister. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +24,9 @@ case "core":
     CoreBenchmarks.run(harness)
 case "replica":
     await ReplicaBenchmarks.run(harness)
+case "canister":
+    await CanisterBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, canister")
     if suite != "help" && suite != "--help" { exit(2) }
 }
