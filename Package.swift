@@ -151,6 +151,12 @@ let package = Package(
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The Swift canisters (Canisters/, built to Wasm) in the real replica, driven like a gateway and its clients.
+        .testTarget(name: "ICWebSocketCanisterTests", dependencies: [
+            "ICStackTestSupport", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

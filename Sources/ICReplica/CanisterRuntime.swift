@@ -28,6 +28,10 @@ final class CanisterRuntime {
     private(set) var reinstantiations = 0
     /// Instructions (fuel units) used by the last message.
     private(set) var lastInstructions: UInt64 = 0
+    /// Host time the last message's Wasm execution took (not its commit or rollback).
+    private(set) var lastDuration: Duration = .zero
+    /// The export the last message ran.
+    private(set) var lastExport = ""
 
     var memorySize: Int { committedMemory.count }
 
@@ -101,6 +105,8 @@ final class CanisterRuntime {
         context.fuelBudget = fuel
         store.fuel = Fuel(remaining: fuel)
         var outcome = Outcome.completed
+        let started = ContinuousClock.now
+        defer { lastExport = name }
         do {
             try function.invoke([])
         } catch let trap as CanisterTrap {
@@ -113,6 +119,7 @@ final class CanisterRuntime {
             }
             outcome = .trapped(CanisterTrap(message: text))
         }
+        lastDuration = ContinuousClock.now - started
         lastInstructions = fuel &- (store.fuel?.remaining ?? 0)
         host.context = .start(canisterID: canisterID)
         if case .completed = outcome, commitOnSuccess {

@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent, replica, gateway [sessions] [idle]. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +29,9 @@ case "gateway":
                                 idle: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 10_000)
 case "client":
     ClientBenchmarks.run(harness)
+case "canister":
+    await CanisterBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client, canister")
     if suite != "help" && suite != "--help" { exit(2) }
 }

@@ -6,6 +6,6 @@ struct ICWS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icws",
         abstract: "WebSockets for the Internet Computer, in Swift.",
-        subcommands: [DevCommand.self, GatewayCommand.self, ReplicaCommand.self, ConnectCommand.self]
+        subcommands: [DevCommand.self, GatewayCommand.self, ReplicaCommand.self, ConnectCommand.self, CanisterCommand.self]
     )
 }

@@ -48,7 +48,10 @@ public enum ICWebSocket {
             Canister.endOfMessageHooks.append { ICWebSocket.publishCertifiedData() }
         }
         syncTimer()
-        publishCertifiedData()
+        // Always, not only when the queues changed: the IC keeps certified data across an
+        // upgrade, and after one the old value would still certify the forgotten messages
+        // (the Rust library leaves it so until the next send).
+        CertifiedData.set(core.certifiedData())
     }
 
     /// Queues an application message (Candid bytes of one value) for a client.

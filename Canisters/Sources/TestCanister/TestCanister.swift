@@ -15,8 +15,15 @@ import ICWebSocketProtocol
 //     wipe : (nat64, nat64) -> ();
 //   }
 //
+// checked against the reference's `test_canister.did` and `lib.rs` (ic-websocket-cdk-rs 0.4.1):
+// `init`/`post_upgrade` take the same two arguments, `send` queues each blob in order and
+// returns the first error (earlier sends stay queued), `wipe` clears the library and runs `init`.
+//
 // Its handlers only log, as the reference's do: the CDK conformance scenarios (protocol §8.1)
-// count exactly the messages the library itself queues.
+// count exactly the messages the library itself queues. One method is ours alone,
+// `set_handlers_trap : (bool) -> ()`: while set, every handler traps, so the replica tests can
+// check that a trapping handler rolls back its whole call (the reference's handlers never trap,
+// so the reference integration tests never call it).
 
 struct AppMessage: CandidCodable {
     var text: String
@@ -37,11 +44,27 @@ func decodeInit() -> WebSocketParameters {
     }
 }
 
+/// Set by `set_handlers_trap`; not reset by `wipe` (it is not library state).
+nonisolated(unsafe) var handlersTrap = false
+
+func trapIfRequested(_ handler: String) {
+    if handlersTrap { trap("\(handler) trapped as requested by set_handlers_trap") }
+}
+
 func handlers() -> WebSocketHandlers {
     WebSocketHandlers(
-        onOpen: { principal in print("Opened websocket: \(principal)") },
-        onMessage: { principal, _ in print("Received message: \(principal)") },
-        onClose: { principal in print("Client \(principal) disconnected") })
+        onOpen: { principal in
+            trapIfRequested("on_open")
+            print("Opened websocket: \(principal)")
+        },
+        onMessage: { principal, _ in
+            trapIfRequested("on_message")
+            print("Received message: \(principal)")
+        },
+        onClose: { principal in
+            trapIfRequested("on_close")
+            print("Client \(principal) disconnected")
+        })
 }
 
 @_expose(wasm, "canister_init") @_cdecl("canister_init")
@@ -82,4 +105,10 @@ func wipeMethod() {
     ICWebSocket.initialize(parameters: parameters, handlers: handlers())
     Message.reply(bytes: Candid.encode())
     icws_flushOutput()
+}
+
+/// `set_handlers_trap : (bool) -> ()` (not in the reference interface): makes every handler trap.
+@_expose(wasm, "canister_update set_handlers_trap") @_cdecl("canister_update_set_handlers_trap")
+func setHandlersTrap() {
+    Canister.method(Bool.self) { (enabled: Bool) -> Void in handlersTrap = enabled }
 }
