@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent, replica. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica, gateway [clients]. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +24,9 @@ case "core":
     CoreBenchmarks.run(harness)
 case "replica":
     await ReplicaBenchmarks.run(harness)
+case "gateway":
+    await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [clients]")
     if suite != "help" && suite != "--help" { exit(2) }
 }

@@ -1,0 +1,167 @@
+import ICAgent
+import ICCore
+import ICWebSocketProtocol
+import Logging
+
+/// Polls one canister's `ws_get_messages` as the gateway and hands each message to the session
+/// of its client key (§6.5). One exists per canister with registered sessions; it stops after
+/// the iteration in which the last session left, or when the canister fails for good.
+final class CanisterPoller: Sendable {
+    let canister: Principal
+    private let agent: HTTPAgent
+    private let configuration: GatewayConfiguration
+    private let state: @Sendable () -> GatewayState?
+    private let metrics: GatewayMetrics
+    private let certificates: PollCertificateChecker?
+    private let wakeup = PollerWakeup()
+    private let logger: Logger
+
+    init(canister: Principal, agent: HTTPAgent, configuration: GatewayConfiguration, metrics: GatewayMetrics,
+         certificates: PollCertificateChecker?, logger: Logger, state: @escaping @Sendable () -> GatewayState?) {
+        self.canister = canister
+        self.agent = agent
+        self.configuration = configuration
+        self.metrics = metrics
+        self.certificates = certificates
+        self.state = state
+        var logger = logger
+        logger[metadataKey: "canister_id"] = "\(canister)"
+        self.logger = logger
+    }
+
+    /// Ends the current sleep so that the next poll starts now.
+    func wake() { wakeup.wake() }
+
+    /// The poll loop; returns when the canister has no sessions left, on a fatal error, or on
+    /// cancellation.
+    func run() async {
+        metrics.pollerStarted()
+        defer { metrics.pollerStopped() }
+        logger.debug("poller started")
+        var schedule = PollSchedule(pollingInterval: configuration.pollingInterval,
+                                    maxIdleInterval: configuration.maxIdlePollingInterval,
+                                    retryBudget: configuration.pollRetryBudget,
+                                    maxRetryBackoff: configuration.maxPollRetryBackoff)
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            let start = clock.now
+            let next = await pollOnce(&schedule, start: start, clock: clock)
+            guard let state = state() else { return }
+            if case .fail(let failure) = next {
+                fail(failure, state: state)
+                return
+            }
+            if state.removeIfEmpty(canister, poller: self) {
+                logger.debug("poller stopped: no sessions left")
+                return
+            }
+            if case .wait(let duration) = next {
+                metrics.pollerDuration(canister: canister, clock.now - start)
+                if await wakeup.wait(upTo: duration) { schedule.clientCallRelayed() }
+            }
+        }
+    }
+
+    private func pollOnce(_ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock) async -> PollSchedule.Next {
+        metrics.pollSent(canister: canister)
+        let batch: CanisterOutputCertifiedMessages
+        do throws(PollError) {
+            batch = try await query(nonce: schedule.nonce)
+            try await certificates?.check(batch, canister: canister)
+        } catch {
+            metrics.pollFailed(kind: error.kind)
+            switch error {
+            case .fatal(let reason):
+                return .fail(.init(code: .canisterUnavailable, reason: reason))
+            case .transient(let reason):
+                if clock.now - start >= configuration.pollTimeout {
+                    logger.notice("ws_get_messages timed out; polling again", metadata: ["nonce": "\(schedule.nonce)"])
+                    return schedule.timedOut()
+                }
+                logger.warning("ws_get_messages failed; retrying", metadata: ["reason": "\(reason)", "attempt": "\(schedule.failures + 1)"])
+                return schedule.failedTransiently(reason)
+            }
+        }
+        let received = clock.now
+        do throws(PollSchedule.Failure) {
+            try schedule.accept(batch.messages)
+        } catch {
+            return .fail(error)
+        }
+        if !batch.messages.isEmpty, let state = state() {
+            relay(batch, to: state.sessions(of: canister), receivedAt: received)
+        }
+        return schedule.succeeded(messageCount: batch.messages.count, isEndOfQueue: batch.isEndOfQueue, elapsed: clock.now - start)
+    }
+
+    private func relay(_ batch: CanisterOutputCertifiedMessages, to sessions: [ClientKey: ClientSession],
+                       receivedAt: ContinuousClock.Instant) {
+        for message in batch.messages {
+            // Messages for keys without a session (other gateways' old clients, clients that
+            // left) are skipped (§6.5 step 4).
+            guard let session = sessions[message.clientKey] else { continue }
+            session.deliver(CanisterMessageFrame(message: message, of: batch).encoded(), polledAt: receivedAt)
+        }
+    }
+
+    private func fail(_ failure: PollSchedule.Failure, state: GatewayState) {
+        let sessions = state.removeCanister(canister, poller: self)
+        logger.error("poller failed; closing the canister's sessions",
+                     metadata: ["reason": "\(failure.reason)", "sessions": "\(sessions.count)"])
+        for session in sessions { session.pollerFailed(code: failure.code, reason: failure.reason) }
+    }
+
+    enum PollError: Error {
+        case transient(String)
+        case fatal(String)
+
+        var kind: String {
+            switch self {
+            case .transient: return "transient"
+            case .fatal: return "fatal"
+            }
+        }
+    }
+
+    private static let resultTypes: [CandidType] = [CanisterWsGetMessagesResult.lenientCandidType]
+
+    private func query(nonce: UInt64) async throws(PollError) -> CanisterOutputCertifiedMessages {
+        let reply: [UInt8]
+        do {
+            let arg = try Candid.encode(CanisterWsGetMessagesArguments(nonce: nonce))
+            reply = try await agent.query(canister: canister, method: "ws_get_messages", arg: arg)
+        } catch let error as AgentError {
+            throw Self.classify(error)
+        } catch {
+            throw .fatal("cannot encode the ws_get_messages argument: \(error)")
+        }
+        let result: CanisterWsGetMessagesResult
+        do {
+            let values = try CandidDecoder().decode(reply, as: Self.resultTypes)
+            guard let first = values.first else { throw PollError.fatal("ws_get_messages replied with no value") }
+            result = try CanisterWsGetMessagesResult(candid: first)
+        } catch let error as PollError {
+            throw error
+        } catch {
+            throw .fatal("ws_get_messages reply is not a CanisterWsGetMessagesResult: \(error)")
+        }
+        switch result {
+        case .ok(let batch): return batch
+        case .err(let text): throw .fatal("ws_get_messages returned Err: \(text)")
+        }
+    }
+
+    /// The reference's split (§6.5): transport trouble, HTTP errors, unreadable or untrusted
+    /// responses and SYS_TRANSIENT rejects are worth retrying; other rejects (stopped, deleted or
+    /// trapping canister, missing method) are answers.
+    static func classify(_ error: AgentError) -> PollError {
+        switch error {
+        case .transport, .http, .malformedResponse, .responseTooLarge, .timedOut, .certificate, .replyForgotten:
+            return .transient(error.description)
+        case .rejected(let reject):
+            return reject.code == .sysTransient ? .transient(error.description) : .fatal(error.description)
+        case .identity, .querySignature, .replyDecoding:
+            return .fatal(error.description)
+        }
+    }
+}

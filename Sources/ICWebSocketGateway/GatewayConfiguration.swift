@@ -1,0 +1,154 @@
+import ICAgent
+
+/// Every setting of the gateway, with the reference's defaults where the reference has the
+/// setting (protocol §6.1) and documented bounds where it has none (§6.7, DESIGN.md "Bounded
+/// everything").
+public struct GatewayConfiguration: Sendable {
+    /// Listen host. Reference default `0.0.0.0`.
+    public var host: String
+    /// Listen port; `0` picks an ephemeral port (see ``Gateway/waitUntilListening()``). Reference default 8080.
+    public var port: Int
+    /// The IC HTTP endpoint. Reference default `http://127.0.0.1:4943`.
+    public var icNetworkURL: String
+    /// Which root key certificates are checked against (mainnet key for mainnet URLs, fetched
+    /// from `/api/v2/status` for local ones; see ``RootKeyPolicy/default(for:)``).
+    public var rootKey: RootKeyPolicy
+    /// The poll period, measured start to start, while messages flow. Reference default 100 ms.
+    public var pollingInterval: Duration
+    /// The longest period an idle poller backs off to. Each empty poll doubles the period,
+    /// starting from `pollingInterval`; any message, or a relayed client call, resets it.
+    /// Set equal to `pollingInterval` for the reference's fixed period.
+    public var maxIdlePollingInterval: Duration
+    /// Poll right after a client's call was answered by the IC (the reply is likely queued).
+    public var pollsAfterRelayedCall: Bool
+    /// Deadline of one `ws_get_messages` query; on timeout the poller asks again at once (§6.5).
+    public var pollTimeout: Duration
+    /// Consecutive transient poll failures tolerated before the canister's sessions are closed.
+    public var pollRetryBudget: Int
+    /// Longest wait between retries of a failing poll (the wait doubles from `pollingInterval`).
+    public var maxPollRetryBackoff: Duration
+    /// Verify every poll's certificate and tree before relaying (clients verify anyway; this
+    /// protects clients that do not). Each certificate is checked once and cached.
+    public var verifiesPollCertificates: Bool
+
+    /// Largest WebSocket frame accepted from a client, in bytes.
+    public var maxFrameBytes: Int
+    /// Largest WebSocket message (after joining continuation frames) accepted from a client.
+    public var maxMessageBytes: Int
+    /// Largest envelope forwarded to the IC (the IC itself refuses bigger ingress).
+    public var maxEnvelopeBytes: Int
+    /// Simultaneous WebSocket connections.
+    public var maxConnections: Int
+    /// Simultaneous WebSocket connections from one IP address.
+    public var maxConnectionsPerIP: Int
+    /// New WebSocket connections accepted per second (burst of the same size).
+    public var newConnectionsPerSecond: Int
+    /// Canister messages waiting to be written to one client; a client that falls further behind
+    /// is closed so that it never stalls the other clients of its canister.
+    public var maxPendingOutboundMessages: Int
+    /// Client envelopes waiting to be submitted to the IC for one connection.
+    public var maxPendingCalls: Int
+    /// How long a session may stay in SETUP (between `ws_open` and its first canister message).
+    /// The reference has no limit; clients give up after 60 s.
+    public var setupTimeout: Duration
+    /// How long a session may stay in INIT waiting for the `ws_open` frame.
+    public var handshakeTimeout: Duration
+    /// Period of the WebSocket pings the gateway sends; a client that has not answered the
+    /// previous ping when the next one is due is closed (the idle timeout).
+    public var pingInterval: Duration
+    /// How long shutdown waits for `ws_close` calls of open sessions.
+    public var shutdownGracePeriod: Duration
+    /// Deadline of each `ws_close` call.
+    public var closeCallTimeout: Duration
+
+    /// The gateway's Ed25519 key (PKCS#8 PEM); generated and saved on first start when missing.
+    /// Used by the CLI; ``Gateway`` itself takes an identity.
+    public var identityPEMPath: String
+    /// TLS certificate chain (PEM); TLS is on when both paths are set.
+    public var tlsCertificatePEMPath: String?
+    /// TLS private key (PKCS#8 PEM).
+    public var tlsCertificateKeyPEMPath: String?
+    /// Prometheus listener `host:port`; `nil` serves no metrics endpoint. Reference default `0.0.0.0:9000`.
+    public var prometheusEndpoint: String?
+
+    public init(
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        icNetworkURL: String = "http://127.0.0.1:4943",
+        rootKey: RootKeyPolicy? = nil,
+        pollingInterval: Duration = .milliseconds(100),
+        maxIdlePollingInterval: Duration = .seconds(1),
+        pollsAfterRelayedCall: Bool = true,
+        pollTimeout: Duration = .seconds(5),
+        pollRetryBudget: Int = 8,
+        maxPollRetryBackoff: Duration = .seconds(5),
+        verifiesPollCertificates: Bool = false,
+        maxFrameBytes: Int = 2 * 1024 * 1024 + 1024,
+        maxMessageBytes: Int = 2 * 1024 * 1024 + 1024,
+        maxEnvelopeBytes: Int = 2 * 1024 * 1024,
+        maxConnections: Int = 50_000,
+        maxConnectionsPerIP: Int = 1_000,
+        newConnectionsPerSecond: Int = 1_000,
+        maxPendingOutboundMessages: Int = 100,
+        maxPendingCalls: Int = 16,
+        setupTimeout: Duration = .seconds(60),
+        handshakeTimeout: Duration = .seconds(30),
+        pingInterval: Duration = .seconds(30),
+        shutdownGracePeriod: Duration = .seconds(5),
+        closeCallTimeout: Duration = .seconds(10),
+        identityPEMPath: String = "./data/key_pair.pem",
+        tlsCertificatePEMPath: String? = nil,
+        tlsCertificateKeyPEMPath: String? = nil,
+        prometheusEndpoint: String? = "0.0.0.0:9000"
+    ) {
+        self.host = host
+        self.port = port
+        self.icNetworkURL = icNetworkURL
+        self.rootKey = rootKey ?? .default(for: icNetworkURL)
+        self.pollingInterval = pollingInterval
+        self.maxIdlePollingInterval = max(maxIdlePollingInterval, pollingInterval)
+        self.pollsAfterRelayedCall = pollsAfterRelayedCall
+        self.pollTimeout = pollTimeout
+        self.pollRetryBudget = pollRetryBudget
+        self.maxPollRetryBackoff = maxPollRetryBackoff
+        self.verifiesPollCertificates = verifiesPollCertificates
+        self.maxFrameBytes = maxFrameBytes
+        self.maxMessageBytes = maxMessageBytes
+        self.maxEnvelopeBytes = maxEnvelopeBytes
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.newConnectionsPerSecond = newConnectionsPerSecond
+        self.maxPendingOutboundMessages = maxPendingOutboundMessages
+        self.maxPendingCalls = maxPendingCalls
+        self.setupTimeout = setupTimeout
+        self.handshakeTimeout = handshakeTimeout
+        self.pingInterval = pingInterval
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.closeCallTimeout = closeCallTimeout
+        self.identityPEMPath = identityPEMPath
+        self.tlsCertificatePEMPath = tlsCertificatePEMPath
+        self.tlsCertificateKeyPEMPath = tlsCertificateKeyPEMPath
+        self.prometheusEndpoint = prometheusEndpoint
+    }
+
+    /// `host:port` split at the last colon (IPv6 hosts may be bracketed).
+    public static func parseAddress(_ text: String) throws(GatewayError) -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65_535).contains(port)
+        else { throw .configuration("'\(text)' is not an address of the form host:port") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw .configuration("'\(text)' has no host") }
+        return (host, port)
+    }
+}
+
+extension RootKeyPolicy {
+    /// The reference's rule (§6.1): the built-in mainnet key for `https://icp0.io` and
+    /// `https://icp-api.io`, the key served at `/api/v2/status` for anything else.
+    public static func `default`(for url: String) -> RootKeyPolicy {
+        var trimmed = url
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed == "https://icp0.io" || trimmed == "https://icp-api.io" ? .mainnet : .fetchFromReplica
+    }
+}

@@ -1,0 +1,80 @@
+import CoreMetrics
+import ICCore
+
+/// The gateway's metrics: the reference's names (§6.8) without per-client labels, plus ours
+/// (prefixed `icws_gateway_`). Created with an explicit factory so that a gateway in a test or
+/// inside `icws dev` never needs the process-wide `MetricsSystem` bootstrapped.
+public final class GatewayMetrics: Sendable {
+    private let factory: any MetricsFactory
+    private let clientConnectedCount: Counter
+    private let activePollers: Meter
+    private let connectionDuration: Timer
+    private let connectionOpeningTime: Timer
+    private let messagesRelayedIn: Counter
+    private let messagesRelayedOut: Counter
+    private let relayLatency: Timer
+    private let callLatency: Timer
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        clientConnectedCount = Counter(label: "client_connected_count", factory: factory)
+        activePollers = Meter(label: "active_pollers", factory: factory)
+        connectionDuration = Timer(label: "connection_duration", factory: factory)
+        connectionOpeningTime = Timer(label: "connection_opening_time", factory: factory)
+        messagesRelayedIn = Counter(label: "icws_gateway_messages_relayed_in_total", factory: factory)
+        messagesRelayedOut = Counter(label: "icws_gateway_messages_relayed_out_total", factory: factory)
+        relayLatency = Timer(label: "icws_gateway_relay_latency", factory: factory)
+        callLatency = Timer(label: "icws_gateway_call_latency", factory: factory)
+    }
+
+    // Reference metrics.
+    func sessionOpened(after duration: Duration) {
+        clientConnectedCount.increment()
+        connectionOpeningTime.recordNanoseconds(duration.nanoseconds)
+    }
+    func sessionEnded(after duration: Duration, code: GatewayCloseCode?) {
+        connectionDuration.recordNanoseconds(duration.nanoseconds)
+        Counter(label: "icws_gateway_sessions_closed_total", dimensions: [("code", code.map { "\($0.rawValue)" } ?? "none")],
+                factory: factory).increment()
+    }
+    func clientsConnected(canister: Principal, count: Int) {
+        Gauge(label: "clients_connected", dimensions: [("canister_id", "\(canister)")], factory: factory).record(count)
+    }
+    func pollerStarted() { activePollers.increment() }
+    func pollerStopped() { activePollers.decrement() }
+    func pollerDuration(canister: Principal, _ duration: Duration) {
+        Timer(label: "poller_duration", dimensions: [("canister_id", "\(canister)")], factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    // Ours.
+    func pollSent(canister: Principal) {
+        Counter(label: "icws_gateway_polls_total", dimensions: [("canister_id", "\(canister)")], factory: factory).increment()
+    }
+    func pollFailed(kind: String) {
+        Counter(label: "icws_gateway_poll_failures_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+    func envelopeRelayed(after duration: Duration, outcome: String) {
+        messagesRelayedIn.increment()
+        callLatency.recordNanoseconds(duration.nanoseconds)
+        Counter(label: "icws_gateway_calls_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+    func messageRelayed(latency: Duration) {
+        messagesRelayedOut.increment()
+        relayLatency.recordNanoseconds(latency.nanoseconds)
+    }
+    func connectionRejected(reason: String) {
+        Counter(label: "icws_gateway_rejected_connections_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+    func frameRejected(reason: String) {
+        Counter(label: "icws_gateway_rejected_frames_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating), for timers.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import HummingbirdWebSocket
+import ICAgent
+import ICCore
+import ICWebSocketProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+
+/// Everything one `Gateway.run()` owns: the registry, the agents, admission control, the live
+/// sessions and the queue of pollers to start.
+final class GatewayRuntime: Sendable {
+    let configuration: GatewayConfiguration
+    let metrics: GatewayMetrics
+    let limiter: ConnectionLimiter
+    let pollerStarts = AsyncStream<CanisterPoller>.makeStream()
+    private let logger: Logger
+    private let identity: any Identity
+    /// Polls and `ws_close` as the gateway.
+    private let gatewayAgent: HTTPAgent
+    /// Submits client envelopes; short-lived request timeout for polls lives in `pollAgent`.
+    private let callAgent: HTTPAgent
+    private let pollAgent: HTTPAgent
+    private let certificates: PollCertificateChecker?
+    private let liveSessions = NIOLockedValueBox<(nextID: UInt64, sessions: [UInt64: ClientSession], shuttingDown: Bool)>(
+        (0, [:], false))
+    private let stateBox = NIOLockedValueBox<GatewayState?>(nil)
+
+    init(configuration: GatewayConfiguration, identity: any Identity, httpClient: HTTPClient, metrics: GatewayMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.identity = identity
+        self.metrics = metrics
+        self.logger = logger
+        limiter = ConnectionLimiter(maxConnections: configuration.maxConnections,
+                                    maxConnectionsPerIP: configuration.maxConnectionsPerIP,
+                                    connectionsPerSecond: configuration.newConnectionsPerSecond)
+        gatewayAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey),
+                                 identity: identity, httpClient: httpClient)
+        callAgent = gatewayAgent
+        pollAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey,
+                                                   requestTimeout: configuration.pollTimeout),
+                              identity: identity, httpClient: httpClient)
+        certificates = configuration.verifiesPollCertificates ? PollCertificateChecker(agent: pollAgent) : nil
+        let pollAgent = self.pollAgent
+        let certificates = self.certificates
+        let stateBox = self.stateBox
+        let state = GatewayState(metrics: metrics) { canister in
+            CanisterPoller(canister: canister, agent: pollAgent, configuration: configuration, metrics: metrics,
+                           certificates: certificates, logger: logger, state: { stateBox.withLockedValue { $0 } })
+        }
+        stateBox.withLockedValue { $0 = state }
+    }
+
+    var state: GatewayState { stateBox.withLockedValue { $0! } }
+
+    private var services: SessionServices {
+        SessionServices(
+            configuration: configuration, gatewayPrincipal: identity.principal, state: state, callAgent: callAgent,
+            metrics: metrics,
+            startPoller: { [pollerStarts] poller in pollerStarts.continuation.yield(poller) },
+            closeOnCanister: { [self] target in await callWsClose(target) })
+    }
+
+    /// Admission control at the HTTP upgrade: a refused connection still gets a WebSocket, closed
+    /// at once with 1013 (1001 while shutting down) and the reason, so the client learns why.
+    func admit(_ channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let ip = channel.remoteAddress?.ipAddress ?? "unknown"
+        if let rejection = limiter.admit(ip) {
+            metrics.connectionRejected(reason: rejection.rawValue)
+            logger.warning("connection refused", metadata: ["reason": "\(rejection.message)", "remote_ip": "\(ip)"])
+            let code = rejection == .shuttingDown ? GatewayCloseCode.goingAway : .tryAgainLater
+            return .upgrade([:]) { _, outbound, _ in
+                try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: rejection.message)
+            }
+        }
+        let limiter = self.limiter
+        channel.closeFuture.whenComplete { _ in limiter.release(ip) }
+        return .upgrade([:]) { [self] inbound, outbound, _ in
+            await serve(inbound: inbound, outbound: outbound, remoteIP: ip)
+        }
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, remoteIP: String) async {
+        let (session, shuttingDown): (ClientSession, Bool) = liveSessions.withLockedValue { live in
+            let id = live.nextID
+            live.nextID += 1
+            var sessionLogger = logger
+            sessionLogger[metadataKey: "remote_ip"] = "\(remoteIP)"
+            let session = ClientSession(id: id, services: services, logger: sessionLogger)
+            live.sessions[id] = session
+            return (session, live.shuttingDown)
+        }
+        if shuttingDown { session.shutdown() }
+        await session.run(inbound: inbound, outbound: outbound)
+        _ = liveSessions.withLockedValue { $0.sessions.removeValue(forKey: session.id) }
+    }
+
+    /// `ws_close(client_key)` as the gateway (§6.6); errors are logged, never retried.
+    private func callWsClose(_ target: SessionStateMachine.SessionTarget) async {
+        let shuttingDown = liveSessions.withLockedValue { $0.shuttingDown }
+        let deadline = shuttingDown ? min(configuration.closeCallTimeout, configuration.shutdownGracePeriod) : configuration.closeCallTimeout
+        let agent = gatewayAgent
+        let metadata: Logger.Metadata = ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"]
+        do {
+            let result = try await withDeadline(deadline) {
+                try await agent.call(target.canister, "ws_close", CanisterWsCloseArguments(clientKey: target.clientKey),
+                                     returning: CanisterWsCloseResult.self)
+            }
+            switch result {
+            case .ok: logger.debug("ws_close done", metadata: metadata)
+            case .err(let text):
+                // Usually the canister already removed the client (it closed the connection itself).
+                logger.info("ws_close refused by the canister", metadata: metadata.merging(["error": "\(text)"]) { $1 })
+            }
+        } catch {
+            logger.warning("ws_close failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Closes every session with 1001 and waits (bounded) for their `ws_close` calls.
+    func shutdown() async {
+        limiter.beginShutdown()
+        let sessions: [ClientSession] = liveSessions.withLockedValue { live in
+            live.shuttingDown = true
+            return Array(live.sessions.values)
+        }
+        logger.info("shutting down", metadata: ["sessions": "\(sessions.count)"])
+        for session in sessions { session.shutdown() }
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.shutdownGracePeriod
+        while clock.now < deadline, liveSessions.withLockedValue({ !$0.sessions.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let left = liveSessions.withLockedValue { $0.sessions.count }
+        if left > 0 { logger.warning("grace period over with sessions still closing", metadata: ["sessions": "\(left)"]) }
+    }
+}
+
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    let limit: Duration
+    var description: String { "no answer within \(limit)" }
+}
+
+/// Runs `operation`, cancelling it after `limit`.
+func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw DeadlineExceeded(limit: limit)
+        }
+        defer { group.cancelAll() }
+        guard let result = try await group.next() else { throw DeadlineExceeded(limit: limit) }
+        return result
+    }
+}

@@ -1,2 +1,0 @@
-// The trustless WebSocket gateway (issue 7). This file is replaced as the module grows.
-import ICWebSocketProtocol

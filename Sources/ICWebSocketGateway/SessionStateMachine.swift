@@ -1,0 +1,235 @@
+import ICCore
+import ICWebSocketProtocol
+
+/// One WebSocket connection's protocol state (§6.3): INIT → SETUP → OPEN → closed, as a plain
+/// value. Events go in, actions come out; the caller (``ClientSession``) does all I/O, so every
+/// row of the table is testable without sockets or clocks.
+public struct SessionStateMachine: Sendable {
+    /// Where the session is.
+    public enum State: Equatable, Sendable {
+        /// Handshake sent, waiting for the `ws_open` frame.
+        case initial
+        /// Registered and `ws_open` forwarded; waiting for the first canister message.
+        case setup(SessionTarget)
+        /// At least one canister message relayed.
+        case open(SessionTarget)
+        case closed
+    }
+
+    /// What the session is bound to once `ws_open` is accepted.
+    public struct SessionTarget: Hashable, Sendable {
+        public let canister: Principal
+        public let clientKey: ClientKey
+        public init(canister: Principal, clientKey: ClientKey) {
+            self.canister = canister
+            self.clientKey = clientKey
+        }
+    }
+
+    /// Something that happened to the session.
+    public enum Event: Sendable {
+        /// A binary WebSocket message from the client.
+        case binaryFrame([UInt8])
+        /// A text WebSocket message from the client.
+        case textFrame
+        /// A message the WebSocket layer cannot deliver: above the size limit, or badly fragmented.
+        case invalidMessage(code: GatewayCloseCode, reason: String)
+        /// The client sent Close, or reading failed (connection lost, frame above the limit).
+        case clientGone(reason: String)
+        /// The poller has a canister message (an encoded G2 frame) for this client.
+        case canisterMessage([UInt8])
+        /// Writing to the client failed.
+        case writeFailed(reason: String)
+        /// The canister's poller stopped for good; it already dropped the canister's state.
+        case pollerFailed(code: GatewayCloseCode, reason: String)
+        /// The client's outbound queue overflowed: it reads slower than its canister writes.
+        case outboundOverflow
+        /// The client's queue of envelopes waiting for the IC overflowed.
+        case callQueueOverflow
+        /// No `ws_open` frame within the handshake timeout.
+        case handshakeTimeout
+        /// No canister message within the SETUP timeout.
+        case setupTimeout
+        /// The gateway is shutting down.
+        case shutdown
+    }
+
+    /// How the session ends.
+    public struct Ending: Equatable, Sendable {
+        /// The Close frame to send, if the connection can still carry one.
+        public let closeFrame: (code: GatewayCloseCode, reason: String)?
+        /// Whether the client key must be removed from the gateway state.
+        public let unregisters: Bool
+        /// Whether `ws_close` must be called on the canister (§6.6).
+        public let callsWsClose: Bool
+        /// For logs and metrics.
+        public let reason: String
+
+        public static func == (lhs: Ending, rhs: Ending) -> Bool {
+            lhs.closeFrame?.code == rhs.closeFrame?.code && lhs.closeFrame?.reason == rhs.closeFrame?.reason
+                && lhs.unregisters == rhs.unregisters && lhs.callsWsClose == rhs.callsWsClose && lhs.reason == rhs.reason
+        }
+    }
+
+    /// What the caller must do.
+    public enum Action: Equatable, Sendable {
+        /// Register `target` in the gateway state, **then** forward the envelope (§6.3: a running
+        /// poller must not fetch the OpenMessage before the session is known).
+        case registerAndForward(SessionTarget, ForwardedEnvelope)
+        /// Forward a later envelope (after the previous ones of this connection).
+        case forward(ForwardedEnvelope)
+        /// Write a canister message frame to the client.
+        case send([UInt8])
+        /// Drop the input, logging why (the session goes on).
+        case ignore(reason: String)
+        /// End the session.
+        case end(Ending)
+        /// The session already ended; nothing to do.
+        case none
+    }
+
+    public private(set) var state: State = .initial
+    /// The gateway's own principal: a `ws_open` naming another gateway could never be served.
+    public let gatewayPrincipal: Principal
+    public let maxEnvelopeBytes: Int
+
+    public init(gatewayPrincipal: Principal, maxEnvelopeBytes: Int) {
+        self.gatewayPrincipal = gatewayPrincipal
+        self.maxEnvelopeBytes = maxEnvelopeBytes
+    }
+
+    /// The target once `ws_open` was accepted.
+    public var target: SessionTarget? {
+        switch state {
+        case .setup(let target), .open(let target): return target
+        case .initial, .closed: return nil
+        }
+    }
+
+    public mutating func handle(_ event: Event) -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .initial:
+            return handleInInit(event)
+        case .setup(let target):
+            return handleInSetup(event, target)
+        case .open(let target):
+            return handleInOpen(event, target)
+        }
+    }
+
+    private mutating func handleInInit(_ event: Event) -> Action {
+        switch event {
+        case .binaryFrame(let bytes):
+            do throws(ForwardedEnvelope.Rejection) {
+                let envelope = try ForwardedEnvelope(frame: bytes, maxEnvelopeBytes: maxEnvelopeBytes)
+                let open = try envelope.openArguments()
+                guard envelope.sender != .anonymous else {
+                    return end(closeWith: .policyViolation, "ws_open from the anonymous principal", registered: false)
+                }
+                guard open.gatewayPrincipal == gatewayPrincipal else {
+                    return end(closeWith: .policyViolation,
+                               "ws_open names gateway \(open.gatewayPrincipal), this gateway is \(gatewayPrincipal)",
+                               registered: false)
+                }
+                let target = SessionTarget(canister: envelope.canister,
+                                           clientKey: ClientKey(clientPrincipal: envelope.sender, clientNonce: open.clientNonce))
+                state = .setup(target)
+                return .registerAndForward(target, envelope)
+            } catch {
+                return end(closeWith: error.code, "bad first frame: \(error.reason)", registered: false)
+            }
+        case .textFrame:
+            return end(closeWith: .unsupportedData, "bad first frame: text frame", registered: false)
+        case .invalidMessage(let code, let reason):
+            return end(closeWith: code, "bad first frame: \(reason)", registered: false)
+        case .clientGone(let reason), .writeFailed(let reason):
+            return end(nil, reason, registered: false)
+        case .handshakeTimeout:
+            return end(closeWith: .policyViolation, "no ws_open frame in time", registered: false)
+        case .shutdown:
+            return end(closeWith: .goingAway, "gateway shutting down", registered: false)
+        case .canisterMessage, .pollerFailed, .outboundOverflow, .callQueueOverflow, .setupTimeout:
+            return .ignore(reason: "not registered yet")
+        }
+    }
+
+    private mutating func handleInSetup(_ event: Event, _ target: SessionTarget) -> Action {
+        switch event {
+        case .binaryFrame, .textFrame:
+            // Reference behaviour (§6.3): frames before the first canister message are dropped.
+            return .ignore(reason: "client frame before the open message was relayed")
+        case .canisterMessage(let frame):
+            state = .open(target)
+            return .send(frame)
+        case .invalidMessage(let code, let reason):
+            return end(closeWith: code, "protocol error: \(reason)", registered: true)
+        case .setupTimeout:
+            return end(closeWith: .policyViolation, "no open message from the canister in time", registered: true)
+        case .handshakeTimeout:
+            return .ignore(reason: "handshake already done")
+        default:
+            return handleCommon(event)
+        }
+    }
+
+    private mutating func handleInOpen(_ event: Event, _ target: SessionTarget) -> Action {
+        switch event {
+        case .binaryFrame(let bytes):
+            do throws(ForwardedEnvelope.Rejection) {
+                let envelope = try ForwardedEnvelope(frame: bytes, maxEnvelopeBytes: maxEnvelopeBytes)
+                // The reference checks neither; the IC would accept such an envelope, but it
+                // could not belong to this session (§6.3 notes), so it is dropped.
+                guard envelope.canister == target.canister else {
+                    return .ignore(reason: "envelope for canister \(envelope.canister), session is bound to \(target.canister)")
+                }
+                guard envelope.sender == target.clientKey.clientPrincipal else {
+                    return .ignore(reason: "envelope from \(envelope.sender), session belongs to \(target.clientKey.clientPrincipal)")
+                }
+                return .forward(envelope)
+            } catch {
+                return end(closeWith: error.code, "protocol error: \(error.reason)", registered: true)
+            }
+        case .textFrame:
+            return end(closeWith: .unsupportedData, "protocol error: text frame", registered: true)
+        case .invalidMessage(let code, let reason):
+            return end(closeWith: code, "protocol error: \(reason)", registered: true)
+        case .canisterMessage(let frame):
+            return .send(frame)
+        case .setupTimeout, .handshakeTimeout:
+            return .ignore(reason: "session already open")
+        default:
+            return handleCommon(event)
+        }
+    }
+
+    /// Rows shared by SETUP and OPEN.
+    private mutating func handleCommon(_ event: Event) -> Action {
+        switch event {
+        case .clientGone(let reason), .writeFailed(let reason):
+            return end(nil, reason, registered: true)
+        case .pollerFailed(let code, let reason):
+            // The poller already removed the canister's state; no ws_close (§6.3 last row).
+            state = .closed
+            return .end(Ending(closeFrame: (code, reason), unregisters: false, callsWsClose: false, reason: reason))
+        case .outboundOverflow:
+            return end(closeWith: .policyViolation, "client reads too slowly: outbound queue full", registered: true)
+        case .callQueueOverflow:
+            return end(closeWith: .policyViolation, "too many envelopes waiting for the IC", registered: true)
+        case .shutdown:
+            return end(closeWith: .goingAway, "gateway shutting down", registered: true)
+        case .binaryFrame, .textFrame, .invalidMessage, .canisterMessage, .setupTimeout, .handshakeTimeout:
+            return .none
+        }
+    }
+
+    private mutating func end(closeWith code: GatewayCloseCode, _ reason: String, registered: Bool) -> Action {
+        end((code, reason), reason, registered: registered)
+    }
+
+    private mutating func end(_ frame: (code: GatewayCloseCode, reason: String)?, _ reason: String, registered: Bool) -> Action {
+        state = .closed
+        return .end(Ending(closeFrame: frame, unregisters: registered, callsWsClose: registered, reason: reason))
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import ICAgent
+import ICCore
+import ICWebSocketGateway
+import Logging
+import ServiceLifecycle
+
+/// `icws gateway`: the IC WebSocket gateway, with the reference gateway's flags and defaults.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run the IC WebSocket gateway (drop-in for the reference ic-websocket-gateway).",
+        discussion: """
+        Clients open WebSockets to --gateway-address; the gateway relays their signed envelopes to the IC \
+        unchanged and pushes each canister's certified messages back. Every option can also be set with the \
+        environment variable named in its help; a command-line flag wins over the variable.
+        SIGTERM/SIGINT close every WebSocket with 1001, call ws_close for open sessions within the grace \
+        period, and exit 0.
+        Close codes sent by the gateway: 1001 shutdown, 1003 text frame, 1007 frame is not a CBOR client \
+        request, 1008 protocol rule broken (not a call, bad ws_open, timeout, client too slow), 1009 frame, \
+        message or envelope too big, 1011 canister failed (poller stopped), 1013 IC unreachable after \
+        retries, or connection limit reached.
+        """
+    )
+
+    private static func env(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
+    private static func env(_ name: String, _ fallback: Int) -> Int { env(name).flatMap(Int.init) ?? fallback }
+
+    // Reference flags.
+    @Option(help: "Listen address host:port [ICWS_GATEWAY_ADDRESS].")
+    var gatewayAddress = env("ICWS_GATEWAY_ADDRESS") ?? "0.0.0.0:8080"
+    @Option(help: "IC HTTP endpoint [ICWS_IC_NETWORK_URL].")
+    var icNetworkUrl = env("ICWS_IC_NETWORK_URL") ?? "http://127.0.0.1:4943"
+    @Option(help: "Poll period in ms while messages flow [ICWS_POLLING_INTERVAL].")
+    var pollingInterval = env("ICWS_POLLING_INTERVAL", 100)
+    @Option(help: "Prometheus listener host:port, or 'none' [ICWS_PROMETHEUS_ENDPOINT].")
+    var prometheusEndpoint = env("ICWS_PROMETHEUS_ENDPOINT") ?? "0.0.0.0:9000"
+    @Option(help: "TLS certificate chain (PEM); TLS is on when both TLS paths are set [ICWS_TLS_CERTIFICATE_PEM_PATH].")
+    var tlsCertificatePemPath: String?
+    @Option(help: "TLS private key (PKCS#8 PEM) [ICWS_TLS_CERTIFICATE_KEY_PEM_PATH].")
+    var tlsCertificateKeyPemPath: String?
+
+    // Ours.
+    @Option(help: "Gateway identity: Ed25519 PEM, generated and saved on first start [ICWS_IDENTITY_PEM_PATH].")
+    var identityPemPath = env("ICWS_IDENTITY_PEM_PATH") ?? "./data/key_pair.pem"
+    @Option(help: """
+        Root key: 'auto' (mainnet key for https://icp0.io and https://icp-api.io, else fetched from /api/v2/status), \
+        'mainnet', 'fetch', or the key as DER hex [ICWS_ROOT_KEY].
+        """)
+    var rootKey = env("ICWS_ROOT_KEY") ?? "auto"
+    @Option(help: "Longest idle poll period in ms; empty polls double the period up to this [ICWS_MAX_IDLE_POLLING_INTERVAL].")
+    var maxIdlePollingInterval = env("ICWS_MAX_IDLE_POLLING_INTERVAL", 1_000)
+    @Flag(inversion: .prefixedNo, help: "Poll right after relaying a client's call [ICWS_POLL_AFTER_CALL=0 disables].")
+    var pollAfterCall = env("ICWS_POLL_AFTER_CALL") != "0"
+    @Option(help: "ws_get_messages timeout in ms; a timed-out poll is retried at once [ICWS_POLL_TIMEOUT].")
+    var pollTimeout = env("ICWS_POLL_TIMEOUT", 5_000)
+    @Option(help: "Consecutive failed polls tolerated before a canister's sessions are closed [ICWS_POLL_RETRY_BUDGET].")
+    var pollRetryBudget = env("ICWS_POLL_RETRY_BUDGET", 8)
+    @Option(help: "Longest wait between retries of a failing poll, in ms [ICWS_MAX_POLL_RETRY_BACKOFF].")
+    var maxPollRetryBackoff = env("ICWS_MAX_POLL_RETRY_BACKOFF", 5_000)
+    @Flag(help: "Verify each poll's certificate and tree before relaying (cached per certificate) [ICWS_VERIFY_POLLS=1].")
+    var verifyPolls = env("ICWS_VERIFY_POLLS") == "1"
+    @Option(help: "Largest WebSocket frame from a client, bytes [ICWS_MAX_FRAME_SIZE].")
+    var maxFrameSize = env("ICWS_MAX_FRAME_SIZE", 2 * 1024 * 1024 + 1024)
+    @Option(help: "Largest WebSocket message from a client, bytes [ICWS_MAX_MESSAGE_SIZE].")
+    var maxMessageSize = env("ICWS_MAX_MESSAGE_SIZE", 2 * 1024 * 1024 + 1024)
+    @Option(help: "Largest envelope forwarded to the IC, bytes [ICWS_MAX_ENVELOPE_SIZE].")
+    var maxEnvelopeSize = env("ICWS_MAX_ENVELOPE_SIZE", 2 * 1024 * 1024)
+    @Option(help: "Simultaneous connections [ICWS_MAX_CONNECTIONS].")
+    var maxConnections = env("ICWS_MAX_CONNECTIONS", 50_000)
+    @Option(help: "Simultaneous connections from one IP [ICWS_MAX_CONNECTIONS_PER_IP].")
+    var maxConnectionsPerIp = env("ICWS_MAX_CONNECTIONS_PER_IP", 1_000)
+    @Option(help: "New connections accepted per second [ICWS_NEW_CONNECTIONS_PER_SECOND].")
+    var newConnectionsPerSecond = env("ICWS_NEW_CONNECTIONS_PER_SECOND", 1_000)
+    @Option(help: "Canister messages queued for one client before it is closed as too slow [ICWS_MAX_PENDING_OUTBOUND].")
+    var maxPendingOutbound = env("ICWS_MAX_PENDING_OUTBOUND", 100)
+    @Option(help: "Client envelopes queued for the IC per connection [ICWS_MAX_PENDING_CALLS].")
+    var maxPendingCalls = env("ICWS_MAX_PENDING_CALLS", 16)
+    @Option(help: "Seconds a session may wait for its first canister message after ws_open [ICWS_SETUP_TIMEOUT].")
+    var setupTimeout = env("ICWS_SETUP_TIMEOUT", 60)
+    @Option(help: "Seconds a new connection may take to send ws_open [ICWS_HANDSHAKE_TIMEOUT].")
+    var handshakeTimeout = env("ICWS_HANDSHAKE_TIMEOUT", 30)
+    @Option(help: "Seconds between WebSocket pings; a client that misses a pong is closed; 0 disables [ICWS_PING_INTERVAL].")
+    var pingInterval = env("ICWS_PING_INTERVAL", 30)
+    @Option(help: "Seconds shutdown waits for ws_close calls [ICWS_SHUTDOWN_GRACE_PERIOD].")
+    var shutdownGracePeriod = env("ICWS_SHUTDOWN_GRACE_PERIOD", 5)
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical [ICWS_LOG_LEVEL].")
+    var logLevel = env("ICWS_LOG_LEVEL") ?? "info"
+    @Option(help: "Log format: text or json [ICWS_LOG_FORMAT].")
+    var logFormat = env("ICWS_LOG_FORMAT") ?? "text"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
+        }
+        switch logFormat {
+        case "text": LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        case "json": LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        default: throw ValidationError("unknown log format '\(logFormat)'; use text or json")
+        }
+        let logger = Logger(label: "icws.gateway")
+        let address = try GatewayConfiguration.parseAddress(gatewayAddress)
+        let rootKeyPolicy: RootKeyPolicy
+        switch rootKey {
+        case "auto": rootKeyPolicy = .default(for: icNetworkUrl)
+        case "mainnet": rootKeyPolicy = .mainnet
+        case "fetch": rootKeyPolicy = .fetchFromReplica
+        default:
+            guard let der = try? Hex.decode(rootKey), let key = try? RootKey(der: der) else {
+                throw ValidationError("--root-key must be auto, mainnet, fetch or a DER root key in hex")
+            }
+            rootKeyPolicy = .explicit(key)
+        }
+        if rootKeyPolicy == .fetchFromReplica {
+            logger.warning("trusting the root key served by \(icNetworkUrl); use this only with a local replica")
+        }
+        let configuration = GatewayConfiguration(
+            host: address.host, port: address.port, icNetworkURL: icNetworkUrl, rootKey: rootKeyPolicy,
+            pollingInterval: .milliseconds(pollingInterval), maxIdlePollingInterval: .milliseconds(maxIdlePollingInterval),
+            pollsAfterRelayedCall: pollAfterCall, pollTimeout: .milliseconds(pollTimeout), pollRetryBudget: pollRetryBudget,
+            maxPollRetryBackoff: .milliseconds(maxPollRetryBackoff), verifiesPollCertificates: verifyPolls,
+            maxFrameBytes: maxFrameSize, maxMessageBytes: maxMessageSize, maxEnvelopeBytes: maxEnvelopeSize,
+            maxConnections: maxConnections, maxConnectionsPerIP: maxConnectionsPerIp,
+            newConnectionsPerSecond: newConnectionsPerSecond, maxPendingOutboundMessages: maxPendingOutbound,
+            maxPendingCalls: maxPendingCalls, setupTimeout: .seconds(setupTimeout), handshakeTimeout: .seconds(handshakeTimeout),
+            pingInterval: .seconds(pingInterval), shutdownGracePeriod: .seconds(shutdownGracePeriod),
+            identityPEMPath: identityPemPath,
+            tlsCertificatePEMPath: tlsCertificatePemPath ?? Self.env("ICWS_TLS_CERTIFICATE_PEM_PATH"),
+            tlsCertificateKeyPEMPath: tlsCertificateKeyPemPath ?? Self.env("ICWS_TLS_CERTIFICATE_KEY_PEM_PATH"),
+            prometheusEndpoint: prometheusEndpoint == "none" ? nil : prometheusEndpoint)
+        let (identity, created) = try GatewayIdentity.loadOrCreate(path: identityPemPath)
+        logger.info(created ? "generated a new gateway identity" : "loaded the gateway identity",
+                    metadata: ["path": "\(identityPemPath)", "gateway_principal": "\(identity.principal)"])
+        let gateway = try Gateway(configuration: configuration, identity: identity, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: gateway)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

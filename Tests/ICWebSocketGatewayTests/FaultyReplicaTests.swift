@@ -1,0 +1,84 @@
+import ICAgent
+import ICCore
+import ICWebSocketGateway
+import ICWebSocketProtocol
+import Testing
+
+/// A replica that is down, slow, garbled or refusing: sessions are closed with the documented
+/// code after the retry budget (or at once for a definitive reject), the gateway keeps serving.
+@Suite struct FaultyReplicaTests {
+    static let canister = try! Principal(text: "bnz7o-iuaaa-aaaaa-qaaaa-cai")
+
+    static func configuration(_ url: String) -> GatewayConfiguration {
+        var configuration = testConfiguration(icURL: url, rootKey: .explicit(try! RootKey(der: rootKeyDER)))
+        configuration.pollRetryBudget = 2
+        configuration.maxPollRetryBackoff = .milliseconds(40)
+        configuration.pollTimeout = .milliseconds(300)
+        return configuration
+    }
+
+    /// Any well-formed root key: nothing in these tests is certified.
+    static let rootKeyDER: [UInt8] = {
+        let hex = "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c050302010361008005229d89a17c6f9ec403a4b1a8aa103fc48055046c95f1e60ee2fbfb0bb23ab21617a93f48b99b1199ac89008cf3cf0a83e9da35f5cf27d0d51535ceff89c43ee236c31c3a7865cc6b333194ad3f7155b2931a7ffec2066777dffb20f277ca"
+        return (try? Hex.decode(hex)) ?? []
+    }()
+
+    /// Opens a session up to SETUP and returns how the gateway closed it.
+    static func sessionOutcome(_ gateway: RunningGateway) async throws -> (code: UInt16?, reason: String?) {
+        let socket = TestWebSocket(url: gateway.url)
+        _ = try #require(await socket.nextBinary())
+        socket.send(try ClientRequests(canister: canister).open(gateway: gateway.principal))
+        let outcome = await socket.closed(timeout: .seconds(15))
+        // The gateway still serves new connections.
+        let next = TestWebSocket(url: gateway.url)
+        #expect(await next.nextBinary() == GatewayHandshakeFrame(gatewayPrincipal: gateway.principal).encoded())
+        next.cancel()
+        return outcome
+    }
+
+    @Test func garbageRepliesExhaustTheRetryBudgetThenClose1013() async throws {
+        let ic = FaultInjectingIC(.garbage)
+        try await ic.run { url in
+            try await withGateway(Self.configuration(url)) { gateway in
+                let outcome = try await Self.sessionOutcome(gateway)
+                #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+                #expect(outcome.reason?.contains("ws_get_messages") == true)
+            }
+        }
+        #expect(ic.queryCount == 3)
+        #expect(ic.callCount >= 1)
+    }
+
+    @Test func slowRepliesTimeOutAndClose1013() async throws {
+        let ic = FaultInjectingIC(.slow(.seconds(3)))
+        try await ic.run { url in
+            try await withGateway(Self.configuration(url)) { gateway in
+                let outcome = try await Self.sessionOutcome(gateway)
+                #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+                #expect(outcome.reason?.contains("timed out") == true)
+            }
+        }
+    }
+
+    @Test func aFatalRejectClosesAtOnceWith1011() async throws {
+        let ic = FaultInjectingIC(.reject(code: 5))
+        try await ic.run { url in
+            try await withGateway(Self.configuration(url)) { gateway in
+                let outcome = try await Self.sessionOutcome(gateway)
+                #expect(outcome.code == GatewayCloseCode.canisterUnavailable.rawValue)
+                #expect(outcome.reason?.contains("Canister is stopped") == true)
+            }
+        }
+        #expect(ic.queryCount == 1)
+    }
+
+    @Test func aReplicaThatIsDownCloses1013() async throws {
+        // Nothing listens on port 1. The HTTP client keeps retrying the connection until the
+        // poll's deadline, so a down replica shows up as polls that time out.
+        try await withGateway(Self.configuration("http://127.0.0.1:1")) { gateway in
+            let outcome = try await Self.sessionOutcome(gateway)
+            #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+            #expect(outcome.reason?.hasPrefix("ws_get_messages") == true, "\(outcome.reason ?? "")")
+        }
+    }
+}
