@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "CanisterToolchain",
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient", "CanisterToolchain",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -146,6 +146,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
+        .testTarget(name: "ICWebSocketClientTests", dependencies: [
+            "ICWebSocketClient", "ICWebSocketProtocol", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICStackTestSupport",
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

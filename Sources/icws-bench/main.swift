@@ -26,7 +26,9 @@ case "replica":
     await ReplicaBenchmarks.run(harness)
 case "gateway":
     await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000)
+case "client":
+    ClientBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [clients]")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [clients], client")
     if suite != "help" && suite != "--help" { exit(2) }
 }

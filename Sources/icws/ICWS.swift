@@ -6,6 +6,6 @@ struct ICWS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icws",
         abstract: "WebSockets for the Internet Computer, in Swift.",
-        subcommands: [ReplicaCommand.self, GatewayCommand.self]
+        subcommands: [ReplicaCommand.self, GatewayCommand.self, ConnectCommand.self]
     )
 }

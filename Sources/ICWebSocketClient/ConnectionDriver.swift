@@ -1,0 +1,380 @@
+import ICAgent
+import ICCore
+import ICWebSocketProtocol
+import Logging
+
+/// Runs a connection's I/O around ``ClientSession``: the WebSocket, the reader, the ordered
+/// writer, the timers, and reconnecting. Everything protocol-related is decided by the session.
+actor ConnectionDriver<Message: CandidCodable & Sendable> {
+    /// How one attempt (one WebSocket) ended.
+    enum AttemptEnd: Sendable {
+        /// The application called `close()`.
+        case closedByUser
+        /// The canister closed with `ClosedByApplication`.
+        case closedByCanister
+        /// Anything else; the connection failed.
+        case failed(ICWebSocketClientError)
+    }
+
+    /// Counters of the current and past attempts.
+    struct Statistics: Sendable, Equatable {
+        var certificatesVerified = 0
+        var certificateCacheHits = 0
+        var messagesReceived = 0
+    }
+
+    private let gatewayURL: String
+    private let canister: Principal
+    private let rootKey: RootKey
+    private let configuration: ICWebSocketClientConfiguration
+    private let logger: Logger
+    private let transport: any GatewayTransport
+    private let signer: ClientRequestSigner
+    private let principal: Principal
+    private let messages: AsyncThrowingStream<Message, any Error>.Continuation
+    private let states: AsyncStream<ICWebSocketConnectionState>.Continuation
+    let currentKey: LockedValue<ClientKey?>
+
+    private var session: ClientSession?
+    private var channel: (any GatewayChannel)?
+    private var outbound: AsyncStream<OutgoingFrame>.Continuation?
+    private var pendingSends: [Int: CheckedContinuation<Void, any Error>] = [:]
+    private var nextSendID = 0
+    private var attemptEnd: AttemptEnd?
+    private var userClosed = false
+    private var finished = false
+    private var everOpened = false
+    private var openedInAttempt = false
+    private var openWaiter: CheckedContinuation<Void, any Error>?
+    private var openResult: Result<Void, ICWebSocketClientError>?
+    private var lifeTask: Task<Void, Never>?
+    private var pastStatistics = Statistics()
+
+    private struct OutgoingFrame: Sendable {
+        let bytes: [UInt8]
+        let id: Int?
+    }
+
+    init(gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
+         configuration: ICWebSocketClientConfiguration, logger: Logger, transport: any GatewayTransport,
+         messages: AsyncThrowingStream<Message, any Error>.Continuation,
+         states: AsyncStream<ICWebSocketConnectionState>.Continuation) {
+        self.gatewayURL = gatewayURL
+        self.canister = canister
+        self.rootKey = rootKey
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = transport
+        self.principal = identity.principal
+        self.signer = ClientRequestSigner(identity: identity, canister: canister,
+                                          ingressExpiry: configuration.ingressExpiry, clock: configuration.clock)
+        self.messages = messages
+        self.states = states
+        currentKey = LockedValue(nil)
+    }
+
+    // MARK: Life cycle
+
+    /// Starts the first attempt and returns once the connection is OPEN (or has failed).
+    func start() async throws(ICWebSocketClientError) {
+        lifeTask = Task { await self.live() }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if let openResult {
+                    continuation.resume(with: openResult.mapError { $0 as any Error })
+                } else {
+                    openWaiter = continuation
+                }
+            }
+        } catch {
+            throw (error as? ICWebSocketClientError) ?? .internalInconsistency("\(error)")
+        }
+    }
+
+    /// Closes the connection (WebSocket close 1000) and waits until it is down.
+    func close() async {
+        guard !finished else { return }
+        userClosed = true
+        if let channel {
+            await channel.close(code: 1000, reason: nil)
+        } else {
+            lifeTask?.cancel()
+        }
+        await lifeTask?.value
+    }
+
+    private func live() async {
+        var attempt = 0
+        while true {
+            let end = await runAttempt()
+            if userClosed { return finish(nil) }
+            if openedInAttempt { attempt = 0 }
+            switch end {
+            case .closedByUser, .closedByCanister:
+                return finish(nil)
+            case .failed(let error):
+                guard everOpened, Self.isRecoverable(error), attempt < configuration.reconnect.maxAttempts else {
+                    return finish(error)
+                }
+                attempt += 1
+                let unacknowledged = session?.unacknowledgedContent.map {
+                    UnacknowledgedMessage(sequenceNumber: $0.sequenceNumber, content: $0.content)
+                } ?? []
+                logger.warning("connection failed, reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                states.yield(.reconnecting(attempt: attempt, cause: error, unacknowledged: unacknowledged))
+                var delay = configuration.reconnect.initialDelay
+                for _ in 1..<attempt { delay = min(delay * 2, configuration.reconnect.maximumDelay) }
+                do { try await Task.sleep(for: delay) } catch { return finish(error is CancellationError ? nil : .closed) }
+                if userClosed { return finish(nil) }
+            }
+        }
+    }
+
+    /// Failures worth a new connection (not caller mistakes or bugs).
+    private static func isRecoverable(_ error: ICWebSocketClientError) -> Bool {
+        switch error {
+        case .invalidConfiguration, .signing, .rootKeyUnavailable, .internalInconsistency, .messageDecoding, .receiveBufferFull:
+            return false
+        default:
+            return true
+        }
+    }
+
+    private func finish(_ error: ICWebSocketClientError?) {
+        guard !finished else { return }
+        finished = true
+        session?.close()
+        resolveOpen(.failure(error ?? .closed))
+        logger.info("connection closed", metadata: error.map { ["error": "\($0)"] } ?? [:])
+        states.yield(.closed(error))
+        states.finish()
+        if let error { messages.finish(throwing: error) } else { messages.finish() }
+    }
+
+    private func resolveOpen(_ result: Result<Void, ICWebSocketClientError>) {
+        guard openResult == nil else { return }
+        openResult = result
+        openWaiter?.resume(with: result.mapError { $0 as any Error })
+        openWaiter = nil
+    }
+
+    // MARK: One attempt
+
+    private func runAttempt() async -> AttemptEnd {
+        if let session { accumulate(session) }
+        let clientKey = ClientKey(clientPrincipal: principal, clientNonce: UInt64.random(in: .min ... .max))
+        session = ClientSession(canister: canister, clientKey: clientKey, rootKey: rootKey,
+                                maxCertificateAge: configuration.maxCertificateAge, ackTimeout: configuration.ackTimeout,
+                                clock: configuration.clock)
+        attemptEnd = nil
+        openedInAttempt = false
+        states.yield(.connecting)
+        logger.debug("connecting", metadata: ["gateway": "\(gatewayURL)", "client_key": "\(clientKey)"])
+        do {
+            let (code, reason) = try await transport.run(url: gatewayURL, maxFrameSize: configuration.maxFrameSize, logger: logger) { channel in
+                await self.drive(channel)
+            }
+            channel = nil
+            if userClosed { return .closedByUser }
+            switch attemptEnd {
+            case nil, .failed(.connectionClosed(nil, nil))?:
+                // The reader saw the end of the stream; the close frame tells why.
+                return .failed(.connectionClosed(code: code, reason: reason))
+            case let end?:
+                return end
+            }
+        } catch {
+            channel = nil
+            endSends(with: .transport("\(error)"))
+            if userClosed { return .closedByUser }
+            return attemptEnd ?? .failed(.transport("\(error)"))
+        }
+    }
+
+    private func accumulate(_ session: ClientSession) {
+        pastStatistics.certificatesVerified += session.verifier?.certificatesVerified ?? 0
+        pastStatistics.certificateCacheHits += session.verifier?.certificateCacheHits ?? 0
+        pastStatistics.messagesReceived += Int((session.verifier?.expectedSequenceNumber ?? 1) - 1)
+    }
+
+    /// Certificate and message counters over all attempts.
+    func statistics() -> Statistics {
+        var total = pastStatistics
+        if let verifier = session?.verifier {
+            total.certificatesVerified += verifier.certificatesVerified
+            total.certificateCacheHits += verifier.certificateCacheHits
+            total.messagesReceived += Int(verifier.expectedSequenceNumber - 1)
+        }
+        return total
+    }
+
+    /// Runs reader, writer and timers on an open WebSocket until the first of them ends.
+    private func drive(_ channel: any GatewayChannel) async {
+        self.channel = channel
+        if userClosed { return }
+        let (stream, continuation) = AsyncStream<OutgoingFrame>.makeStream()
+        outbound = continuation
+        let end = await withTaskGroup(of: AttemptEnd?.self) { group -> AttemptEnd in
+            group.addTask { await self.readLoop(channel) }
+            group.addTask { await self.writeLoop(channel, stream) }
+            group.addTask { await self.timerLoop() }
+            var end: AttemptEnd?
+            while end == nil, let result = await group.next() { end = result }
+            let result = end ?? .failed(.internalInconsistency("session tasks ended without a result"))
+            // Closing the WebSocket ends a reader still waiting for a frame, so the group can finish.
+            await self.endAttempt(result, channel: channel)
+            group.cancelAll()
+            return result
+        }
+        _ = end
+    }
+
+    private func endAttempt(_ end: AttemptEnd, channel: any GatewayChannel) async {
+        attemptEnd = attemptEnd ?? end
+        outbound?.finish()
+        outbound = nil
+        switch attemptEnd {
+        case .failed(let error)?:
+            endSends(with: error)
+            logger.warning("closing the connection", metadata: ["error": "\(error)"])
+            await channel.close(code: error.closeCode, reason: String(error.description.prefix(120)))
+        case .closedByCanister?:
+            endSends(with: .closed)
+            await channel.close(code: 4001, reason: "ClosedByApplication")
+        case .closedByUser?, nil:
+            endSends(with: .closed)
+        }
+    }
+
+    private func readLoop(_ channel: any GatewayChannel) async -> AttemptEnd? {
+        do {
+            guard let first = try await channel.receive() else { return userClosed ? .closedByUser : .failed(.connectionClosed(code: nil, reason: nil)) }
+            guard case .binary(let bytes) = first else {
+                return .failed(.invalidHandshake("the first frame is a text frame, not a CBOR handshake"))
+            }
+            let end = try handshake(bytes)
+            if let end { return end }
+            while let frame = try await channel.receive() {
+                guard case .binary(let bytes) = frame else {
+                    return .failed(.verification(.malformedFrame("text frame received; all protocol frames are binary")))
+                }
+                if let end = try receive(bytes) { return end }
+            }
+            return userClosed ? .closedByUser : .failed(.connectionClosed(code: nil, reason: nil))
+        } catch let error as ICWebSocketClientError {
+            return .failed(error)
+        } catch {
+            return userClosed ? .closedByUser : .failed(.transport("\(error)"))
+        }
+    }
+
+    private func handshake(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> AttemptEnd? {
+        guard var session else { throw .internalInconsistency("no session") }
+        let gateway = try session.receiveHandshake(bytes)
+        self.session = session
+        logger.debug("handshake", metadata: ["gateway_principal": "\(gateway)"])
+        enqueue(try signer.openRequest(clientNonce: session.clientKey.clientNonce, gateway: gateway), id: nil)
+        return nil
+    }
+
+    private func receive(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> AttemptEnd? {
+        guard var session else { throw .internalInconsistency("no session") }
+        let action: ClientSession.Action
+        do {
+            action = try session.receiveCanisterMessage(bytes)
+            self.session = session
+        } catch {
+            self.session = session
+            throw error
+        }
+        switch action {
+        case .opened(let gateway):
+            everOpened = true
+            openedInAttempt = true
+            currentKey.set(session.clientKey)
+            logger.info("connection open", metadata: ["client_key": "\(session.clientKey)", "gateway": "\(gateway)"])
+            states.yield(.open(clientKey: session.clientKey, gateway: gateway))
+            resolveOpen(.success(()))
+        case .deliver(let content):
+            let value: Message
+            do { value = try Candid.decode(Message.self, from: content) } catch {
+                throw .messageDecoding("not a \(Message.candidType): \(error)")
+            }
+            if case .dropped = messages.yield(value) {
+                throw .receiveBufferFull(limit: configuration.maxBufferedMessages)
+            }
+        case .sendKeepAlive(let keepAlive):
+            logger.debug("ack received, sending keep-alive", metadata: ["sequence_num": "\(keepAlive.sequenceNum)"])
+            enqueue(try signer.messageRequest(keepAlive), id: nil)
+        case .closedByApplication:
+            return .closedByCanister
+        }
+        return nil
+    }
+
+    private func writeLoop(_ channel: any GatewayChannel, _ stream: AsyncStream<OutgoingFrame>) async -> AttemptEnd? {
+        for await frame in stream {
+            do {
+                try await channel.send(frame.bytes)
+                if let id = frame.id { pendingSends.removeValue(forKey: id)?.resume() }
+            } catch {
+                let failure = ICWebSocketClientError.transport("cannot send to the gateway: \(error)")
+                if let id = frame.id { pendingSends.removeValue(forKey: id)?.resume(throwing: failure) }
+                return userClosed ? .closedByUser : .failed(failure)
+            }
+        }
+        // The stream is finished only when the attempt is already ending.
+        return nil
+    }
+
+    private func timerLoop() async -> AttemptEnd? {
+        let clock = ContinuousClock()
+        let openDeadline = clock.now + configuration.openTimeout
+        while !Task.isCancelled {
+            let isOpen = session?.isOpen ?? false
+            let wait = isOpen ? configuration.timerResolution : min(configuration.timerResolution, openDeadline - clock.now)
+            do { try await Task.sleep(for: max(wait, .zero)) } catch { return nil }
+            guard let session else { return nil }
+            if !session.isOpen, clock.now >= openDeadline {
+                return .failed(.openTimeout(configuration.openTimeout))
+            }
+            do { try session.checkAcknowledgementDeadline() } catch { return .failed(error) }
+        }
+        return nil
+    }
+
+    // MARK: Sending
+
+    private func enqueue(_ bytes: [UInt8], id: Int?) {
+        outbound?.yield(OutgoingFrame(bytes: bytes, id: id))
+    }
+
+    private func endSends(with error: ICWebSocketClientError) {
+        let waiting = pendingSends
+        pendingSends.removeAll()
+        for continuation in waiting.values { continuation.resume(throwing: error) }
+    }
+
+    /// Numbers, signs and queues one application message; returns once it is written to the gateway.
+    func send(content: [UInt8]) async throws(ICWebSocketClientError) {
+        guard !finished else { throw .closed }
+        guard var session, outbound != nil else { throw .notOpen }
+        guard session.acknowledgements.entries.count < configuration.maxUnacknowledgedMessages else {
+            throw .tooManyUnacknowledgedMessages(limit: configuration.maxUnacknowledgedMessages)
+        }
+        let message = try session.nextMessage(content: content, isServiceMessage: false)
+        self.session = session
+        let frame = try signer.messageRequest(message)
+        nextSendID += 1
+        let id = nextSendID
+        do {
+            // Numbering and queuing happen in one actor turn, so frames leave in sequence order (§5.3).
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                pendingSends[id] = continuation
+                enqueue(frame, id: id)
+            }
+        } catch {
+            throw (error as? ICWebSocketClientError) ?? .transport("\(error)")
+        }
+    }
+}

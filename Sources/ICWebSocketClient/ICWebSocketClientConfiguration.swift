@@ -1,0 +1,90 @@
+import ICAgent
+
+/// Settings of a client connection. The defaults are the reference client's (protocol §4.2, §5.7).
+///
+/// Timers: the open timeout runs on real (monotonic) time, because it is about the gateway
+/// answering. The acknowledgement timeout and certificate freshness use ``clock``, because they
+/// are compared with the canister's own time (its ack interval, the certificate's `/time`):
+/// inject the replica's clock in tests that move replica time.
+public struct ICWebSocketClientConfiguration: Sendable {
+    /// How long to wait, from opening the WebSocket, for the verified OpenMessage (default 60 s).
+    public var openTimeout: Duration
+    /// Oldest acceptable certificate (default 5 min); `nil` disables the check (recorded fixtures only).
+    public var maxCertificateAge: Duration?
+    /// How far a certificate's `/time` may be ahead of ``clock`` (default 5 min).
+    public var maxCertificateFutureSkew: Duration
+    /// The canister's `send_ack_interval_ms` (default 300 s). MUST equal the canister's setting,
+    /// or a healthy connection is closed (§5.6).
+    public var ackMessageInterval: Duration
+    /// Extra time allowed for an ack on top of ``ackMessageInterval`` (default 30 s, the
+    /// protocol's latency bound): the ack timeout is their sum.
+    public var ackLatencyAllowance: Duration
+    /// How often timers are evaluated against ``clock`` (default 1 s).
+    public var timerResolution: Duration
+    /// Most sent messages that may await acknowledgement; `send` fails beyond it (default 1024).
+    public var maxUnacknowledgedMessages: Int
+    /// Most received application messages buffered for the application; the connection fails
+    /// when the application falls this far behind (default 4096).
+    public var maxBufferedMessages: Int
+    /// Largest WebSocket message accepted from the gateway (default 4 MiB; a poll reply is at most 3 MiB).
+    public var maxFrameSize: Int
+    /// How far ahead `ingress_expiry` of signed requests is set (default 3 min).
+    public var ingressExpiry: Duration
+    /// What to do when an open connection fails (default: nothing, report the error).
+    public var reconnect: ReconnectPolicy
+    /// Current time in ns since 1970 (default: the system clock).
+    public var clock: @Sendable () -> UInt64
+
+    /// A configuration; every parameter defaults to the reference client's value.
+    public init(
+        openTimeout: Duration = .seconds(60),
+        maxCertificateAge: Duration? = .seconds(300),
+        maxCertificateFutureSkew: Duration = .seconds(300),
+        ackMessageInterval: Duration = .seconds(300),
+        ackLatencyAllowance: Duration = .seconds(30),
+        timerResolution: Duration = .seconds(1),
+        maxUnacknowledgedMessages: Int = 1024,
+        maxBufferedMessages: Int = 4096,
+        maxFrameSize: Int = 4 << 20,
+        ingressExpiry: Duration = IngressExpiry.defaultDelta,
+        reconnect: ReconnectPolicy = .disabled,
+        clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock
+    ) {
+        self.openTimeout = openTimeout
+        self.maxCertificateAge = maxCertificateAge
+        self.maxCertificateFutureSkew = maxCertificateFutureSkew
+        self.ackMessageInterval = ackMessageInterval
+        self.ackLatencyAllowance = ackLatencyAllowance
+        self.timerResolution = timerResolution
+        self.maxUnacknowledgedMessages = maxUnacknowledgedMessages
+        self.maxBufferedMessages = maxBufferedMessages
+        self.maxFrameSize = maxFrameSize
+        self.ingressExpiry = ingressExpiry
+        self.reconnect = reconnect
+        self.clock = clock
+    }
+
+    /// `ackMessageInterval + ackLatencyAllowance`: `E` of §5.6.
+    public var ackTimeout: Duration { ackMessageInterval + ackLatencyAllowance }
+}
+
+/// Whether and how an open connection that fails is connected again (with a new client nonce,
+/// so the canister sees a new connection; one connection per principal, §3.3).
+public struct ReconnectPolicy: Sendable, Equatable {
+    /// Attempts after each failure before giving up; 0 disables reconnecting.
+    public var maxAttempts: Int
+    /// Wait before the first attempt; doubled after each failed attempt up to ``maximumDelay``.
+    public var initialDelay: Duration
+    /// Longest wait between attempts.
+    public var maximumDelay: Duration
+
+    /// Reconnects up to `maxAttempts` times per failure, waiting `initialDelay`, doubling up to `maximumDelay`.
+    public init(maxAttempts: Int, initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30)) {
+        self.maxAttempts = max(0, maxAttempts)
+        self.initialDelay = initialDelay
+        self.maximumDelay = maximumDelay
+    }
+
+    /// Never reconnect (the default).
+    public static let disabled = ReconnectPolicy(maxAttempts: 0)
+}

@@ -1,0 +1,138 @@
+import ICAgent
+import ICCore
+import ICWebSocketProtocol
+import Logging
+
+/// A verified, acknowledged WebSocket session with one canister through an IC WebSocket gateway.
+///
+/// Every canister message is verified before the application sees it (certificate signature
+/// and subnet delegation against the network's root key, freshness, certified data, the
+/// message's hash in the tree, its sequence number); every application message is a
+/// `ws_message` call signed by the caller's identity, which the gateway relays but cannot
+/// forge; a gateway that drops or delays messages is detected by the acknowledgement timer.
+///
+/// ```swift
+/// let connection = try await ICWebSocketConnection.connect(
+///     gatewayURL: "ws://127.0.0.1:8080", canister: canisterID, identity: Ed25519Identity(),
+///     network: .local(fetchRootKey: true), messageType: AppMessage.self)
+/// try await connection.send(AppMessage(text: "hello"))
+/// for try await message in connection.messages { print(message.text) }
+/// await connection.close()
+/// ```
+///
+/// `Message` is the canister's application message type (the `opt T` of its `ws_message`).
+public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sendable {
+    /// Verified application messages from the canister, in order. Finishes when the connection
+    /// closes normally; throws the ``ICWebSocketClientError`` that ended it otherwise. Iterate it
+    /// from one task only.
+    public let messages: AsyncThrowingStream<Message, any Error>
+    /// State changes (``ICWebSocketConnectionState``): open, reconnecting, closed. The newest
+    /// 64 are kept when nobody reads them.
+    public let states: AsyncStream<ICWebSocketConnectionState>
+    /// The canister this connection talks to.
+    public let canister: Principal
+
+    private let driver: ConnectionDriver<Message>
+
+    /// Counters for diagnostics and tests.
+    public struct Statistics: Sendable, Equatable {
+        /// Certificates whose BLS signature (and delegation) were verified.
+        public var certificatesVerified: Int
+        /// Messages whose certificate had already been verified for an earlier message of its batch.
+        public var certificateCacheHits: Int
+        /// Canister messages received and verified (service messages included).
+        public var messagesReceived: Int
+    }
+
+    private init(canister: Principal, driver: ConnectionDriver<Message>,
+                 messages: AsyncThrowingStream<Message, any Error>, states: AsyncStream<ICWebSocketConnectionState>) {
+        self.canister = canister
+        self.driver = driver
+        self.messages = messages
+        self.states = states
+    }
+
+    /// Connects to `canister` through the gateway at `gatewayURL` and returns once the canister
+    /// has confirmed the connection with a verified OpenMessage carrying this client's key.
+    ///
+    /// - Parameters:
+    ///   - gatewayURL: `ws://` or `wss://` URL of the gateway.
+    ///   - canister: the canister (it must embed the IC WebSocket library).
+    ///   - identity: signs `ws_open` and every `ws_message`; the anonymous identity is refused
+    ///     (the canister rejects it). One connection per principal and canister: a second one
+    ///     with the same identity silently replaces the first (protocol §3.3).
+    ///   - network: the IC and its root key policy; a local replica's key is fetched only if asked.
+    ///   - messageType: the application message type.
+    ///   - configuration: timeouts, limits, clock, reconnect policy.
+    ///   - logger: where the connection logs.
+    /// - Throws: ``ICWebSocketClientError`` when the arguments are unusable, the root key cannot be
+    ///   fetched, the gateway cannot be reached, or the connection fails before it is open.
+    public static func connect(
+        gatewayURL: String, canister: Principal, identity: any Identity, network: ICNetwork,
+        messageType: Message.Type = Message.self, configuration: ICWebSocketClientConfiguration = .init(),
+        logger: Logger = Logger(label: "icws.client")
+    ) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
+        guard identity.publicKeyDER != nil, !identity.principal.isAnonymous else {
+            throw .invalidConfiguration("the anonymous identity cannot open a connection; the canister rejects it")
+        }
+        let rootKey = try await network.resolveRootKey()
+        return try await connect(gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
+                                 configuration: configuration, logger: logger, transport: WebSocketGatewayTransport())
+    }
+
+    /// The entry point with the transport seam exposed (tests).
+    static func connect(gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
+                        configuration: ICWebSocketClientConfiguration, logger: Logger,
+                        transport: any GatewayTransport) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
+        let lowered = gatewayURL.lowercased()
+        guard lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") else {
+            throw .invalidConfiguration("gateway URL must start with ws:// or wss://, got \(gatewayURL)")
+        }
+        guard configuration.maxBufferedMessages > 0, configuration.maxUnacknowledgedMessages > 0 else {
+            throw .invalidConfiguration("buffer limits must be positive")
+        }
+        let messages = AsyncThrowingStream<Message, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(configuration.maxBufferedMessages))
+        let states = AsyncStream<ICWebSocketConnectionState>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let driver = ConnectionDriver<Message>(
+            gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
+            configuration: configuration, logger: logger, transport: transport,
+            messages: messages.continuation, states: states.continuation)
+        let connection = ICWebSocketConnection(canister: canister, driver: driver, messages: messages.stream,
+                                               states: states.stream)
+        try await driver.start()
+        return connection
+    }
+
+    /// This connection's client key (the identity's principal and this connection's random
+    /// nonce). After a reconnect it is the new connection's key.
+    public var clientKey: ClientKey {
+        guard let key = driver.currentKey.get() else {
+            preconditionFailure("a connection is only handed out once open, so it always has a key")
+        }
+        return key
+    }
+
+    /// Sends one application message as a signed `ws_message` with the next sequence number.
+    /// Returns once the frame is written to the gateway; the canister acknowledges it later.
+    /// - Throws: ``ICWebSocketClientError/notOpen`` while (re)connecting,
+    ///   ``ICWebSocketClientError/closed`` after close, or the encoding/transport error.
+    public func send(_ message: Message) async throws(ICWebSocketClientError) {
+        let content: [UInt8]
+        do { content = try Candid.encode(message) } catch { throw .messageEncoding("\(error)") }
+        try await driver.send(content: content)
+    }
+
+    /// Closes the connection (WebSocket close 1000); the gateway then tells the canister.
+    /// Returns once the connection is down. Calling it again does nothing.
+    public func close() async {
+        await driver.close()
+    }
+
+    /// Verification counters over the life of this connection (reconnects included).
+    public func statistics() async -> Statistics {
+        let stats = await driver.statistics()
+        return Statistics(certificatesVerified: stats.certificatesVerified, certificateCacheHits: stats.certificateCacheHits,
+                          messagesReceived: stats.messagesReceived)
+    }
+}

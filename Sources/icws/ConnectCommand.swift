@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import ICAgent
+import ICCore
+import ICWebSocketClient
+import ICWebSocketProtocol
+import Logging
+
+/// `icws connect`: an interactive terminal client for the chat and ping-pong canisters. Every
+/// line typed is sent as one message; every verified message is printed as it arrives.
+struct ConnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connect",
+        abstract: "Talk to a canister through an IC WebSocket gateway (messages are verified before they are shown).",
+        discussion: """
+        Type a line and press return to send it. Ctrl-D closes the connection.
+        --message-format chat: record { from : text; text : text } (the chat canister)
+        --message-format text: record { text : text } (the ping-pong and test canisters)
+        """
+    )
+
+    enum MessageFormat: String, ExpressibleByArgument, CaseIterable {
+        case chat, text
+    }
+
+    @Argument(help: "Gateway WebSocket URL, e.g. ws://127.0.0.1:8080.")
+    var gatewayURL: String
+
+    @Option(help: "Canister id (text form).")
+    var canister: String
+
+    @Option(help: "URL of the IC or local replica (used only to fetch its root key with --fetch-root-key).")
+    var icURL = "http://127.0.0.1:4943"
+
+    @Option(help: "Identity PEM file (as dfx writes). Default: a fresh Ed25519 identity for this session.")
+    var identity: String?
+
+    @Flag(help: "Trust the root key served by --ic-url (local replicas only). Without it the mainnet key is used.")
+    var fetchRootKey = false
+
+    @Option(help: "Root key as DER hex (as printed by `icws replica`), instead of fetching it.")
+    var rootKey: String?
+
+    @Option(help: "Application message type: chat or text.")
+    var messageFormat: MessageFormat = .text
+
+    @Option(help: "The canister's ack interval in seconds (its send_ack_interval_ms / 1000).")
+    var ackInterval = 300
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "warning"
+
+    func validate() throws {
+        if fetchRootKey, rootKey != nil { throw ValidationError("use either --fetch-root-key or --root-key, not both") }
+        if ackInterval <= 0 { throw ValidationError("--ack-interval must be positive") }
+    }
+
+    func run() async throws {
+        guard let canisterID = try? Principal(text: canister) else {
+            throw ValidationError("--canister '\(canister)' is not a principal")
+        }
+        var logger = Logger(label: "icws.connect")
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
+        logger.logLevel = level
+        let signer: any Identity
+        if let identity {
+            signer = try IdentityPEM.load(contentsOf: URL(fileURLWithPath: identity))
+        } else {
+            signer = Ed25519Identity()
+        }
+        let network: ICNetwork
+        if let rootKey {
+            guard let der = try? Hex.decode(rootKey), let key = try? RootKey(der: der) else {
+                throw ValidationError("--root-key must be the DER (or raw 96-byte) BLS key in hex")
+            }
+            network = .local(icURL, rootKey: key)
+        } else if fetchRootKey {
+            network = .local(icURL, fetchRootKey: true)
+        } else {
+            network = ICNetwork(url: icURL, rootKey: .mainnet)
+        }
+        let configuration = ICWebSocketClientConfiguration(ackMessageInterval: .seconds(ackInterval))
+        status("connecting to \(gatewayURL) for canister \(canisterID) as \(signer.principal)")
+        switch messageFormat {
+        case .chat:
+            try await session(ChatLine.self, canisterID, signer, network, configuration, logger)
+        case .text:
+            try await session(TextLine.self, canisterID, signer, network, configuration, logger)
+        }
+    }
+
+    private func session<Line: TerminalMessage>(
+        _ type: Line.Type, _ canisterID: Principal, _ identity: any Identity, _ network: ICNetwork,
+        _ configuration: ICWebSocketClientConfiguration, _ logger: Logger
+    ) async throws {
+        let connection: ICWebSocketConnection<Line>
+        do {
+            connection = try await ICWebSocketConnection.connect(
+                gatewayURL: gatewayURL, canister: canisterID, identity: identity, network: network,
+                messageType: Line.self, configuration: configuration, logger: logger)
+        } catch {
+            status("error: \(error)")
+            throw ExitCode.failure
+        }
+        status("open: client key \(connection.clientKey); type a line to send it, Ctrl-D to quit")
+        let failed = await withTaskGroup(of: Bool.self) { group -> Bool in
+            group.addTask {
+                do {
+                    for try await message in connection.messages { print(message.terminalText) }
+                    status("closed")
+                    return false
+                } catch {
+                    status("closed: \(error)")
+                    return true
+                }
+            }
+            group.addTask {
+                for await line in StandardInputLines.stream() where !line.isEmpty {
+                    do { try await connection.send(Line(typed: line)) } catch {
+                        status("send failed: \(error)")
+                        if case ICWebSocketClientError.closed = error { break }
+                    }
+                }
+                await connection.close()
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            await connection.close()
+            return first
+        }
+        if failed { throw ExitCode.failure }
+    }
+}
+
+/// A message type the terminal client can build from a typed line and print.
+protocol TerminalMessage: CandidCodable, Sendable {
+    init(typed line: String)
+    var terminalText: String { get }
+}
+
+/// The chat canister's `record { from : text; text : text }` (the canister fills in `from`).
+struct ChatLine: TerminalMessage {
+    var from: String
+    var text: String
+    init(typed line: String) { from = ""; text = line }
+    var terminalText: String { "\(from): \(text)" }
+    static var candidType: CandidType { .record([.field("from", String.self), .field("text", String.self)]) }
+    func candidValue() -> CandidValue { .record(sorting: [.field("from", from), .field("text", text)]) }
+    init(candid value: CandidValue) throws(CandidError) {
+        let record = try value.record()
+        from = try record.field("from")
+        text = try record.field("text")
+    }
+}
+
+/// The ping-pong and test canisters' `record { text : text }`.
+struct TextLine: TerminalMessage {
+    var text: String
+    init(typed line: String) { text = line }
+    var terminalText: String { text }
+    static var candidType: CandidType { .record([.field("text", String.self)]) }
+    func candidValue() -> CandidValue { .record([.field("text", text)]) }
+    init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
+}
+
+/// Status lines go to standard error so that standard output holds only messages.
+private func status(_ text: String) {
+    FileHandle.standardError.write(Data("[icws] \(text)\n".utf8))
+}
+
+/// Lines typed on standard input, read on a thread of their own (reading blocks).
+enum StandardInputLines {
+    static func stream() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(256))
+        let thread = Thread {
+            while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+            continuation.finish()
+        }
+        thread.start()
+        return stream
+    }
+}

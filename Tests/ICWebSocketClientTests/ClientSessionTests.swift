@@ -1,0 +1,226 @@
+import ICAgent
+import ICCore
+import ICTestSupport
+@testable import ICWebSocketClient
+import ICWebSocketProtocol
+import Testing
+
+/// The client state table of protocol §1.4.1 and the service-message rules of §5.5, on frames
+/// alone (§8.3 scenarios 49–61).
+struct ClientSessionTests {
+    static let time: UInt64 = 1_800_000_000_000_000_000
+    let canister = Principal.canister(index: 7)
+    let gateway = Principal.selfAuthenticating(derPublicKey: Ed25519Identity().publicKeyDER!)
+    let clientKey = ClientKey(clientPrincipal: Ed25519Identity().principal, clientNonce: 42)
+
+    private func makeFactory(delegated: Bool = false) -> CertifiedFrameFactory {
+        CertifiedFrameFactory(canister: canister, gateway: gateway, clientKey: clientKey, time: Self.time, delegated: delegated)
+    }
+
+    private func makeSession(_ factory: CertifiedFrameFactory) -> ClientSession {
+        ClientSession(canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
+                      ackTimeout: .seconds(330), clock: { Self.time })
+    }
+
+    /// A session that has received the handshake and the OpenMessage.
+    private func openSession(_ factory: inout CertifiedFrameFactory) throws -> ClientSession {
+        var session = makeSession(factory)
+        #expect(try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded()) == gateway)
+        #expect(try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded()) == .opened(gateway: gateway))
+        return session
+    }
+
+    private func error(_ body: () throws(ICWebSocketClientError) -> Void) -> ICWebSocketClientError? {
+        do { try body() } catch { return error }
+        return nil
+    }
+
+    @Test(.enabled(if: TestVectors.isAvailable))
+    func theRecordedSessionOpensDeliversAndCloses() throws {
+        let fixtures = try SDKFixtures.load()
+        var session = ClientSession(canister: fixtures.canister, clientKey: fixtures.clientKey, rootKey: fixtures.rootKey,
+                                    maxCertificateAge: .seconds(300), ackTimeout: .seconds(330), clock: { fixtures.freshTime })
+        #expect(try session.receiveHandshake(fixtures.handshake) == fixtures.gateway)
+        let frames = fixtures.frames.map { $0.frame.encoded() }
+        #expect(try session.receiveCanisterMessage(frames[0]) == .opened(gateway: fixtures.gateway))
+        guard case .sendKeepAlive(let keepAlive) = try session.receiveCanisterMessage(frames[1]) else {
+            Issue.record("an ack must be answered with a keep-alive")
+            return
+        }
+        // §8.3 scenario 61: the keep-alive names the ack's own sequence number (2).
+        #expect(keepAlive.sequenceNum == 1)
+        #expect(keepAlive.isServiceMessage)
+        #expect(try WebsocketServiceMessageContent.decode(keepAlive.content) == .keepAliveMessage(lastIncomingSequenceNum: 2))
+        guard case .deliver(let content) = try session.receiveCanisterMessage(frames[2]) else {
+            Issue.record("an application message must be delivered")
+            return
+        }
+        #expect(try Candid.decode(TextMessage.self, from: content) == TextMessage(text: "Hello"))
+        #expect(try session.receiveCanisterMessage(frames[3]) == .closedByApplication)
+        #expect(session.phase == .closed)
+    }
+
+    @Test func invalidHandshakesAreRejected() {
+        let candidates: [[UInt8]] = [
+            CBOREncoder.encode(.map([(.text("gateway_principal"), .text(gateway.description))]), selfDescribe: true),
+            CBOREncoder.encode(.map([]), selfDescribe: true),
+            CBOREncoder.encode(.null),
+            [],
+        ]
+        for bytes in candidates {
+            var session = makeSession(makeFactory())
+            guard case .invalidHandshake? = error({ () throws(ICWebSocketClientError) in _ = try session.receiveHandshake(bytes) }) else {
+                Issue.record("handshake \(bytes) must be rejected")
+                continue
+            }
+            #expect(session.phase == .closed)
+        }
+    }
+
+    @Test func sendingBeforeOpenAndAfterCloseFails() throws {
+        var factory = makeFactory()
+        var session = makeSession(factory)
+        guard case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false) }) else {
+            Issue.record("send before the handshake must fail with notOpen")
+            return
+        }
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
+        guard case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false) }) else {
+            Issue.record("send before the open message must fail with notOpen")
+            return
+        }
+        _ = try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded())
+        #expect(try session.nextMessage(content: [1], isServiceMessage: false).sequenceNum == 1)
+        session.close()
+        guard case .closed? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false) }) else {
+            Issue.record("send after close must fail with closed")
+            return
+        }
+    }
+
+    /// §8.3 scenarios 56 and 61: application message 1, then an ack; the keep-alive is number 2.
+    @Test func keepAlivesTakeTheNextClientSequenceNumber() throws {
+        var factory = makeFactory()
+        var session = try openSession(&factory)
+        let sent = try session.nextMessage(content: try Candid.encode(TextMessage(text: "test")), isServiceMessage: false)
+        #expect(sent.sequenceNum == 1)
+        #expect(!sent.isServiceMessage)
+        #expect(session.unacknowledgedContent.map(\.sequenceNumber) == [1])
+        guard case .sendKeepAlive(let keepAlive) = try session.receiveCanisterMessage(
+            factory.service(.ackMessage(lastIncomingSequenceNum: 1)).encoded()) else {
+            Issue.record("expected a keep-alive")
+            return
+        }
+        #expect(keepAlive.sequenceNum == 2)
+        #expect(try WebsocketServiceMessageContent.decode(keepAlive.content) == .keepAliveMessage(lastIncomingSequenceNum: 2))
+        #expect(session.acknowledgements.unacknowledged == [2])
+        #expect(session.unacknowledgedContent.isEmpty, "the application message was acknowledged")
+    }
+
+    @Test func aSkippedCanisterMessageClosesWithBothNumbers() throws {
+        var factory = makeFactory()
+        var session = try openSession(&factory)
+        _ = factory.service(.ackMessage(lastIncomingSequenceNum: 0))  // number 2, never delivered
+        let third = factory.application(try Candid.encode(TextMessage(text: "x")))
+        guard case .verification(.unexpectedSequenceNumber(2, 3))? = error({ () throws(ICWebSocketClientError) in
+            _ = try session.receiveCanisterMessage(third.encoded())
+        }) else {
+            Issue.record("expected a sequence number error naming 2 and 3")
+            return
+        }
+    }
+
+    @Test func anOpenMessageForAnotherKeyIsRejected() throws {
+        var factory = makeFactory()
+        var session = makeSession(factory)
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
+        let other = ClientKey(clientPrincipal: clientKey.clientPrincipal, clientNonce: 43)
+        let frame = factory.service(.openMessage(clientKey: other))
+        guard case .openMessageForAnotherClient(clientKey, other)? = error({ () throws(ICWebSocketClientError) in
+            _ = try session.receiveCanisterMessage(frame.encoded())
+        }) else {
+            Issue.record("expected the open message to be refused")
+            return
+        }
+    }
+
+    @Test func aCloseMessageWithAnotherReasonIsAnError() throws {
+        var factory = makeFactory()
+        var session = try openSession(&factory)
+        guard case .closedByCanister(.keepAliveTimeout)? = error({ () throws(ICWebSocketClientError) in
+            _ = try session.receiveCanisterMessage(factory.service(.closeMessage(reason: .keepAliveTimeout)).encoded())
+        }) else {
+            Issue.record("expected closedByCanister(KeepAliveTimeout)")
+            return
+        }
+        #expect(session.phase == .closed)
+    }
+
+    @Test func serviceMessagesOnlyClientsSendAreRejected() throws {
+        var factory = makeFactory()
+        var session = try openSession(&factory)
+        guard case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
+            _ = try session.receiveCanisterMessage(factory.service(.keepAliveMessage(lastIncomingSequenceNum: 1)).encoded())
+        }) else {
+            Issue.record("a KeepAliveMessage from the canister must be refused")
+            return
+        }
+        var garbage = makeFactory()
+        var other = try openSession(&garbage)
+        guard case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
+            _ = try other.receiveCanisterMessage(garbage.batch([(true, [0x44, 0x49, 0x44, 0x4c, 0xff])])[0].encoded())
+        }) else {
+            Issue.record("an undecodable service message must be refused")
+            return
+        }
+    }
+
+    @Test func anApplicationMessageBeforeOpenIsRejected() throws {
+        var factory = makeFactory()
+        var session = makeSession(factory)
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
+        guard case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
+            _ = try session.receiveCanisterMessage(factory.application([1]).encoded())
+        }) else {
+            Issue.record("expected the early application message to be refused")
+            return
+        }
+    }
+
+    @Test func anAckAboveTheLastSentNumberClosesTheSession() throws {
+        var factory = makeFactory()
+        var session = try openSession(&factory)
+        _ = try session.nextMessage(content: [1], isServiceMessage: false)
+        guard case .acknowledgementForUnsentMessage(5, 1)? = error({ () throws(ICWebSocketClientError) in
+            _ = try session.receiveCanisterMessage(factory.service(.ackMessage(lastIncomingSequenceNum: 5)).encoded())
+        }) else {
+            Issue.record("expected an ack error")
+            return
+        }
+    }
+
+    @Test func aDelegatedCertificateMustCoverTheCanister() throws {
+        var factory = makeFactory(delegated: true)
+        let frame = factory.service(.openMessage(clientKey: clientKey))
+        var verifier = CanisterMessageVerifier(canister: canister, rootKey: factory.rootKey, clientKey: clientKey,
+                                               gateway: gateway, clock: { Self.time })
+        #expect(try verifier.verify(frame).sequenceNum == 1)
+        let other = Principal.canister(index: 8)
+        var foreign = CanisterMessageVerifier(canister: other, rootKey: factory.rootKey, clientKey: clientKey,
+                                              gateway: gateway, clock: { Self.time })
+        #expect(throws: CanisterMessageVerificationError.certificate(.canisterNotInRanges(canister: other, subnet: factory.issuer.delegation!.subnetID))) {
+            _ = try foreign.verify(frame)
+        }
+    }
+
+    @Test func aKeyOfAnotherGatewayIsRejected() throws {
+        var factory = CertifiedFrameFactory(canister: canister, gateway: Principal.canister(index: 99), clientKey: clientKey,
+                                            time: Self.time)
+        var verifier = CanisterMessageVerifier(canister: canister, rootKey: factory.rootKey, clientKey: clientKey,
+                                               gateway: gateway, clock: { Self.time })
+        let frame = factory.service(.openMessage(clientKey: clientKey))
+        #expect(throws: CanisterMessageVerificationError.keyOfAnotherGateway(key: frame.key, gateway: gateway)) {
+            _ = try verifier.verify(frame)
+        }
+    }
+}
