@@ -26,9 +26,13 @@ case "replica":
     await ReplicaBenchmarks.run(harness)
 case "gateway":
     await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000)
+case "soak":
+    let values = arguments.dropFirst().compactMap { Double($0) }
+    await SoakBenchmark.run(clients: values.first.map { Int($0) } ?? 200, seconds: values.dropFirst().first.map { Int($0) } ?? 60,
+                            rate: values.dropFirst(2).first ?? 4)
 case "client":
     ClientBenchmarks.run(harness)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [clients], client")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [clients], client, soak [clients seconds rate]")
     if suite != "help" && suite != "--help" { exit(2) }
 }
