@@ -154,7 +154,7 @@ let package = Package(
         ]),
         // The whole system: client SDK → gateway → replica → Swift canisters (protocol §8 scenarios).
         .testTarget(name: "ICWebSocketEndToEndTests", dependencies: [
-            "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICStackTestSupport",
+            "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICReplica", "ICStackTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "WSClient", package: "swift-websocket"),

@@ -39,8 +39,9 @@ public final class FaultInjectingProxy: Sendable {
 
     /// Serves on a loopback port while `body` runs with the proxy's `ws://` URL.
     public func run(_ body: @Sendable (String) async throws -> Void) async throws {
-        var logger = Logger(label: "fault-injecting-proxy")
-        logger.logLevel = .critical
+        var quiet = Logger(label: "fault-injecting-proxy")
+        quiet.logLevel = .critical
+        let logger = quiet
         let ready = AsyncStream<Int>.makeStream()
         let app = Application(
             router: Router(),

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 
 /// An HTTP proxy in front of a replica that makes it slow or unreachable on demand: the
 /// gateway's pollers and relays must ride it out (retry with backoff) rather than drop sessions.
@@ -79,7 +78,7 @@ public final class FaultInjectingReplicaProxy: Sendable {
         let bytes = try await response.body.collect(upTo: 8 << 20)
         forwarded.withLockedValue { $0 += 1 }
         var headers = HTTPFields()
-        if let type = response.headers.first(name: "Content-Type"), let name = HTTPField.Name("Content-Type") { headers[name] = type }
+        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes))
     }
 }

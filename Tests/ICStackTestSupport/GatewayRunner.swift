@@ -51,6 +51,11 @@ public final class GatewayRunner: Sendable {
         baseConfiguration = configuration
     }
 
+    /// A gateway with exactly this configuration.
+    public init(configuration: GatewayConfiguration) {
+        baseConfiguration = configuration
+    }
+
     public var principal: Principal { identity.principal }
     public var url: String { "ws://127.0.0.1:\(lastPort.withLockedValue { $0 })" }
 

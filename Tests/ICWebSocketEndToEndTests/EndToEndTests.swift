@@ -94,13 +94,15 @@ struct EndToEndTests {
             #expect(try await client.next() == TextMessage(text: "ping"))
             try await client.send(TextMessage(text: "one"))
             #expect(try await client.next() == TextMessage(text: "one ping"))
-            // Three ack intervals (5 minutes each) with a keep-alive check 60 s after each ack:
-            // the client answers every ack with a keep-alive, so the canister keeps it.
+            // Three ack intervals (5 minutes each, measured from init) with the keep-alive check
+            // 60 s after each ack: the client answers every ack with a keep-alive, so the check
+            // (which closes a client silent for more than 60 s) keeps it. Time moves in exact
+            // steps, as the check runs at its due time on the IC.
             for round in 1...3 {
-                local.replica.advanceTime(by: .seconds(300))
-                try await Task.sleep(for: .milliseconds(600))   // the ack is polled and answered
-                local.replica.advanceTime(by: .seconds(61))
-                try await Task.sleep(for: .milliseconds(300))
+                local.replica.advanceTime(by: .seconds(round == 1 ? 300 : 240))   // ack tick
+                try await Task.sleep(for: .milliseconds(800))                       // ack polled, keep-alive relayed
+                local.replica.advanceTime(by: .seconds(60))                         // keep-alive check
+                try await Task.sleep(for: .milliseconds(200))
                 try await client.send(TextMessage(text: "round \(round)"))
                 #expect(try await client.next() == TextMessage(text: "round \(round) ping"))
             }
