@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient", "CanisterToolchain",
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient", "CanisterToolchain", "ICStackTestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -111,7 +111,14 @@ let package = Package(
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
         // Test-only: a replica on loopback with the Swift canisters built and deployed.
         .target(name: "ICStackTestSupport", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "ICTestSupport", "CanisterToolchain",
+            "ICReplica", "ICAgent", "ICCore", "ICTestSupport", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/ICStackTestSupport"),
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
@@ -143,6 +150,17 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The whole system: client SDK → gateway → replica → Swift canisters (protocol §8 scenarios).
+        .testTarget(name: "ICWebSocketEndToEndTests", dependencies: [
+            "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICReplica", "ICStackTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),

@@ -73,6 +73,10 @@ public struct GatewayConfiguration: Sendable {
     public var tlsCertificateKeyPEMPath: String?
     /// Prometheus listener `host:port`; `nil` serves no metrics endpoint. Reference default `0.0.0.0:9000`.
     public var prometheusEndpoint: String?
+    /// The IC's notion of now (ns since 1970) for the ingress expiry of the gateway's own
+    /// queries and calls and for certificate freshness: the system clock, except under a local
+    /// replica whose time a test or tool moves (`LocalReplica.clock`).
+    public var icClock: @Sendable () -> UInt64 = CertificateVerifier.systemClock
 
     public init(
         host: String = "0.0.0.0",

@@ -35,11 +35,12 @@ final class GatewayRuntime: Sendable {
         limiter = ConnectionLimiter(maxConnections: configuration.maxConnections,
                                     maxConnectionsPerIP: configuration.maxConnectionsPerIP,
                                     connectionsPerSecond: configuration.newConnectionsPerSecond)
-        gatewayAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey),
+        gatewayAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey,
+                                                      clock: configuration.icClock),
                                  identity: identity, httpClient: httpClient)
         callAgent = gatewayAgent
         pollAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey,
-                                                   requestTimeout: configuration.pollTimeout),
+                                                   requestTimeout: configuration.pollTimeout, clock: configuration.icClock),
                               identity: identity, httpClient: httpClient)
         certificates = configuration.verifiesPollCertificates ? PollCertificateChecker(agent: pollAgent) : nil
         let pollAgent = self.pollAgent

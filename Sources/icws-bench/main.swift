@@ -31,7 +31,11 @@ case "client":
     ClientBenchmarks.run(harness)
 case "canister":
     await CanisterBenchmarks.run(harness)
+case "soak":
+    let values = arguments.dropFirst().compactMap { Double($0) }
+    await SoakBenchmark.run(clients: values.first.map { Int($0) } ?? 200, seconds: values.dropFirst().first.map { Int($0) } ?? 60,
+                            rate: values.dropFirst(2).first ?? 4)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client, canister")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate]")
     if suite != "help" && suite != "--help" { exit(2) }
 }

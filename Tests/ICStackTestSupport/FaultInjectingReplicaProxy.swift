@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// An HTTP proxy in front of a replica that makes it slow or unreachable on demand: the
+/// gateway's pollers and relays must ride it out (retry with backoff) rather than drop sessions.
+public final class FaultInjectingReplicaProxy: Sendable {
+    public enum Fault: Sendable, Equatable {
+        case none
+        /// Every request waits this long before it is forwarded.
+        case delay(Duration)
+        /// Every request is answered 503 at once (the replica is "down").
+        case unavailable
+    }
+
+    private let upstream: String
+    private let fault = NIOLockedValueBox(Fault.none)
+    private let forwarded = NIOLockedValueBox(0)
+
+    public init(upstream: String) {
+        self.upstream = upstream
+    }
+
+    public func inject(_ fault: Fault) { self.fault.withLockedValue { $0 = fault } }
+
+    /// Requests forwarded so far.
+    public var forwardedRequests: Int { forwarded.withLockedValue { $0 } }
+
+    /// Serves on a loopback port while `body` runs with the proxy's `http://` URL.
+    public func run(_ body: @Sendable (String) async throws -> Void) async throws {
+        var logger = Logger(label: "fault-injecting-replica-proxy")
+        logger.logLevel = .critical
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            try await self.forward(request, client: client)
+        }
+        router.post("**", use: handler)
+        router.get("**", use: handler)
+        let ready = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+                var iterator = ready.stream.makeAsyncIterator()
+                let port = await iterator.next() ?? 0
+                do {
+                    try await body("http://127.0.0.1:\(port)")
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+                group.cancelAll()
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    private func forward(_ request: Request, client: HTTPClient) async throws -> Response {
+        switch fault.withLockedValue({ $0 }) {
+        case .none: break
+        case .delay(let duration): try await Task.sleep(for: duration)
+        case .unavailable: return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "injected: replica down")))
+        }
+        let body = try await request.body.collect(upTo: 4 << 20)
+        var outgoing = HTTPClientRequest(url: upstream + request.uri.description)
+        outgoing.method = request.method == .get ? .GET : .POST
+        outgoing.headers.add(name: "Content-Type", value: request.headers[.contentType] ?? "application/cbor")
+        outgoing.body = .bytes(body)
+        let response = try await client.execute(outgoing, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 8 << 20)
+        forwarded.withLockedValue { $0 += 1 }
+        var headers = HTTPFields()
+        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes))
+    }
+}
