@@ -60,7 +60,7 @@ import Testing
             // Client → canister: three ws_message calls sent back to back reach the canister in
             // order (each is submitted when the previous one executed); a repeated number is then
             // refused by the canister with a CloseMessage, which proves the first three arrived.
-            let app = try Candid.encode(AppMessage(text: "hello"))
+            let app = try Candid.encode(TextMessage(text: "hello"))
             for sequence: UInt64 in 1...3 { socket.send(try client.message(sequenceNumber: sequence, content: app)) }
             socket.send(try client.message(sequenceNumber: 3, content: app))
             let close = try verifiedMessage(await socket.nextBinary(timeout: .seconds(20)), canister: canister, rootKey: local.rootKey)
@@ -123,12 +123,4 @@ import Testing
             }
         }
     }
-}
-
-struct AppMessage: CandidCodable {
-    var text: String
-    static var candidType: CandidType { .record([.field("text", String.self)]) }
-    func candidValue() -> CandidValue { .record([.field("text", text)]) }
-    init(text: String) { self.text = text }
-    init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
 }
