@@ -32,6 +32,7 @@ enum SoakBenchmark {
         var received: [(from: String, text: String, at: ContinuousClock.Instant)] { state.withLockedValue { $0.received } }
         var sent: [String] { state.withLockedValue { $0.sent } }
         var disconnected: Bool { state.withLockedValue { $0.disconnected } }
+        var error: String? { state.withLockedValue { $0.error } }
         func sentAt(_ text: String) -> ContinuousClock.Instant? { state.withLockedValue { $0.sentAt[text] } }
 
         func recordReceived(_ message: ChatMessage) {
@@ -169,14 +170,15 @@ enum SoakBenchmark {
             }
             // Let the last messages arrive, then stop.
             try await Task.sleep(for: .seconds(8))
+            let stayed = Set(clients.filter { !$0.disconnected }.map(\.index))
             for connection in connections.values { await connection.close() }
             group.cancelAll()
+            report(clients, stayedConnected: stayed)
         }
-        report(clients)
     }
 
-    private static func report(_ clients: [Client]) {
-        let stable = clients.filter { !$0.disconnected }
+    private static func report(_ clients: [Client], stayedConnected: Set<Int>) {
+        let stable = clients.filter { stayedConnected.contains($0.index) }
         let byPrincipal = Dictionary(uniqueKeysWithValues: clients.map { ($0.principal, $0) })
         var expected = 0, delivered = 0, missing = 0, duplicated = 0, outOfOrder = 0
         var latencies = [Double]()
@@ -201,7 +203,7 @@ enum SoakBenchmark {
         let p50 = latencies.isEmpty ? 0 : latencies[latencies.count / 2]
         let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
         let sentTotal = clients.reduce(0) { $0 + $1.sent.count }
-        let disconnectedByGroup = Dictionary(grouping: clients.filter(\.disconnected), by: \.group).mapValues(\.count)
+        let disconnectedByGroup = Dictionary(grouping: clients.filter { !stayedConnected.contains($0.index) }, by: \.group).mapValues(\.count)
         print("""
             {"name": "soak.result", "clients": \(clients.count), "stayed_connected": \(stable.count), \
             "disconnected_by_group": "\(disconnectedByGroup.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))", \
@@ -209,6 +211,11 @@ enum SoakBenchmark {
             "missing": \(missing), "duplicated": \(duplicated), "pairs_out_of_order": \(outOfOrder), \
             "delivery_latency_ms_p50": \(format(p50)), "delivery_latency_ms_p99": \(format(p99))}
             """)
+        for group in ["A", "B", "C"] as [Character] {
+            if let example = clients.first(where: { $0.group == group && !stayedConnected.contains($0.index) })?.error {
+                print("{\"name\": \"soak.disconnect_example\", \"group\": \"\(group)\", \"why\": \"\(example.replacingOccurrences(of: "\"", with: "'"))\"}")
+            }
+        }
         if missing > 0 || duplicated > 0 || outOfOrder > 0 {
             print("soak: delivery guarantees violated")
             exit(1)
