@@ -84,11 +84,15 @@ struct DevCommand: AsyncParsableCommand {
 
         let setup = DevSetupService(replica: replica, replicaURL: replicaURL, replicaListening: replicaListening.stream,
                                     gateway: gateway, host: host, choice: choice, module: module, store: store)
-        let group = ServiceGroup(configuration: .init(
+        var groupConfiguration = ServiceGroupConfiguration(
             services: [.init(service: server), .init(service: RoundService(replica: replica)), .init(service: gateway),
                        .init(service: setup, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "dev")))
-        try await group.run()
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "dev"))
+        // Ctrl-C must always stop the stack: a graceful shutdown that takes longer (seen once
+        // with a reused state directory, cause not found yet) turns into cancellation.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 
     private func loadModule(_ choice: CanisterChoice) throws -> [UInt8] {
