@@ -185,20 +185,7 @@ enum ReplicaBenchmarks {
     }
 
     private static func deploy(_ agent: HTTPAgent, replica: Replica, module: [UInt8]) async throws -> Principal {
-        let created = try await agent.call(canister: .managementCanister, method: "provisional_create_canister_with_cycles",
-                                           arg: try CandidEncoder.encode([.record([])], types: [.record([])]),
-                                           effectiveCanisterID: replica.canisterRange.lowerBound)
-        guard case .principal(let id)? = try Candid.decodeValues(from: created).first?.record().value("canister_id") else {
-            throw BenchFailure("no canister id")
-        }
-        let type: CandidType = .record([.init(name: "mode", type: .variant([.init(name: "install", type: .null)])),
-                                        .init(name: "canister_id", type: .principal),
-                                        .init(name: "wasm_module", type: .blob), .init(name: "arg", type: .blob)])
-        let value: CandidValue = .record(sorting: [.field("mode", .variant("install")), .field("canister_id", .principal(id)),
-                                                   .field("wasm_module", .blob(module)), .field("arg", .blob([]))])
-        _ = try await agent.call(canister: .managementCanister, method: "install_code",
-                                 arg: try CandidEncoder.encode([value], types: [type]), effectiveCanisterID: id)
-        return id
+        try await ManagementCanister(agent: agent).deploy(module: module, effectiveCanisterID: replica.canisterRange.lowerBound)
     }
 
     /// Operations per second with `concurrency` clients looping for `seconds`.

@@ -187,20 +187,3 @@ extension CanisterReplicaTests {
         }
     }
 }
-
-/// The chat canister's `record { from : text; text : text }`.
-struct ChatMessage: CandidCodable, Equatable {
-    var from: String
-    var text: String
-    static var candidType: CandidType { .record([.field("from", String.self), .field("text", String.self)]) }
-    func candidValue() -> CandidValue { .record(sorting: [.field("from", from), .field("text", text)]) }
-    init(from: String, text: String) {
-        self.from = from
-        self.text = text
-    }
-    init(candid value: CandidValue) throws(CandidError) {
-        let record = try value.record()
-        from = try record.field("from")
-        text = try record.field("text")
-    }
-}
