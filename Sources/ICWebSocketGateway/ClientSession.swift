@@ -1,4 +1,3 @@
-import HummingbirdWebSocket
 import ICAgent
 import ICCore
 import ICWebSocketProtocol
@@ -7,8 +6,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 
-/// What a session needs from the gateway.
-struct SessionServices: Sendable {
+/// What a session needs from the gateway; one instance shared by all sessions.
+final class SessionServices: Sendable {
     let configuration: GatewayConfiguration
     let gatewayPrincipal: Principal
     let state: GatewayState
@@ -19,94 +18,175 @@ struct SessionServices: Sendable {
     let startPoller: @Sendable (CanisterPoller) -> Void
     /// Calls `ws_close` for a client key as the gateway (§6.6), bounded in time.
     let closeOnCanister: @Sendable (SessionStateMachine.SessionTarget) async -> Void
+    /// Called once per session when its closing work (Close frame, unregistration, `ws_close`) is done.
+    let sessionFinished: @Sendable (ClientSession) -> Void
+
+    init(configuration: GatewayConfiguration, gatewayPrincipal: Principal, state: GatewayState, callAgent: HTTPAgent,
+         metrics: GatewayMetrics, startPoller: @escaping @Sendable (CanisterPoller) -> Void,
+         closeOnCanister: @escaping @Sendable (SessionStateMachine.SessionTarget) async -> Void,
+         sessionFinished: @escaping @Sendable (ClientSession) -> Void) {
+        self.configuration = configuration
+        self.gatewayPrincipal = gatewayPrincipal
+        self.state = state
+        self.callAgent = callAgent
+        self.metrics = metrics
+        self.startPoller = startPoller
+        self.closeOnCanister = closeOnCanister
+        self.sessionFinished = sessionFinished
+    }
 }
 
-/// One WebSocket connection: the I/O around a ``SessionStateMachine``. Four tasks run while it
-/// lives: the reader (client frames → events), the writer (canister messages → client), the
-/// caller (this connection's envelopes → IC, one after another, §6.4) and the timers. The first
-/// `end` action stops all four; then the Close frame is sent, the key unregistered and `ws_close`
-/// called as the machine decided.
+/// One WebSocket connection: the I/O around a ``SessionStateMachine``, driven by events rather
+/// than by tasks of its own, so that an idle connection costs only its channel and this object.
+///
+/// Events arrive from the connection's ``ClientConnectionHandler`` (client messages, the end of
+/// the connection), from the canister's poller (messages, failure), from timers on the channel's
+/// event loop and from the gateway (shutdown). Work that must wait happens elsewhere: a task
+/// exists only while this connection has envelopes to submit (one at a time, §6.4), and the
+/// channel's pending writes are the outbound queue, bounded by
+/// ``GatewayConfiguration/maxPendingOutboundMessages``.
+///
+/// The first `end` action sends the Close frame, unregisters the client key and calls
+/// `ws_close` as the machine decided, then reports to ``SessionServices/sessionFinished``.
 final class ClientSession: Sendable {
-    struct Outbound: Sendable {
-        let frame: [UInt8]
-        let polledAt: ContinuousClock.Instant
-    }
-
     let id: UInt64
     private let services: SessionServices
     private let logger: Logger
-    private let machine: NIOLockedValueBox<SessionStateMachine>
-    private let setupStartedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+    private let channel: any Channel
     private let startedAt = ContinuousClock.now
+    private let state: NIOLockedValueBox<Inner>
 
-    private let outbound: AsyncStream<Outbound>
-    private let outboundContinuation: AsyncStream<Outbound>.Continuation
-    private let calls: AsyncStream<ForwardedEnvelope>
-    private let callsContinuation: AsyncStream<ForwardedEnvelope>.Continuation
-    private let endings: AsyncStream<SessionStateMachine.Ending>
-    private let endingsContinuation: AsyncStream<SessionStateMachine.Ending>.Continuation
+    private struct Inner {
+        var machine: SessionStateMachine
+        /// Set when `ws_open` is forwarded; cleared by the first relayed message (the open message).
+        var setupStartedAt: ContinuousClock.Instant?
+        /// The session's key and canister, kept after the machine reaches `closed`.
+        var target: SessionStateMachine.SessionTarget?
+        /// Canister messages written to the channel and not yet flushed to the socket.
+        var pendingOutbound = 0
+        /// Envelopes waiting for the previous one's outcome (at most `maxPendingCalls`).
+        var calls = CircularBuffer<ForwardedEnvelope>()
+        /// Whether a task is submitting `calls`; it clears this when it finds the queue empty.
+        var submitting = false
+        var submitter: Task<Void, Never>?
+        var timer: Scheduled<Void>?
+        /// Set when the session ended; afterwards every event is ignored.
+        var ending: SessionStateMachine.Ending?
+    }
 
-    init(id: UInt64, services: SessionServices, logger: Logger) {
+    /// Creates the session of a freshly upgraded `channel`; call ``start()`` on its event loop.
+    init(id: UInt64, channel: any Channel, services: SessionServices, logger: Logger) {
         self.id = id
+        self.channel = channel
         self.services = services
         var logger = logger
         logger[metadataKey: "connection_id"] = "\(id)"
         self.logger = logger
-        machine = NIOLockedValueBox(SessionStateMachine(gatewayPrincipal: services.gatewayPrincipal,
-                                                        maxEnvelopeBytes: services.configuration.maxEnvelopeBytes))
-        // Bounded queues (§6.5: a slow client must not stall its canister's other clients).
-        (outbound, outboundContinuation) = AsyncStream.makeStream(
-            bufferingPolicy: .bufferingOldest(max(1, services.configuration.maxPendingOutboundMessages)))
-        (calls, callsContinuation) = AsyncStream.makeStream(
-            bufferingPolicy: .bufferingOldest(max(1, services.configuration.maxPendingCalls)))
-        (endings, endingsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(1))
+        state = NIOLockedValueBox(Inner(
+            machine: SessionStateMachine(gatewayPrincipal: services.gatewayPrincipal,
+                                         maxEnvelopeBytes: services.configuration.maxEnvelopeBytes)))
     }
 
-    // MARK: Inputs from the gateway
+    var sessionState: SessionStateMachine.State { state.withLockedValue { $0.machine.state } }
 
-    /// A canister message for this client, from its poller.
-    func deliver(_ frame: [UInt8], polledAt: ContinuousClock.Instant) {
-        if case .dropped = outboundContinuation.yield(Outbound(frame: frame, polledAt: polledAt)) {
-            _ = handle(.outboundOverflow)
+    /// Whether the gateway has begun the closing handshake (its Close frame is on the way).
+    var isClosing: Bool { state.withLockedValue { $0.ending?.closeFrame != nil } }
+
+    // MARK: Inputs
+
+    /// Sends the handshake frame (§2.3) and arms the handshake timeout.
+    func start() {
+        let handshake = GatewayHandshakeFrame(gatewayPrincipal: services.gatewayPrincipal).encoded()
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: handshake)))
+            .whenFailure { [self] error in handle(.writeFailed(reason: "handshake not sent: \(error)")) }
+        arm(after: services.configuration.handshakeTimeout) { session in
+            if case .initial = session.sessionState { session.handle(.handshakeTimeout) }
         }
     }
 
-    /// The poller of this session's canister gave up.
-    func pollerFailed(code: GatewayCloseCode, reason: String) {
-        _ = handle(.pollerFailed(code: code, reason: reason))
+    /// A complete client message (fragments joined, size checked by the handler).
+    func received(_ message: ByteBuffer, isText: Bool) {
+        if isText {
+            services.metrics.frameRejected(reason: "text_frame")
+            handle(.textFrame)
+            return
+        }
+        if case .end = handle(.binaryFrame(Array(message.readableBytesView))) {
+            services.metrics.frameRejected(reason: "invalid_frame")
+        }
     }
 
-    /// The gateway is shutting down.
-    func shutdown() { _ = handle(.shutdown) }
+    /// A client message the handler refused (too big, badly fragmented, not WebSocket).
+    func refused(code: GatewayCloseCode, reason: String, metric: String) {
+        services.metrics.frameRejected(reason: metric)
+        handle(.invalidMessage(code: code, reason: reason))
+    }
 
-    var state: SessionStateMachine.State { machine.withLockedValue { $0.state } }
+    /// The connection is gone, or the client sent its Close frame.
+    func connectionEnded(reason: String) { handle(.clientGone(reason: reason)) }
+
+    /// A canister message for this client, from its poller, in queue order.
+    func deliver(_ frame: [UInt8], polledAt: ContinuousClock.Instant) {
+        let (action, wasSetup, overflow): (SessionStateMachine.Action, Bool, Bool) = state.withLockedValue { inner in
+            guard inner.pendingOutbound < services.configuration.maxPendingOutboundMessages else { return (.none, false, true) }
+            let action = inner.machine.handle(.canisterMessage(frame))
+            guard case .send = action else { return (action, false, false) }
+            inner.pendingOutbound += 1
+            defer { inner.setupStartedAt = nil }
+            return (action, inner.setupStartedAt != nil, false)
+        }
+        if overflow {
+            handle(.outboundOverflow)
+            return
+        }
+        guard case .send(let bytes) = action else { return }
+        if wasSetup { cancelTimer() }
+        let metrics = services.metrics
+        let startedAt = self.startedAt
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: bytes)))
+            .whenComplete { [self] result in
+                state.withLockedValue { $0.pendingOutbound -= 1 }
+                switch result {
+                case .success:
+                    let now = ContinuousClock.now
+                    metrics.messageRelayed(latency: now - polledAt)
+                    if wasSetup { metrics.sessionOpened(after: now - startedAt) }
+                case .failure(let error):
+                    handle(.writeFailed(reason: "write failed: \(error)"))
+                }
+            }
+    }
+
+    /// The poller of this session's canister gave up.
+    func pollerFailed(code: GatewayCloseCode, reason: String) { handle(.pollerFailed(code: code, reason: reason)) }
+
+    /// The gateway is shutting down.
+    func shutdown() { handle(.shutdown) }
+
+    /// Closes the connection without a closing handshake (the gateway is stopping for good).
+    func abort() { channel.close(promise: nil) }
 
     // MARK: Events
 
-    /// Feeds an event to the machine and performs the synchronous part of its action; returns
-    /// the action so that the writer can send frames.
+    /// Feeds an event to the machine and performs its action.
     @discardableResult
     private func handle(_ event: SessionStateMachine.Event) -> SessionStateMachine.Action {
-        let action = machine.withLockedValue { $0.handle(event) }
+        let action = state.withLockedValue { inner -> SessionStateMachine.Action in
+            let action = inner.machine.handle(event)
+            switch action {
+            case .registerAndForward(let target, _):
+                inner.target = target
+                inner.setupStartedAt = ContinuousClock.now
+            case .end(let ending):
+                inner.ending = ending
+            default:
+                break
+            }
+            return action
+        }
         switch action {
         case .registerAndForward(let target, let envelope):
-            setupStartedAt.withLockedValue { $0 = ContinuousClock.now }
-            switch services.state.register(self, key: target.clientKey, canister: target.canister) {
-            case .duplicateClientKey:
-                // Treated like a bad first frame: the other connection keeps the key.
-                machine.withLockedValue { _ = $0.handle(.clientGone(reason: "duplicate")) }
-                services.metrics.frameRejected(reason: "duplicate_client_key")
-                logger.warning("client key already connected", metadata: ["client_key": "\(target.clientKey)"])
-                conclude(.init(closeFrame: (.policyViolation, "client key \(target.clientKey) is already connected"),
-                               unregisters: false, callsWsClose: false, reason: "duplicate client key"))
-            case .registeredStartingPoller(let poller):
-                logger.info("session registered", metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
-                enqueue(envelope)
-                services.startPoller(poller)
-            case .registered:
-                logger.info("session registered", metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
-                enqueue(envelope)
-            }
+            register(target, envelope)
         case .forward(let envelope):
             enqueue(envelope)
         case .ignore(let reason):
@@ -120,48 +200,168 @@ final class ClientSession: Sendable {
         return action
     }
 
+    private func register(_ target: SessionStateMachine.SessionTarget, _ envelope: ForwardedEnvelope) {
+        switch services.state.register(self, key: target.clientKey, canister: target.canister) {
+        case .duplicateClientKey:
+            // Treated like a bad first frame: the other connection keeps the key.
+            let ending = SessionStateMachine.Ending(
+                closeFrame: (.policyViolation, "client key \(target.clientKey) is already connected"),
+                unregisters: false, callsWsClose: false, reason: "duplicate client key")
+            state.withLockedValue {
+                _ = $0.machine.handle(.clientGone(reason: "duplicate"))
+                $0.target = nil
+                $0.ending = ending
+            }
+            services.metrics.frameRejected(reason: "duplicate_client_key")
+            logger.warning("client key already connected", metadata: ["client_key": "\(target.clientKey)"])
+            conclude(ending)
+            return
+        case .registeredStartingPoller(let poller):
+            logger.info("session registered", metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
+            enqueue(envelope)
+            services.startPoller(poller)
+        case .registered:
+            logger.info("session registered", metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
+            enqueue(envelope)
+        }
+        cancelTimer()
+        arm(after: services.configuration.setupTimeout) { session in
+            if case .setup = session.sessionState { session.handle(.setupTimeout) }
+        }
+    }
+
+    // MARK: Calls (§6.4: one connection's envelopes reach the IC one after another)
+
     private func enqueue(_ envelope: ForwardedEnvelope) {
-        if case .dropped = callsContinuation.yield(envelope) { handle(.callQueueOverflow) }
+        let limit = max(1, services.configuration.maxPendingCalls)
+        let (accepted, startsSubmitter) = state.withLockedValue { inner -> (Bool, Bool) in
+            guard inner.ending == nil else { return (true, false) }
+            guard inner.calls.count < limit else { return (false, false) }
+            inner.calls.append(envelope)
+            defer { inner.submitting = true }
+            return (true, !inner.submitting)
+        }
+        guard accepted else {
+            handle(.callQueueOverflow)
+            return
+        }
+        guard startsSubmitter else { return }
+        let task = Task { await self.submitQueuedCalls() }
+        // Kept only to cancel it when the session ends; a finished task's handle is harmless.
+        state.withLockedValue { inner in
+            if inner.ending == nil { inner.submitter = task } else { task.cancel() }
+        }
     }
 
-    private func conclude(_ ending: SessionStateMachine.Ending) {
-        endingsContinuation.yield(ending)
-        endingsContinuation.finish()
+    /// Submits queued envelopes until the queue is empty, then ends; the next envelope starts a
+    /// new task.
+    private func submitQueuedCalls() async {
+        while !Task.isCancelled {
+            let next: ForwardedEnvelope? = state.withLockedValue { inner in
+                guard inner.ending == nil, let envelope = inner.calls.popFirst() else {
+                    inner.submitting = false
+                    return nil
+                }
+                return envelope
+            }
+            guard let envelope = next else { return }
+            await submit(envelope)
+        }
     }
 
-    // MARK: Running
-
-    /// Serves the connection until the session ends, then cleans up (§6.3, §6.6).
-    func run(inbound: WebSocketInboundStream, outbound writer: WebSocketOutboundWriter) async {
-        let handshake = GatewayHandshakeFrame(gatewayPrincipal: services.gatewayPrincipal).encoded()
+    private func submit(_ envelope: ForwardedEnvelope) async {
+        let start = ContinuousClock.now
+        var outcome = "replied"
         do {
-            try await writer.write(.binary(ByteBuffer(bytes: handshake)))
+            _ = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
+                                                        effectiveCanisterID: envelope.canister,
+                                                        ingressExpiry: envelope.ingressExpiry)
         } catch {
-            handle(.writeFailed(reason: "handshake not sent: \(error)"))
+            // Outcomes are never reported to the client (§2.5); a rejected ws_open shows up
+            // as the client's open timeout, a rejected ws_message as a missing ack.
+            outcome = error.isTransient ? "failed" : "rejected"
+            logger.notice("relayed call did not succeed", metadata: ["method": "\(envelope.methodName)", "error": "\(error)"])
         }
-        let ending: SessionStateMachine.Ending = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.readFrames(inbound) }
-            group.addTask { await self.writeMessages(writer) }
-            group.addTask { await self.submitCalls() }
-            group.addTask { await self.runTimers() }
-            var iterator = endings.makeAsyncIterator()
-            let ending = await iterator.next()
-            group.cancelAll()
-            return ending ?? .init(closeFrame: nil, unregisters: false, callsWsClose: false, reason: "cancelled")
+        services.metrics.envelopeRelayed(after: ContinuousClock.now - start, outcome: outcome)
+        if services.configuration.pollsAfterRelayedCall {
+            services.state.wakePoller(of: envelope.canister)
         }
-        outboundContinuation.finish()
-        callsContinuation.finish()
-        let target = lastTarget()
+    }
+
+    // MARK: Timers
+
+    /// Runs `body` on the channel's event loop after `delay`, replacing the armed timer.
+    private func arm(after delay: Duration, _ body: @escaping @Sendable (ClientSession) -> Void) {
+        let scheduled = channel.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [self] in body(self) }
+        let previous = state.withLockedValue { inner -> Scheduled<Void>? in
+            defer { inner.timer = inner.ending == nil ? scheduled : nil }
+            return inner.timer
+        }
+        previous?.cancel()
+        if sessionEnded { scheduled.cancel() }
+    }
+
+    private func cancelTimer() {
+        state.withLockedValue { inner -> Scheduled<Void>? in
+            defer { inner.timer = nil }
+            return inner.timer
+        }?.cancel()
+    }
+
+    private var sessionEnded: Bool { state.withLockedValue { $0.ending != nil } }
+
+    // MARK: Ending (§6.3, §6.6)
+
+    /// Runs once, for the first `end` action.
+    private func conclude(_ ending: SessionStateMachine.Ending) {
+        let (timer, submitter, target) = state.withLockedValue { inner in
+            defer {
+                inner.timer = nil
+                inner.submitter = nil
+                inner.calls.removeAll()
+            }
+            return (inner.timer, inner.submitter, inner.target)
+        }
+        timer?.cancel()
+        submitter?.cancel()
         logger.info("session ended", metadata: [
             "reason": "\(ending.reason)", "close_code": "\(ending.closeFrame.map { "\($0.code.rawValue)" } ?? "none")",
         ])
         if let frame = ending.closeFrame {
-            try? await writer.close(WebSocketErrorCode(codeNumber: Int(frame.code.rawValue)), reason: Self.closeReason(frame.reason))
+            closeConnection(code: frame.code, reason: frame.reason)
+        } else {
+            channel.close(promise: nil)
         }
         services.metrics.sessionEnded(after: ContinuousClock.now - startedAt, code: ending.closeFrame?.code)
-        if let target {
-            if ending.unregisters { services.state.unregister(self, key: target.clientKey, canister: target.canister) }
-            if ending.callsWsClose { await services.closeOnCanister(target) }
+        if let target, ending.unregisters { services.state.unregister(self, key: target.clientKey, canister: target.canister) }
+        guard let target, ending.callsWsClose else {
+            services.sessionFinished(self)
+            return
+        }
+        let services = self.services
+        Task {
+            await services.closeOnCanister(target)
+            services.sessionFinished(self)
+        }
+    }
+
+    /// How long the client has to answer the gateway's Close frame before the TCP connection is
+    /// closed anyway (RFC 6455 §7.1.1 lets the server close first once it sent its Close).
+    static let closingHandshakeTimeout: TimeAmount = .seconds(5)
+
+    /// Sends the Close frame, then closes the connection when the client answers (the handler
+    /// sees its Close frame) or after ``closingHandshakeTimeout``.
+    private func closeConnection(code: GatewayCloseCode, reason: String) {
+        var data = channel.allocator.buffer(capacity: 2 + 123)
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code.rawValue)))
+        data.writeString(Self.closeReason(reason))
+        let channel = self.channel
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { result in
+            guard case .success = result else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.eventLoop.scheduleTask(in: Self.closingHandshakeTimeout) { channel.close(promise: nil) }
         }
     }
 
@@ -175,111 +375,5 @@ final class ClientSession: Sendable {
             reason.append(character)
         }
         return reason
-    }
-
-    /// The target survives the transition to `closed` only in our own records.
-    private let boundTarget = NIOLockedValueBox<SessionStateMachine.SessionTarget?>(nil)
-    private func lastTarget() -> SessionStateMachine.SessionTarget? { boundTarget.withLockedValue { $0 } }
-
-    /// Client frames → events. Messages are joined here (not by the WebSocket layer) so that an
-    /// oversized or badly fragmented one gets its own close code.
-    private func readFrames(_ inbound: WebSocketInboundStream) async {
-        let limit = services.configuration.maxMessageBytes
-        var iterator = inbound.makeAsyncIterator()
-        var pending: (isText: Bool, data: ByteBuffer)?
-        do {
-            while let frame = try await iterator.next() {
-                switch frame.opcode {
-                case .binary, .text:
-                    guard pending == nil else {
-                        handle(.invalidMessage(code: .invalidFrame, reason: "new message inside a fragmented one"))
-                        return
-                    }
-                    pending = (frame.opcode == .text, frame.data)
-                case .continuation:
-                    guard pending != nil else {
-                        handle(.invalidMessage(code: .invalidFrame, reason: "continuation frame without a message"))
-                        return
-                    }
-                    var data = frame.data
-                    pending!.data.writeBuffer(&data)
-                }
-                guard let message = pending else { continue }
-                guard message.data.readableBytes <= limit else {
-                    services.metrics.frameRejected(reason: "message_too_big")
-                    handle(.invalidMessage(code: .messageTooBig,
-                                           reason: "message of \(message.data.readableBytes)+ bytes exceeds the limit of \(limit)"))
-                    return
-                }
-                guard frame.fin else { continue }
-                pending = nil
-                if message.isText {
-                    services.metrics.frameRejected(reason: "text_frame")
-                    handle(.textFrame)
-                } else {
-                    let action = handle(.binaryFrame(Array(message.data.readableBytesView)))
-                    if case .registerAndForward(let target, _) = action { boundTarget.withLockedValue { $0 = target } }
-                    if case .end = action { services.metrics.frameRejected(reason: "invalid_frame") }
-                }
-            }
-            handle(.clientGone(reason: "client closed the connection"))
-        } catch {
-            handle(.clientGone(reason: "read failed: \(error)"))
-        }
-    }
-
-    /// Canister messages → client, in queue order.
-    private func writeMessages(_ writer: WebSocketOutboundWriter) async {
-        for await item in outbound {
-            guard case .send(let frame) = handle(.canisterMessage(item.frame)) else { continue }
-            let wasSetup = setupStartedAt.withLockedValue { started in
-                defer { started = nil }
-                return started != nil
-            }
-            do {
-                try await writer.write(.binary(ByteBuffer(bytes: frame)))
-                services.metrics.messageRelayed(latency: ContinuousClock.now - item.polledAt)
-                if wasSetup { services.metrics.sessionOpened(after: ContinuousClock.now - startedAt) }
-            } catch {
-                handle(.writeFailed(reason: "write failed: \(error)"))
-                return
-            }
-        }
-    }
-
-    /// This connection's envelopes → IC, each submitted when the previous one has its outcome.
-    private func submitCalls() async {
-        for await envelope in calls {
-            let start = ContinuousClock.now
-            var outcome = "replied"
-            do {
-                _ = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
-                                                            effectiveCanisterID: envelope.canister,
-                                                            ingressExpiry: envelope.ingressExpiry)
-            } catch {
-                // Outcomes are never reported to the client (§2.5); a rejected ws_open shows up
-                // as the client's open timeout, a rejected ws_message as a missing ack.
-                outcome = error.isTransient ? "failed" : "rejected"
-                logger.notice("relayed call did not succeed",
-                              metadata: ["method": "\(envelope.methodName)", "error": "\(error)"])
-            }
-            services.metrics.envelopeRelayed(after: ContinuousClock.now - start, outcome: outcome)
-            if services.configuration.pollsAfterRelayedCall {
-                services.state.wakePoller(of: envelope.canister)
-            }
-        }
-    }
-
-    private func runTimers() async {
-        let configuration = services.configuration
-        do {
-            try await Task.sleep(for: configuration.handshakeTimeout)
-            if case .initial = state { handle(.handshakeTimeout) }
-            guard case .setup = state, let started = setupStartedAt.withLockedValue({ $0 }) else { return }
-            try await Task.sleep(until: started + configuration.setupTimeout, clock: .continuous)
-            if case .setup = state { handle(.setupTimeout) }
-        } catch {
-            return
-        }
     }
 }

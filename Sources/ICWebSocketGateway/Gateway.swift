@@ -1,9 +1,6 @@
 import AsyncHTTPClient
 import CoreMetrics
 import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
-import HummingbirdWebSocket
 import ICAgent
 import ICCore
 import ICWebSocketProtocol
@@ -31,7 +28,7 @@ public final class Gateway: Service, Sendable {
     public let configuration: GatewayConfiguration
     private let identity: any Identity
     private let logger: Logger
-    private let tls: TLSConfiguration?
+    private let tls: NIOSSLContext?
     private let prometheusAddress: (host: String, port: Int)?
     /// The registry behind the Prometheus endpoint (`nil` without one).
     public let metricsRegistry: PrometheusCollectorRegistry?
@@ -71,7 +68,8 @@ public final class Gateway: Service, Sendable {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
                 let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+                tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain,
+                                                                                 privateKey: .privateKey(privateKey)))
             } catch {
                 throw GatewayError.tls("cannot load \(certificate) / \(key): \(error)")
             }
@@ -95,6 +93,7 @@ public final class Gateway: Service, Sendable {
         for (name, value) in positive where value <= 0 { throw .configuration("\(name) must be positive, got \(value)") }
         guard configuration.pollRetryBudget >= 0 else { throw .configuration("poll retry budget must not be negative") }
         guard configuration.pollingInterval > .zero else { throw .configuration("polling interval must be positive") }
+        guard configuration.tlsHandshakeTimeout > .zero else { throw .configuration("TLS handshake timeout must be positive") }
     }
 
     /// The gateway principal, sent to clients in the handshake (§2.3).
@@ -163,65 +162,57 @@ public final class Gateway: Service, Sendable {
         let runtime = GatewayRuntime(configuration: configuration, identity: identity, httpClient: httpClient,
                                      metrics: metrics, logger: logger)
         logger.info("gateway identity", metadata: ["gateway_principal": "\(principal)"])
-        var services: [any Service] = [makeApplication(runtime)]
-        if let prometheusAddress, let metricsRegistry {
-            services.append(Self.metricsApplication(registry: metricsRegistry, address: prometheusAddress, logger: logger))
+        let listener = try await WebSocketListener.bind(
+            .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
+                  upgradeTimeout: configuration.handshakeTimeout, tls: tls,
+                  tlsHandshakeTimeout: configuration.tlsHandshakeTimeout),
+            runtime: runtime)
+        let port = listener.localAddress?.port ?? configuration.port
+        logger.info("gateway listening", metadata: [
+            "address": "\(configuration.host):\(port)", "tls": "\(tls != nil)", "ic_network_url": "\(configuration.icNetworkURL)",
+        ])
+        setListening(.success(port))
+        // The metrics endpoint must not see our graceful shutdown directly (a detached task does
+        // not inherit it): it keeps serving while sessions close, then stops with the listener.
+        let metricsServer = prometheusAddress.flatMap { address in
+            metricsRegistry.map { registry in
+                ServiceGroup(services: [Self.metricsApplication(registry: registry, address: address, logger: logger)],
+                             gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+            }
         }
-        let applications = ServiceGroup(services: services, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                // The applications must not see our graceful shutdown directly (a detached task
-                // does not inherit it): sessions are closed with 1001 and ws_close'd first, then
-                // the listener stops. The task is awaited here and cancelled with us.
-                let serving = Task.detached { try await applications.run() }
-                defer { runtime.pollerStarts.continuation.finish() }
-                try await withTaskCancellationHandler {
-                    try await serving.value
-                } onCancel: {
-                    serving.cancel()
-                }
-            }
-            group.addTask {
-                do { try await gracefulShutdown() } catch { return }
-                await runtime.shutdown()
-                await applications.triggerGracefulShutdown()
-            }
-            for await poller in runtime.pollerStarts.stream {
-                group.addTask { await poller.run() }
-            }
-            group.cancelAll()
+        let metricsTask = metricsServer.map { group in Task.detached { try await group.run() } }
+        var failure: (any Error)?
+        do { try await serveSessions(listener: listener, runtime: runtime) } catch { failure = error }
+        runtime.closeAllConnections()
+        if let metricsServer, let metricsTask {
+            await metricsServer.triggerGracefulShutdown()
+            _ = try? await metricsTask.value
         }
+        if let failure { throw failure }
     }
 
-    private func makeApplication(_ runtime: GatewayRuntime) -> some ApplicationProtocol {
-        let websocket = WebSocketServerConfiguration(
-            maxFrameSize: configuration.maxFrameBytes,
-            autoPing: configuration.pingInterval > .zero ? .enabled(timePeriod: configuration.pingInterval) : .disabled,
-            closeTimeout: .seconds(5))
-        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: websocket)) { _, channel, _ in
-            runtime.admit(channel)
+    private func serveSessions(listener: any Channel, runtime: GatewayRuntime) async throws {
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    do { try await gracefulShutdown() } catch { return }
+                    // Sessions get 1001 and their ws_close first, then the listener stops.
+                    await runtime.shutdown()
+                    try? await listener.close()
+                }
+                group.addTask {
+                    defer { runtime.pollerStarts.continuation.finish() }
+                    try await listener.closeFuture.get()
+                }
+                for await poller in runtime.pollerStarts.stream {
+                    group.addTask { await poller.run() }
+                }
+                group.cancelAll()
+            }
+        } onCancel: {
+            listener.close(promise: nil)
+            runtime.closeAllConnections()
         }
-        let server: HTTPServerBuilder
-        if let tls {
-            // Validated in init; building the builder cannot fail afterwards.
-            server = (try? HTTPServerBuilder.tls(upgrade, tlsConfiguration: tls)) ?? upgrade
-        } else {
-            server = upgrade
-        }
-        let router = Router()
-        router.get("/") { _, _ in "icws gateway: open a WebSocket to this address\n" }
-        return Application(
-            router: router, server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "icws-gateway",
-                                 backlog: 1024),
-            onServerRunning: { [self] channel in
-                let port = channel.localAddress?.port ?? configuration.port
-                logger.info("gateway listening", metadata: [
-                    "address": "\(configuration.host):\(port)", "tls": "\(tls != nil)", "ic_network_url": "\(configuration.icNetworkURL)",
-                ])
-                setListening(.success(port))
-            },
-            logger: logger)
     }
 
     private static func metricsApplication(registry: PrometheusCollectorRegistry, address: (host: String, port: Int),

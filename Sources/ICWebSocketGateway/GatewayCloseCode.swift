@@ -5,6 +5,9 @@ public enum GatewayCloseCode: UInt16, Sendable, CaseIterable {
     case normal = 1000
     /// The gateway is shutting down.
     case goingAway = 1001
+    /// A frame that breaks the WebSocket protocol itself (RFC 6455 §7.4.1), such as a fragmented
+    /// control frame or an unknown opcode.
+    case protocolError = 1002
     /// A text frame: every protocol frame is binary (§2.1).
     case unsupportedData = 1003
     /// A binary frame that is not a CBOR client request (§2.4).

@@ -71,6 +71,8 @@ public struct GatewayConfiguration: Sendable {
     public var tlsCertificatePEMPath: String?
     /// TLS private key (PKCS#8 PEM).
     public var tlsCertificateKeyPEMPath: String?
+    /// A TLS handshake that takes longer is cut (the reference's limit, 10 s).
+    public var tlsHandshakeTimeout: Duration = .seconds(10)
     /// Prometheus listener `host:port`; `nil` serves no metrics endpoint. Reference default `0.0.0.0:9000`.
     public var prometheusEndpoint: String?
     /// The IC's notion of now (ns since 1970) for the ingress expiry of the gateway's own

@@ -14,6 +14,7 @@ public final class GatewayMetrics: Sendable {
     private let messagesRelayedOut: Counter
     private let relayLatency: Timer
     private let callLatency: Timer
+    private let tlsResolutionTime: Timer
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -25,6 +26,7 @@ public final class GatewayMetrics: Sendable {
         messagesRelayedOut = Counter(label: "icws_gateway_messages_relayed_out_total", factory: factory)
         relayLatency = Timer(label: "icws_gateway_relay_latency", factory: factory)
         callLatency = Timer(label: "icws_gateway_call_latency", factory: factory)
+        tlsResolutionTime = Timer(label: "tls_resolution_time", factory: factory)
     }
 
     // Reference metrics.
@@ -40,6 +42,7 @@ public final class GatewayMetrics: Sendable {
     func clientsConnected(canister: Principal, count: Int) {
         Gauge(label: "clients_connected", dimensions: [("canister_id", "\(canister)")], factory: factory).record(count)
     }
+    func tlsHandshakeCompleted(after duration: Duration) { tlsResolutionTime.recordNanoseconds(duration.nanoseconds) }
     func pollerStarted() { activePollers.increment() }
     func pollerStopped() { activePollers.decrement() }
     func pollerDuration(canister: Principal, _ duration: Duration) {

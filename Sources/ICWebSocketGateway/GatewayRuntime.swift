@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import HummingbirdWebSocket
 import ICAgent
 import ICCore
 import ICWebSocketProtocol
@@ -26,6 +25,8 @@ final class GatewayRuntime: Sendable {
     private let liveSessions = NIOLockedValueBox<(nextID: UInt64, sessions: [UInt64: ClientSession], shuttingDown: Bool)>(
         (0, [:], false))
     private let stateBox = NIOLockedValueBox<GatewayState?>(nil)
+    /// Shared by every session (one object, not a copy per connection).
+    private let services: SessionServices
 
     init(configuration: GatewayConfiguration, identity: any Identity, httpClient: HTTPClient, metrics: GatewayMetrics, logger: Logger) {
         self.configuration = configuration
@@ -51,61 +52,56 @@ final class GatewayRuntime: Sendable {
                            certificates: certificates, logger: logger, state: { stateBox.withLockedValue { $0 } })
         }
         stateBox.withLockedValue { $0 = state }
+        let gatewayAgent = self.gatewayAgent
+        let liveSessions = self.liveSessions
+        services = SessionServices(
+            configuration: configuration, gatewayPrincipal: identity.principal, state: state, callAgent: callAgent,
+            metrics: metrics,
+            startPoller: { [pollerStarts] poller in pollerStarts.continuation.yield(poller) },
+            closeOnCanister: { target in
+                let shuttingDown = liveSessions.withLockedValue { $0.shuttingDown }
+                await Self.callWsClose(target, agent: gatewayAgent, configuration: configuration, shuttingDown: shuttingDown,
+                                       logger: logger)
+            },
+            sessionFinished: { session in _ = liveSessions.withLockedValue { $0.sessions.removeValue(forKey: session.id) } })
     }
 
     var state: GatewayState { stateBox.withLockedValue { $0! } }
 
-    private var services: SessionServices {
-        SessionServices(
-            configuration: configuration, gatewayPrincipal: identity.principal, state: state, callAgent: callAgent,
-            metrics: metrics,
-            startPoller: { [pollerStarts] poller in pollerStarts.continuation.yield(poller) },
-            closeOnCanister: { [self] target in await callWsClose(target) })
-    }
-
-    /// Admission control at the HTTP upgrade. A refused connection still gets a WebSocket, closed
-    /// at once with 1013 (1001 while shutting down) and the reason, so the client learns why; an
-    /// HTTP refusal would only show as a failed upgrade. The short pause keeps the Close frame and
-    /// the end of the stream apart from the upgrade response, which some clients (WSClient among
-    /// them) otherwise fail to process.
-    func admit(_ channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+    /// Admission control at the WebSocket upgrade, then the session's handler. A refused
+    /// connection still gets a WebSocket, closed at once with 1013 (1001 while shutting down) and
+    /// the reason, so the client learns why; an HTTP refusal would only show as a failed upgrade.
+    /// Runs on the channel's event loop.
+    func attach(_ channel: any Channel) throws {
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
         if let rejection = limiter.admit(ip) {
             metrics.connectionRejected(reason: rejection.rawValue)
             logger.warning("connection refused", metadata: ["reason": "\(rejection.message)", "remote_ip": "\(ip)"])
             let code = rejection == .shuttingDown ? GatewayCloseCode.goingAway : .tryAgainLater
-            return .upgrade([:]) { _, outbound, _ in
-                try? await Task.sleep(for: .milliseconds(50))
-                try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: rejection.message)
-            }
+            try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler(code: code, reason: rejection.message))
+            return
         }
         let limiter = self.limiter
         channel.closeFuture.whenComplete { _ in limiter.release(ip) }
-        return .upgrade([:]) { [self] inbound, outbound, _ in
-            await serve(inbound: inbound, outbound: outbound, remoteIP: ip)
-        }
-    }
-
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, remoteIP: String) async {
         let (session, shuttingDown): (ClientSession, Bool) = liveSessions.withLockedValue { live in
             let id = live.nextID
             live.nextID += 1
             var sessionLogger = logger
-            sessionLogger[metadataKey: "remote_ip"] = "\(remoteIP)"
-            let session = ClientSession(id: id, services: services, logger: sessionLogger)
+            sessionLogger[metadataKey: "remote_ip"] = "\(ip)"
+            let session = ClientSession(id: id, channel: channel, services: services, logger: sessionLogger)
             live.sessions[id] = session
             return (session, live.shuttingDown)
         }
+        try channel.pipeline.syncOperations.addHandler(
+            ClientConnectionHandler(session: session, maxMessageBytes: configuration.maxMessageBytes,
+                                    pingInterval: configuration.pingInterval))
         if shuttingDown { session.shutdown() }
-        await session.run(inbound: inbound, outbound: outbound)
-        _ = liveSessions.withLockedValue { $0.sessions.removeValue(forKey: session.id) }
     }
 
     /// `ws_close(client_key)` as the gateway (§6.6); errors are logged, never retried.
-    private func callWsClose(_ target: SessionStateMachine.SessionTarget) async {
-        let shuttingDown = liveSessions.withLockedValue { $0.shuttingDown }
+    private static func callWsClose(_ target: SessionStateMachine.SessionTarget, agent: HTTPAgent,
+                                    configuration: GatewayConfiguration, shuttingDown: Bool, logger: Logger) async {
         let deadline = shuttingDown ? min(configuration.closeCallTimeout, configuration.shutdownGracePeriod) : configuration.closeCallTimeout
-        let agent = gatewayAgent
         let metadata: Logger.Metadata = ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"]
         do {
             let result = try await withDeadline(deadline) {
@@ -121,6 +117,12 @@ final class GatewayRuntime: Sendable {
         } catch {
             logger.warning("ws_close failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
+    }
+
+    /// Closes every remaining connection at once (after the grace period, or on cancellation).
+    func closeAllConnections() {
+        let sessions = liveSessions.withLockedValue { Array($0.sessions.values) }
+        for session in sessions { session.abort() }
     }
 
     /// Closes every session with 1001 and waits (bounded) for their `ws_close` calls.

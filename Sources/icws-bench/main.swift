@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], client, canister. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +27,13 @@ case "replica":
 case "gateway":
     await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000,
                                 idle: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 10_000)
+case "gateway-idle":
+    await GatewayIdleBenchmark.run(connections: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000)
+case "serve-websocket-floor":
+    // A child process of gateway-idle.
+    guard let stack = arguments.dropFirst().first.flatMap(WebSocketFloorServer.Stack.init(rawValue:)),
+          let port = arguments.dropFirst(2).first.flatMap({ Int($0) }) else { exit(2) }
+    try await WebSocketFloorServer.serve(stack, port: port)
 case "client":
     ClientBenchmarks.run(harness)
 case "canister":
@@ -36,6 +43,6 @@ case "soak":
     await SoakBenchmark.run(clients: values.first.map { Int($0) } ?? 200, seconds: values.dropFirst().first.map { Int($0) } ?? 60,
                             rate: values.dropFirst(2).first ?? 4)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate]")
+    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], client, canister, soak [clients seconds rate]")
     if suite != "help" && suite != "--help" { exit(2) }
 }

@@ -40,6 +40,8 @@ struct GatewayCommand: AsyncParsableCommand {
     var tlsCertificatePemPath: String?
     @Option(help: "TLS private key (PKCS#8 PEM) [ICWS_TLS_CERTIFICATE_KEY_PEM_PATH].")
     var tlsCertificateKeyPemPath: String?
+    @Option(help: "Seconds a TLS handshake may take before the connection is cut [ICWS_TLS_HANDSHAKE_TIMEOUT].")
+    var tlsHandshakeTimeout = env("ICWS_TLS_HANDSHAKE_TIMEOUT", 10)
 
     // Ours.
     @Option(help: "Gateway identity: Ed25519 PEM, generated and saved on first start [ICWS_IDENTITY_PEM_PATH].")
@@ -125,7 +127,7 @@ struct GatewayCommand: AsyncParsableCommand {
         if rootKeyPolicy == .fetchFromReplica {
             logger.warning("trusting the root key served by \(icNetworkUrl); use this only with a local replica")
         }
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             host: address.host, port: address.port, icNetworkURL: icNetworkUrl, rootKey: rootKeyPolicy,
             pollingInterval: .milliseconds(pollingInterval), maxIdlePollingInterval: .milliseconds(maxIdlePollingInterval),
             pollsAfterRelayedCall: pollAfterCall, pollTimeout: .milliseconds(pollTimeout), pollRetryBudget: pollRetryBudget,
@@ -140,6 +142,7 @@ struct GatewayCommand: AsyncParsableCommand {
             tlsCertificatePEMPath: tlsCertificatePemPath ?? Self.env("ICWS_TLS_CERTIFICATE_PEM_PATH"),
             tlsCertificateKeyPEMPath: tlsCertificateKeyPemPath ?? Self.env("ICWS_TLS_CERTIFICATE_KEY_PEM_PATH"),
             prometheusEndpoint: prometheusEndpoint == "none" ? nil : prometheusEndpoint)
+        configuration.tlsHandshakeTimeout = .seconds(tlsHandshakeTimeout)
         let (identity, created) = try GatewayIdentity.loadOrCreate(path: identityPemPath)
         logger.info(created ? "generated a new gateway identity" : "loaded the gateway identity",
                     metadata: ["path": "\(identityPemPath)", "gateway_principal": "\(identity.principal)"])

@@ -63,7 +63,11 @@ import Testing
     @Test func aFatalRejectClosesAtOnceWith1011() async throws {
         let ic = FaultInjectingIC(.reject(code: 5))
         try await ic.run { url in
-            try await withGateway(Self.configuration(url)) { gateway in
+            // No poll may time out here (a loaded machine would otherwise retry before the
+            // reject arrives): the point is that the reject itself is never retried.
+            var configuration = Self.configuration(url)
+            configuration.pollTimeout = .seconds(30)
+            try await withGateway(configuration) { gateway in
                 let outcome = try await Self.sessionOutcome(gateway)
                 #expect(outcome.code == GatewayCloseCode.canisterUnavailable.rawValue)
                 #expect(outcome.reason?.contains("Canister is stopped") == true)
@@ -79,6 +83,40 @@ import Testing
             let outcome = try await Self.sessionOutcome(gateway)
             #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
             #expect(outcome.reason?.hasPrefix("ws_get_messages") == true, "\(outcome.reason ?? "")")
+        }
+    }
+    @Test("Scenario 44: messages for client keys without a session are skipped; the others arrive")
+    func messagesForUnknownClientKeysAreSkipped() async throws {
+        let identity = Ed25519Identity()
+        let client = ClientRequests(canister: Self.canister)
+        let stranger = ClientKey(clientPrincipal: Ed25519Identity().principal, clientNonce: 7)
+        let key = { (nonce: UInt64) in MessageKey.format(gateway: identity.principal, nonce: nonce) }
+        let message = { (clientKey: ClientKey, nonce: UInt64) in
+            CanisterOutputMessage(clientKey: clientKey, key: key(nonce), content: [UInt8(nonce)])
+        }
+        let batches = [
+            CanisterOutputCertifiedMessages(messages: [message(stranger, 0), message(client.clientKey, 1), message(stranger, 2)],
+                                            cert: [1], tree: [2], isEndOfQueue: false),
+            CanisterOutputCertifiedMessages(messages: [message(stranger, 3), message(client.clientKey, 4)],
+                                            cert: [3], tree: [4], isEndOfQueue: true),
+        ]
+        let ic = FaultInjectingIC(.script(batches))
+        try await ic.run { url in
+            try await withGateway(Self.configuration(url), identity: identity) { gateway in
+                let socket = TestWebSocket(url: gateway.url)
+                _ = try #require(await socket.nextBinary())
+                socket.send(try client.open(gateway: gateway.principal))
+                let expected = [(batches[0], 1), (batches[1], 1)].map { batch, index in
+                    CanisterMessageFrame(message: batch.messages[index], of: batch).encoded()
+                }
+                #expect(await socket.nextBinary() == expected[0])
+                #expect(await socket.nextBinary() == expected[1])
+                // Nothing else arrives and the session stays open.
+                #expect(await socket.next(timeout: .milliseconds(500)) == nil)
+                #expect(gateway.metrics.counterTotal(label: "icws_gateway_poll_failures_total") == 0)
+                socket.close()
+                #expect(await socket.closed().code == 1000)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOWebSocket
+import NIOSSL
 import WSClient
 
 /// A real WebSocket client (swift-websocket's WSClient) for tests: sends what it is told,
@@ -32,7 +33,7 @@ final class TestWebSocket: Sendable {
     private let outgoing: AsyncStream<Outgoing>.Continuation
     private let task: Task<WebSocketCloseFrame?, any Error>
 
-    init(url: String, maxFrameSize: Int = 1 << 22) {
+    init(url: String, maxFrameSize: Int = 1 << 22, tls: TLSConfiguration? = nil) {
         let inbox = self.inbox
         let (outgoingStream, outgoing) = AsyncStream.makeStream(of: Outgoing.self)
         self.outgoing = outgoing
@@ -41,7 +42,7 @@ final class TestWebSocket: Sendable {
         task = Task {
             defer { Task { await inbox.finish() } }
             return try await WebSocketClient.connect(
-                url: url, configuration: .init(maxFrameSize: maxFrameSize), logger: logger
+                url: url, configuration: .init(maxFrameSize: maxFrameSize), tlsConfiguration: tls, logger: logger
             ) { inbound, outbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
