@@ -19,8 +19,9 @@ enum GatewayIdleBenchmark {
         }
     }
 
-    static func measure(_ server: String, connections: Int) async throws {
-        let port = Int.random(in: 20_000...40_000)
+    static func measure(_ server: String, connections: Int, attempt: Int = 1) async throws {
+        // Below the usual ephemeral range (32768+), which the clients' own sockets fill.
+        let port = Int.random(in: 10_000...30_000)
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let process = Process()
         let keyPath = FileManager.default.temporaryDirectory.appendingPathComponent("icws-bench-idle-\(UUID()).pem").path
@@ -47,13 +48,17 @@ enum GatewayIdleBenchmark {
         }
         // Listening once one connection gets its first frame.
         var ready = false
-        for _ in 0..<100 where !ready {
+        for _ in 0..<100 where !ready && process.isRunning {
             let probe = IdleWebSocketClients()
             ready = await probe.open(1, port: port) == 1
             await probe.closeAll()
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
-        guard ready else { throw GatewayBenchmarks.BenchError("\(server) did not start on port \(port)") }
+        guard ready else {
+            // Most likely the port was taken: try another one.
+            guard attempt < 3 else { throw GatewayBenchmarks.BenchError("\(server) did not start (last port \(port))") }
+            return try await measure(server, connections: connections, attempt: attempt + 1)
+        }
         try await Task.sleep(for: .seconds(1))
         let baseline = GatewayBenchmarks.rss(of: process.processIdentifier)
         let clients = IdleWebSocketClients()
