@@ -89,7 +89,7 @@ enum SoakBenchmark {
                         case 3: replicaProxy.inject(.none); return "replica back to normal"
                         case 4:
                             await gateways[1].stop()
-                            try? await gateways[1].start()
+                            do { try await gateways[1].start() } catch { return "gateway 2 did not restart: \(error)" }
                             return "restarted gateway 2"
                         default: return nil
                         }

@@ -286,12 +286,11 @@ struct PrefixedLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let merged = metadata.merging(extra ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         let details = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let source = label.hasPrefix("icws.") ? String(label.dropFirst(5)) : label
-        FileHandle.standardOutput.write(Data("[\(source)] \(level): \(message)\(details)\n".utf8))
+        FileHandle.standardOutput.write(Data("[\(source)] \(event.level): \(event.message)\(details)\n".utf8))
     }
 }
 
