@@ -64,8 +64,10 @@ final class ClientSession: Sendable {
         var target: SessionStateMachine.SessionTarget?
         /// Canister messages written to the channel and not yet flushed to the socket.
         var pendingOutbound = 0
-        /// Envelopes waiting for the previous one's outcome (at most `maxPendingCalls`).
-        var calls = CircularBuffer<ForwardedEnvelope>()
+        /// Envelopes waiting for the previous one's outcome (at most `maxPendingCalls`, so
+        /// removing the first is cheap; an empty array allocates nothing, which idle
+        /// connections appreciate).
+        var calls: [ForwardedEnvelope] = []
         /// Whether a task is submitting `calls`; it clears this when it finds the queue empty.
         var submitting = false
         var submitter: Task<Void, Never>?
@@ -258,11 +260,11 @@ final class ClientSession: Sendable {
     private func submitQueuedCalls() async {
         while !Task.isCancelled {
             let next: ForwardedEnvelope? = state.withLockedValue { inner in
-                guard inner.ending == nil, let envelope = inner.calls.popFirst() else {
+                guard inner.ending == nil, !inner.calls.isEmpty else {
                     inner.submitting = false
                     return nil
                 }
-                return envelope
+                return inner.calls.removeFirst()
             }
             guard let envelope = next else { return }
             await submit(envelope)
