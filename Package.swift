@@ -104,6 +104,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
         ]),

@@ -2,7 +2,7 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-relay [sessions] [messages] [batch], client, canister. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +27,8 @@ case "replica":
 case "gateway":
     await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000,
                                 idle: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 10_000)
+case "gateway-relay":
+    await GatewayRelayBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "client":
     ClientBenchmarks.run(harness)
 case "canister":
@@ -36,6 +38,10 @@ case "soak":
     await SoakBenchmark.run(clients: values.first.map { Int($0) } ?? 200, seconds: values.dropFirst().first.map { Int($0) } ?? 60,
                             rate: values.dropFirst(2).first ?? 4)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate]")
+    print("""
+    usage: icws-bench <suite> [iterations]
+    suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate],
+        gateway-relay [sessions=100,1000] [messages=60000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
+    """)
     if suite != "help" && suite != "--help" { exit(2) }
 }
