@@ -8,36 +8,58 @@ import ICCore
 final class BenchGatewayProcess {
     let identity = Ed25519Identity()
     /// `ws://127.0.0.1:<port>/`.
-    let url: String
-    let metricsURL: String
-    private let process = Process()
+    private(set) var url = ""
+    private(set) var metricsURL = ""
+    private var process = Process()
     private let directory: URL
 
     /// Starts the gateway against `icNetworkURL` and waits until it answers WebSocket handshakes.
-    /// `extraArguments` come after the defaults (later flags win).
+    /// `extraArguments` come after the defaults (later flags win). Ports are picked at random; a
+    /// gateway that exits at once (port taken) is started again on other ports.
     init(icNetworkURL: String, extraArguments: [String] = []) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("icws-bench-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pemPath = directory.appendingPathComponent("key_pair.pem").path
         try IdentityPEM.pem(for: identity).write(toFile: pemPath, atomically: true, encoding: .utf8)
-        let port = Int.random(in: 20_000...40_000)
-        let metricsPort = port + 1
-        url = "ws://127.0.0.1:\(port)/"
-        metricsURL = "http://127.0.0.1:\(metricsPort)/metrics"
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("icws")
-        process.arguments = [
-            "gateway", "--gateway-address", "127.0.0.1:\(port)", "--ic-network-url", icNetworkURL,
-            "--prometheus-endpoint", "127.0.0.1:\(metricsPort)", "--identity-pem-path", pemPath,
-            "--max-connections", "100000", "--max-connections-per-ip", "100000", "--new-connections-per-second", "100000",
-            "--handshake-timeout", "3600", "--log-level", "error",
-        ] + extraArguments
-        do {
-            try process.run()
-            try await GatewayBenchmarks.waitForListener(url: url)
-        } catch {
-            stop()
-            throw error
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000...40_000)
+            let metricsPort = port + 1
+            url = "ws://127.0.0.1:\(port)/"
+            metricsURL = "http://127.0.0.1:\(metricsPort)/metrics"
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("icws")
+            process.arguments = [
+                "gateway", "--gateway-address", "127.0.0.1:\(port)", "--ic-network-url", icNetworkURL,
+                "--prometheus-endpoint", "127.0.0.1:\(metricsPort)", "--identity-pem-path", pemPath,
+                "--max-connections", "100000", "--max-connections-per-ip", "100000", "--new-connections-per-second", "100000",
+                "--handshake-timeout", "3600", "--log-level", "error",
+            ] + extraArguments
+            do {
+                try process.run()
+                if try await listening() { return }
+            } catch {
+                stop()
+                throw error
+            }
         }
+        stop()
+        throw GatewayBenchmarks.BenchError("the gateway did not start (tried 5 port pairs; see its output above)")
+    }
+
+    /// Whether the gateway answers a WebSocket handshake: false when it exited first, an error
+    /// after 20 s.
+    private func listening() async throws -> Bool {
+        for _ in 0..<200 {
+            guard process.isRunning else { return false }
+            let socket = BenchSocket(url: url)
+            if await socket.nextFrame(timeout: .milliseconds(500)) != nil {
+                socket.cancel()
+                return true
+            }
+            socket.cancel()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw GatewayBenchmarks.BenchError("the gateway did not start at \(url)")
     }
 
     var pid: Int32 { process.processIdentifier }

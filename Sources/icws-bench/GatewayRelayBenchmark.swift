@@ -8,7 +8,7 @@ import Glibc
 /// Suite `gateway-relay`: the gateway's own canister → client relay throughput, without the
 /// interpreted canister in the way.
 ///
-///   icws-bench gateway-relay [sessions=100,1000] [messages=60000] [batch=100,1000]
+///   icws-bench gateway-relay [sessions=100,1000] [messages=200000] [batch=100,1000]
 ///
 /// `sessions` and `batch` take comma-separated lists; every (sessions, batch) pair is measured.
 /// Per sessions value: a fresh `icws gateway` child process in front of a ``SyntheticPollSource``
@@ -17,10 +17,13 @@ import Glibc
 /// `ws_get_messages` itself with `messages` pre-encoded messages in batches of `batch`, round-robin
 /// over the sessions, and the bench clients count the binary frames they receive. The rate runs
 /// from the first synthetic poll to the last expected frame (or to the timeout, with what arrived).
+/// Each client decodes the first message relayed to it (in the first run after the sessions
+/// opened) and checks it is its own application message following the open message
+/// (`first_message_checks_*`, counted per gateway); every other frame is only counted.
 ///
 /// CPU figures: `gateway_cpu_seconds` is the child's utime + stime over the measurement;
 /// `bench_process_cpu_seconds` is this whole process (synthetic source, bench clients and the
-/// idle replica: they share the machine's cores with the gateway); `source_handler_cpu_seconds`
+/// idle replica: they share the machine's cores with the gateway); `source_handler_cpu_ms`
 /// is the source's own per-poll work (request decoding and picking the pre-encoded answer; not
 /// its HTTP I/O).
 enum GatewayRelayBenchmark {
@@ -38,7 +41,7 @@ enum GatewayRelayBenchmark {
             return values.isEmpty ? nil : values
         }
         let sessions = list(0) ?? [100, 1000]
-        let messages = list(1)?.first ?? 60_000
+        let messages = list(1)?.first ?? 200_000
         let batches = list(2) ?? [100, 1000]
         do {
             try await GatewayBenchmarks.withReplica { replicaURL, replica, module in
@@ -129,6 +132,7 @@ enum GatewayRelayBenchmark {
         let benchCPU = processCPUSeconds() - benchCPUBefore
         let delivered = counter.count - deliveredBefore
         let statistics = source.currentStatistics
+        let checks = counter.firstMessageChecks
         let metricsAfter = try await GatewayBenchmarks.scrape(gateway.metricsURL)
         let latency = histogramDifference(after: metricsAfter, before: metricsBefore, name: "icws_gateway_relay_latency")
         let start = statistics.firstPollAt ?? switchedAt
@@ -142,12 +146,13 @@ enum GatewayRelayBenchmark {
             + "\"gateway_cpu_seconds\": \(rounded(gatewayCPU)), "
             + "\"gateway_cpu_us_per_message\": \(rounded(delivered > 0 ? gatewayCPU / Double(delivered) * 1e6 : 0)), "
             + "\"bench_process_cpu_seconds\": \(rounded(benchCPU)), "
-            + "\"source_handler_cpu_seconds\": \(rounded(Double(statistics.handlerCPUNanoseconds) / 1e9)), "
+            + "\"source_handler_cpu_ms\": \(rounded(Double(statistics.handlerCPUNanoseconds) / 1e6)), "
             + "\"gateway_rss_kb\": \(gateway.rss / 1024), "
             + "\"relay_latency_samples\": \(Int(latency.last?.count ?? 0)), "
             + "\"relay_latency_p50_ms_upper_bound\": \(rounded(GatewayBenchmarks.bucketQuantile(latency, 0.5) * 1000)), "
             + "\"relay_latency_p99_ms_upper_bound\": \(rounded(GatewayBenchmarks.bucketQuantile(latency, 0.99) * 1000)), "
             + "\"sessions_ended_by_gateway\": \(counter.endedSessions - endedBefore), "
+            + "\"first_message_checks_passed\": \(checks.passed), \"first_message_checks_failed\": \(checks.failed), "
             + "\"pre_encoded_batches\": \(run.batchCount), \"pre_encoded_kb\": \(run.encodedBytes / 1024), "
             + "\"pre_encode_seconds\": \(rounded(encodeSeconds)), \"payload_bytes\": \(payloadBytes), \"certificates\": \"reused\"}")
     }

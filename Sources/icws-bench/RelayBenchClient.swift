@@ -34,6 +34,13 @@ final class RelayDeliveryCounter: Sendable {
     }
 
     func sessionEnded() { _ = ended.wrappingAdd(1, ordering: .relaxed) }
+
+    private let checks = Mutex((passed: 0, failed: 0))
+
+    /// First relayed messages that decoded to this client's next application message, and those that did not.
+    var firstMessageChecks: (passed: Int, failed: Int) { checks.withLock { $0 } }
+
+    func checked(ok: Bool) { checks.withLock { if ok { $0.passed += 1 } else { $0.failed += 1 } } }
 }
 
 /// A raw WebSocket client for the relay bench: handshake, `ws_open`, the open message, then it
@@ -69,9 +76,18 @@ final class RelayBenchClient: Sendable {
                 var frames = inbound.makeAsyncIterator()
                 guard try await frames.nextMessage(maxSize: 1 << 16) != nil else { return }
                 try await outbound.write(.binary(ByteBuffer(bytes: frame)))
-                guard try await frames.nextMessage(maxSize: 1 << 22) != nil else { return }
+                guard case .binary(let open)? = try await frames.nextMessage(maxSize: 1 << 22) else { return }
+                let openSequence = Self.message(in: Array(open.readableBytesView))?.sequenceNum
                 client.opened.store(true, ordering: .relaxed)
                 openingsContinuation.yield(true)
+                // The first relayed message is decoded once, to check that it is a well-formed
+                // application message for this client that follows the open message.
+                guard case .binary(let first)? = try await frames.nextMessage(maxSize: 1 << 22) else { return }
+                counter.received()
+                let message = Self.message(in: Array(first.readableBytesView))
+                counter.checked(ok: message.map {
+                    $0.clientKey.clientPrincipal == identity.principal && !$0.isServiceMessage && openSequence.map { $0 + 1 } == $0.sequenceNum
+                } ?? false)
                 while let frame = try await frames.next() {
                     // Only complete messages count (a long one may come in several frames).
                     if frame.fin, frame.opcode != .text { counter.received() }
@@ -100,6 +116,12 @@ final class RelayBenchClient: Sendable {
             return nil
         }
         return client
+    }
+
+    /// The `WebsocketMessage` in a canister message frame (G2), nil when it is not one.
+    static func message(in frame: [UInt8]) -> WebsocketMessage? {
+        guard let decoded = try? CanisterMessageFrame(decoding: frame) else { return nil }
+        return try? WebsocketMessage(cbor: decoded.content)
     }
 
     func close() {

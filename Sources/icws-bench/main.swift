@@ -41,7 +41,7 @@ default:
     print("""
     usage: icws-bench <suite> [iterations]
     suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate],
-        gateway-relay [sessions=100,1000] [messages=60000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
+        gateway-relay [sessions=100,1000] [messages=200000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
     """)
     if suite != "help" && suite != "--help" { exit(2) }
 }
