@@ -30,8 +30,8 @@ enum GatewayRelayBenchmark {
     /// The gateway's per-client queue (`--max-pending-outbound`). The synthetic source answers
     /// polls as fast as the gateway asks, so at the default (100) a client whose writer falls a few
     /// polls behind would be closed as too slow and the suite would measure that policy instead
-    /// of the relay.
-    static let maxPendingOutbound = 10_000
+    /// of the relay. `ICWS_MAX_PENDING_OUTBOUND` in the environment overrides it.
+    static let maxPendingOutbound = ProcessInfo.processInfo.environment["ICWS_MAX_PENDING_OUTBOUND"].flatMap { Int($0) } ?? 10_000
     static let payloadBytes = 32
 
     static func run(arguments: [String]) async {
