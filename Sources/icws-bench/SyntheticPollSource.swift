@@ -93,8 +93,9 @@ final class SyntheticPollSource: Sendable {
     private let learned = Mutex(Learned())
     private let current = Mutex<Run?>(nil)
     private let statistics = Mutex(RunStatistics())
-    /// Where the next run starts: nonce and per-client sequence numbers (after an earlier run).
-    private let continuation = Mutex<(nonce: UInt64, sequence: [UInt64])?>(nil)
+    /// Where the next run starts after an earlier one: nonce, and the earlier run's clients with
+    /// their next sequence numbers.
+    private let continuation = Mutex<(nonce: UInt64, clients: [ClientKey], sequence: [UInt64])?>(nil)
 
     init(upstream: String) {
         self.upstream = upstream
@@ -126,8 +127,9 @@ final class SyntheticPollSource: Sendable {
         guard let lastNonce = seen.lastNonce, !seen.clients.isEmpty else { throw SetupError.nothingLearned }
         let prefix = String(decoding: gateway.textBytes + [UInt8(ascii: "_")], as: UTF8.self)
         guard seen.keyPrefixes == [prefix] else { throw SetupError.foreignKeys(seen.keyPrefixes, expected: prefix) }
-        let start = continuation.withLock { $0 } ?? (nonce: lastNonce + 1, sequence: seen.clients.map { (seen.lastSequence[$0] ?? 0) + 1 })
-        var run = Run(firstNonce: start.nonce, total: max(0, messages), batchSize: max(1, batchSize), clients: seen.clients,
+        let start = continuation.withLock { $0 }
+            ?? (nonce: lastNonce + 1, clients: seen.clients, sequence: seen.clients.map { (seen.lastSequence[$0] ?? 0) + 1 })
+        var run = Run(firstNonce: start.nonce, total: max(0, messages), batchSize: max(1, batchSize), clients: start.clients,
                       firstSequence: start.sequence, gateway: gateway, timestamp: timestamp,
                       payload: (0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }, cert: seen.cert, tree: seen.tree)
         run.bodies.reserveCapacity(run.batchCount)
@@ -144,7 +146,7 @@ final class SyntheticPollSource: Sendable {
             // Messages client `client` gets in this run: indexes client, client + n, client + 2n, … below total.
             run.firstSequence[client] + UInt64(run.total > client ? (run.total - client + clients - 1) / clients : 0)
         }
-        continuation.withLock { $0 = (run.firstNonce + UInt64(run.total), nextSequence) }
+        continuation.withLock { $0 = (run.firstNonce + UInt64(run.total), run.clients, nextSequence) }
         statistics.withLock { $0 = RunStatistics() }
         current.withLock { $0 = run }
     }
