@@ -15,7 +15,8 @@ import WSClient
 /// Suite `gateway`: a load generator against `icws gateway` (a child process, so that its RSS is
 /// its own) in front of the in-process replica running the Embedded Swift test canister.
 ///
-///   icws-bench gateway [sessions] [idle]   (defaults 1000 and 10000; mind `ulimit -n` in both processes)
+///   icws-bench gateway [sessions] [idle]   (defaults 1000 and 0; `gateway-idle` measures idle connections
+///   with lighter clients and side by side with bare servers; mind `ulimit -n` in both processes)
 ///
 /// Reports: idle connections held (handshake done, no ws_open) and gateway RSS per connection;
 /// open sessions held and RSS per session; canister → client messages relayed per
@@ -37,6 +38,14 @@ enum GatewayBenchmarks {
     }
 
     static func measure(clients: Int, idle: Int) async throws {
+        try await withReplica { replicaURL, replica, module in
+            try await runAgainst(replicaURL: replicaURL, replica: replica, module: module, clients: clients, idle: idle)
+        }
+    }
+
+    /// Runs `body` with the in-process replica serving on loopback (its URL, the replica) and the
+    /// Embedded Swift test canister's module, built on first use.
+    static func withReplica(_ body: (String, Replica, [UInt8]) async throws -> Void) async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let module = try CanisterBuilder(repositoryRoot: root).module("TestCanister")
         var logger = Logger(label: "bench")
@@ -53,41 +62,25 @@ enum GatewayBenchmarks {
             var ports = ready.stream.makeAsyncIterator()
             let replicaURL = "http://127.0.0.1:\(await ports.next() ?? 0)"
             defer { group.cancelAll() }
-            try await runAgainst(replicaURL: replicaURL, replica: replica, module: module, clients: clients, idle: idle)
+            try await body(replicaURL, replica, module)
         }
     }
 
-    static func runAgainst(replicaURL: String, replica: Replica, module: [UInt8], clients: Int, idle: Int) async throws {
+    /// Deploys the test canister: 50 messages per poll (the CDK's batch limit), acks every 300 s.
+    static func deployTestCanister(replicaURL: String, replica: Replica, module: [UInt8]) async throws -> Principal {
         let controller = HTTPAgent(configuration: .init(url: replicaURL, rootKey: .fetchFromReplica), identity: Ed25519Identity())
-        // 50 messages per poll (the CDK's batch limit), acks every 300 s.
-        let canister = try await ManagementCanister(agent: controller).deploy(
+        return try await ManagementCanister(agent: controller).deploy(
             module: module, arg: Candid.encode(UInt64(50), UInt64(300_000)), effectiveCanisterID: replica.canisterRange.lowerBound)
+    }
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icws-bench-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let identity = Ed25519Identity()
-        let pemPath = directory.appendingPathComponent("key_pair.pem").path
-        try IdentityPEM.pem(for: identity).write(toFile: pemPath, atomically: true, encoding: .utf8)
-        let port = Int.random(in: 20_000...40_000)
-        let metricsPort = port + 1
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("icws")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = [
-            "gateway", "--gateway-address", "127.0.0.1:\(port)", "--ic-network-url", replicaURL,
-            "--prometheus-endpoint", "127.0.0.1:\(metricsPort)", "--identity-pem-path", pemPath,
-            "--max-connections", "100000", "--max-connections-per-ip", "100000", "--new-connections-per-second", "100000",
-            "--handshake-timeout", "3600", "--log-level", "error",
-        ]
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        let url = "ws://127.0.0.1:\(port)/"
-        try await waitForListener(url: url)
-        var baseline = rss(of: process.processIdentifier)
+    static func runAgainst(replicaURL: String, replica: Replica, module: [UInt8], clients: Int, idle: Int) async throws {
+        let canister = try await deployTestCanister(replicaURL: replicaURL, replica: replica, module: module)
+
+        let gateway = try await BenchGatewayProcess(icNetworkURL: replicaURL)
+        defer { gateway.stop() }
+        let identity = gateway.identity
+        let url = gateway.url
+        var baseline = gateway.rss
         let clock = ContinuousClock()
 
         // 0. Idle connections held: WebSocket open, handshake received, nothing else.
@@ -107,14 +100,14 @@ enum GatewayBenchmarks {
             let held = await sockets.count
             let openSeconds = seconds(clock.now - idleStart)
             try await Task.sleep(for: .seconds(2))
-            let loaded = rss(of: process.processIdentifier)
+            let loaded = gateway.rss
             print("{\"name\": \"gateway.idle_connections_held\", \"requested\": \(idle), \"held\": \(held), "
                 + "\"connect_seconds\": \(rounded(openSeconds)), \"gateway_rss_baseline_kb\": \(baseline / 1024), "
                 + "\"gateway_rss_loaded_kb\": \(loaded / 1024), "
                 + "\"rss_per_connection_kb\": \(rounded(held > 0 ? Double(loaded - baseline) / Double(held) / 1024 : 0))}")
             await sockets.closeAll()
             try await Task.sleep(for: .seconds(3))
-            baseline = rss(of: process.processIdentifier)
+            baseline = gateway.rss
         }
 
         // 1. Sessions held: open `clients` full sessions (handshake, ws_open, OpenMessage).
@@ -133,7 +126,7 @@ enum GatewayBenchmarks {
         let held = await sessions.openCount
         let openSeconds = seconds(clock.now - openStart)
         try await Task.sleep(for: .seconds(2))
-        let loaded = rss(of: process.processIdentifier)
+        let loaded = gateway.rss
         let perSession = held > 0 ? Double(loaded - baseline) / Double(held) : 0
         print("{\"name\": \"gateway.sessions_held\", \"requested\": \(clients), \"held\": \(held), \"open_seconds\": \(rounded(openSeconds)), "
             + "\"gateway_rss_baseline_kb\": \(baseline / 1024), \"gateway_rss_loaded_kb\": \(loaded / 1024), "
@@ -177,7 +170,7 @@ enum GatewayBenchmarks {
             + "\"delivery_after_send_reply_ms_p99\": \(rounded(percentile(latencies, 0.99)))}")
 
         // 3. The gateway's own added latency: poll reply received → client frame written.
-        let metrics = try await scrape("http://127.0.0.1:\(metricsPort)/metrics")
+        let metrics = try await scrape(gateway.metricsURL)
         let histogram = histogramBuckets(metrics, name: "icws_gateway_relay_latency")
         print("{\"name\": \"gateway.added_latency_poll_reply_to_frame\", \"samples\": \(histogram.last?.count ?? 0), "
             + "\"p50_ms_upper_bound\": \(rounded(bucketQuantile(histogram, 0.5) * 1000)), "

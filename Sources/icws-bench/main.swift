@@ -2,7 +2,8 @@
 //
 //   swift run -c release icws-bench <suite> [iterations]
 //
-// Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], client, canister. (Build in release: debug figures are meaningless.)
+// Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], gateway-relay [sessions] [messages] [batch],
+// client, canister, soak. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +27,7 @@ case "replica":
     await ReplicaBenchmarks.run(harness)
 case "gateway":
     await GatewayBenchmarks.run(clients: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000,
-                                idle: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 10_000)
+                                idle: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 0)
 case "gateway-idle":
     await GatewayIdleBenchmark.run(connections: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000)
 case "serve-websocket-floor":
@@ -34,6 +35,8 @@ case "serve-websocket-floor":
     guard let stack = arguments.dropFirst().first.flatMap(WebSocketFloorServer.Stack.init(rawValue:)),
           let port = arguments.dropFirst(2).first.flatMap({ Int($0) }) else { exit(2) }
     try await WebSocketFloorServer.serve(stack, port: port)
+case "gateway-relay":
+    await GatewayRelayBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "client":
     ClientBenchmarks.run(harness)
 case "canister":
@@ -43,6 +46,11 @@ case "soak":
     await SoakBenchmark.run(clients: values.first.map { Int($0) } ?? 200, seconds: values.dropFirst().first.map { Int($0) } ?? 60,
                             rate: values.dropFirst(2).first ?? 4)
 default:
-    print("usage: icws-bench <suite> [iterations]\nsuites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], client, canister, soak [clients seconds rate]")
+    print("""
+    usage: icws-bench <suite> [iterations]
+    suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate],
+        gateway-idle [connections=10000]  (idle WebSockets held by icws gateway and by bare NIO / Hummingbird servers)
+        gateway-relay [sessions=100,1000] [messages=200000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
+    """)
     if suite != "help" && suite != "--help" { exit(2) }
 }
