@@ -42,27 +42,14 @@ public final class FaultInjectingProxy: Sendable {
         var quiet = Logger(label: "fault-injecting-proxy")
         quiet.logLevel = .critical
         let logger = quiet
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: Router(),
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { _, _, _ in
-                .upgrade([:]) { inbound, outbound, _ in await self.relay(inbound: inbound, outbound: outbound, logger: logger) }
-            },
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ready.stream.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            do {
-                try await body("ws://127.0.0.1:\(port)")
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-            group.cancelAll()
-        }
+        try await LoopbackServer.run({ onServerRunning in
+            Application(
+                router: Router(),
+                server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { _, _, _ in
+                    .upgrade([:]) { inbound, outbound, _ in await self.relay(inbound: inbound, outbound: outbound, logger: logger) }
+                },
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onServerRunning, logger: logger)
+        }, while: { port in try await body("ws://127.0.0.1:\(port)") })
     }
 
     private func relay(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {

@@ -40,22 +40,11 @@ public final class FaultInjectingReplicaProxy: Sendable {
         }
         router.post("**", use: handler)
         router.get("**", use: handler)
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-                var iterator = ready.stream.makeAsyncIterator()
-                let port = await iterator.next() ?? 0
-                do {
-                    try await body("http://127.0.0.1:\(port)")
-                } catch {
-                    group.cancelAll()
-                    throw error
-                }
-                group.cancelAll()
-            }
+            try await LoopbackServer.run({ onServerRunning in
+                Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                            onServerRunning: onServerRunning, logger: logger)
+            }, while: { port in try await body("http://127.0.0.1:\(port)") })
         } catch {
             try? await client.shutdown()
             throw error

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import ICAgent
 import ICCore
+import ICStackTestSupport
 import ICWebSocketProtocol
 import Logging
 import NIOCore
@@ -70,29 +71,16 @@ final class FaultInjectingGateway: Sendable {
     func run(_ body: @Sendable (String) async throws -> Void) async throws {
         var logger = Logger(label: "fault-injecting-gateway")
         logger.logLevel = .critical
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: Router(),
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))) { _, _, _ in
-                .upgrade([:]) { inbound, outbound, _ in
-                    await self.serve(inbound: inbound, outbound: outbound)
-                }
-            },
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ready.stream.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            do {
-                try await body("ws://127.0.0.1:\(port)")
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-            group.cancelAll()
-        }
+        try await LoopbackServer.run({ onServerRunning in
+            Application(
+                router: Router(),
+                server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))) { _, _, _ in
+                    .upgrade([:]) { inbound, outbound, _ in
+                        await self.serve(inbound: inbound, outbound: outbound)
+                    }
+                },
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onServerRunning, logger: logger)
+        }, while: { port in try await body("ws://127.0.0.1:\(port)") })
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {

@@ -1,5 +1,6 @@
 import Hummingbird
 import ICCore
+import ICStackTestSupport
 import ICWebSocketProtocol
 import Logging
 import NIOConcurrencyHelpers
@@ -42,22 +43,12 @@ final class FaultInjectingIC: Sendable {
                 (.text("reject_message"), .text("fault-injecting IC executes nothing")),
             ]))
         }
-        let ready = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "fault-injecting-ic")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-                              logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var ports = ready.stream.makeAsyncIterator()
-            let port = await ports.next() ?? 0
-            do { try await body("http://127.0.0.1:\(port)") } catch {
-                group.cancelAll()
-                throw error
-            }
-            group.cancelAll()
-        }
+        try await LoopbackServer.run({ [logger] onServerRunning in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: onServerRunning, logger: logger)
+        }, while: { port in try await body("http://127.0.0.1:\(port)") })
     }
 
     private func answerQuery() async throws -> Response {
