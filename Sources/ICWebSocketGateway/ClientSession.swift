@@ -249,9 +249,16 @@ final class ClientSession: Sendable {
         }
         guard startsSubmitter else { return }
         let task = Task { await self.submitQueuedCalls() }
-        // Kept only to cancel it when the session ends; a finished task's handle is harmless.
+        // Kept only to cancel it when the session ends, and only while it runs (a finished task
+        // kept by its handle would stay allocated for the life of the connection). Enqueues come
+        // from the channel's event loop one at a time, so `submitting` still true means this
+        // task has not finished.
         state.withLockedValue { inner in
-            if inner.ending == nil { inner.submitter = task } else { task.cancel() }
+            if inner.ending != nil {
+                task.cancel()
+            } else if inner.submitting {
+                inner.submitter = task
+            }
         }
     }
 
@@ -262,6 +269,7 @@ final class ClientSession: Sendable {
             let next: ForwardedEnvelope? = state.withLockedValue { inner in
                 guard inner.ending == nil, !inner.calls.isEmpty else {
                     inner.submitting = false
+                    inner.submitter = nil
                     return nil
                 }
                 return inner.calls.removeFirst()
