@@ -70,6 +70,26 @@ import Testing
         }
     }
 
+    @Test func pingsKeepAnsweringClientsAndDropSilentOnes() async throws {
+        var configuration = Self.configuration()
+        // Long enough for a loaded machine to answer in time, short enough for a quick test.
+        configuration.pingInterval = .seconds(1)
+        try await withGateway(configuration) { gateway in
+            let answering = TestWebSocket(url: gateway.url)   // WSClient answers pings itself
+            #expect(await answering.nextBinary() != nil)
+            // Upgrades, then never answers a ping: gone after the second interval.
+            let silent = try await RawConnection.open(port: gateway.port)
+            try await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            #expect(try await silent.closedByServer(within: .seconds(6)))
+            // Several intervals later the answering client is still connected.
+            try await Task.sleep(for: .seconds(1))
+            #expect(await !answering.isClosed)
+            answering.close()
+            #expect(await answering.closed().code == 1000)
+        }
+    }
+
     @Test func plainHTTPRequestsGetAnAnswerAndTheConnectionCloses() async throws {
         try await withGateway(Self.configuration()) { gateway in
             let root = try await RawConnection.open(port: gateway.port)
