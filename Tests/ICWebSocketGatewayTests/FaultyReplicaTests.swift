@@ -102,7 +102,10 @@ import Testing
         ]
         let ic = FaultInjectingIC(.script(batches))
         try await ic.run { url in
-            try await withGateway(Self.configuration(url), identity: identity) { gateway in
+            // A timed-out poll would consume a scripted batch unseen: no timeouts here.
+            var configuration = Self.configuration(url)
+            configuration.pollTimeout = .seconds(30)
+            try await withGateway(configuration, identity: identity) { gateway in
                 let socket = TestWebSocket(url: gateway.url)
                 _ = try #require(await socket.nextBinary())
                 socket.send(try client.open(gateway: gateway.principal))
