@@ -78,12 +78,12 @@ import Testing
         configuration.handshakeTimeout = .seconds(300)   // only pings may close the silent client
         try await withGateway(configuration) { gateway in
             let answering = TestWebSocket(url: gateway.url)   // WSClient answers pings itself
-            #expect(await answering.nextBinary(timeout: .seconds(30)) != nil)
+            #expect(await answering.nextBinary(timeout: .seconds(60)) != nil)
             // Upgrades, then never answers a ping: gone at the second interval (about 20 s).
             let silent = try await RawConnection.open(port: gateway.port)
             try await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-            #expect(try await silent.closedByServer(within: .seconds(60)))
+            #expect(try await silent.closedByServer(within: .seconds(120)))
             // By then the answering client has been pinged twice and is still connected.
             #expect(await !answering.isClosed)
             answering.close()
