@@ -303,12 +303,13 @@ final class ClientSession: Sendable {
     /// Runs `body` on the channel's event loop after `delay`, replacing the armed timer.
     private func arm(after delay: Duration, _ body: @escaping @Sendable (ClientSession) -> Void) {
         let scheduled = channel.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [self] in body(self) }
-        let previous = state.withLockedValue { inner -> Scheduled<Void>? in
-            defer { inner.timer = inner.ending == nil ? scheduled : nil }
+        // The replaced timer, or the new one itself once the session has ended.
+        let obsolete = state.withLockedValue { inner -> Scheduled<Void>? in
+            guard inner.ending == nil else { return scheduled }
+            defer { inner.timer = scheduled }
             return inner.timer
         }
-        previous?.cancel()
-        if sessionEnded { scheduled.cancel() }
+        obsolete?.cancel()
     }
 
     private func cancelTimer() {
@@ -317,8 +318,6 @@ final class ClientSession: Sendable {
             return inner.timer
         }?.cancel()
     }
-
-    private var sessionEnded: Bool { state.withLockedValue { $0.ending != nil } }
 
     // MARK: Ending (§6.3, §6.6)
 
@@ -362,17 +361,23 @@ final class ClientSession: Sendable {
     /// Sends the Close frame, then closes the connection when the client answers (the handler
     /// sees its Close frame) or after ``closingHandshakeTimeout``.
     private func closeConnection(code: GatewayCloseCode, reason: String) {
-        var data = channel.allocator.buffer(capacity: 2 + 123)
-        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code.rawValue)))
-        data.writeString(Self.closeReason(reason))
         let channel = self.channel
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { result in
+        channel.writeAndFlush(Self.closeFrame(code: code, reason: reason, allocator: channel.allocator)).whenComplete { result in
             guard case .success = result else {
                 channel.close(promise: nil)
                 return
             }
             channel.eventLoop.scheduleTask(in: Self.closingHandshakeTimeout) { channel.close(promise: nil) }
         }
+    }
+
+    /// A Close frame with `code` and `reason`, cut to fit.
+    static func closeFrame(code: GatewayCloseCode, reason: String, allocator: ByteBufferAllocator) -> WebSocketFrame {
+        let text = closeReason(reason)
+        var data = allocator.buffer(capacity: 2 + text.utf8.count)
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code.rawValue)))
+        data.writeString(text)
+        return WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
     }
 
     /// A Close frame's reason holds at most 123 bytes of UTF-8 (RFC 6455 §5.5).

@@ -21,10 +21,7 @@ final class RefusedConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
-        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code.rawValue)))
-        data.writeString(ClientSession.closeReason(reason))
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        let frame = ClientSession.closeFrame(code: code, reason: reason, allocator: channel.allocator)
         context.eventLoop.scheduleTask(in: Self.pause) {
             channel.writeAndFlush(frame).whenComplete { _ in
                 channel.eventLoop.scheduleTask(in: ClientSession.closingHandshakeTimeout) { channel.close(promise: nil) }

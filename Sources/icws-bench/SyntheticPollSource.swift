@@ -154,28 +154,12 @@ final class SyntheticPollSource: Sendable {
 
     /// Serves on a loopback port while `body` runs with the proxy's `http://` URL.
     func run(_ body: @Sendable (String) async throws -> Void) async throws {
-        var logger = Logger(label: "synthetic-poll-source")
-        logger.logLevel = .critical
         var configuration = HTTPClient.Configuration()
         // Hundreds of sessions open at once, each a synchronous call through here.
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            try await self.handle(request, client: client)
-        }
-        router.post("**", use: handler)
-        router.get("**", use: handler)
-        do {
-            try await LoopbackServer.run({ onServerRunning in
-                Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                            onServerRunning: onServerRunning, logger: logger)
-            }, while: { port in try await body("http://127.0.0.1:\(port)") })
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await LoopbackServer.runForwarder(label: "synthetic-poll-source", clientConfiguration: configuration,
+                                              handle: { request, client in try await self.handle(request, client: client) },
+                                              while: body)
     }
 
     private func handle(_ request: Request, client: HTTPClient) async throws -> Response {

@@ -31,25 +31,9 @@ public final class FaultInjectingReplicaProxy: Sendable {
 
     /// Serves on a loopback port while `body` runs with the proxy's `http://` URL.
     public func run(_ body: @Sendable (String) async throws -> Void) async throws {
-        var logger = Logger(label: "fault-injecting-replica-proxy")
-        logger.logLevel = .critical
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-            try await self.forward(request, client: client)
-        }
-        router.post("**", use: handler)
-        router.get("**", use: handler)
-        do {
-            try await LoopbackServer.run({ onServerRunning in
-                Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                            onServerRunning: onServerRunning, logger: logger)
-            }, while: { port in try await body("http://127.0.0.1:\(port)") })
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await LoopbackServer.runForwarder(label: "fault-injecting-replica-proxy",
+                                              handle: { request, client in try await self.forward(request, client: client) },
+                                              while: body)
     }
 
     private func forward(_ request: Request, client: HTTPClient) async throws -> Response {

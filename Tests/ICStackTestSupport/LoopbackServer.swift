@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Hummingbird
+import Logging
 import NIOCore
 
 /// Runs a Hummingbird application, the test fakes' and bench fakes' server, on an ephemeral
@@ -26,5 +28,33 @@ public enum LoopbackServer {
             }
             group.cancelAll()
         }
+    }
+
+    /// Runs an HTTP proxy-like fake: every GET and POST goes to `handle` with a client of its own
+    /// (for forwarding upstream), while `body` runs with the fake's `http://` URL.
+    public static func runForwarder(
+        label: String, clientConfiguration: HTTPClient.Configuration = .init(),
+        handle: @escaping @Sendable (Request, HTTPClient) async throws -> Response,
+        while body: (_ url: String) async throws -> Void
+    ) async throws {
+        var logger = Logger(label: label)
+        logger.logLevel = .critical
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            try await handle(request, client)
+        }
+        router.post("**", use: handler)
+        router.get("**", use: handler)
+        do {
+            try await run({ [logger] onServerRunning in
+                Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                            onServerRunning: onServerRunning, logger: logger)
+            }, while: { port in try await body("http://127.0.0.1:\(port)") })
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
     }
 }
