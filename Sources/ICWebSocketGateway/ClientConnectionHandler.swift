@@ -11,6 +11,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     private let session: ClientSession
     private let maxMessageBytes: Int
+    private let maxFrameBytes: Int
     private let pingInterval: Duration
     /// The message being joined from fragments.
     private var pending: (isText: Bool, data: ByteBuffer)?
@@ -18,9 +19,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private var awaitingPong = false
     private var ended = false
 
-    init(session: ClientSession, maxMessageBytes: Int, pingInterval: Duration) {
+    init(session: ClientSession, maxMessageBytes: Int, maxFrameBytes: Int, pingInterval: Duration) {
         self.session = session
         self.maxMessageBytes = maxMessageBytes
+        self.maxFrameBytes = maxFrameBytes
         self.pingInterval = pingInterval
     }
 
@@ -44,6 +46,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     /// answered the previous one is gone.
     private func ping(context: ChannelHandlerContext) {
         guard !ended else { return }
+        // While the session holds the client back (its call queue is full) nothing is read,
+        // pongs included; the client is not the one that is slow.
+        if session.isReadingPaused {
+            awaitingPong = false
+            return
+        }
         if awaitingPong {
             end(context: context, reason: "no pong within \(pingInterval)")
             return
@@ -88,7 +96,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         guard message.data.readableBytes <= maxMessageBytes else {
             pending = nil
             return refuse(context: context, .messageTooBig,
-                          "message of \(message.data.readableBytes)+ bytes exceeds the limit of \(maxMessageBytes)",
+                          "message of \(message.data.readableBytes)+ bytes exceeds the limit of \(maxMessageBytes) (--max-message-size)",
                           metric: "message_too_big")
         }
         guard fin else { return }
@@ -143,7 +151,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         guard !ended else { return }
         switch error as? NIOWebSocketError {
         case .invalidFrameLength?:
-            refuse(context: context, .messageTooBig, "frame exceeds the limit", metric: "frame_too_big")
+            refuse(context: context, .messageTooBig, "frame exceeds the limit of \(maxFrameBytes) bytes (--max-frame-size)",
+                   metric: "frame_too_big")
         case let error?:
             refuse(context: context, .protocolError, "invalid WebSocket frame: \(error)", metric: "protocol_error")
         case nil:

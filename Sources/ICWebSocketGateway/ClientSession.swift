@@ -64,10 +64,14 @@ final class ClientSession: Sendable {
         var target: SessionStateMachine.SessionTarget?
         /// Canister messages written to the channel and not yet flushed to the socket.
         var pendingOutbound = 0
-        /// Envelopes waiting for the previous one's outcome (at most `maxPendingCalls`, so
-        /// removing the first is cheap; an empty array allocates nothing, which idle
-        /// connections appreciate).
+        /// Envelopes waiting for the previous one's outcome. Reading pauses at
+        /// `maxPendingCalls` / `maxPendingCallBytes`, so the array stays short and removing the
+        /// first is cheap; an empty array allocates nothing, which idle connections appreciate.
         var calls: [ForwardedEnvelope] = []
+        /// `calls` in bytes, each envelope with ``GatewayConfiguration/envelopeOverheadBytes``.
+        var callBytes = 0
+        /// Whether the gateway stopped reading from the socket because `calls` is full.
+        var readingPaused = false
         /// Whether a task is submitting `calls`; it clears this when it finds the queue empty.
         var submitting = false
         var submitter: Task<Void, Never>?
@@ -86,7 +90,9 @@ final class ClientSession: Sendable {
         self.logger = logger
         state = NIOLockedValueBox(Inner(
             machine: SessionStateMachine(gatewayPrincipal: services.gatewayPrincipal,
-                                         maxEnvelopeBytes: services.configuration.maxEnvelopeBytes)))
+                                         maxEnvelopeBytes: services.configuration.maxEnvelopeBytes,
+                                         handshakeTimeout: services.configuration.handshakeTimeout,
+                                         setupTimeout: services.configuration.setupTimeout)))
     }
 
     var sessionState: SessionStateMachine.State { state.withLockedValue { $0.machine.state } }
@@ -138,7 +144,8 @@ final class ClientSession: Sendable {
             return (action, inner.setupStartedAt != nil, false)
         }
         if overflow {
-            handle(.outboundOverflow)
+            let limit = services.configuration.maxPendingOutboundMessages
+            handle(.outboundOverflow(reason: "client reads too slowly: \(limit) canister messages unsent (--max-pending-outbound \(limit))"))
             return
         }
         guard case .send(let bytes) = action else { return }
@@ -234,18 +241,42 @@ final class ClientSession: Sendable {
 
     // MARK: Calls (§6.4: one connection's envelopes reach the IC one after another)
 
+    /// Whether the gateway has stopped reading from this connection (its call queue is full).
+    var isReadingPaused: Bool { state.withLockedValue { $0.readingPaused } }
+
+    /// Queues an envelope for the IC. Called on the channel's event loop. A full queue stops
+    /// reading from the socket instead of closing: TCP then holds the client back until the
+    /// IC has caught up. Only a peer that keeps sending past a stopped reader (frames already
+    /// in flight are bounded by ``GatewayConfiguration/callBacklogBudgetBytes``) is closed.
     private func enqueue(_ envelope: ForwardedEnvelope) {
-        let limit = max(1, services.configuration.maxPendingCalls)
-        let (accepted, startsSubmitter) = state.withLockedValue { inner -> (Bool, Bool) in
-            guard inner.ending == nil else { return (true, false) }
-            guard inner.calls.count < limit else { return (false, false) }
+        let configuration = services.configuration
+        let cost = Self.queueCost(of: envelope)
+        enum Outcome { case queued(startsSubmitter: Bool, pauses: Bool, bytes: Int), ignored, overBudget(Int) }
+        let outcome = state.withLockedValue { inner -> Outcome in
+            guard inner.ending == nil else { return .ignored }
+            guard inner.callBytes + cost <= configuration.callBacklogBudgetBytes else { return .overBudget(inner.callBytes + cost) }
             inner.calls.append(envelope)
+            inner.callBytes += cost
+            let pauses = !inner.readingPaused
+                && (inner.calls.count >= configuration.maxPendingCalls || inner.callBytes >= configuration.maxPendingCallBytes)
+            if pauses { inner.readingPaused = true }
             defer { inner.submitting = true }
-            return (true, !inner.submitting)
+            return .queued(startsSubmitter: !inner.submitting, pauses: pauses, bytes: inner.callBytes)
         }
-        guard accepted else {
-            handle(.callQueueOverflow)
+        let startsSubmitter: Bool
+        switch outcome {
+        case .ignored:
             return
+        case .overBudget(let bytes):
+            logger.warning("client kept sending after reading stopped", metadata: [
+                "queued_bytes": "\(bytes)", "budget_bytes": "\(configuration.callBacklogBudgetBytes)",
+            ])
+            handle(.callBacklogExceeded(reason: "\(bytes) bytes sent while reading was paused; budget \(configuration.callBacklogBudgetBytes) bytes"))
+            return
+        case .queued(let starts, let pauses, let queuedBytes):
+            services.metrics.callsQueued(bytes: queuedBytes)
+            if pauses { pauseReading() }
+            startsSubmitter = starts
         }
         guard startsSubmitter else { return }
         let task = Task { await self.submitQueuedCalls() }
@@ -262,6 +293,42 @@ final class ClientSession: Sendable {
         }
     }
 
+    /// Stops reading from the socket: the client's frames stay in the kernel's buffers and TCP
+    /// flow control holds it back.
+    private func pauseReading() {
+        services.metrics.readingPaused()
+        logger.debug("call queue full; reading paused", metadata: [
+            "max_pending_calls": "\(services.configuration.maxPendingCalls)",
+            "max_pending_call_bytes": "\(services.configuration.maxPendingCallBytes)",
+        ])
+        channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+    }
+
+    /// Reading resumes once the queue is down to half of both limits, so that a client sending
+    /// steadily is not paused and resumed on every envelope.
+    private func resumeReadingIfDrained() {
+        let configuration = services.configuration
+        let resumes = state.withLockedValue { inner -> Bool in
+            guard inner.readingPaused, inner.ending == nil,
+                  inner.calls.count <= configuration.maxPendingCalls / 2,
+                  inner.callBytes <= configuration.maxPendingCallBytes / 2
+            else { return false }
+            inner.readingPaused = false
+            return true
+        }
+        guard resumes else { return }
+        logger.debug("call queue drained; reading resumed")
+        resumeReading()
+    }
+
+    private func resumeReading() {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            channel.read()
+        }
+    }
+
     /// Submits queued envelopes until the queue is empty, then ends; the next envelope starts a
     /// new task.
     private func submitQueuedCalls() async {
@@ -272,25 +339,53 @@ final class ClientSession: Sendable {
                     inner.submitter = nil
                     return nil
                 }
-                return inner.calls.removeFirst()
+                let envelope = inner.calls.removeFirst()
+                inner.callBytes -= Self.queueCost(of: envelope)
+                return envelope
             }
             guard let envelope = next else { return }
+            resumeReadingIfDrained()
             await submit(envelope)
         }
+    }
+
+    /// What a queued envelope holds in memory: its body, its decoded argument and its record.
+    static func queueCost(of envelope: ForwardedEnvelope) -> Int {
+        envelope.body.count + envelope.arg.count + GatewayConfiguration.envelopeOverheadBytes
     }
 
     private func submit(_ envelope: ForwardedEnvelope) async {
         let start = ContinuousClock.now
         var outcome = "replied"
         do {
-            _ = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
-                                                        effectiveCanisterID: envelope.canister,
-                                                        ingressExpiry: envelope.ingressExpiry)
+            let reply = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
+                                                                effectiveCanisterID: envelope.canister,
+                                                                ingressExpiry: envelope.ingressExpiry)
+            // `ws_open` and `ws_message` answer `variant { Ok; Err : text }` (§3.1): an `Err`
+            // means the canister refused the client's message, which nobody would see otherwise.
+            if case .err(let text)? = try? Candid.decode(CanisterWsResult.self, from: reply) {
+                outcome = "refused"
+                services.metrics.callRefusedByCanister(method: envelope.methodName)
+                logger.warning("the canister refused a client's call", metadata: [
+                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
+                ])
+            }
         } catch {
-            // Outcomes are never reported to the client (§2.5); a rejected ws_open shows up
-            // as the client's open timeout, a rejected ws_message as a missing ack.
-            outcome = error.isTransient ? "failed" : "rejected"
-            logger.notice("relayed call did not succeed", metadata: ["method": "\(envelope.methodName)", "error": "\(error)"])
+            // Outcomes are never sent to the client (§2.5): it learns of a refused ws_open by its
+            // open timeout and of a refused ws_message by a missing ack, or by reading its own
+            // request status from the IC. The gateway's log is where an operator sees them.
+            if error.isTransient {
+                outcome = "failed"
+                logger.notice("relayed call did not reach the canister", metadata: [
+                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
+                ])
+            } else {
+                outcome = "rejected"
+                services.metrics.callRefusedByCanister(method: envelope.methodName)
+                logger.warning("the IC rejected a client's call", metadata: [
+                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
+                ])
+            }
         }
         services.metrics.envelopeRelayed(after: ContinuousClock.now - start, outcome: outcome)
         if services.configuration.pollsAfterRelayedCall {
@@ -323,16 +418,25 @@ final class ClientSession: Sendable {
 
     /// Runs once, for the first `end` action.
     private func conclude(_ ending: SessionStateMachine.Ending) {
-        let (timer, submitter, target) = state.withLockedValue { inner in
+        let (timer, submitter, target, wasPaused, unsubmitted) = state.withLockedValue { inner in
             defer {
                 inner.timer = nil
                 inner.submitter = nil
                 inner.calls.removeAll()
+                inner.callBytes = 0
+                inner.readingPaused = false
             }
-            return (inner.timer, inner.submitter, inner.target)
+            return (inner.timer, inner.submitter, inner.target, inner.readingPaused, inner.calls.count)
         }
         timer?.cancel()
         submitter?.cancel()
+        // The closing handshake needs the client's Close frame.
+        if wasPaused { resumeReading() }
+        if unsubmitted > 0 {
+            services.metrics.envelopesDropped(unsubmitted)
+            logger.notice("session ended with envelopes not yet submitted to the IC; they are dropped",
+                          metadata: ["envelopes": "\(unsubmitted)"])
+        }
         logger.info("session ended", metadata: [
             "reason": "\(ending.reason)", "close_code": "\(ending.closeFrame.map { "\($0.code.rawValue)" } ?? "none")",
         ])

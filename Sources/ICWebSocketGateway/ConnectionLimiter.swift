@@ -20,6 +20,16 @@ public final class ConnectionLimiter: Sendable {
         }
     }
 
+    /// Why `rejection` happened, with the limit's value and flag: the Close frame's reason.
+    public func reason(for rejection: Rejection) -> String {
+        switch rejection {
+        case .tooManyConnections: return "the gateway holds its maximum of \(maxConnections) connections (--max-connections)"
+        case .tooManyConnectionsFromIP: return "more than \(maxConnectionsPerIP) connections from this address (--max-connections-per-ip)"
+        case .rateLimited: return "more than \(connectionsPerSecond) new connections per second (--new-connections-per-second)"
+        case .shuttingDown: return rejection.message
+        }
+    }
+
     private struct State {
         var total = 0
         var perIP: [String: Int] = [:]

@@ -49,8 +49,12 @@ public struct GatewayConfiguration: Sendable {
     /// Canister messages waiting to be written to one client; a client that falls further behind
     /// is closed so that it never stalls the other clients of its canister.
     public var maxPendingOutboundMessages: Int
-    /// Client envelopes waiting to be submitted to the IC for one connection.
+    /// Client envelopes waiting for the IC on one connection before the gateway stops reading
+    /// from its socket (backpressure: TCP then holds the client back); reading resumes when half
+    /// of them are submitted. Never a reason to close a connection.
     public var maxPendingCalls: Int
+    /// The same in bytes (envelope bytes plus ``envelopeOverheadBytes`` each).
+    public var maxPendingCallBytes: Int
     /// How long a session may stay in SETUP (between `ws_open` and its first canister message).
     /// The reference has no limit; clients give up after 60 s.
     public var setupTimeout: Duration
@@ -100,7 +104,8 @@ public struct GatewayConfiguration: Sendable {
         maxConnectionsPerIP: Int = 1_000,
         newConnectionsPerSecond: Int = 1_000,
         maxPendingOutboundMessages: Int = 100,
-        maxPendingCalls: Int = 16,
+        maxPendingCalls: Int = 64,
+        maxPendingCallBytes: Int = 1 << 20,
         setupTimeout: Duration = .seconds(60),
         handshakeTimeout: Duration = .seconds(30),
         pingInterval: Duration = .seconds(30),
@@ -130,7 +135,8 @@ public struct GatewayConfiguration: Sendable {
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.newConnectionsPerSecond = newConnectionsPerSecond
         self.maxPendingOutboundMessages = maxPendingOutboundMessages
-        self.maxPendingCalls = maxPendingCalls
+        self.maxPendingCalls = max(1, maxPendingCalls)
+        self.maxPendingCallBytes = max(1, maxPendingCallBytes)
         self.setupTimeout = setupTimeout
         self.handshakeTimeout = handshakeTimeout
         self.pingInterval = pingInterval
@@ -141,6 +147,22 @@ public struct GatewayConfiguration: Sendable {
         self.tlsCertificateKeyPEMPath = tlsCertificateKeyPEMPath
         self.prometheusEndpoint = prometheusEndpoint
     }
+
+    /// What one queued envelope costs beyond its bytes (its record, request id, method name),
+    /// counted against ``maxPendingCallBytes`` so that many tiny envelopes are bounded too.
+    public static let envelopeOverheadBytes = 256
+
+    /// The most a client may have queued for the IC, in bytes, before it is closed (1008).
+    ///
+    /// Reading stops at ``maxPendingCallBytes``, but frames already read from the socket are
+    /// still delivered: at most one message of ``maxMessageBytes`` plus what one read cycle holds
+    /// (``callBacklogSlackBytes``). A client held back by TCP never reaches this budget; only a
+    /// peer that keeps sending past a stopped reader can, which is what the budget is for.
+    public var callBacklogBudgetBytes: Int { maxPendingCallBytes + maxMessageBytes + callBacklogSlackBytes }
+
+    /// Room in ``callBacklogBudgetBytes`` for what one read cycle brings in after reading
+    /// stopped: the listener reads at most 4 × 64 KiB per cycle, so 1 MiB is ample.
+    public var callBacklogSlackBytes = 1 << 20
 
     /// `host:port` split at the last colon (IPv6 hosts may be bracketed).
     public static func parseAddress(_ text: String) throws(GatewayError) -> (host: String, port: Int) {

@@ -15,6 +15,9 @@ public final class GatewayMetrics: Sendable {
     private let relayLatency: Timer
     private let callLatency: Timer
     private let tlsResolutionTime: Timer
+    private let readingPausedCount: Counter
+    private let queuedCallBytes: Recorder
+    private let droppedEnvelopes: Counter
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -27,6 +30,9 @@ public final class GatewayMetrics: Sendable {
         relayLatency = Timer(label: "icws_gateway_relay_latency", factory: factory)
         callLatency = Timer(label: "icws_gateway_call_latency", factory: factory)
         tlsResolutionTime = Timer(label: "tls_resolution_time", factory: factory)
+        readingPausedCount = Counter(label: "icws_gateway_reading_paused_total", factory: factory)
+        queuedCallBytes = Recorder(label: "icws_gateway_queued_call_bytes", factory: factory)
+        droppedEnvelopes = Counter(label: "icws_gateway_envelopes_dropped_total", factory: factory)
     }
 
     // Reference metrics.
@@ -67,6 +73,17 @@ public final class GatewayMetrics: Sendable {
     }
     func connectionRejected(reason: String) {
         Counter(label: "icws_gateway_rejected_connections_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+    /// A connection's call queue filled and the gateway stopped reading from it.
+    func readingPaused() { readingPausedCount.increment() }
+    /// Bytes queued for the IC on a connection, recorded at each enqueue (its distribution
+    /// shows how close clients come to ``GatewayConfiguration/maxPendingCallBytes``).
+    func callsQueued(bytes: Int) { queuedCallBytes.record(bytes) }
+    /// Envelopes a session still held for the IC when it ended.
+    func envelopesDropped(_ count: Int) { droppedEnvelopes.increment(by: count) }
+    /// The canister answered a relayed call with an error (`Err` reply or reject).
+    func callRefusedByCanister(method: String) {
+        Counter(label: "icws_gateway_calls_refused_by_canister_total", dimensions: [("method", method)], factory: factory).increment()
     }
     func frameRejected(reason: String) {
         Counter(label: "icws_gateway_rejected_frames_total", dimensions: [("reason", reason)], factory: factory).increment()

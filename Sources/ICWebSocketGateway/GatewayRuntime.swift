@@ -76,9 +76,10 @@ final class GatewayRuntime: Sendable {
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
         if let rejection = limiter.admit(ip) {
             metrics.connectionRejected(reason: rejection.rawValue)
-            logger.warning("connection refused", metadata: ["reason": "\(rejection.message)", "remote_ip": "\(ip)"])
+            let reason = limiter.reason(for: rejection)
+            logger.warning("connection refused", metadata: ["reason": "\(reason)", "remote_ip": "\(ip)"])
             let code = rejection == .shuttingDown ? GatewayCloseCode.goingAway : .tryAgainLater
-            try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler(code: code, reason: rejection.message))
+            try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler(code: code, reason: reason))
             return
         }
         let limiter = self.limiter
@@ -94,6 +95,7 @@ final class GatewayRuntime: Sendable {
         }
         try channel.pipeline.syncOperations.addHandler(
             ClientConnectionHandler(session: session, maxMessageBytes: configuration.maxMessageBytes,
+                                    maxFrameBytes: configuration.maxFrameBytes,
                                     pingInterval: configuration.pingInterval))
         if shuttingDown { session.shutdown() }
     }

@@ -43,9 +43,11 @@ public struct SessionStateMachine: Sendable {
         /// The canister's poller stopped for good; it already dropped the canister's state.
         case pollerFailed(code: GatewayCloseCode, reason: String)
         /// The client's outbound queue overflowed: it reads slower than its canister writes.
-        case outboundOverflow
-        /// The client's queue of envelopes waiting for the IC overflowed.
-        case callQueueOverflow
+        /// `reason` names the limit and its value (it becomes the Close frame's reason).
+        case outboundOverflow(reason: String)
+        /// The client kept sending envelopes after the gateway stopped reading from it, beyond
+        /// the per-connection budget (a well-behaved client is held back by TCP instead).
+        case callBacklogExceeded(reason: String)
         /// No `ws_open` frame within the handshake timeout.
         case handshakeTimeout
         /// No canister message within the SETUP timeout.
@@ -92,10 +94,15 @@ public struct SessionStateMachine: Sendable {
     /// The gateway's own principal: a `ws_open` naming another gateway could never be served.
     public let gatewayPrincipal: Principal
     public let maxEnvelopeBytes: Int
+    /// The configured timeouts, named in the Close reasons they cause.
+    public let handshakeTimeout: Duration?
+    public let setupTimeout: Duration?
 
-    public init(gatewayPrincipal: Principal, maxEnvelopeBytes: Int) {
+    public init(gatewayPrincipal: Principal, maxEnvelopeBytes: Int, handshakeTimeout: Duration? = nil, setupTimeout: Duration? = nil) {
         self.gatewayPrincipal = gatewayPrincipal
         self.maxEnvelopeBytes = maxEnvelopeBytes
+        self.handshakeTimeout = handshakeTimeout
+        self.setupTimeout = setupTimeout
     }
 
     /// The target once `ws_open` was accepted.
@@ -147,10 +154,11 @@ public struct SessionStateMachine: Sendable {
         case .clientGone(let reason), .writeFailed(let reason):
             return end(nil, reason, registered: false)
         case .handshakeTimeout:
-            return end(closeWith: .policyViolation, "no ws_open frame in time", registered: false)
+            return end(closeWith: .policyViolation, "no ws_open frame within \(Self.describe(handshakeTimeout)) (--handshake-timeout)",
+                       registered: false)
         case .shutdown:
             return end(closeWith: .goingAway, "gateway shutting down", registered: false)
-        case .canisterMessage, .pollerFailed, .outboundOverflow, .callQueueOverflow, .setupTimeout:
+        case .canisterMessage, .pollerFailed, .outboundOverflow, .callBacklogExceeded, .setupTimeout:
             return .ignore(reason: "not registered yet")
         }
     }
@@ -166,7 +174,8 @@ public struct SessionStateMachine: Sendable {
         case .invalidMessage(let code, let reason):
             return end(closeWith: code, "protocol error: \(reason)", registered: true)
         case .setupTimeout:
-            return end(closeWith: .policyViolation, "no open message from the canister in time", registered: true)
+            return end(closeWith: .policyViolation,
+                       "no open message from the canister within \(Self.describe(setupTimeout)) (--setup-timeout)", registered: true)
         case .handshakeTimeout:
             return .ignore(reason: "handshake already done")
         default:
@@ -213,15 +222,19 @@ public struct SessionStateMachine: Sendable {
             // The poller already removed the canister's state; no ws_close (§6.3 last row).
             state = .closed
             return .end(Ending(closeFrame: (code, reason), unregisters: false, callsWsClose: false, reason: reason))
-        case .outboundOverflow:
-            return end(closeWith: .policyViolation, "client reads too slowly: outbound queue full", registered: true)
-        case .callQueueOverflow:
-            return end(closeWith: .policyViolation, "too many envelopes waiting for the IC", registered: true)
+        case .outboundOverflow(let reason), .callBacklogExceeded(let reason):
+            return end(closeWith: .policyViolation, reason, registered: true)
         case .shutdown:
             return end(closeWith: .goingAway, "gateway shutting down", registered: true)
         case .binaryFrame, .textFrame, .invalidMessage, .canisterMessage, .setupTimeout, .handshakeTimeout:
             return .none
         }
+    }
+
+    private static func describe(_ timeout: Duration?) -> String {
+        guard let timeout else { return "the time limit" }
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 
     private mutating func end(closeWith code: GatewayCloseCode, _ reason: String, registered: Bool) -> Action {

@@ -33,6 +33,10 @@ enum WebSocketListener {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Bounds what arrives after a session stops reading (backpressure): one read cycle
+            // is at most 4 reads of 64 KiB (GatewayConfiguration.callBacklogSlackBytes).
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 65_536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try configure(channel, settings, runtime) }
             }

@@ -20,6 +20,8 @@ struct DevCommand: AsyncParsableCommand {
         (open WebSockets are closed with 1001 and their sessions closed on the canister).
         With --state-dir the replica's state, the gateway key and the canister id survive restarts (the \
         canister is upgraded when its module changed); without it everything starts fresh.
+        Every gateway flag of `icws gateway` for polling, limits and timeouts is accepted here too (and read \
+        from the same ICWS_* environment variables), e.g. --max-pending-calls 128 --ping-interval 0.
         """
     )
 
@@ -41,14 +43,14 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Prometheus metrics endpoint of the gateway (host:port), or 'none'.")
     var prometheusEndpoint = "none"
 
-    @Option(help: "Gateway polling interval in milliseconds.")
-    var pollingInterval = 100
-
     @Option(help: "Directory keeping the replica state, the gateway key and the canister id between runs.")
     var stateDir: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    @OptionGroup(title: "Gateway polling, limits and timeouts (as for `icws gateway`)")
+    var gatewayTuning: GatewayTuningOptions
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -78,7 +80,7 @@ struct DevCommand: AsyncParsableCommand {
         let replicaURL = "http://\(host):\(replicaPort)"
         var gatewayConfiguration = GatewayConfiguration(host: host, port: gatewayPort, icNetworkURL: replicaURL,
                                                         rootKey: .explicit(replica.rootKey))
-        gatewayConfiguration.pollingInterval = .milliseconds(max(1, pollingInterval))
+        try gatewayTuning.apply(to: &gatewayConfiguration)
         gatewayConfiguration.prometheusEndpoint = prometheusEndpoint == "none" ? nil : prometheusEndpoint
         let gateway = try Gateway(configuration: gatewayConfiguration, identity: gatewayIdentity, logger: Logger(label: "gateway"))
 

@@ -32,8 +32,6 @@ struct GatewayCommand: AsyncParsableCommand {
     var gatewayAddress = env("ICWS_GATEWAY_ADDRESS") ?? "0.0.0.0:8080"
     @Option(help: "IC HTTP endpoint [ICWS_IC_NETWORK_URL].")
     var icNetworkUrl = env("ICWS_IC_NETWORK_URL") ?? "http://127.0.0.1:4943"
-    @Option(help: "Poll period in ms while messages flow [ICWS_POLLING_INTERVAL].")
-    var pollingInterval = env("ICWS_POLLING_INTERVAL", 100)
     @Option(help: "Prometheus listener host:port, or 'none' [ICWS_PROMETHEUS_ENDPOINT].")
     var prometheusEndpoint = env("ICWS_PROMETHEUS_ENDPOINT") ?? "0.0.0.0:9000"
     @Option(help: "TLS certificate chain (PEM); TLS is on when both TLS paths are set [ICWS_TLS_CERTIFICATE_PEM_PATH].")
@@ -51,44 +49,8 @@ struct GatewayCommand: AsyncParsableCommand {
         'mainnet', 'fetch', or the key as DER hex [ICWS_ROOT_KEY].
         """)
     var rootKey = env("ICWS_ROOT_KEY") ?? "auto"
-    @Option(help: "Longest idle poll period in ms; empty polls double the period up to this [ICWS_MAX_IDLE_POLLING_INTERVAL].")
-    var maxIdlePollingInterval = env("ICWS_MAX_IDLE_POLLING_INTERVAL", 1_000)
-    @Flag(inversion: .prefixedNo, help: "Poll right after relaying a client's call [ICWS_POLL_AFTER_CALL=0 disables].")
-    var pollAfterCall = env("ICWS_POLL_AFTER_CALL") != "0"
-    @Option(help: "ws_get_messages timeout in ms; a timed-out poll is retried at once [ICWS_POLL_TIMEOUT].")
-    var pollTimeout = env("ICWS_POLL_TIMEOUT", 5_000)
-    @Option(help: "Consecutive failed polls tolerated before a canister's sessions are closed [ICWS_POLL_RETRY_BUDGET].")
-    var pollRetryBudget = env("ICWS_POLL_RETRY_BUDGET", 8)
-    @Option(help: "Seconds polls must keep failing (beyond the budget) before sessions are closed [ICWS_POLL_RETRY_WINDOW].")
-    var pollRetryWindow = env("ICWS_POLL_RETRY_WINDOW", 60)
-    @Option(help: "Longest wait between retries of a failing poll, in ms [ICWS_MAX_POLL_RETRY_BACKOFF].")
-    var maxPollRetryBackoff = env("ICWS_MAX_POLL_RETRY_BACKOFF", 5_000)
-    @Flag(help: "Verify each poll's certificate and tree before relaying (cached per certificate) [ICWS_VERIFY_POLLS=1].")
-    var verifyPolls = env("ICWS_VERIFY_POLLS") == "1"
-    @Option(help: "Largest WebSocket frame from a client, bytes [ICWS_MAX_FRAME_SIZE].")
-    var maxFrameSize = env("ICWS_MAX_FRAME_SIZE", 2 * 1024 * 1024 + 1024)
-    @Option(help: "Largest WebSocket message from a client, bytes [ICWS_MAX_MESSAGE_SIZE].")
-    var maxMessageSize = env("ICWS_MAX_MESSAGE_SIZE", 2 * 1024 * 1024 + 1024)
-    @Option(help: "Largest envelope forwarded to the IC, bytes [ICWS_MAX_ENVELOPE_SIZE].")
-    var maxEnvelopeSize = env("ICWS_MAX_ENVELOPE_SIZE", 2 * 1024 * 1024)
-    @Option(help: "Simultaneous connections [ICWS_MAX_CONNECTIONS].")
-    var maxConnections = env("ICWS_MAX_CONNECTIONS", 50_000)
-    @Option(help: "Simultaneous connections from one IP [ICWS_MAX_CONNECTIONS_PER_IP].")
-    var maxConnectionsPerIp = env("ICWS_MAX_CONNECTIONS_PER_IP", 1_000)
-    @Option(help: "New connections accepted per second [ICWS_NEW_CONNECTIONS_PER_SECOND].")
-    var newConnectionsPerSecond = env("ICWS_NEW_CONNECTIONS_PER_SECOND", 1_000)
-    @Option(help: "Canister messages queued for one client before it is closed as too slow [ICWS_MAX_PENDING_OUTBOUND].")
-    var maxPendingOutbound = env("ICWS_MAX_PENDING_OUTBOUND", 100)
-    @Option(help: "Client envelopes queued for the IC per connection [ICWS_MAX_PENDING_CALLS].")
-    var maxPendingCalls = env("ICWS_MAX_PENDING_CALLS", 16)
-    @Option(help: "Seconds a session may wait for its first canister message after ws_open [ICWS_SETUP_TIMEOUT].")
-    var setupTimeout = env("ICWS_SETUP_TIMEOUT", 60)
-    @Option(help: "Seconds a new connection may take to send ws_open [ICWS_HANDSHAKE_TIMEOUT].")
-    var handshakeTimeout = env("ICWS_HANDSHAKE_TIMEOUT", 30)
-    @Option(help: "Seconds between WebSocket pings; a client that misses a pong is closed; 0 disables [ICWS_PING_INTERVAL].")
-    var pingInterval = env("ICWS_PING_INTERVAL", 30)
-    @Option(help: "Seconds shutdown waits for ws_close calls [ICWS_SHUTDOWN_GRACE_PERIOD].")
-    var shutdownGracePeriod = env("ICWS_SHUTDOWN_GRACE_PERIOD", 5)
+    @OptionGroup(title: "Polling, limits and timeouts")
+    var tuning: GatewayTuningOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical [ICWS_LOG_LEVEL].")
     var logLevel = env("ICWS_LOG_LEVEL") ?? "info"
     @Option(help: "Log format: text or json [ICWS_LOG_FORMAT].")
@@ -129,19 +91,11 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         var configuration = GatewayConfiguration(
             host: address.host, port: address.port, icNetworkURL: icNetworkUrl, rootKey: rootKeyPolicy,
-            pollingInterval: .milliseconds(pollingInterval), maxIdlePollingInterval: .milliseconds(maxIdlePollingInterval),
-            pollsAfterRelayedCall: pollAfterCall, pollTimeout: .milliseconds(pollTimeout), pollRetryBudget: pollRetryBudget,
-            maxPollRetryBackoff: .milliseconds(maxPollRetryBackoff), pollRetryWindow: .seconds(pollRetryWindow),
-            verifiesPollCertificates: verifyPolls,
-            maxFrameBytes: maxFrameSize, maxMessageBytes: maxMessageSize, maxEnvelopeBytes: maxEnvelopeSize,
-            maxConnections: maxConnections, maxConnectionsPerIP: maxConnectionsPerIp,
-            newConnectionsPerSecond: newConnectionsPerSecond, maxPendingOutboundMessages: maxPendingOutbound,
-            maxPendingCalls: maxPendingCalls, setupTimeout: .seconds(setupTimeout), handshakeTimeout: .seconds(handshakeTimeout),
-            pingInterval: .seconds(pingInterval), shutdownGracePeriod: .seconds(shutdownGracePeriod),
             identityPEMPath: identityPemPath,
             tlsCertificatePEMPath: tlsCertificatePemPath ?? Self.env("ICWS_TLS_CERTIFICATE_PEM_PATH"),
             tlsCertificateKeyPEMPath: tlsCertificateKeyPemPath ?? Self.env("ICWS_TLS_CERTIFICATE_KEY_PEM_PATH"),
             prometheusEndpoint: prometheusEndpoint == "none" ? nil : prometheusEndpoint)
+        try tuning.apply(to: &configuration)
         configuration.tlsHandshakeTimeout = .seconds(tlsHandshakeTimeout)
         let (identity, created) = try GatewayIdentity.loadOrCreate(path: identityPemPath)
         logger.info(created ? "generated a new gateway identity" : "loaded the gateway identity",

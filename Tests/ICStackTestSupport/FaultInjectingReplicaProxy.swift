@@ -14,6 +14,9 @@ public final class FaultInjectingReplicaProxy: Sendable {
         case delay(Duration)
         /// Every request is answered 503 at once (the replica is "down").
         case unavailable
+        /// Calls (`…/call`) are forwarded at once, executed, and answered after a random time in
+        /// `range`: what mainnet's consensus adds to an update call. Queries are unaffected.
+        case callLatency(ClosedRange<Duration>)
     }
 
     private let upstream: String
@@ -37,10 +40,16 @@ public final class FaultInjectingReplicaProxy: Sendable {
     }
 
     private func forward(_ request: Request, client: HTTPClient) async throws -> Response {
+        var answerDelay = Duration.zero
         switch fault.withLockedValue({ $0 }) {
         case .none: break
         case .delay(let duration): try await Task.sleep(for: duration)
         case .unavailable: return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "injected: replica down")))
+        case .callLatency(let range):
+            if request.uri.path.hasSuffix("/call") {
+                let low = range.lowerBound.nanoseconds, high = range.upperBound.nanoseconds
+                answerDelay = .nanoseconds(Int64.random(in: low...max(low, high)))
+            }
         }
         let body = try await request.body.collect(upTo: 4 << 20)
         var outgoing = HTTPClientRequest(url: upstream + request.uri.description)
@@ -50,8 +59,16 @@ public final class FaultInjectingReplicaProxy: Sendable {
         let response = try await client.execute(outgoing, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 8 << 20)
         forwarded.withLockedValue { $0 += 1 }
+        if answerDelay > .zero { try await Task.sleep(for: answerDelay) }
         var headers = HTTPFields()
         if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
         return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, for random delays.
+    fileprivate var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -50,6 +50,52 @@ import Testing
         }
     }
 
+    /// Every limit that closes a connection says which one and its value in the Close reason,
+    /// so that a developer reading the client's close event knows what to change.
+    @Test func everyLimitNamesItselfInTheCloseReason() async throws {
+        let canister = try Principal(text: "lxzze-o7777-77777-aaaaa-cai")
+        var configuration = testConfiguration(icURL: "http://127.0.0.1:1")
+        configuration.maxFrameBytes = 128 * 1024
+        configuration.maxMessageBytes = 64 * 1024
+        configuration.maxEnvelopeBytes = 300
+        configuration.handshakeTimeout = .seconds(2)
+        configuration.setupTimeout = .seconds(2)
+        configuration.pollRetryBudget = 10_000
+        try await withGateway(configuration) { gateway in
+            let requests = ClientRequests(canister: canister)
+            let text = try await Self.closeCode(gateway) { $0.sendText("hello") }
+            #expect(text.code == GatewayCloseCode.unsupportedData.rawValue)
+            #expect(text.reason == "bad first frame: text frame")
+
+            let message = try await Self.closeCode(gateway) { $0.send([UInt8](repeating: 0x41, count: 100 * 1024)) }
+            #expect(message.code == GatewayCloseCode.messageTooBig.rawValue)
+            #expect(message.reason?.hasSuffix("exceeds the limit of 65536 (--max-message-size)") == true, "\(message)")
+
+            let frame = try await Self.closeCode(gateway) { $0.send([UInt8](repeating: 0x41, count: 200 * 1024)) }
+            #expect(frame.code == GatewayCloseCode.messageTooBig.rawValue)
+            #expect(frame.reason?.hasSuffix("frame exceeds the limit of 131072 bytes (--max-frame-size)") == true, "\(frame)")
+
+            let open = try requests.frame(method: "ws_open", arg: [UInt8](repeating: 0, count: 400))
+            let envelope = try await Self.closeCode(gateway) { $0.send(open) }
+            #expect(envelope.code == GatewayCloseCode.messageTooBig.rawValue)
+            #expect(envelope.reason?.contains("exceeds the limit of 300") == true, "\(envelope)")
+
+            let silent = TestWebSocket(url: gateway.url)
+            _ = await silent.nextBinary()
+            let handshake = await silent.closed(timeout: .seconds(30))
+            #expect(handshake.code == GatewayCloseCode.policyViolation.rawValue)
+            #expect(handshake.reason == "no ws_open frame within 2 s (--handshake-timeout)")
+        }
+        // SETUP: the IC never answers ws_open, so no open message ever comes.
+        configuration.maxEnvelopeBytes = 2 << 20
+        try await withGateway(configuration) { gateway in
+            let requests = ClientRequests(canister: canister)
+            let setup = try await Self.closeCode(gateway) { $0.send(try requests.open(gateway: gateway.principal)) }
+            #expect(setup.code == GatewayCloseCode.policyViolation.rawValue)
+            #expect(setup.reason == "no open message from the canister within 2 s (--setup-timeout)")
+        }
+    }
+
     @Test func connectionFloodIsRefusedWith1013AndCounted() async throws {
         var configuration = testConfiguration(icURL: "http://127.0.0.1:1")
         configuration.maxConnectionsPerIP = 5
@@ -63,7 +109,7 @@ import Testing
                 } else {
                     let closed = await socket.closed()
                     #expect(closed.code == GatewayCloseCode.tryAgainLater.rawValue)
-                    #expect(closed.reason == "too many connections from this address")
+                    #expect(closed.reason == "more than 5 connections from this address (--max-connections-per-ip)")
                     refused += 1
                 }
             }
@@ -99,7 +145,7 @@ import Testing
                 #expect(try await RealReplicaTests.send(local, canister, to: healthy.identity.principal, [[1]]) == .ok)
                 #expect(try verifiedMessage(await healthySocket.nextBinary(), canister: canister, rootKey: local.rootKey).content == [1])
             }
-            #expect(await eventually {
+            #expect(await eventually(timeout: .seconds(60)) {
                 gateway.metrics.counterTotal(label: "icws_gateway_sessions_closed_total", dimensions: [("code", "1008")]) >= 1
             })
             // The slow client was unregistered and ws_close'd.

@@ -210,8 +210,17 @@ import Testing
 
     @Test func slowClientIsClosed() throws {
         var machine = try inOpen()
-        let ending = ending(machine.handle(.outboundOverflow))
+        let ending = ending(machine.handle(.outboundOverflow(reason: "client reads too slowly: 100 messages waiting")))
         #expect(ending?.closeFrame?.code == .policyViolation)
+        #expect(ending?.closeFrame?.reason == "client reads too slowly: 100 messages waiting")
+        #expect(ending?.callsWsClose == true)
+    }
+
+    @Test func clientFloodingPastItsBudgetIsClosedWithTheLimitNamed() throws {
+        var machine = try inOpen()
+        let ending = ending(machine.handle(.callBacklogExceeded(reason: "budget of 4 MiB exceeded")))
+        #expect(ending?.closeFrame?.code == .policyViolation)
+        #expect(ending?.closeFrame?.reason == "budget of 4 MiB exceeded")
         #expect(ending?.callsWsClose == true)
     }
 
