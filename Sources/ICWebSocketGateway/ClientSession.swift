@@ -356,7 +356,44 @@ final class ClientSession: Sendable {
 
     private func submit(_ envelope: ForwardedEnvelope) async {
         let start = ContinuousClock.now
-        var outcome = "replied"
+        let outcome: String
+        switch services.configuration.callSubmission {
+        case .afterAccepted: outcome = await submitUntilAccepted(envelope)
+        case .afterExecuted: outcome = await submitUntilExecuted(envelope)
+        }
+        services.metrics.envelopeRelayed(after: ContinuousClock.now - start, outcome: outcome)
+        if services.configuration.pollsAfterRelayedCall {
+            services.state.wakePoller(of: envelope.canister)
+        }
+    }
+
+    /// Hands the envelope to the IC's ingress queue. The IC saying it is too busy (429) or
+    /// unavailable (503) means it did not take the envelope, so it is offered again a few times
+    /// before the next one goes (which keeps the order).
+    private func submitUntilAccepted(_ envelope: ForwardedEnvelope) async -> String {
+        var wait = Duration.milliseconds(100)
+        for attempt in 1...Self.acceptAttempts {
+            do {
+                try await services.callAgent.acceptCall(envelope.body, effectiveCanisterID: envelope.canister)
+                return "accepted"
+            } catch {
+                if case .http(let status, _) = error, status == 429 || status == 503, attempt < Self.acceptAttempts,
+                   !Task.isCancelled {
+                    try? await Task.sleep(for: wait)
+                    wait *= 2
+                    continue
+                }
+                return reportFailure(error, envelope)
+            }
+        }
+        return "failed"
+    }
+
+    /// How often an envelope is offered to an IC that answers 429 or 503 (0.1 + 0.2 + 0.4 + 0.8 s of waiting).
+    static let acceptAttempts = 5
+
+    /// Submits the envelope and waits for its certified outcome.
+    private func submitUntilExecuted(_ envelope: ForwardedEnvelope) async -> String {
         do {
             let reply = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
                                                                 effectiveCanisterID: envelope.canister,
@@ -364,33 +401,33 @@ final class ClientSession: Sendable {
             // `ws_open` and `ws_message` answer `variant { Ok; Err : text }` (§3.1): an `Err`
             // means the canister refused the client's message, which nobody would see otherwise.
             if case .err(let text)? = try? Candid.decode(CanisterWsResult.self, from: reply) {
-                outcome = "refused"
                 services.metrics.callRefusedByCanister(method: envelope.methodName)
                 logger.warning("the canister refused a client's call", metadata: [
                     "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
                 ])
+                return "refused"
             }
+            return "replied"
         } catch {
-            // Outcomes are never sent to the client (§2.5): it learns of a refused ws_open by its
-            // open timeout and of a refused ws_message by a missing ack, or by reading its own
-            // request status from the IC. The gateway's log is where an operator sees them.
-            if error.isTransient {
-                outcome = "failed"
-                logger.notice("relayed call did not reach the canister", metadata: [
-                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
-                ])
-            } else {
-                outcome = "rejected"
-                services.metrics.callRefusedByCanister(method: envelope.methodName)
-                logger.warning("the IC rejected a client's call", metadata: [
-                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
-                ])
-            }
+            return reportFailure(error, envelope)
         }
-        services.metrics.envelopeRelayed(after: ContinuousClock.now - start, outcome: outcome)
-        if services.configuration.pollsAfterRelayedCall {
-            services.state.wakePoller(of: envelope.canister)
+    }
+
+    /// Logs a call that did not succeed. Outcomes are never sent to the client (§2.5): it learns
+    /// of a refused `ws_open` by its open timeout and of a refused `ws_message` by a missing
+    /// ack, or by reading its own request status from the IC; the gateway's log is where an
+    /// operator sees them.
+    private func reportFailure(_ error: AgentError, _ envelope: ForwardedEnvelope) -> String {
+        let metadata: Logger.Metadata = [
+            "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
+        ]
+        if error.isTransient {
+            logger.warning("a client's call did not reach the IC; it is dropped", metadata: metadata)
+            return "failed"
         }
+        services.metrics.callRefusedByCanister(method: envelope.methodName)
+        logger.warning("the IC rejected a client's call", metadata: metadata)
+        return "rejected"
     }
 
     // MARK: Timers

@@ -55,6 +55,9 @@ public struct GatewayConfiguration: Sendable {
     public var maxPendingCalls: Int
     /// The same in bytes (envelope bytes plus ``envelopeOverheadBytes`` each).
     public var maxPendingCallBytes: Int
+    /// When a connection's next envelope is submitted (its envelopes reach the IC one after
+    /// another, §6.4).
+    public var callSubmission: CallSubmission = .afterAccepted
     /// How long a session may stay in SETUP (between `ws_open` and its first canister message).
     /// The reference has no limit; clients give up after 60 s.
     public var setupTimeout: Duration
@@ -146,6 +149,27 @@ public struct GatewayConfiguration: Sendable {
         self.tlsCertificatePEMPath = tlsCertificatePEMPath
         self.tlsCertificateKeyPEMPath = tlsCertificateKeyPEMPath
         self.prometheusEndpoint = prometheusEndpoint
+    }
+
+    /// When a connection's next envelope goes to the IC. Either way one connection's envelopes
+    /// are submitted one after another and different connections' concurrently.
+    public enum CallSubmission: String, Sendable, CaseIterable {
+        /// Once the IC accepted the previous one into its ingress queue (`/api/v2/…/call`
+        /// answered 202): a round trip to one node, not a consensus round, so a client's burst
+        /// drains at network speed and its envelopes do not expire in the queue. One node's
+        /// ingress queue is first in, first out; on a subnet of many nodes two envelopes
+        /// accepted by different nodes could still be executed out of order (the canister then
+        /// refuses the second by its sequence number, which the client sees), which the
+        /// reference gateway, submitting everything at once, risks far more often. The gateway
+        /// only learns refusals before execution; a canister's `Err` reply or trap is seen by the
+        /// client (its own request status) and in the canister's log.
+        case afterAccepted = "accepted"
+        /// Once the previous one was executed (`/api/v3/…/call` answered with its certified
+        /// outcome): the strictest order, and the gateway logs every `Err` reply and reject; but
+        /// one consensus round per envelope (1–2 s on mainnet) caps a connection at about one
+        /// message per second, and a burst longer than the ingress expiry (5 minutes) cannot
+        /// be delivered at all.
+        case afterExecuted = "executed"
     }
 
     /// What one queued envelope costs beyond its bytes (its record, request id, method name),

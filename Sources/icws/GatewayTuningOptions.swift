@@ -49,6 +49,12 @@ struct GatewayTuningOptions: ParsableArguments {
         exceeds this + --max-message-size + 1 MiB [ICWS_MAX_PENDING_CALL_BYTES].
         """)
     var maxPendingCallBytes = env("ICWS_MAX_PENDING_CALL_BYTES", 1 << 20)
+    @Option(help: """
+        When a connection's next envelope goes to the IC: 'accepted' (the previous one is in the IC's ingress \
+        queue; a burst drains at network speed) or 'executed' (the previous one ran; strictest order, refusals \
+        logged, about one message per consensus round) [ICWS_SUBMIT_NEXT_AFTER].
+        """)
+    var submitNextAfter = env("ICWS_SUBMIT_NEXT_AFTER") ?? "accepted"
     @Option(help: "Seconds a session may wait for its first canister message after ws_open [ICWS_SETUP_TIMEOUT].")
     var setupTimeout = env("ICWS_SETUP_TIMEOUT", 60)
     @Option(help: "Seconds a new connection may take to send ws_open [ICWS_HANDSHAKE_TIMEOUT].")
@@ -80,6 +86,10 @@ struct GatewayTuningOptions: ParsableArguments {
         for (flag, value) in notNegative where value < 0 {
             throw ValidationError("\(flag) must not be negative, not \(value)")
         }
+        guard let submission = GatewayConfiguration.CallSubmission(rawValue: submitNextAfter) else {
+            throw ValidationError("--submit-next-after must be 'accepted' or 'executed', not '\(submitNextAfter)'")
+        }
+        configuration.callSubmission = submission
         configuration.pollingInterval = .milliseconds(pollingInterval)
         configuration.maxIdlePollingInterval = .milliseconds(max(maxIdlePollingInterval, pollingInterval))
         configuration.pollsAfterRelayedCall = pollAfterCall

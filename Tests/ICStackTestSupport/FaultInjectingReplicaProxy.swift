@@ -14,9 +14,16 @@ public final class FaultInjectingReplicaProxy: Sendable {
         case delay(Duration)
         /// Every request is answered 503 at once (the replica is "down").
         case unavailable
-        /// Calls (`…/call`) are forwarded at once, executed, and answered after a random time in
-        /// `range`: what mainnet's consensus adds to an update call. Queries are unaffected.
-        case callLatency(ClosedRange<Duration>)
+        /// Calls are forwarded at once and answered late, as by mainnet: a synchronous call
+        /// (`/api/v3|v4/…/call`, answered once executed) after a random time in `execution`
+        /// (consensus), an asynchronous one (`/api/v2/…/call`, answered once in the ingress
+        /// queue) after a random time in `acceptance` (a round trip to one node). Queries and
+        /// `read_state` are unaffected.
+        case callLatency(execution: ClosedRange<Duration>, acceptance: ClosedRange<Duration>)
+
+        /// What a call costs on mainnet, roughly: 1–2 s to execute, 100–300 ms to be accepted.
+        public static let mainnetCallLatency = Fault.callLatency(execution: .seconds(1)...(.seconds(2)),
+                                                                 acceptance: .milliseconds(100)...(.milliseconds(300)))
     }
 
     private let upstream: String
@@ -45,8 +52,10 @@ public final class FaultInjectingReplicaProxy: Sendable {
         case .none: break
         case .delay(let duration): try await Task.sleep(for: duration)
         case .unavailable: return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "injected: replica down")))
-        case .callLatency(let range):
-            if request.uri.path.hasSuffix("/call") {
+        case .callLatency(let execution, let acceptance):
+            let path = request.uri.path
+            if path.hasSuffix("/call") {
+                let range = path.hasPrefix("/api/v2/") ? acceptance : execution
                 let low = range.lowerBound.nanoseconds, high = range.upperBound.nanoseconds
                 answerDelay = .nanoseconds(Int64.random(in: low...max(low, high)))
             }

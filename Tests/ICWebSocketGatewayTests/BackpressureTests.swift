@@ -13,14 +13,14 @@ import Testing
 /// that delays each call's answer as mainnet's consensus does.
 @Suite(.serialized) struct BackpressureTests {
     /// Runs the ping-pong canister behind a call-delaying proxy and a gateway.
-    static func withSlowIC(callLatency: ClosedRange<Duration>?,
+    static func withSlowIC(callLatency: FaultInjectingReplicaProxy.Fault?,
                            configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
                            _ body: @Sendable (LocalReplica, Principal, RunningGateway) async throws -> Void) async throws {
         let module = try CanisterModules.pingPongCanister()
         try await LocalReplica.run { local in
             let canister = try await local.deploy(module: module)
             let proxy = FaultInjectingReplicaProxy(upstream: local.url)
-            if let callLatency { proxy.inject(.callLatency(callLatency)) }
+            if let callLatency { proxy.inject(callLatency) }
             try await proxy.run { proxyURL in
                 var configuration = testConfiguration(icURL: proxyURL, rootKey: .explicit(local.rootKey))
                 configure(&configuration)
@@ -97,7 +97,7 @@ import Testing
     /// old per-connection limit (16), while each IC call takes 1–2 s as on mainnet. Reading
     /// pauses (the queue holds 4 here), nobody is closed, everything arrives in order.
     @Test func aBurstAgainstAnICAsSlowAsMainnetIsHeldBackNotClosed() async throws {
-        try await Self.withSlowIC(callLatency: .seconds(1)...(.seconds(2)), configure: {
+        try await Self.withSlowIC(callLatency: .mainnetCallLatency, configure: {
             $0.maxPendingCalls = 4
             // Pings go on while reading is paused; a paused reader must not be taken for a dead client.
             $0.pingInterval = .seconds(10)
@@ -138,7 +138,7 @@ import Testing
     /// A hundred clients burst at once against the slow IC: none is closed and each one's
     /// replies come back in its own order.
     @Test func aHundredClientsBurstAtOnce() async throws {
-        try await Self.withSlowIC(callLatency: .seconds(1)...(.seconds(2)), configure: {
+        try await Self.withSlowIC(callLatency: .mainnetCallLatency, configure: {
             $0.maxPendingCalls = 2
             $0.pingInterval = .seconds(10)
         }) { local, canister, gateway in
@@ -173,7 +173,8 @@ import Testing
     /// within its bound while the kernel's buffers and TCP hold the rest; the connection stays
     /// open and keeps being served in order.
     @Test func aClientThatNeverStopsSendingIsHeldBackWithinTheBound() async throws {
-        try await Self.withSlowIC(callLatency: .milliseconds(200)...(.milliseconds(200)), configure: {
+        try await Self.withSlowIC(callLatency: .callLatency(execution: .milliseconds(200)...(.milliseconds(200)),
+                                                            acceptance: .milliseconds(200)...(.milliseconds(200))), configure: {
             $0.maxPendingCalls = 16
             $0.maxPendingCallBytes = 32 * 1024
             $0.maxMessageBytes = 64 * 1024
@@ -208,7 +209,8 @@ import Testing
     /// the budget. A real client is held back by TCP before that; here the read slack is zero and
     /// the limits tiny, so that the frames of one read already exceed the budget.
     @Test func aPeerPastItsBudgetIsClosedWithTheBudgetNamed() async throws {
-        try await Self.withSlowIC(callLatency: .milliseconds(500)...(.milliseconds(500)), configure: {
+        try await Self.withSlowIC(callLatency: .callLatency(execution: .milliseconds(500)...(.milliseconds(500)),
+                                                            acceptance: .milliseconds(500)...(.milliseconds(500))), configure: {
             $0.maxPendingCalls = 1
             $0.maxPendingCallBytes = 1
             $0.maxMessageBytes = 2_048

@@ -196,6 +196,24 @@ public final class HTTPAgent: Sendable {
         }
     }
 
+    /// Submits an already signed call envelope to the asynchronous endpoint (`/api/v2/…/call`)
+    /// and returns once the IC has accepted it (202), without waiting for its execution.
+    ///
+    /// A gateway uses this to pass on a client's next envelope as soon as the previous one is in
+    /// the IC's ingress queue. A refusal before execution (unknown canister, inspect-message
+    /// refusal) is thrown as ``AgentError/rejected(_:)``.
+    public func acceptCall(_ body: [UInt8], effectiveCanisterID: Principal) async throws(AgentError) {
+        let response = try await send(method: .POST, path: "/api/v2/canister/\(effectiveCanisterID)/call", body: body)
+        switch response.status {
+        case 202:
+            return
+        case 200:
+            throw .rejected(try Self.reject(from: try Self.decodeCBOR(response.body, what: "call response")))
+        default:
+            throw Self.httpError(response)
+        }
+    }
+
     /// Polls `read_state` for `/request_status/<id>` until the call has an outcome or expires.
     public func pollForReply(requestID: RequestID, canister: Principal, ingressExpiry: UInt64) async throws(AgentError) -> [UInt8] {
         var wait = configuration.pollingInterval.initial
