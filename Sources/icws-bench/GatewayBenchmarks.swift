@@ -43,11 +43,11 @@ enum GatewayBenchmarks {
         }
     }
 
-    /// Runs `body` with the in-process replica serving on loopback (its URL, the replica) and the
-    /// Embedded Swift test canister's module, built on first use.
-    static func withReplica(_ body: (String, Replica, [UInt8]) async throws -> Void) async throws {
+    /// Runs `body` with the in-process replica serving on loopback (its URL, the replica) and an
+    /// Embedded Swift canister's module (the test canister unless named), built on first use.
+    static func withReplica(canister: String = "TestCanister", _ body: (String, Replica, [UInt8]) async throws -> Void) async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let module = try CanisterBuilder(repositoryRoot: root).module("TestCanister")
+        let module = try CanisterBuilder(repositoryRoot: root).module(canister)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let replica = try Replica(configuration: .init(seed: [UInt8](repeating: 9, count: 32), autoProgress: true,

@@ -3,6 +3,7 @@
 //   swift run -c release icws-bench <suite> [iterations]
 //
 // Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], gateway-relay [sessions] [messages] [batch],
+// gateway-burst [clients] [messages] [--ic-delay-ms D],
 // client, canister, soak. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
@@ -37,6 +38,8 @@ case "serve-websocket-floor":
     try await WebSocketFloorServer.serve(stack, port: port)
 case "gateway-relay":
     await GatewayRelayBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "gateway-burst":
+    await GatewayBurstBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "client":
     ClientBenchmarks.run(harness)
 case "canister":
@@ -51,6 +54,7 @@ default:
     suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate],
         gateway-idle [connections=10000]  (idle WebSockets held by icws gateway and by bare NIO / Hummingbird servers)
         gateway-relay [sessions=100,1000] [messages=200000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
+        gateway-burst [clients=1] [messages=1000] [--ic-delay-ms 1500] [icws gateway flags…]  (SDK clients sending all at once)
     """)
     if suite != "help" && suite != "--help" { exit(2) }
 }

@@ -100,7 +100,7 @@ struct EndToEndTests {
             // steps, as the check runs at its due time on the IC.
             for round in 1...3 {
                 local.replica.advanceTime(by: .seconds(round == 1 ? 300 : 240))   // ack tick
-                try await Task.sleep(for: .milliseconds(800))                       // ack polled, keep-alive relayed
+                try await Task.sleep(for: .seconds(3))                              // ack polled, keep-alive relayed
                 local.replica.advanceTime(by: .seconds(60))                         // keep-alive check
                 try await Task.sleep(for: .milliseconds(200))
                 try await client.send(TextMessage(text: "round \(round)"))
