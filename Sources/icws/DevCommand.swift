@@ -251,8 +251,8 @@ struct DevSetupService: Service {
           gateway   ws://\(host):\(gatewayPort)   principal \(gateway.principal)
           root key  \(Hex.encode(replica.rootKey.der))
 
-          Connect (in another terminal, from this checkout):
-            swift run icws connect ws://\(host):\(gatewayPort) --canister \(canisterID) \\
+          Connect (in another terminal):
+            \(Self.connectExecutable) connect ws://\(host):\(gatewayPort) --canister \(canisterID) \\
               --ic-url \(replicaURL) --root-key \(Hex.encode(replica.rootKey.der)) --message-format \(choice.messageFormat)
 
           Ctrl-C stops everything.
@@ -269,6 +269,17 @@ struct DevSetupService: Service {
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }
+    }
+}
+
+extension DevSetupService {
+    /// How to run this same `icws` binary: its absolute path, so that the printed command works
+    /// from any directory and starts at once (`swift run` would check the build first, and
+    /// without `-c release` build a second, debug copy).
+    static var connectExecutable: String {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        return path.contains(" ") ? "'\(path)'" : path
     }
 }
 
