@@ -2,6 +2,7 @@ import ICAgent
 import ICCore
 import ICWebSocketProtocol
 import Logging
+import NIOConcurrencyHelpers
 
 /// Polls one canister's `ws_get_messages` as the gateway and hands each message to the session
 /// of its client key (§6.5). One exists per canister with registered sessions; it stops after
@@ -14,6 +15,8 @@ final class CanisterPoller: Sendable {
     private let metrics: GatewayMetrics
     private let certificates: PollCertificateChecker?
     private let wakeup = PollerWakeup()
+    /// Work waiting for the tail search (the `ws_open` of sessions registered meanwhile).
+    private let readiness = NIOLockedValueBox<(ready: Bool, waiting: [@Sendable () -> Void])>((false, []))
     private let logger: Logger
 
     init(canister: Principal, agent: HTTPAgent, configuration: GatewayConfiguration, metrics: GatewayMetrics,
@@ -32,6 +35,44 @@ final class CanisterPoller: Sendable {
     /// Ends the current sleep so that the next poll starts now.
     func wake() { wakeup.wake() }
 
+    /// Runs `body` once the poller knows where its canister's queue ends (at once if it does):
+    /// a session's `ws_open` waits for that, so that its open message cannot fall into the part
+    /// of the queue the poller skips.
+    func whenReady(_ body: @escaping @Sendable () -> Void) {
+        let runNow = readiness.withLockedValue { state -> Bool in
+            if state.ready { return true }
+            state.waiting.append(body)
+            return false
+        }
+        if runNow { body() }
+    }
+
+    private func becomeReady() {
+        let waiting = readiness.withLockedValue { state -> [@Sendable () -> Void] in
+            state.ready = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for body in waiting { body() }
+    }
+
+    /// Finds the queue's last page (``QueueTailSearch``) and starts the schedule there. Any
+    /// failure ends the search early: the poller then starts at the beginning, as the reference.
+    private func skipBacklog(_ schedule: inout PollSchedule) async {
+        var search = QueueTailSearch()
+        while case .probe(let nonce) = search.next, !Task.isCancelled {
+            metrics.pollSent(canister: canister)
+            guard let page = try? await query(nonce: nonce) else { return }
+            search.record(probe: nonce, page: QueueTailSearch.Page(page))
+        }
+        if case .done(let start?) = search.next {
+            logger.info("skipped messages queued before this poller started", metadata: [
+                "start_nonce": "\(start)", "queries": "\(search.probes)",
+            ])
+            schedule.start(at: start)
+        }
+    }
+
     /// The poll loop; returns when the canister has no sessions left, on a fatal error, or on
     /// cancellation.
     func run() async {
@@ -43,6 +84,9 @@ final class CanisterPoller: Sendable {
                                     retryBudget: configuration.pollRetryBudget,
                                     maxRetryBackoff: configuration.maxPollRetryBackoff,
                                     retryWindow: configuration.pollRetryWindow)
+        defer { becomeReady() }
+        await skipBacklog(&schedule)
+        becomeReady()
         let clock = ContinuousClock()
         while !Task.isCancelled {
             let start = clock.now

@@ -227,11 +227,11 @@ final class ClientSession: Sendable {
             return
         case .registeredStartingPoller(let poller):
             logger.info("session registered", metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
-            enqueue(envelope)
+            enqueueWhenReady(envelope, poller: poller)
             services.startPoller(poller)
-        case .registered:
+        case .registered(let poller):
             logger.info("session registered", metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
-            enqueue(envelope)
+            enqueueWhenReady(envelope, poller: poller)
         }
         cancelTimer()
         arm(after: services.configuration.setupTimeout) { session in
@@ -240,6 +240,15 @@ final class ClientSession: Sendable {
     }
 
     // MARK: Calls (§6.4: one connection's envelopes reach the IC one after another)
+
+    /// `ws_open` goes to the IC once the canister's poller knows where to start reading
+    /// (``CanisterPoller/whenReady(_:)``), on the channel's event loop like every enqueue.
+    private func enqueueWhenReady(_ envelope: ForwardedEnvelope, poller: CanisterPoller) {
+        let eventLoop = channel.eventLoop
+        poller.whenReady { [self] in
+            if eventLoop.inEventLoop { enqueue(envelope) } else { eventLoop.execute { self.enqueue(envelope) } }
+        }
+    }
 
     /// Whether the gateway has stopped reading from this connection (its call queue is full).
     var isReadingPaused: Bool { state.withLockedValue { $0.readingPaused } }

@@ -58,6 +58,12 @@ public struct PollSchedule: Sendable {
         return failures > retryBudget && now - first >= retryWindow
     }
 
+    /// Starts at `nonce` instead of the queue's beginning (``QueueTailSearch``): the first batch
+    /// must then begin exactly there.
+    public mutating func start(at nonce: UInt64) {
+        self.nonce = nonce
+    }
+
     /// Checks a batch's nonces before anything is relayed (§6.5 step 3) and advances the nonce.
     /// When the poller's nonce is 0 the first message may carry any nonce (older ones may be gone).
     public mutating func accept(_ messages: [CanisterOutputMessage]) throws(Failure) {

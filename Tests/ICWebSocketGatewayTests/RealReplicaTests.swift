@@ -124,3 +124,33 @@ import Testing
         }
     }
 }
+
+/// A new poller in front of a canister that already holds a long queue for the gateway's
+/// principal (here: a second gateway with the same identity) finds the end of that queue in a
+/// few queries instead of paging through it before its client's open message.
+@Suite(.serialized) struct BacklogTests {
+    @Test func aNewPollerStartsAtTheEndOfTheQueue() async throws {
+        let module = try CanisterModules.testCanister()
+        try await LocalReplica.run { local in
+            // 10 messages per poll: 600 queued messages are 60 pages.
+            let canister = try await local.deploy(module: module, arg: RealReplicaTests.initArgument)
+            let identity = Ed25519Identity()
+            try await withGateway(testConfiguration(icURL: local.url), identity: identity) { first in
+                let (client, socket) = try await RealReplicaTests.open(local, canister, first)
+                for _ in 0..<6 {
+                    #expect(try await RealReplicaTests.send(local, canister, to: client.identity.principal,
+                                                            Array(repeating: [1], count: 100)) == .ok)
+                }
+                try await withGateway(testConfiguration(icURL: local.url), identity: identity) { second in
+                    let (_, newcomer) = try await RealReplicaTests.open(local, canister, second)
+                    let polls = second.metrics.counterTotal(label: "icws_gateway_polls_total")
+                    #expect(polls <= 20, "\(polls) queries before the open message; paging would take 60")
+                    newcomer.close()
+                    _ = await newcomer.closed()
+                }
+                socket.close()
+                _ = await socket.closed()
+            }
+        }
+    }
+}
