@@ -152,6 +152,7 @@ public final class Replica: @unchecked Sendable {
             guard nanoseconds >= time else { throw .badRequest("time cannot go backwards: \(nanoseconds) < \(time)") }
             time = nanoseconds
             certify()
+            wake?.yield()
         }
     }
 
@@ -160,6 +161,7 @@ public final class Replica: @unchecked Sendable {
         lock.withLock {
             time += Self.nanoseconds(duration)
             certify()
+            wake?.yield()
         }
     }
 
@@ -188,27 +190,57 @@ public final class Replica: @unchecked Sendable {
         resumeWaiters(for: completed)
     }
 
-    /// Runs rounds until cancelled: after ingress arrives, and at least every `roundInterval`.
+    /// Runs rounds until cancelled, only when there is work: at once when ingress arrives, when
+    /// the earliest canister timer is due, every ``ReplicaConfiguration/roundInterval`` while a
+    /// canister has a heartbeat, and every ``ReplicaConfiguration/idleRoundInterval`` otherwise
+    /// (fresh certified time). An idle replica thus signs its state twice a minute instead of
+    /// ten times a second.
     public func runRounds() async {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         lock.withLock { wake = continuation }
-        let interval = configuration.roundInterval
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    continuation.yield()
-                }
-                continuation.finish()
+        var alarm: Task<Void, Never>?
+        /// Wakes the loop when the next scheduled round is due (a round may have moved it).
+        func arm() {
+            alarm?.cancel()
+            let delay = nextScheduledRound()
+            alarm = Task {
+                do { try await Task.sleep(for: delay) } catch { return }
+                continuation.yield()
             }
+        }
+        await withTaskCancellationHandler {
+            arm()
             for await _ in stream {
                 if Task.isCancelled { break }
                 tick()
+                arm()
             }
-            group.cancelAll()
+        } onCancel: {
+            continuation.finish()
         }
+        alarm?.cancel()
         lock.withLock { wake = nil }
     }
+
+    /// How long until a round is needed without new ingress.
+    func nextScheduledRound() -> Duration {
+        lock.withLock {
+            var delay = configuration.idleRoundInterval
+            let now = Self.wallClock()
+            for canister in canisters.values where canister.status == .running {
+                guard let runtime = canister.runtime else { continue }
+                if runtime.hasEntryPoint("canister_heartbeat") { delay = min(delay, configuration.roundInterval) }
+                if canister.globalTimer != 0 {
+                    let due = canister.globalTimer > now ? canister.globalTimer - now : 0
+                    delay = min(delay, .nanoseconds(Int64(clamping: due)))
+                }
+            }
+            return delay
+        }
+    }
+
+    /// Rounds run so far (the state tree's height).
+    public var roundsRun: UInt64 { lock.withLock { round } }
 
     // MARK: Ingress
 

@@ -5,11 +5,18 @@ public struct ReplicaConfiguration: Sendable {
     public var seed: [UInt8]?
     /// Where the root key, canisters and their memory are persisted; `nil`: in memory only.
     public var stateDirectory: String?
-    /// Whether rounds run by themselves (on ingress and every ``roundInterval``); off for tests
-    /// that drive time with `tick`, `setTime` and `advanceTime`.
+    /// Whether rounds run by themselves (when there is work: ingress, a due timer, heartbeats,
+    /// and every ``idleRoundInterval``); off for tests that drive time with `tick`, `setTime`
+    /// and `advanceTime`.
     public var autoProgress: Bool
-    /// The longest pause between rounds in auto-progress mode (timers and heartbeats).
+    /// The period of rounds in auto-progress mode while some canister exports
+    /// `canister_heartbeat` (the IC runs heartbeats every round, about once a second on mainnet).
+    /// Without such a canister, rounds run only when there is work.
     public var roundInterval: Duration
+    /// The longest pause between rounds in auto-progress mode when nothing happens: each round
+    /// certifies the time, and agents refuse certificates older than 5 minutes, so an idle replica
+    /// still answers `read_state` with a fresh one. It also expires old request statuses.
+    public var idleRoundInterval: Duration = .seconds(30)
     /// Largest HTTP request body (the IC's ingress limit is 2 MiB of payload plus envelope).
     public var maxRequestBytes: Int
     /// Most canisters that may exist.
