@@ -30,7 +30,7 @@ enum ManagementCanister {
 
     static func query(replica: Replica, sender: Principal, method: String, argument: [UInt8]) -> Result<[UInt8], Reject> {
         guard method == "canister_status" else {
-            return .failure(.destinationInvalid("Management canister has no query method '\(method)'", "IC0302"))
+            return .failure(.canisterError("Management canister has no query method '\(method)'", "IC0536"))
         }
         do { return .success(try dispatch(replica: replica, sender: sender, method: method, argument: argument, replicated: false)) } catch {
             return .failure(error)
@@ -122,7 +122,7 @@ enum ManagementCanister {
             replica.stateDirty = true
             return Candid.encode()
         default:
-            throw Reject.destinationInvalid("Management canister has no method '\(method)'", "IC0302")
+            throw Reject.canisterError("Management canister has no method '\(method)'", "IC0536")
         }
     }
 

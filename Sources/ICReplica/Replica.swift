@@ -329,7 +329,7 @@ public final class Replica: @unchecked Sendable {
             kind = .replicatedQuery
             export = runtime.hasEntryPoint("canister_query \(message.method)") ? "canister_query \(message.method)" : "canister_composite_query \(message.method)"
         } else {
-            return .failure(.destinationInvalid("Canister \(canister.id) has no update method '\(message.method)'", "IC0302"))
+            return .failure(.canisterError("Canister \(canister.id) has no update method '\(message.method)'", "IC0536"))
         }
         return runMethod(canister, kind: kind, export: export, caller: message.sender, method: message.method,
                          argument: message.argument, fuel: configuration.updateInstructionLimit)
@@ -448,7 +448,7 @@ public final class Replica: @unchecked Sendable {
             } else if runtime.hasEntryPoint("canister_composite_query \(method)") {
                 export = "canister_composite_query \(method)"
             } else {
-                return .failure(.destinationInvalid("Canister \(canister.id) has no query method '\(method)'", "IC0302"))
+                return .failure(.canisterError("Canister \(canister.id) has no query method '\(method)'", "IC0536"))
             }
             let certificate = dataCertificate(for: canisterID)
             return runMethod(canister, kind: .query, export: export, caller: sender, method: method, argument: argument,

@@ -4,19 +4,21 @@ import ICCore
 import ICStackTestSupport
 import ICWebSocketClient
 import Logging
+import NIOConcurrencyHelpers
 
 /// Suite `gateway-burst`: clients that send all their messages at once, as a chat burst, a game
 /// or a form does, through `icws gateway` (a child process) to the ping-pong canister, which
 /// answers each message `m` with `m ping`.
 ///
-///   icws-bench gateway-burst [clients=1] [messages=1000] [--ic-delay-ms 1500] [gateway flags…]
+///   icws-bench gateway-burst [clients=1] [messages=1000] [--ic-delay-ms 1500] [--ic-accept-ms 100] [gateway flags…]
 ///
 /// Each client is the Swift SDK (`ICWebSocketConnection`): it opens a session, calls `send`
 /// `messages` times back to back, and counts the replies it verified (certificate, tree,
 /// sequence). `--ic-delay-ms D` puts a proxy between gateway and replica that answers each
 /// synchronous call (`/api/v3/…/call`) D ms ± 33 % late, as mainnet's consensus does, and each
-/// asynchronous one (`/api/v2/…/call`, accepted into the ingress queue) D / 7 ms ± 33 % late, a
-/// round trip to one node. Anything after the known options is passed to `icws gateway` (e.g.
+/// asynchronous one (`/api/v2/…/call`, accepted into the ingress queue) A ms ± 33 % late
+/// (`--ic-accept-ms A`, default 100 when a delay is given: a round trip to one node).
+/// Every client gives up after `messages` × (A + 50 ms) + 120 s. Anything after the known options is passed to `icws gateway` (e.g.
 /// `--submit-next-after executed`).
 ///
 /// Prints `{"name": "gateway_burst", "clients", "messages_per_client", "sent", "delivered",
@@ -26,12 +28,16 @@ enum GatewayBurstBenchmark {
     static func run(arguments: [String]) async {
         var positional: [Int] = []
         var delay = 0
+        var accept: Int?
         var gatewayArguments: [String] = []
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             if argument == "--ic-delay-ms", index + 1 < arguments.count, let value = Int(arguments[index + 1]) {
                 delay = value
+                index += 2
+            } else if argument == "--ic-accept-ms", index + 1 < arguments.count, let value = Int(arguments[index + 1]) {
+                accept = value
                 index += 2
             } else if let value = Int(argument), gatewayArguments.isEmpty {
                 positional.append(value)
@@ -44,20 +50,21 @@ enum GatewayBurstBenchmark {
         let clients = positional.first ?? 1
         let messages = positional.dropFirst().first ?? 1_000
         let (icDelay, extraArguments) = (delay, gatewayArguments)
+        let acceptDelay = accept ?? (delay > 0 ? 100 : 0)
         do {
             try await GatewayBenchmarks.withReplica(canister: "PingPongCanister") { replicaURL, replica, module in
                 let controller = HTTPAgent(configuration: .init(url: replicaURL, rootKey: .fetchFromReplica), identity: Ed25519Identity())
                 let canister = try await ManagementCanister(agent: controller).deploy(
                     module: module, arg: Candid.encode(), effectiveCanisterID: replica.canisterRange.lowerBound)
                 let proxy = FaultInjectingReplicaProxy(upstream: replicaURL)
-                if icDelay > 0 {
+                if icDelay > 0 || acceptDelay > 0 {
                     let execution = Duration.milliseconds(icDelay)
-                    let acceptance = Duration.milliseconds(max(1, icDelay / 7))
+                    let acceptance = Duration.milliseconds(acceptDelay)
                     proxy.inject(.callLatency(execution: execution * 2 / 3...execution * 4 / 3,
                                               acceptance: acceptance * 2 / 3...acceptance * 4 / 3))
                 }
                 try await proxy.run { proxyURL in
-                    try await measure(clients: clients, messages: messages, delay: icDelay, icURL: proxyURL,
+                    try await measure(clients: clients, messages: messages, delay: icDelay, acceptDelay: acceptDelay, icURL: proxyURL,
                                       replicaURL: replicaURL, rootKey: replica.rootKey, canister: canister,
                                       gatewayArguments: extraArguments)
                 }
@@ -75,7 +82,7 @@ enum GatewayBurstBenchmark {
         var error: String?
     }
 
-    static func measure(clients: Int, messages: Int, delay: Int, icURL: String, replicaURL: String, rootKey: RootKey,
+    static func measure(clients: Int, messages: Int, delay: Int, acceptDelay: Int, icURL: String, replicaURL: String, rootKey: RootKey,
                         canister: Principal, gatewayArguments: [String]) async throws {
         let gateway = try await BenchGatewayProcess(icNetworkURL: icURL, extraArguments: ["--root-key", Hex.encode(rootKey.der)] + gatewayArguments)
         defer { gateway.stop() }
@@ -109,8 +116,9 @@ enum GatewayBurstBenchmark {
         let clock = ContinuousClock()
         let start = clock.now
         let outcomes = await withTaskGroup(of: Outcome.self) { group in
+            let deadline = Duration.milliseconds(messages * (acceptDelay + 50)) + .seconds(120)
             for connection in connections {
-                group.addTask { await burst(connection, messages: messages) }
+                group.addTask { await burst(connection, messages: messages, deadline: deadline) }
             }
             return await group.reduce(into: [Outcome]()) { $0.append($1) }
         }
@@ -126,7 +134,7 @@ enum GatewayBurstBenchmark {
         let closed = outcomes.filter(\.closed).count + (clients - connections.count)
         let outOfOrder = outcomes.reduce(0) { $0 + $1.outOfOrder }
         let errors = Set(outcomes.compactMap(\.error)).prefix(3).map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }
-        print("{\"name\": \"gateway_burst\", \"clients\": \(clients), \"messages_per_client\": \(messages), \"ic_delay_ms\": \(delay), "
+        print("{\"name\": \"gateway_burst\", \"clients\": \(clients), \"messages_per_client\": \(messages), \"ic_delay_ms\": \(delay), \"ic_accept_ms\": \(acceptDelay), "
             + "\"sessions_opened\": \(connections.count), \"sent\": \(sent), \"delivered\": \(delivered), \"closed\": \(closed), "
             + "\"out_of_order\": \(outOfOrder), \"seconds\": \(GatewayBenchmarks.rounded(seconds)), "
             + "\"msgs_per_s\": \(GatewayBenchmarks.rounded(Double(delivered) / max(seconds, 0.001))), "
@@ -135,24 +143,52 @@ enum GatewayBurstBenchmark {
             + "\"gateway_arguments\": \"\(gatewayArguments.joined(separator: " "))\", \"errors\": [\(errors.joined(separator: ", "))]}")
     }
 
-    /// Sends `messages` at once, then reads the replies: each must be the next one expected.
-    static func burst(_ connection: ICWebSocketConnection<TextMessage>, messages: Int) async -> Outcome {
-        var outcome = Outcome()
+    /// Sends `messages` at once, then reads the replies (each must be the next one expected)
+    /// until all came or `deadline` passed.
+    static func burst(_ connection: ICWebSocketConnection<TextMessage>, messages: Int, deadline: Duration) async -> Outcome {
+        let progress = NIOLockedValueBox(Outcome())
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await receive(connection, messages: messages, into: progress)
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        var outcome = progress.withLockedValue { $0 }
+        if !finished {
+            outcome.closed = true
+            outcome.error = "no reply within \(deadline)"
+        }
+        return outcome
+    }
+
+    private static func receive(_ connection: ICWebSocketConnection<TextMessage>, messages: Int,
+                                into progress: NIOLockedValueBox<Outcome>) async {
         do {
             for index in 0..<messages { try await connection.send(TextMessage(text: "b\(index)")) }
             var expected = 0
             for try await reply in connection.messages {
-                if reply.text != "b\(expected) ping" { outcome.outOfOrder += 1 }
-                outcome.delivered += 1
+                let inOrder = reply.text == "b\(expected) ping"
+                progress.withLockedValue {
+                    if !inOrder { $0.outOfOrder += 1 }
+                    $0.delivered += 1
+                }
                 expected += 1
                 if expected == messages { break }
             }
-            if expected < messages { outcome.closed = true }
+            if expected < messages { progress.withLockedValue { $0.closed = true } }
         } catch {
-            outcome.closed = true
-            outcome.error = "\(error)"
+            progress.withLockedValue {
+                $0.closed = true
+                $0.error = "\(error)"
+            }
         }
-        return outcome
     }
 
     static func counter(_ metrics: String, _ name: String) -> Int {

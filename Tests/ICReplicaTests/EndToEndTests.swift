@@ -135,11 +135,20 @@ struct EndToEndTests {
             } catch AgentError.rejected(let reject) {
                 #expect(reject.code == .canisterReject)
             }
+            // As today's IC: CanisterMethodNotFound, reject code 5 (CANISTER_ERROR), IC0536.
             do {
                 _ = try await agent.call(canister: id, method: "no_such_method", arg: [])
                 Issue.record("a missing method should be rejected")
             } catch AgentError.rejected(let reject) {
-                #expect(reject.code == .destinationInvalid)
+                #expect(reject.code == .canisterError)
+                #expect(reject.errorCode == "IC0536")
+            }
+            do {
+                _ = try await agent.query(canister: id, method: "no_such_query", arg: [])
+                Issue.record("a missing query should be rejected")
+            } catch AgentError.rejected(let reject) {
+                #expect(reject.code == .canisterError)
+                #expect(reject.errorCode == "IC0536")
             }
         }
     }
