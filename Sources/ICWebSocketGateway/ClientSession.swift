@@ -430,6 +430,11 @@ final class ClientSession: Sendable {
         let metadata: Logger.Metadata = [
             "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
         ]
+        if Task.isCancelled {
+            logger.notice("the session ended while one of its envelopes was being submitted; the IC may or may not have it",
+                          metadata: metadata)
+            return "cancelled"
+        }
         if error.isTransient {
             logger.warning("a client's call did not reach the IC; it is dropped", metadata: metadata)
             return "failed"

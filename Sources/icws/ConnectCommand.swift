@@ -13,14 +13,17 @@ struct ConnectCommand: AsyncParsableCommand {
         commandName: "connect",
         abstract: "Talk to a canister through an IC WebSocket gateway (messages are verified before they are shown).",
         discussion: """
-        Type a line and press return to send it. Ctrl-D closes the connection.
-        --message-format chat: record { from : text; text : text } (the chat canister)
-        --message-format text: record { text : text } (the ping-pong and test canisters)
+        Type a line and press return to send it. Ctrl-D closes the connection. Messages go to standard \
+        output one line each, as they arrive (also through a pipe); status lines go to standard error.
+        --message-format auto (default): sends record { text : text }, which the chat, ping-pong and test \
+        canisters all take; shows messages with or without a `from` field ("from: text" or "text").
+        --message-format chat: record { from : text; text : text } both ways.
+        --message-format text: record { text : text } both ways.
         """
     )
 
     enum MessageFormat: String, ExpressibleByArgument, CaseIterable {
-        case chat, text
+        case auto, chat, text
     }
 
     @Argument(help: "Gateway WebSocket URL, e.g. ws://127.0.0.1:8080.")
@@ -41,8 +44,8 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(help: "Root key as DER hex (as printed by `icws replica`), instead of fetching it.")
     var rootKey: String?
 
-    @Option(help: "Application message type: chat or text.")
-    var messageFormat: MessageFormat = .text
+    @Option(help: "Application message type: auto, chat or text.")
+    var messageFormat: MessageFormat = .auto
 
     @Option(help: "The canister's ack interval in seconds (its send_ack_interval_ms / 1000).")
     var ackInterval = 300
@@ -82,6 +85,8 @@ struct ConnectCommand: AsyncParsableCommand {
         let configuration = ICWebSocketClientConfiguration(ackMessageInterval: .seconds(ackInterval))
         status("connecting to \(gatewayURL) for canister \(canisterID) as \(signer.principal)")
         switch messageFormat {
+        case .auto:
+            try await session(AnyTextLine.self, canisterID, signer, network, configuration, logger)
         case .chat:
             try await session(ChatLine.self, canisterID, signer, network, configuration, logger)
         case .text:
@@ -106,7 +111,8 @@ struct ConnectCommand: AsyncParsableCommand {
         let failed = await withTaskGroup(of: Bool.self) { group -> Bool in
             group.addTask {
                 do {
-                    for try await message in connection.messages { print(message.terminalText) }
+                    // Unbuffered, so that each message shows at once even when stdout is a pipe.
+                    for try await message in connection.messages { say(message.terminalText) }
                     status("closed")
                     return false
                 } catch {
@@ -146,6 +152,23 @@ struct ChatLine: TerminalMessage {
     init(typed line: String) { from = ""; text = line }
     var terminalText: String { "\(from): \(text)" }
     static var candidType: CandidType { .record([.field("from", String.self), .field("text", String.self)]) }
+    func candidValue() -> CandidValue { .record(sorting: [.field("from", from), .field("text", text)]) }
+    init(candid value: CandidValue) throws(CandidError) {
+        let record = try value.record()
+        from = try record.field("from")
+        text = try record.field("text")
+    }
+}
+
+/// Either shape: `record { from : opt text; text : text }` reads the chat canister's messages and
+/// those of the ping-pong and test canisters alike (a missing `from` is null), and what it sends
+/// (`from = null`) is taken by every canister that expects `record { text : text }`.
+struct AnyTextLine: TerminalMessage {
+    var from: String?
+    var text: String
+    init(typed line: String) { from = nil; text = line }
+    var terminalText: String { from.map { "\($0): \(text)" } ?? text }
+    static var candidType: CandidType { .record([.field("from", String?.self), .field("text", String.self)]) }
     func candidValue() -> CandidValue { .record(sorting: [.field("from", from), .field("text", text)]) }
     init(candid value: CandidValue) throws(CandidError) {
         let record = try value.record()

@@ -170,11 +170,6 @@ enum CanisterChoice {
         }
     }
 
-    /// The `--message-format` of `icws connect` for this canister.
-    var messageFormat: String {
-        if case .built("ChatCanister", _) = self { return "chat" }
-        return "text"
-    }
 }
 
 /// Where `icws dev --state-dir` keeps what survives a restart.
@@ -253,7 +248,7 @@ struct DevSetupService: Service {
 
           Connect (in another terminal):
             \(Self.connectExecutable) connect ws://\(host):\(gatewayPort) --canister \(canisterID) \\
-              --ic-url \(replicaURL) --root-key \(Hex.encode(replica.rootKey.der)) --message-format \(choice.messageFormat)
+              --ic-url \(replicaURL) --root-key \(Hex.encode(replica.rootKey.der))
 
           Ctrl-C stops everything.
         ────────────────────────────────────────────────────────────────────

@@ -8,10 +8,19 @@ import ICWebSocketProtocol
 // the sender; joins and leaves are announced.
 //
 //   type ChatMessage = record { from : text; text : text };
-//   service : { ws_open; ws_close; ws_message : (CanisterWsMessageArguments, opt ChatMessage) -> ...;
+//   service : { ws_open; ws_close; ws_message : (CanisterWsMessageArguments, opt record { text : text }) -> ...;
 //               ws_get_messages; members : () -> (vec principal) query }
 //
-// Clients send `ChatMessage` (their `from` is ignored and replaced by their principal).
+// Clients send `record { text : text }`, or a whole `ChatMessage` (Candid subtyping drops the
+// extra field; `from` is always the sender's principal).
+
+/// What a client sends.
+struct ChatInput: CandidCodable {
+    var text: String
+    static var candidType: CandidType { .record([.field("text", String.self)]) }
+    func candidValue() -> CandidValue { .record([.field("text", text)]) }
+    init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
+}
 
 struct ChatMessage: CandidCodable {
     var from: String
@@ -37,7 +46,11 @@ func broadcast(_ message: ChatMessage) {
 func handlers() -> WebSocketHandlers { WebSocketHandlers(
     onOpen: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) joined")) },
     onMessage: { principal, bytes in
-        guard let message = try? Candid.decode(ChatMessage.self, from: bytes) else { return }
+        let message: ChatInput
+        do throws(CandidError) { message = try Candid.decode(ChatInput.self, from: bytes) } catch {
+            print("dropped a message from \(principal) that is not record { text : text }: \(error.description)")
+            return
+        }
         broadcast(ChatMessage(from: principal.description, text: message.text))
     },
     onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) }) }

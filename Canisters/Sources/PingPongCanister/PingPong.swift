@@ -26,8 +26,13 @@ func handlers() -> WebSocketHandlers {
     WebSocketHandlers(
         onOpen: { principal in ICWebSocket.send(principal, value: AppMessage(text: "ping")) },
         onMessage: { principal, bytes in
-            // A message that is not an AppMessage is ignored rather than trapped on.
-            guard let message = try? Candid.decode(AppMessage.self, from: bytes) else { return }
+            // A message that is not an AppMessage is logged and dropped rather than trapped on
+            // (a trap would only show as a missing ack).
+            let message: AppMessage
+            do throws(CandidError) { message = try Candid.decode(AppMessage.self, from: bytes) } catch {
+                print("dropped a message from \(principal) that is not record { text : text }: \(error.description)")
+                return
+            }
             pings += 1
             ICWebSocket.send(principal, value: AppMessage(text: message.text + " ping"))
         })
