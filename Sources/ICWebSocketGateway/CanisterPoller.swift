@@ -56,20 +56,34 @@ final class CanisterPoller: Sendable {
         for body in waiting { body() }
     }
 
-    /// Finds the queue's last page (``QueueTailSearch``) and starts the schedule there. Any
-    /// failure ends the search early: the poller then starts at the beginning, as the reference.
-    private func skipBacklog(_ schedule: inout PollSchedule) async {
+    /// After a first poll whose page did not reach the end of the queue: finds the queue's last
+    /// page (``QueueTailSearch``) and moves the schedule there. Any failure ends the search early;
+    /// the poller then pages on from where it is, as the reference does.
+    private func skipBacklog(after firstPage: QueueTailSearch.Page, _ schedule: inout PollSchedule) async {
         var search = QueueTailSearch()
+        search.record(probe: 0, page: firstPage)
+        var last: (nonce: UInt64, batch: CanisterOutputCertifiedMessages)?
         while case .probe(let nonce) = search.next, !Task.isCancelled {
             metrics.pollSent(canister: canister)
-            guard let page = try? await query(nonce: nonce) else { return }
-            search.record(probe: nonce, page: QueueTailSearch.Page(page))
+            guard let batch = try? await query(nonce: nonce) else { return }
+            last = (nonce, batch)
+            search.record(probe: nonce, page: QueueTailSearch.Page(batch))
         }
-        if case .done(let start?) = search.next {
+        guard case .done(let start?) = search.next, start >= schedule.nonce else { return }
+        if start > schedule.nonce {
             logger.info("skipped messages queued before this poller started", metadata: [
-                "start_nonce": "\(start)", "queries": "\(search.probes)",
+                "start_nonce": "\(start)", "skipped": "\(start - schedule.nonce)", "queries": "\(search.probes)",
             ])
             schedule.start(at: start)
+        }
+        // The page that ended the search is the next poll's answer: relay it rather than ask again.
+        guard let last, last.nonce == start else { return }
+        if let certificates {
+            do throws(PollError) { try await certificates.check(last.batch, canister: canister) } catch { return }
+        }
+        do throws(PollSchedule.Failure) { try schedule.accept(last.batch.messages) } catch { return }
+        if !last.batch.messages.isEmpty, let state = state() {
+            relay(last.batch, to: state.sessions(of: canister), receivedAt: ContinuousClock.now)
         }
     }
 
@@ -84,13 +98,20 @@ final class CanisterPoller: Sendable {
                                     retryBudget: configuration.pollRetryBudget,
                                     maxRetryBackoff: configuration.maxPollRetryBackoff,
                                     retryWindow: configuration.pollRetryWindow)
+        // Sessions' ws_open waits for the first poll (and the tail search it may start), so that
+        // their open messages cannot fall into the part of the queue that is skipped.
         defer { becomeReady() }
-        await skipBacklog(&schedule)
-        becomeReady()
+        var firstPage: QueueTailSearch.Page?
+        var isFirstPoll = true
         let clock = ContinuousClock()
         while !Task.isCancelled {
             let start = clock.now
-            let next = await pollOnce(&schedule, start: start, clock: clock)
+            let next = await pollOnce(&schedule, start: start, clock: clock, page: &firstPage)
+            if isFirstPoll {
+                isFirstPoll = false
+                if let page = firstPage, !page.isEndOfQueue { await skipBacklog(after: page, &schedule) }
+                becomeReady()
+            }
             guard let state = state() else { return }
             if case .fail(let failure) = next {
                 fail(failure, state: state)
@@ -107,7 +128,9 @@ final class CanisterPoller: Sendable {
         }
     }
 
-    private func pollOnce(_ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock) async -> PollSchedule.Next {
+    /// One poll; `page` receives the nonces of a successful batch.
+    private func pollOnce(_ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock,
+                          page: inout QueueTailSearch.Page?) async -> PollSchedule.Next {
         metrics.pollSent(canister: canister)
         let batch: CanisterOutputCertifiedMessages
         do throws(PollError) {
@@ -136,6 +159,7 @@ final class CanisterPoller: Sendable {
         if !batch.messages.isEmpty, let state = state() {
             relay(batch, to: state.sessions(of: canister), receivedAt: received)
         }
+        page = QueueTailSearch.Page(batch)
         return schedule.succeeded(messageCount: batch.messages.count, isEndOfQueue: batch.isEndOfQueue, elapsed: clock.now - start)
     }
 

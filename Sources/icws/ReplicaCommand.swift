@@ -27,7 +27,7 @@ struct ReplicaCommand: AsyncParsableCommand {
     @Flag(help: "Do not run rounds by themselves; drive them with POST /_/tick and /_/time.")
     var manual = false
 
-    @Option(help: "Longest pause between rounds in milliseconds (timers and heartbeats).")
+    @Option(help: "Milliseconds between rounds while a canister has a heartbeat; otherwise rounds run only on ingress, due timers, and every 30 s for fresh certified time.")
     var roundInterval = 100
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -57,7 +57,7 @@ struct ReplicaCommand: AsyncParsableCommand {
         let banner = """
         root key (DER, hex): \(Hex.encode(replica.rootKey.der))
         subnet: \(replica.subnetID)  node: \(replica.nodeID)
-        mode: \(manual ? "manual (POST /_/tick, /_/time)" : "auto-progress, a round at least every \(roundInterval) ms")  state: \(stateDir ?? "in memory")
+        mode: \(manual ? "manual (POST /_/tick, /_/time)" : "auto-progress: rounds on ingress, due timers and heartbeats (every \(roundInterval) ms), else every 30 s")  state: \(stateDir ?? "in memory")
 
         """
         FileHandle.standardOutput.write(Data(banner.utf8))

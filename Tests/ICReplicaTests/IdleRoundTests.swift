@@ -57,9 +57,10 @@ struct IdleRoundTests {
             let agent = harness.agent()
             let id = try await harness.deploy(agent)
             let before = uint64(try await agent.query(canister: id, method: "beats", arg: []))
-            try await Task.sleep(for: .seconds(1))
+            try await Task.sleep(for: .seconds(3))
             let after = uint64(try await agent.query(canister: id, method: "beats", arg: []))
-            #expect(after > before + 5, "heartbeats every 20 ms: \(after - before) in 1 s")
+            // Every 20 ms: 150 in 3 s on a quiet machine; an idle replica would run none.
+            #expect(after >= before + 3, "\(after - before) heartbeats in 3 s")
         }
     }
 }
