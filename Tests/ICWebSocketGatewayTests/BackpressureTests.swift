@@ -181,9 +181,9 @@ import Testing
             $0.maxFrameBytes = 64 * 1024
         }) { local, canister, gateway in
             var session = try await Self.open(local, canister, gateway)
-            let padding = String(repeating: "x", count: 2_000)
-            // About 8 MB of envelopes, far more than the gateway may hold.
-            let frames = try (0..<3_000).map { index in
+            let padding = String(repeating: "x", count: 1_000)
+            // About 2.5 MB of envelopes, far more than the gateway may hold (budget 1.1 MB).
+            let frames = try (0..<1_800).map { index in
                 try session.requests.message(sequenceNumber: UInt64(index + 1),
                                              content: Candid.encode(TextMessage(text: "f\(index)" + padding)))
             }
@@ -196,7 +196,7 @@ import Testing
             let queued = try gateway.metrics.expectRecorder("icws_gateway_queued_call_bytes").values.map { Int64($0) }
             let budget = Int64(gateway.gateway.configuration.callBacklogBudgetBytes)
             #expect(queued.max() ?? 0 <= budget, "queued \(queued.max() ?? 0) bytes, budget \(budget)")
-            // Far below what was sent (6 MB): the pause threshold plus at most one read cycle
+            // Far below what was sent: the pause threshold plus at most one read cycle
             // (4 × 64 KiB on the wire, counted about twice: envelope and decoded argument); the
             // rest waits in the kernel and in the client, not in the gateway.
             #expect(queued.max() ?? 0 <= 32 * 1024 + 2 * 4 * 65_536 + 8_192, "queued \(queued.max() ?? 0) bytes")

@@ -58,8 +58,6 @@ import Testing
         configuration.maxFrameBytes = 128 * 1024
         configuration.maxMessageBytes = 64 * 1024
         configuration.maxEnvelopeBytes = 300
-        configuration.handshakeTimeout = .seconds(2)
-        configuration.setupTimeout = .seconds(2)
         configuration.pollRetryBudget = 10_000
         try await withGateway(configuration) { gateway in
             let requests = ClientRequests(canister: canister)
@@ -79,15 +77,20 @@ import Testing
             let envelope = try await Self.closeCode(gateway) { $0.send(open) }
             #expect(envelope.code == GatewayCloseCode.messageTooBig.rawValue)
             #expect(envelope.reason?.contains("exceeds the limit of 300") == true, "\(envelope)")
-
+        }
+        // The timeouts, short here: a client that never sends ws_open, and a session whose IC
+        // never answers ws_open (so no open message ever comes).
+        configuration.maxEnvelopeBytes = 2 << 20
+        configuration.handshakeTimeout = .seconds(2)
+        configuration.setupTimeout = .seconds(2)
+        try await withGateway(configuration) { gateway in
             let silent = TestWebSocket(url: gateway.url)
             _ = await silent.nextBinary()
-            let handshake = await silent.closed(timeout: .seconds(30))
+            let handshake = await silent.closed()
             #expect(handshake.code == GatewayCloseCode.policyViolation.rawValue)
             #expect(handshake.reason == "no ws_open frame within 2 s (--handshake-timeout)")
         }
-        // SETUP: the IC never answers ws_open, so no open message ever comes.
-        configuration.maxEnvelopeBytes = 2 << 20
+        configuration.handshakeTimeout = .seconds(60)
         try await withGateway(configuration) { gateway in
             let requests = ClientRequests(canister: canister)
             let setup = try await Self.closeCode(gateway) { $0.send(try requests.open(gateway: gateway.principal)) }

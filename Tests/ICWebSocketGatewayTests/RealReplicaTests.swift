@@ -33,7 +33,7 @@ import Testing
         let handshake = try #require(await socket.nextBinary())
         #expect(handshake == GatewayHandshakeFrame(gatewayPrincipal: gateway.principal).encoded())
         socket.send(try client.open(gateway: gateway.principal))
-        let open = try verifiedMessage(await socket.nextBinary(timeout: .seconds(20)), canister: canister, rootKey: local.rootKey)
+        let open = try verifiedMessage(await socket.nextBinary(timeout: .seconds(60)), canister: canister, rootKey: local.rootKey)
         #expect(open.sequenceNum == 1)
         #expect(open.isServiceMessage)
         #expect(try WebsocketServiceMessageContent.decode(open.content) == .openMessage(clientKey: client.clientKey))
@@ -63,7 +63,7 @@ import Testing
             let app = try Candid.encode(TextMessage(text: "hello"))
             for sequence: UInt64 in 1...3 { socket.send(try client.message(sequenceNumber: sequence, content: app)) }
             socket.send(try client.message(sequenceNumber: 3, content: app))
-            let close = try verifiedMessage(await socket.nextBinary(timeout: .seconds(20)), canister: canister, rootKey: local.rootKey)
+            let close = try verifiedMessage(await socket.nextBinary(timeout: .seconds(60)), canister: canister, rootKey: local.rootKey)
             #expect(close.isServiceMessage)
             #expect(try WebsocketServiceMessageContent.decode(close.content) == .closeMessage(reason: .wrongSequenceNumber))
             socket.close()

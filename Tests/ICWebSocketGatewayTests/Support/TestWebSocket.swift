@@ -74,7 +74,7 @@ final class TestWebSocket: Sendable {
     func close() { outgoing.yield(.close) }
 
     /// The next message, or `nil` when the connection ended first or nothing came in time.
-    func next(timeout: Duration = .seconds(10)) async -> Received? {
+    func next(timeout: Duration = .seconds(60)) async -> Received? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (item, finished) = await inbox.pop()
@@ -86,14 +86,14 @@ final class TestWebSocket: Sendable {
     }
 
     /// The next binary message's bytes.
-    func nextBinary(timeout: Duration = .seconds(10)) async -> [UInt8]? {
+    func nextBinary(timeout: Duration = .seconds(60)) async -> [UInt8]? {
         guard case .binary(let bytes)? = await next(timeout: timeout) else { return nil }
         return bytes
     }
 
     /// Waits for the connection to end; returns the server's close code and reason
     /// (`nil` code when it closed without a Close frame or did not close in time).
-    func closed(timeout: Duration = .seconds(10)) async -> (code: UInt16?, reason: String?) {
+    func closed(timeout: Duration = .seconds(60)) async -> (code: UInt16?, reason: String?) {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if await inbox.isClosed {
