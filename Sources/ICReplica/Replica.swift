@@ -226,7 +226,9 @@ public final class Replica: @unchecked Sendable {
     func nextScheduledRound() -> Duration {
         lock.withLock {
             var delay = configuration.idleRoundInterval
-            let now = Self.wallClock()
+            // The next round's time: the wall clock, or the replica's own time if a test or tool
+            // moved it ahead (timers are due in replica time).
+            let now = max(time &+ 1, Self.wallClock())
             for canister in canisters.values where canister.status == .running {
                 guard let runtime = canister.runtime else { continue }
                 if runtime.hasEntryPoint("canister_heartbeat") { delay = min(delay, configuration.roundInterval) }
