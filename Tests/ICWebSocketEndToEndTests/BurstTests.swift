@@ -36,7 +36,8 @@ struct BurstTests {
 
     /// Sends `count` messages back to back through the SDK and returns the replies' texts.
     static func burst(_ count: Int, through gateway: GatewayRunner, _ canister: Principal, _ local: LocalReplica) async throws -> [String] {
-        let connection = try await connect(gateway.url, canister, local, as: TextMessage.self)
+        // The longest expiry the IC takes: a busy machine running a debug build is slow.
+        let connection = try await connect(gateway.url, canister, local, as: TextMessage.self) { $0.ingressExpiry = .seconds(300) }
         #expect(try await connection.next(.seconds(60)).text == "ping")
         for index in 0..<count { try await connection.send(TextMessage(text: "s\(index)")) }
         var texts: [String] = []
@@ -45,11 +46,11 @@ struct BurstTests {
         return texts
     }
 
-    @Test("the SDK's burst of 100 messages is held back, not closed, and answered in order")
+    @Test("the SDK's burst of 40 messages is held back, not closed, and answered in order")
     func sdkBurstAgainstMainnetLatency() async throws {
-        try await Self.withMainnetLatency(configure: { $0.maxPendingCalls = 8 }) { local, canister, gateway in
-            let texts = try await Self.burst(100, through: gateway, canister, local)
-            #expect(texts.count == 100)
+        try await Self.withMainnetLatency(configure: { $0.maxPendingCalls = 4 }) { local, canister, gateway in
+            let texts = try await Self.burst(40, through: gateway, canister, local)
+            #expect(texts.count == 40)
             if let index = texts.indices.first(where: { texts[$0] != "s\($0) ping" }) {
                 Issue.record("reply \(index) is '\(texts[index])', expected 's\(index) ping'")
             }

@@ -116,14 +116,14 @@ import Testing
     }
 
     /// A long burst of pre-signed messages in one go, with the default limits except a queue of
-    /// 8 (so that reading pauses and resumes many times): they reach the canister in order (it
-    /// checks every sequence number) and every reply comes back verified. (A thousand take
-    /// 10 minutes in a debug build, where the canister runs in a debug WasmKit; the release
-    /// benchmark `icws-bench gateway-burst 1 1000` covers that count.)
+    /// 4 (so that reading pauses and resumes many times): they reach the canister in order (it
+    /// checks every sequence number) and every reply comes back verified. The count stays small
+    /// enough that a debug build on a busy machine delivers them before their ingress expiry;
+    /// the release benchmark `icws-bench gateway-burst 1 1000` covers a thousand.
     @Test func aLongBurstArrivesInOrderThroughManyPauses() async throws {
-        try await Self.withSlowIC(callLatency: nil, configure: { $0.maxPendingCalls = 8 }) { local, canister, gateway in
+        try await Self.withSlowIC(callLatency: nil, configure: { $0.maxPendingCalls = 4 }) { local, canister, gateway in
             var session = try await Self.open(local, canister, gateway)
-            let count = 120
+            let count = 48
             for frame in try Self.frames(session, tag: "t", 0..<count) { session.socket.send(frame) }
             let texts = try await Self.replies(&session, count: count, canister: canister, rootKey: local.rootKey,
                                                within: .seconds(400))
@@ -139,10 +139,10 @@ import Testing
     /// replies come back in its own order.
     @Test func aHundredClientsBurstAtOnce() async throws {
         try await Self.withSlowIC(callLatency: .mainnetCallLatency, configure: {
-            $0.maxPendingCalls = 2
+            $0.maxPendingCalls = 1
             $0.pingInterval = .seconds(10)
         }) { local, canister, gateway in
-            let perClient = 6
+            let perClient = 3
             let results = try await withThrowingTaskGroup(of: [String].self) { group in
                 for client in 0..<100 {
                     group.addTask {

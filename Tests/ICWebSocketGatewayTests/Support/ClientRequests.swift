@@ -24,7 +24,7 @@ struct ClientRequests {
         let nonce = (0..<16).map { _ in UInt8.random(in: 0...255) }
         let content = RequestContent(kind: requestType ?? .call(canisterID: canister, methodName: method, arg: arg),
                                      sender: identity.principal,
-                                     ingressExpiry: IngressExpiry.value(nowNanoseconds: clock()), nonce: nonce)
+                                     ingressExpiry: IngressExpiry.value(nowNanoseconds: clock(), delta: .seconds(300)), nonce: nonce)
         let envelope = try Envelope.signed(content, by: identity)
         return try ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor, selfDescribe: false)).encoded()
     }
