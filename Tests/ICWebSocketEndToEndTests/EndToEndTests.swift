@@ -99,8 +99,15 @@ struct EndToEndTests {
             // (which closes a client silent for more than 60 s) keeps it. Time moves in exact
             // steps, as the check runs at its due time on the IC.
             for round in 1...3 {
+                let received = await client.statistics().messagesReceived
                 local.replica.advanceTime(by: .seconds(round == 1 ? 300 : 240))   // ack tick
-                try await Task.sleep(for: .seconds(3))                              // ack polled, keep-alive relayed
+                // The ack reached the client (which answers it with a keep-alive at once); on a
+                // busy machine that can take a while, so wait for it rather than a fixed time.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while await client.statistics().messagesReceived == received, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await Task.sleep(for: .seconds(2))                              // keep-alive relayed and executed
                 local.replica.advanceTime(by: .seconds(60))                         // keep-alive check
                 try await Task.sleep(for: .milliseconds(200))
                 try await client.send(TextMessage(text: "round \(round)"))

@@ -107,7 +107,7 @@ import Testing
             var accepted = 0
             var refused = 0
             for socket in sockets {
-                if await socket.nextBinary(timeout: .seconds(5)) != nil {
+                if await socket.nextBinary(timeout: .seconds(60)) != nil {
                     accepted += 1
                 } else {
                     let closed = await socket.closed()
