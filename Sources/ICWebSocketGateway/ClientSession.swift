@@ -376,22 +376,50 @@ final class ClientSession: Sendable {
         }
     }
 
-    /// Hands the envelope to the IC's ingress queue. A transient failure (no answer, 429, 5xx)
-    /// may or may not have left it with the IC, so the same signed envelope is offered again a
-    /// few times before the next one goes: dropping it would leave a gap the canister answers by
-    /// closing the session, while the IC takes a request id at most once. A retry the IC answers
-    /// with "already received" means the earlier attempt got through.
+    /// Hands the envelope to the IC's ingress queue.
     private func submitUntilAccepted(_ envelope: ForwardedEnvelope) async -> String {
+        await resubmittingTransientFailures(envelope) { () async throws(AgentError) -> String in
+            try await services.callAgent.acceptCall(envelope.body, effectiveCanisterID: envelope.canister)
+            return "accepted"
+        }
+    }
+
+    /// Submits the envelope and waits for its certified outcome.
+    private func submitUntilExecuted(_ envelope: ForwardedEnvelope) async -> String {
+        await resubmittingTransientFailures(envelope) { () async throws(AgentError) -> String in
+            let reply = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
+                                                                effectiveCanisterID: envelope.canister,
+                                                                ingressExpiry: envelope.ingressExpiry)
+            // `ws_open` and `ws_message` answer `variant { Ok; Err : text }` (§3.1): an `Err`
+            // means the canister refused the client's message, which nobody would see otherwise.
+            if case .err(let text)? = try? Candid.decode(CanisterWsResult.self, from: reply) {
+                services.metrics.callRefusedByCanister(method: envelope.methodName)
+                logger.warning("the canister refused a client's call", metadata: [
+                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
+                ])
+                return "refused"
+            }
+            return "replied"
+        }
+    }
+
+    /// Runs `submission` and returns its outcome label. A transient failure (no answer, 429,
+    /// 5xx) may or may not have left the envelope with the IC, so the same signed envelope is
+    /// offered again a few times before the next one goes: dropping it would leave a gap the
+    /// canister answers by closing the session, while the IC takes a request id at most once.
+    /// A retry the IC answers with "already received" means an earlier attempt got through.
+    private func resubmittingTransientFailures(
+        _ envelope: ForwardedEnvelope, _ submission: () async throws(AgentError) -> String
+    ) async -> String {
         var wait = Duration.milliseconds(100)
-        for attempt in 1...Self.acceptAttempts {
+        for attempt in 1...Self.submissionAttempts {
             do {
-                try await services.callAgent.acceptCall(envelope.body, effectiveCanisterID: envelope.canister)
-                return "accepted"
+                return try await submission()
             } catch {
                 if attempt > 1, case .http(400, let message) = error, message.contains("already received") {
                     return "accepted"
                 }
-                guard error.isTransient, attempt < Self.acceptAttempts, !Task.isCancelled else {
+                guard error.isTransient, attempt < Self.submissionAttempts, !Task.isCancelled else {
                     return reportFailure(error, envelope)
                 }
                 logger.notice("offering a client's call to the IC again", metadata: [
@@ -405,43 +433,7 @@ final class ClientSession: Sendable {
     }
 
     /// How often an envelope is offered to an IC that fails transiently (0.1 + 0.2 + 0.4 + 0.8 s of waiting).
-    static let acceptAttempts = 5
-
-    /// Submits the envelope and waits for its certified outcome; transient failures are retried
-    /// as in ``submitUntilAccepted(_:)``.
-    private func submitUntilExecuted(_ envelope: ForwardedEnvelope) async -> String {
-        var wait = Duration.milliseconds(100)
-        for attempt in 1...Self.acceptAttempts {
-            do {
-                let reply = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
-                                                                    effectiveCanisterID: envelope.canister,
-                                                                    ingressExpiry: envelope.ingressExpiry)
-                // `ws_open` and `ws_message` answer `variant { Ok; Err : text }` (§3.1): an `Err`
-                // means the canister refused the client's message, which nobody would see otherwise.
-                if case .err(let text)? = try? Candid.decode(CanisterWsResult.self, from: reply) {
-                    services.metrics.callRefusedByCanister(method: envelope.methodName)
-                    logger.warning("the canister refused a client's call", metadata: [
-                        "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
-                    ])
-                    return "refused"
-                }
-                return "replied"
-            } catch {
-                if attempt > 1, case .http(400, let message) = error, message.contains("already received") {
-                    return "accepted"
-                }
-                guard error.isTransient, attempt < Self.acceptAttempts, !Task.isCancelled else {
-                    return reportFailure(error, envelope)
-                }
-                logger.notice("offering a client's call to the IC again", metadata: [
-                    "method": "\(envelope.methodName)", "attempt": "\(attempt + 1)", "error": "\(error)",
-                ])
-                try? await Task.sleep(for: wait)
-                wait *= 2
-            }
-        }
-        return "failed"
-    }
+    static let submissionAttempts = 5
 
     /// Logs a call that did not succeed. Outcomes are never sent to the client (§2.5): it learns
     /// of a refused `ws_open` by its open timeout and of a refused `ws_message` by a missing
