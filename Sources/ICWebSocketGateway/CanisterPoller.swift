@@ -101,15 +101,14 @@ final class CanisterPoller: Sendable {
         // Sessions' ws_open waits for the first poll (and the tail search it may start), so that
         // their open messages cannot fall into the part of the queue that is skipped.
         defer { becomeReady() }
-        var firstPage: QueueTailSearch.Page?
         var isFirstPoll = true
         let clock = ContinuousClock()
         while !Task.isCancelled {
             let start = clock.now
-            let next = await pollOnce(&schedule, start: start, clock: clock, page: &firstPage)
+            let (next, firstPage) = await pollOnce(&schedule, start: start, clock: clock, reportsPage: isFirstPoll)
             if isFirstPoll {
                 isFirstPoll = false
-                if let page = firstPage, !page.isEndOfQueue { await skipBacklog(after: page, &schedule) }
+                if let firstPage, !firstPage.isEndOfQueue { await skipBacklog(after: firstPage, &schedule) }
                 becomeReady()
             }
             guard let state = state() else { return }
@@ -128,9 +127,10 @@ final class CanisterPoller: Sendable {
         }
     }
 
-    /// One poll; `page` receives the nonces of a successful batch.
+    /// One poll; with `reportsPage`, also the nonces of a successful batch (the first poll's,
+    /// for the tail search).
     private func pollOnce(_ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock,
-                          page: inout QueueTailSearch.Page?) async -> PollSchedule.Next {
+                          reportsPage: Bool) async -> (PollSchedule.Next, QueueTailSearch.Page?) {
         metrics.pollSent(canister: canister)
         let batch: CanisterOutputCertifiedMessages
         do throws(PollError) {
@@ -140,27 +140,27 @@ final class CanisterPoller: Sendable {
             metrics.pollFailed(kind: error.kind)
             switch error {
             case .fatal(let reason):
-                return .fail(.init(code: .canisterUnavailable, reason: reason))
+                return (.fail(.init(code: .canisterUnavailable, reason: reason)), nil)
             case .transient(let reason):
                 if clock.now - start >= configuration.pollTimeout {
                     logger.notice("ws_get_messages timed out; polling again", metadata: ["nonce": "\(schedule.nonce)"])
-                    return schedule.timedOut()
+                    return (schedule.timedOut(), nil)
                 }
                 logger.warning("ws_get_messages failed; retrying", metadata: ["reason": "\(reason)", "attempt": "\(schedule.failures + 1)"])
-                return schedule.failedTransiently(reason)
+                return (schedule.failedTransiently(reason), nil)
             }
         }
         let received = clock.now
         do throws(PollSchedule.Failure) {
             try schedule.accept(batch.messages)
         } catch {
-            return .fail(error)
+            return (.fail(error), nil)
         }
         if !batch.messages.isEmpty, let state = state() {
             relay(batch, to: state.sessions(of: canister), receivedAt: received)
         }
-        page = QueueTailSearch.Page(batch)
-        return schedule.succeeded(messageCount: batch.messages.count, isEndOfQueue: batch.isEndOfQueue, elapsed: clock.now - start)
+        let next = schedule.succeeded(messageCount: batch.messages.count, isEndOfQueue: batch.isEndOfQueue, elapsed: clock.now - start)
+        return (next, reportsPage ? QueueTailSearch.Page(batch) : nil)
     }
 
     private func relay(_ batch: CanisterOutputCertifiedMessages, to sessions: [ClientKey: ClientSession],
