@@ -134,11 +134,14 @@ enum CanisterBenchmarks {
             opens.report("canister.ws_open", extra: ", \"queued_before\": \"0..\(iterations)\"")
             try await wipe()
 
-            // ws_message: an application message of 32 bytes from one client, sequence 1, 2, 3, …
+            // ws_message: an application message with 32 bytes of text from one client, sequence
+            // 1, 2, 3, … It must be the test canister's `record { text : text }`: anything else is
+            // refused (Err) since issue 15.
             let client = makeAgent(Ed25519Identity())
             try await open(client, nonce: 1)
             let key = ClientKey(clientPrincipal: client.identity.principal, clientNonce: 1)
-            let content = try Candid.encode([UInt8](repeating: 0x62, count: 32))
+            let content = try CandidEncoder.encode([.record([.field("text", .text(String(repeating: "b", count: 32)))])],
+                                                   types: [.record([.field("text", String.self)])])
             var messages = Samples()
             for sequence in 1...UInt64(iterations) {
                 let argument = try Candid.encode(CanisterWsMessageArguments(msg: WebsocketMessage(

@@ -45,12 +45,9 @@ func broadcast(_ message: ChatMessage) {
 
 func handlers() -> WebSocketHandlers { WebSocketHandlers(
     onOpen: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) joined")) },
-    onMessage: { principal, bytes in
-        let message: ChatInput
-        do throws(CandidError) { message = try Candid.decode(ChatInput.self, from: bytes) } catch {
-            print("dropped a message from \(principal) that is not record { text : text }: \(error.description)")
-            return
-        }
+    onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
+        // Refused, not ignored: the library logs the refusal and replies `Err` to the client.
+        let message = try WebSocketMessageRefusal.decode(ChatInput.self, named: "record { text : text }", from: bytes)
         broadcast(ChatMessage(from: principal.description, text: message.text))
     },
     onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) }) }

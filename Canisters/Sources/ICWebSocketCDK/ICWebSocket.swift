@@ -3,24 +3,10 @@ import ICCore
 import ICWebSocketCanisterCore
 import ICWebSocketProtocol
 
-/// The application's callbacks (protocol §3.4). Each receives the client principal;
-/// `onMessage` also the raw Candid bytes the client sent. They run after the library has
-/// finished its own state change, so they may call `send` and `close` (but `close` must not be
-/// called from `onClose`, as in the reference).
-public struct WebSocketHandlers {
-    public var onOpen: ((Principal) -> Void)?
-    public var onMessage: ((Principal, [UInt8]) -> Void)?
-    public var onClose: ((Principal) -> Void)?
-
-    public init(
-        onOpen: ((Principal) -> Void)? = nil, onMessage: ((Principal, [UInt8]) -> Void)? = nil,
-        onClose: ((Principal) -> Void)? = nil
-    ) {
-        self.onOpen = onOpen
-        self.onMessage = onMessage
-        self.onClose = onClose
-    }
-}
+/// `WebSocketHandlers` and `WebSocketMessageRefusal` live in `ICWebSocketCanisterCore` (host
+/// tested); these names let a canister that imports only this module use them.
+public typealias WebSocketHandlers = ICWebSocketCanisterCore.WebSocketHandlers
+public typealias WebSocketMessageRefusal = ICWebSocketCanisterCore.WebSocketMessageRefusal
 
 /// The IC WebSocket canister library: `WebSocketCanisterCore` wired to the System API.
 ///
@@ -91,15 +77,13 @@ public enum ICWebSocket {
 
     // MARK: - Wiring
 
-    static func dispatchEvents() {
-        let events = core.takeEvents()
-        for event in events {
-            switch event {
-            case .open(let principal): handlers.onOpen?(principal)
-            case .message(let principal, let content): handlers.onMessage?(principal, content)
-            case .close(let principal): handlers.onClose?(principal)
-            }
-        }
+    /// Runs the handlers of the core's pending events; every refused message is logged with
+    /// `debug_print` (the replica shows canister logs) and returned.
+    @discardableResult
+    static func dispatchEvents() -> [WebSocketHandlers.Refusal] {
+        let refusals = handlers.deliver(core.takeEvents())
+        for refusal in refusals { debugPrint(WebSocketCanisterCore.logLine(for: refusal)) }
+        return refusals
     }
 
     static func publishCertifiedData() {
@@ -137,8 +121,7 @@ func wsMessage() {
     // the first is enough (extra arguments are skipped by Candid).
     Canister.update(CanisterWsMessageArguments.self) { args in
         let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
-        ICWebSocket.dispatchEvents()
-        return result
+        return WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())
     }
 }
 

@@ -25,14 +25,9 @@ nonisolated(unsafe) var pings: UInt64 = 0
 func handlers() -> WebSocketHandlers {
     WebSocketHandlers(
         onOpen: { principal in ICWebSocket.send(principal, value: AppMessage(text: "ping")) },
-        onMessage: { principal, bytes in
-            // A message that is not an AppMessage is logged and dropped rather than trapped on
-            // (a trap would only show as a missing ack).
-            let message: AppMessage
-            do throws(CandidError) { message = try Candid.decode(AppMessage.self, from: bytes) } catch {
-                print("dropped a message from \(principal) that is not record { text : text }: \(error.description)")
-                return
-            }
+        onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
+            // Refused, not trapped on: the library logs it and replies `Err` to the client.
+            let message = try WebSocketMessageRefusal.decode(AppMessage.self, named: "AppMessage", from: bytes)
             pings += 1
             ICWebSocket.send(principal, value: AppMessage(text: message.text + " ping"))
         })

@@ -57,8 +57,11 @@ func handlers() -> WebSocketHandlers {
             trapIfRequested("on_open")
             print("Opened websocket: \(principal)")
         },
-        onMessage: { principal, _ in
+        onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
             trapIfRequested("on_message")
+            // The reference only logs; ours also refuses what is not an AppMessage, so a client
+            // that sends the wrong shape is told (the library logs the refusal too).
+            _ = try WebSocketMessageRefusal.decode(AppMessage.self, named: "AppMessage", from: bytes)
             print("Received message: \(principal)")
         },
         onClose: { principal in

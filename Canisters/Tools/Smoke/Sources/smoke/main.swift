@@ -162,7 +162,9 @@ do {
     let key = ClientKey(clientPrincipal: client, clientNonce: 5)
     let msg = try WebsocketMessage(cbor: b.messages[0].content)
     check(try WebsocketServiceMessageContent.decode(msg.content) == .openMessage(clientKey: key), "test: OpenMessage content")
-    let app = try Candid.encode(CandidBlob(Array("hello".utf8)))
+    // The test canister's AppMessage (it refuses anything else with Err since issue 15).
+    let app = try CandidEncoder.encode([CandidTextParser.parseValue("record { text = \"hello\" }")],
+                                       types: [CandidTextParser.parseType("record { text : text }")])
     let wm = WebsocketMessage(clientKey: key, sequenceNum: 1, timestamp: h2.now, isServiceMessage: false, content: app)
     let r1 = try Candid.decode(CanisterWsResult.self, from: h2.call("canister_update ws_message",
         arg: Candid.encode(CanisterWsMessageArguments(msg: wm), CandidNull?.none), caller: client))
