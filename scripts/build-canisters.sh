@@ -9,6 +9,8 @@
 #   TestCanister.wasm      the reference test canister's interface (init (nat64, nat64))
 #   ChatCanister.wasm      chat room, fan-out with join/leave notices
 #   PingPongCanister.wasm  ping → pong
+# and each interface beside it (<Product>.did, from Canisters/Candid/), also embedded in the
+# module as the custom section `icp:public candid:service`.
 #
 # Needs only the Swift toolchain (6.3 tested; it must ship lib/swift/embedded/wasm32-unknown-none-wasm
 # and wasm-ld, as the swift.org Linux toolchains do). The module check (Canisters/Tools/wasm-check.swift)
@@ -38,8 +40,18 @@ else
 fi
 bin=$(swift build --package-path Canisters --triple "$triple" -c release --show-bin-path)
 
+embedder=Canisters/.build/tools/wasm-embed-candid
+if [ ! -x "$embedder" ] || [ Canisters/Tools/wasm-embed-candid.swift -nt "$embedder" ]; then
+    echo "canisters: compiling the Candid embedder" >&2
+    swiftc -O Canisters/Tools/wasm-embed-candid.swift -o "$embedder"
+fi
+
+# Each module carries its interface as the `icp:public candid:service` custom section (what
+# dfx writes; `icws connect` reads it to pick the message format), and the .did lands beside it.
 for product in "${products[@]}"; do
     cp "$bin/$product.wasm" "$out/$product.wasm"
+    cp "Canisters/Candid/$product.did" "$out/$product.did"
+    "$embedder" "$out/$product.wasm" "$out/$product.did" >&2
 done
 
 checker=Canisters/.build/tools/wasm-check

@@ -101,6 +101,8 @@ public struct CanisterBuilder: Sendable {
         var newest = Date.distantPast
         let roots = [repositoryRoot.appendingPathComponent("Canisters/Sources"),
                      repositoryRoot.appendingPathComponent("Canisters/Package.swift"),
+                     repositoryRoot.appendingPathComponent("Canisters/Candid"),
+                     repositoryRoot.appendingPathComponent("Canisters/Tools/wasm-embed-candid.swift"),
                      repositoryRoot.appendingPathComponent("scripts/build-canisters.sh")]
         for root in roots {
             // Canisters/Sources holds symlinks into Sources/ (shared portable code): follow them.
