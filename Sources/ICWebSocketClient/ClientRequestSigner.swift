@@ -22,14 +22,30 @@ struct ClientRequestSigner: Sendable {
     /// C1 for `ws_message(record { msg }, opt null)`: the second argument is an empty `opt`, as
     /// the JS client sends it (§2.4); the canister's `opt AppMessage` accepts it by subtyping.
     func messageRequest(_ message: WebsocketMessage) throws(ICWebSocketClientError) -> [UInt8] {
+        try signedMessageRequest(message).bytes
+    }
+
+    /// A signed frame with what the client needs to look up the call's outcome later.
+    struct SignedFrame: Sendable {
+        var bytes: [UInt8]
+        var requestID: RequestID
+        var ingressExpiry: UInt64
+    }
+
+    /// `messageRequest` keeping the envelope's request id and expiry (call outcome checks).
+    func signedMessageRequest(_ message: WebsocketMessage) throws(ICWebSocketClientError) -> SignedFrame {
         let arg: [UInt8]
         do { arg = try Candid.encode(CanisterWsMessageArguments(msg: message), CandidNull?.none) } catch {
             throw .internalInconsistency("cannot encode ws_message arguments: \(error)")
         }
-        return try frame(method: "ws_message", arg: arg)
+        return try signedFrame(method: "ws_message", arg: arg)
     }
 
     private func frame(method: String, arg: [UInt8]) throws(ICWebSocketClientError) -> [UInt8] {
+        try signedFrame(method: method, arg: arg).bytes
+    }
+
+    private func signedFrame(method: String, arg: [UInt8]) throws(ICWebSocketClientError) -> SignedFrame {
         let content = RequestContent(
             kind: .call(canisterID: canister, methodName: method, arg: arg), sender: identity.principal,
             ingressExpiry: IngressExpiry.value(nowNanoseconds: clock(), delta: ingressExpiry),
@@ -42,6 +58,6 @@ struct ClientRequestSigner: Sendable {
         do { request = try ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor)) } catch {
             throw .internalInconsistency("cannot wrap the envelope: \(error)")
         }
-        return request.encoded()
+        return SignedFrame(bytes: request.encoded(), requestID: content.requestID, ingressExpiry: content.ingressExpiry)
     }
 }

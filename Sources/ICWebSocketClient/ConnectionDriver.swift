@@ -355,8 +355,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         for continuation in waiting.values { continuation.resume(throwing: error) }
     }
 
-    /// Numbers, signs and queues one application message; returns once it is written to the gateway.
-    func send(content: [UInt8]) async throws(ICWebSocketClientError) {
+    /// Numbers, signs and queues one application message; returns once it is written to the
+    /// gateway, with the signed call's identity (for call outcome checks).
+    @discardableResult
+    func send(content: [UInt8]) async throws(ICWebSocketClientError) -> SentMessage {
         guard !finished else { throw .closed }
         guard var session, outbound != nil else { throw .notOpen }
         guard session.acknowledgements.entries.count < configuration.maxUnacknowledgedMessages else {
@@ -364,7 +366,8 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         }
         let message = try session.nextMessage(content: content, isServiceMessage: false)
         self.session = session
-        let frame = try signer.messageRequest(message)
+        let signed = try signer.signedMessageRequest(message)
+        let frame = signed.bytes
         nextSendID += 1
         let id = nextSendID
         do {
@@ -376,5 +379,15 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         } catch {
             throw (error as? ICWebSocketClientError) ?? .transport("\(error)")
         }
+        return SentMessage(sequenceNumber: message.sequenceNum, requestID: signed.requestID,
+                           ingressExpiry: signed.ingressExpiry)
     }
+}
+
+/// One application message as it left for the gateway: its sequence number and the signed
+/// `ws_message` call's request id and expiry.
+struct SentMessage: Sendable {
+    var sequenceNumber: UInt64
+    var requestID: RequestID
+    var ingressExpiry: UInt64
 }

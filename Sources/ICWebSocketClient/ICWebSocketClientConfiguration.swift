@@ -32,6 +32,10 @@ public struct ICWebSocketClientConfiguration: Sendable {
     public var ingressExpiry: Duration
     /// What to do when an open connection fails (default: nothing, report the error).
     public var reconnect: ReconnectPolicy
+    /// Whether to read each sent message's outcome from the IC (default `nil`: off). When set,
+    /// ``ICWebSocketConnection/callOutcomes`` reports refused and rejected messages; it costs one
+    /// polled `read_state` per sent message (see ``CallOutcomeChecks``).
+    public var callOutcomeChecks: CallOutcomeChecks?
     /// Current time in ns since 1970 (default: the system clock).
     public var clock: @Sendable () -> UInt64
 
@@ -48,6 +52,7 @@ public struct ICWebSocketClientConfiguration: Sendable {
         maxFrameSize: Int = 4 << 20,
         ingressExpiry: Duration = IngressExpiry.defaultDelta,
         reconnect: ReconnectPolicy = .disabled,
+        callOutcomeChecks: CallOutcomeChecks? = nil,
         clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock
     ) {
         self.openTimeout = openTimeout
@@ -61,6 +66,7 @@ public struct ICWebSocketClientConfiguration: Sendable {
         self.maxFrameSize = maxFrameSize
         self.ingressExpiry = ingressExpiry
         self.reconnect = reconnect
+        self.callOutcomeChecks = callOutcomeChecks
         self.clock = clock
     }
 

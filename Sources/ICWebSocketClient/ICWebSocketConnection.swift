@@ -31,10 +31,17 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
     /// State changes (``ICWebSocketConnectionState``): open, reconnecting, closed. The newest
     /// 64 are kept when nobody reads them.
     public let states: AsyncStream<ICWebSocketConnectionState>
+    /// The outcomes of sent messages, read from the IC, when
+    /// ``ICWebSocketClientConfiguration/callOutcomeChecks`` is set (finished at once otherwise):
+    /// refusals (`ws_message` replied `Err`), rejections, and checks that gave up; accepted
+    /// messages only if ``CallOutcomeChecks/reportsAccepted``. Never closes the connection. The
+    /// newest 256 are kept when nobody reads them.
+    public let callOutcomes: AsyncStream<ICWebSocketCallOutcome>
     /// The canister this connection talks to.
     public let canister: Principal
 
     private let driver: ConnectionDriver<Message>
+    private let outcomeChecker: CallOutcomeChecker?
 
     /// Counters for diagnostics and tests.
     public struct Statistics: Sendable, Equatable {
@@ -47,11 +54,14 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
     }
 
     private init(canister: Principal, driver: ConnectionDriver<Message>,
-                 messages: AsyncThrowingStream<Message, any Error>, states: AsyncStream<ICWebSocketConnectionState>) {
+                 messages: AsyncThrowingStream<Message, any Error>, states: AsyncStream<ICWebSocketConnectionState>,
+                 callOutcomes: AsyncStream<ICWebSocketCallOutcome>, outcomeChecker: CallOutcomeChecker?) {
         self.canister = canister
         self.driver = driver
         self.messages = messages
         self.states = states
+        self.callOutcomes = callOutcomes
+        self.outcomeChecker = outcomeChecker
     }
 
     /// Connects to `canister` through the gateway at `gatewayURL` and returns once the canister
@@ -78,14 +88,23 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
             throw .invalidConfiguration("the anonymous identity cannot open a connection; the canister rejects it")
         }
         let rootKey = try await network.resolveRootKey()
+        // Outcome checks read the client's own request status from the IC itself: only the
+        // request's sender may, so the agent signs with the client's identity.
+        let agent = configuration.callOutcomeChecks.map { _ in
+            HTTPAgent(configuration: .init(url: network.url, rootKey: .explicit(rootKey),
+                                           ingressExpiry: configuration.ingressExpiry, clock: configuration.clock),
+                      identity: identity)
+        }
         return try await connect(gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
-                                 configuration: configuration, logger: logger, transport: WebSocketGatewayTransport())
+                                 configuration: configuration, logger: logger, transport: WebSocketGatewayTransport(),
+                                 outcomeAgent: agent)
     }
 
     /// The entry point with the transport seam exposed (tests).
     static func connect(gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
                         configuration: ICWebSocketClientConfiguration, logger: Logger,
-                        transport: any GatewayTransport) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
+                        transport: any GatewayTransport,
+                        outcomeAgent: HTTPAgent? = nil) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
         let lowered = gatewayURL.lowercased()
         guard lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") else {
             throw .invalidConfiguration("gateway URL must start with ws:// or wss://, got \(gatewayURL)")
@@ -100,9 +119,23 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
             gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
             configuration: configuration, logger: logger, transport: transport,
             messages: messages.continuation, states: states.continuation)
+        let outcomes = AsyncStream<ICWebSocketCallOutcome>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        var checker: CallOutcomeChecker?
+        if let checks = configuration.callOutcomeChecks, let outcomeAgent {
+            checker = CallOutcomeChecker(agent: outcomeAgent, canister: canister, checks: checks,
+                                         continuation: outcomes.continuation)
+        } else {
+            outcomes.continuation.finish()
+        }
         let connection = ICWebSocketConnection(canister: canister, driver: driver, messages: messages.stream,
-                                               states: states.stream)
-        try await driver.start()
+                                               states: states.stream, callOutcomes: outcomes.stream,
+                                               outcomeChecker: checker)
+        do {
+            try await driver.start()
+        } catch {
+            checker?.close()
+            throw error
+        }
         return connection
     }
 
@@ -119,16 +152,21 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
     /// Returns once the frame is written to the gateway; the canister acknowledges it later.
     /// - Throws: ``ICWebSocketClientError/notOpen`` while (re)connecting,
     ///   ``ICWebSocketClientError/closed`` after close, or the encoding/transport error.
-    public func send(_ message: Message) async throws(ICWebSocketClientError) {
+    /// - Returns: the message's sequence number, as ``callOutcomes`` reports it.
+    @discardableResult
+    public func send(_ message: Message) async throws(ICWebSocketClientError) -> UInt64 {
         let content: [UInt8]
         do { content = try Candid.encode(message) } catch { throw .messageEncoding("\(error)") }
-        try await driver.send(content: content)
+        let sent = try await driver.send(content: content)
+        outcomeChecker?.check(sent)
+        return sent.sequenceNumber
     }
 
     /// Closes the connection (WebSocket close 1000); the gateway then tells the canister.
     /// Returns once the connection is down. Calling it again does nothing.
     public func close() async {
         await driver.close()
+        outcomeChecker?.close()
     }
 
     /// Verification counters over the life of this connection (reconnects included).

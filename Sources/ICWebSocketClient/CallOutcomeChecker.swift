@@ -1,0 +1,77 @@
+import ICAgent
+import ICCore
+import ICWebSocketProtocol
+
+/// Reads the outcome of each sent `ws_message` call from the IC and reports it
+/// (``CallOutcomeChecks``). Bounded: at most `maxOutstanding` polls at once, each ending at its
+/// call's ingress expiry.
+final class CallOutcomeChecker: Sendable {
+    private let agent: HTTPAgent
+    private let canister: Principal
+    private let checks: CallOutcomeChecks
+    private let continuation: AsyncStream<ICWebSocketCallOutcome>.Continuation
+    private let tasks = LockedValue<(outstanding: [UInt64: Task<Void, Never>], closed: Bool)>(([:], false))
+
+    /// `agent` must sign with the client's own identity: the IC lets only a request's sender
+    /// read its status.
+    init(agent: HTTPAgent, canister: Principal, checks: CallOutcomeChecks,
+         continuation: AsyncStream<ICWebSocketCallOutcome>.Continuation) {
+        self.agent = agent
+        self.canister = canister
+        self.checks = checks
+        self.continuation = continuation
+    }
+
+    /// Starts checking one sent message, or reports it unknown when too many checks run.
+    func check(_ sent: SentMessage) {
+        let started: Bool = tasks.withValue { state in
+            guard !state.closed, state.outstanding.count < checks.maxOutstanding else { return false }
+            state.outstanding[sent.sequenceNumber] = Task { [self] in
+                let outcome = await self.outcome(of: sent)
+                self.tasks.withValue { _ = $0.outstanding.removeValue(forKey: sent.sequenceNumber) }
+                if case .accepted = outcome, !checks.reportsAccepted { return }
+                continuation.yield(outcome)
+            }
+            return true
+        }
+        if !started {
+            continuation.yield(.unknown(sequenceNumber: sent.sequenceNumber,
+                                        reason: "not checked: \(checks.maxOutstanding) checks already outstanding"))
+        }
+    }
+
+    /// Stops every check and finishes the outcome stream.
+    func close() {
+        let running = tasks.withValue { state -> [Task<Void, Never>] in
+            state.closed = true
+            return Array(state.outstanding.values)
+        }
+        for task in running { task.cancel() }
+        continuation.finish()
+    }
+
+    private func outcome(of sent: SentMessage) async -> ICWebSocketCallOutcome {
+        let number = sent.sequenceNumber
+        let reply: [UInt8]
+        do {
+            reply = try await agent.pollForReply(requestID: sent.requestID, canister: canister, ingressExpiry: sent.ingressExpiry)
+        } catch {
+            switch error {
+            case .rejected(let reject):
+                return .rejected(sequenceNumber: number, reject: reject)
+            case .timedOut:
+                return .unknown(sequenceNumber: number, reason: "no outcome before the call's ingress expiry (was it submitted?)")
+            default:
+                return .unknown(sequenceNumber: number, reason: "reading the request status failed: \(error)")
+            }
+        }
+        do {
+            switch try Candid.decode(CanisterWsMessageResult.self, from: reply) {
+            case .ok: return .accepted(sequenceNumber: number)
+            case .err(let reason): return .refused(sequenceNumber: number, reason: reason)
+            }
+        } catch {
+            return .unknown(sequenceNumber: number, reason: "the reply is not a CanisterWsMessageResult: \(error)")
+        }
+    }
+}
