@@ -15,10 +15,14 @@ struct ConnectCommand: AsyncParsableCommand {
         discussion: """
         Type a line and press return to send it. Ctrl-D closes the connection. Messages go to standard \
         output one line each, as they arrive (also through a pipe); status lines go to standard error.
-        --message-format auto (default): sends record { text : text }, which the chat, ping-pong and test \
-        canisters all take; shows messages with or without a `from` field ("from: text" or "text").
-        --message-format chat: record { from : text; text : text } both ways.
-        --message-format text: record { text : text } both ways.
+        The message format is read from the canister's Candid interface (its certified candid:service \
+        metadata: the type of ws_message's second parameter):
+          chat: record { from : text; text : text } (the chat canister)
+          text: record { text : text } (the ping-pong and test canisters)
+        --message-format overrides it; auto sends record { text : text } and shows messages with or \
+        without a `from` field (the choice when the canister publishes no interface).
+        Each sent message's outcome is read from the IC (one read_state per message); a refused \
+        message prints "! the canister refused your message: <reason>" on standard error.
         """
     )
 
@@ -32,7 +36,7 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(help: "Canister id (text form).")
     var canister: String
 
-    @Option(help: "URL of the IC or local replica (used only to fetch its root key with --fetch-root-key).")
+    @Option(help: "URL of the IC or local replica: its root key (with --fetch-root-key), the canister's Candid interface and the outcomes of sent messages are read there.")
     var icURL = "http://127.0.0.1:4943"
 
     @Option(help: "Identity PEM file (as dfx writes). Default: a fresh Ed25519 identity for this session.")
@@ -44,8 +48,11 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(help: "Root key as DER hex (as printed by `icws replica`), instead of fetching it.")
     var rootKey: String?
 
-    @Option(help: "Application message type: auto, chat or text.")
-    var messageFormat: MessageFormat = .auto
+    @Option(help: "Application message type: auto, chat or text. Default: read from the canister's Candid interface, else auto.")
+    var messageFormat: MessageFormat?
+
+    @Flag(help: "Do not read each sent message's outcome from the IC (saves one read_state per message; refusals go unseen).")
+    var noOutcomeChecks = false
 
     @Option(help: "The canister's ack interval in seconds (its send_ack_interval_ms / 1000).")
     var ackInterval = 300
@@ -82,9 +89,12 @@ struct ConnectCommand: AsyncParsableCommand {
         } else {
             network = ICNetwork(url: icURL, rootKey: .mainnet)
         }
-        let configuration = ICWebSocketClientConfiguration(ackMessageInterval: .seconds(ackInterval))
+        let configuration = ICWebSocketClientConfiguration(
+            ackMessageInterval: .seconds(ackInterval),
+            callOutcomeChecks: noOutcomeChecks ? nil : CallOutcomeChecks())
+        let format = try await resolvedMessageFormat(canisterID, network)
         status("connecting to \(gatewayURL) for canister \(canisterID) as \(signer.principal)")
-        switch messageFormat {
+        switch format {
         case .auto:
             try await session(AnyTextLine.self, canisterID, signer, network, configuration, logger)
         case .chat:
@@ -92,6 +102,38 @@ struct ConnectCommand: AsyncParsableCommand {
         case .text:
             try await session(TextLine.self, canisterID, signer, network, configuration, logger)
         }
+    }
+
+    /// `--message-format`, else the format the canister's Candid interface names, else `auto`
+    /// with a line saying so (no metadata, or a replica that does not serve it).
+    private func resolvedMessageFormat(_ canisterID: Principal, _ network: ICNetwork) async throws -> MessageFormat {
+        if let messageFormat { return messageFormat }
+        let interface: String?
+        do {
+            interface = try await CanisterAppMessageType.fetchCandidInterface(canister: canisterID, network: network)
+        } catch {
+            status("could not read the canister's Candid interface (\(error)); using --message-format auto "
+                + "(sends record { text : text }); pass --message-format chat or text to choose")
+            return .auto
+        }
+        guard let interface else {
+            status("the canister has no candid:service metadata; using --message-format auto "
+                + "(sends record { text : text }); pass --message-format chat or text to choose")
+            return .auto
+        }
+        let type: CanisterAppMessageType
+        do { type = try CanisterAppMessageType(candidInterface: interface) } catch {
+            status("error: cannot find the message type in the canister's Candid interface: \(error); pass --message-format chat or text")
+            throw ExitCode.failure
+        }
+        guard let format = MessageFormat(for: type) else {
+            status("error: the canister's message type is \(type.candidText), which icws connect cannot type; "
+                + "it knows chat (record { from : text; text : text }) and text (record { text : text }); "
+                + "pass --message-format to force one")
+            throw ExitCode.failure
+        }
+        status("message format \(format.rawValue) (from the canister's Candid interface: \(type.candidText))")
+        return format
     }
 
     private func session<Line: TerminalMessage>(
@@ -108,6 +150,11 @@ struct ConnectCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         status("open: client key \(connection.clientKey); type a line to send it, Ctrl-D to quit")
+        // Outcomes arrive independently of messages; the task ends when the connection closes.
+        let outcomes = Task {
+            for await outcome in connection.callOutcomes { notice(outcome) }
+        }
+        defer { outcomes.cancel() }
         let failed = await withTaskGroup(of: Bool.self) { group -> Bool in
             group.addTask {
                 do {
@@ -185,6 +232,40 @@ struct TextLine: TerminalMessage {
     static var candidType: CandidType { .record([.field("text", String.self)]) }
     func candidValue() -> CandidValue { .record([.field("text", text)]) }
     init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
+}
+
+extension ConnectCommand.MessageFormat {
+    /// The format whose Candid type is `type` (field order and quoting aside).
+    init?(for type: CanisterAppMessageType) {
+        guard case .record(let fields) = type, fields.allSatisfy({ $0.type == "text" }) else { return nil }
+        switch Set(fields.map(\.name)) {
+        case ["from", "text"] where fields.count == 2: self = .chat
+        case ["text"] where fields.count == 1: self = .text
+        default: return nil
+        }
+    }
+}
+
+extension CanisterAppMessageType {
+    /// Candid text of the type, for messages.
+    var candidText: String {
+        switch self {
+        case .record(let fields): return "record { " + fields.map { "\($0.name) : \($0.type)" }.joined(separator: "; ") + " }"
+        case .other(let text): return text
+        }
+    }
+}
+
+/// A line on standard error for an outcome that needs the user's attention.
+private func notice(_ outcome: ICWebSocketCallOutcome) {
+    let text: String
+    switch outcome {
+    case .accepted: return
+    case .refused(_, let reason): text = "the canister refused your message: \(reason)"
+    case .rejected(let number, let reject): text = "message #\(number) was rejected: \(reject)"
+    case .unknown(let number, let reason): text = "could not confirm message #\(number): \(reason)"
+    }
+    FileHandle.standardError.write(Data("! \(text)\n".utf8))
 }
 
 /// Status lines go to standard error so that standard output holds only messages.
