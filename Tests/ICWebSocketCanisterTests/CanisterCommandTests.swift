@@ -3,16 +3,6 @@ import ICCore
 import ICStackTestSupport
 import Testing
 
-/// The `icws` executable `swift build` puts next to the test bundle.
-enum ICWSExecutable {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static let url: URL? = {
-        let candidate = root.appendingPathComponent(".build/debug/icws")
-        return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
-    }()
-}
-
 extension CanisterReplicaTests {
     /// `icws canister deploy` and `icws canister call`, the built binary against a loopback replica.
     @Suite("icws canister (CLI)", .serialized, .enabled(if: ICWSExecutable.url != nil, "needs .build/debug/icws (swift build)"))

@@ -6,122 +6,194 @@ import ICWebSocketClient
 import ICWebSocketProtocol
 import Testing
 
-/// The `icws` executable `swift build` puts in the build directory.
-enum BuiltICWS {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let url: URL? = {
-        let candidate = root.appendingPathComponent(".build/debug/icws")
-        return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
-    }()
+/// The real `icws connect` binary as a child process, with no `--message-format`, against each
+/// example canister on the replica + gateway stack: it must pick the format from the canister's
+/// certified `candid:service` metadata, print each verified reply on its piped standard output
+/// while it still runs (line-buffered), and report a refused message on standard error.
+///
+@Suite("icws connect (CLI) end to end", .serialized,
+       .enabled(if: ICWSExecutable.url != nil, "needs .build/debug/icws (swift build)"))
+struct ConnectCommandTests {
+    static func arguments(_ stack: Stack, _ extra: [String] = []) -> [String] {
+        ["connect", stack.gateways[0].url, "--canister", stack.canister.description, "--ic-url", stack.local.url,
+         "--root-key", Hex.encode(stack.local.rootKey.der)] + extra
+    }
+
+    /// The principal `icws connect` reports on its "connecting … as <principal>" line.
+    static func principal(in stderr: String) -> String? {
+        guard let line = stderr.split(separator: "\n").first(where: { $0.contains("connecting to") }),
+              let range = line.range(of: " as ") else { return nil }
+        return String(line[range.upperBound...])
+    }
+
+    @Test("chat canister: the format is read from its interface; a typed line comes back through the pipe")
+    func chat() async throws {
+        try await withStack(module: try CanisterModules.chatCanister()) { stack in
+            let connect = try ICWSProcess(Self.arguments(stack))
+            defer { connect.terminate() }
+            try await connect.waitFor("the chat format from the interface") { _, err in
+                err.contains("message format chat (from the canister's Candid interface")
+            }
+            try await connect.waitFor("the join notice") { out, _ in out.contains(" joined\n") }
+            connect.type("hello from the pipe")
+            let (out, err) = try await connect.waitFor("the broadcast reply") { out, _ in out.contains(": hello from the pipe\n") }
+            let me = try #require(Self.principal(in: err))
+            #expect(out.contains("\(me): hello from the pipe\n"))
+            #expect(!err.contains("! "))   // no refusal, no unconfirmed message
+            #expect(connect.exitStatus == nil)   // still running: the line arrived before exit
+            connect.endInput()
+            #expect(await connect.waitForExit() == 0)
+        }
+    }
+
+    @Test("ping-pong canister: text format from its interface; the answer arrives while running")
+    func pingPong() async throws {
+        try await withStack(module: try CanisterModules.pingPongCanister()) { stack in
+            let connect = try ICWSProcess(Self.arguments(stack))
+            defer { connect.terminate() }
+            try await connect.waitFor("the text format from the interface") { _, err in
+                err.contains("message format text (from the canister's Candid interface")
+            }
+            try await connect.waitFor("the ping on open") { out, _ in out.contains("ping\n") }
+            connect.type("pong")
+            try await connect.waitFor("the reply") { out, _ in out.contains("pong ping\n") }
+            #expect(connect.exitStatus == nil)
+            connect.endInput()
+            #expect(await connect.waitForExit() == 0)
+        }
+    }
+
+    @Test("test canister: text format from its interface; a message it sends arrives; a typed line is accepted")
+    func testCanister() async throws {
+        let arg = try Candid.encode(UInt64(50), UInt64(300_000))
+        try await withStack(module: try CanisterModules.testCanister(), arg: arg) { stack in
+            try await Self.talkToTestCanister(stack)
+        }
+    }
+
+    static func talkToTestCanister(_ stack: Stack) async throws {
+        let connect = try ICWSProcess(arguments(stack))
+        defer { connect.terminate() }
+        let opened = try await connect.waitFor("the connection to open") { _, err in err.contains("open: client key") }
+        #expect(opened.stderr.contains("message format text (from the canister's Candid interface"))
+        guard let text = principal(in: opened.stderr) else { throw ICWSProcessError("no principal in:\n\(opened.stderr)") }
+        let me = try Principal(text: text)
+        // The test canister answers nothing itself; its `send` method queues a message for us.
+        let message = try Candid.encode(TextMessage(text: "from the controller"))
+        let arguments = try Candid.encode(me, [CandidBlob(message)])
+        let sent = try await stack.controller.call(stack.canister, "send", arguments: arguments, returning: CanisterWsResult.self)
+        #expect(sent == .ok)
+        try await connect.waitFor("the sent message") { out, _ in out.contains("from the controller\n") }
+        connect.type("accepted?")
+        // Accepted messages print nothing; a refusal would print "! …" within a few polls.
+        try await Task.sleep(for: .seconds(3))
+        #expect(!connect.stderr.contains("! "))
+        let log = stack.local.replica.log(of: stack.canister)
+        #expect(log.contains { $0.contains("Received message: \(me)") })
+        connect.endInput()
+        let status = await connect.waitForExit()
+        #expect(status == 0)
+    }
+
+    @Test("a refused message: the canister logs the refusal and icws connect prints it; the session goes on")
+    func refusalIsReported() async throws {
+        // The test canister refuses a message whose text starts with "refuse: ", with the rest as
+        // the reason (the example canisters refuse only what they cannot decode, and every format
+        // icws connect sends decodes as their record { text : text }).
+        let arg = try Candid.encode(UInt64(50), UInt64(300_000))
+        try await withStack(module: try CanisterModules.testCanister(), arg: arg) { stack in
+            let connect = try ICWSProcess(Self.arguments(stack))
+            defer { connect.terminate() }
+            try await connect.waitFor("the connection to open") { _, err in err.contains("open: client key") }
+            connect.type("refuse: not today")
+            let (_, err) = try await connect.waitFor("the refusal notice") { _, err in
+                err.contains("! the canister refused your message: not today\n")
+            }
+            let me = try #require(Self.principal(in: err))
+            #expect(stack.local.replica.log(of: stack.canister).contains {
+                $0.contains("ws_message from client \(me) refused: not today")
+            })
+            #expect(connect.exitStatus == nil)   // a refusal never closes the connection
+            connect.type("accepted after a refusal")
+            let accepted = await eventuallyTrue(timeout: .seconds(60)) {
+                stack.local.replica.log(of: stack.canister).filter { $0.contains("Received message: \(me)") }.count == 1
+            }
+            #expect(accepted, "canister log: \(stack.local.replica.log(of: stack.canister))")
+            connect.endInput()
+            #expect(await connect.waitForExit() == 0)
+        }
+    }
 }
 
-/// `icws connect` as a newcomer runs it: the command `icws dev` prints (no format flag), its
-/// output piped, a line typed on its input; the verified reply must show while it still runs.
-@Suite("icws connect (CLI)", .serialized, .enabled(if: BuiltICWS.url != nil, "needs .build/debug/icws (swift build)"))
-struct ConnectCommandTests {
-    /// A running `icws connect` with piped standard streams.
-    final class ConnectProcess: @unchecked Sendable {
-        let process = Process()
-        private let input = Pipe()
-        private let output = Pipe()
-        private let errors = Pipe()
-        private let lock = NSLock()
-        private var stdoutText = ""
-        private var stderrText = ""
-
-        init(arguments: [String]) throws {
-            process.executableURL = BuiltICWS.url
-            process.arguments = ["connect"] + arguments
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = errors
-            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                self?.lock.withLock { self?.stdoutText += text }
+/// The SDK side of refusals, without the CLI.
+@Suite("Call outcomes end to end", .serialized)
+struct CallOutcomeTests {
+    @Test("an undecodable message: the canister logs it, the client gets .refused, the session goes on")
+    func refusedMessage() async throws {
+        // The test canister: it sends nothing on open (ping-pong's "ping" would not decode as
+        // WrongShape and end the connection), and expects record { text : text }.
+        let arg = try Candid.encode(UInt64(50), UInt64(300_000))
+        try await withStack(module: try CanisterModules.testCanister(), arg: arg) { stack in
+            let identity = Ed25519Identity()
+            let client = try await connect(stack.gateways[0].url, stack.canister, stack.local, as: WrongShape.self,
+                                           identity: identity) {
+                $0.callOutcomeChecks = CallOutcomeChecks(reportsAccepted: true)
             }
-            errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                self?.lock.withLock { self?.stderrText += text }
+            #expect(try await client.send(WrongShape(number: 7)) == 1)
+            let outcome = try await within(.seconds(60), "the call outcome") {
+                var iterator = client.callOutcomes.makeAsyncIterator()
+                guard let outcome = await iterator.next() else { throw TimedOut(what: "an outcome (stream ended)") }
+                return outcome
             }
-            try process.run()
-        }
-
-        var stdout: String { lock.withLock { stdoutText } }
-        var stderr: String { lock.withLock { stderrText } }
-
-        func type(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
-
-        /// Waits until standard output has a line satisfying `matches`.
-        func waitForLine(timeout: Duration = .seconds(60), _ matches: (Substring) -> Bool) async -> Bool {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if stdout.split(separator: "\n").contains(where: matches) { return true }
-                try? await Task.sleep(for: .milliseconds(100))
+            guard case .refused(let number, let reason) = outcome else {
+                Issue.record("expected .refused, got \(outcome)")
+                return
             }
-            return false
-        }
-
-        func stop() {
-            try? input.fileHandleForWriting.close()
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            #expect(number == 1)
+            #expect(reason.hasPrefix("cannot decode the message as AppMessage: "))
+            #expect(stack.local.replica.log(of: stack.canister).contains {
+                $0.contains("ws_message from client \(identity.principal) refused: \(reason)")
+            })
+            // The session goes on: the next message (sequence number 2) is checked and refused too.
+            #expect(try await client.send(WrongShape(number: 8)) == 2)
+            let next = try await within(.seconds(60), "the second outcome") {
+                var iterator = client.callOutcomes.makeAsyncIterator()
+                guard let outcome = await iterator.next() else { throw TimedOut(what: "an outcome (stream ended)") }
+                return outcome
+            }
+            #expect(next.sequenceNumber == 2)
+            if case .refused = next {} else { Issue.record("expected .refused, got \(next)") }
+            await client.close()
         }
     }
 
-    static func arguments(_ stack: Stack) -> [String] {
-        [stack.gateways[0].url, "--canister", stack.canister.description, "--ic-url", stack.local.url,
-         "--root-key", Hex.encode(stack.local.rootKey.der)]
-    }
-
-    @Test("chat: no --message-format, piped output, the typed line comes back from the canister")
-    func chatWithoutFormatFlag() async throws {
-        try await withStack(module: try CanisterModules.chatCanister()) { stack in
-            let connect = try ConnectProcess(arguments: Self.arguments(stack))
-            defer { connect.stop() }
-            #expect(await connect.waitForLine { $0.hasPrefix("system: ") && $0.hasSuffix(" joined") }, "stderr: \(connect.stderr)")
-            connect.type("hello from a pipe")
-            let echoed = await connect.waitForLine { $0.hasSuffix(": hello from a pipe") && !$0.hasPrefix("system") }
-            #expect(echoed, "stdout: \(connect.stdout) stderr: \(connect.stderr)")
-            #expect(connect.process.isRunning, "the reply showed while the client runs")
-        }
-    }
-
-    @Test("ping-pong: no --message-format, piped output, the typed line comes back answered")
-    func pingPongWithoutFormatFlag() async throws {
+    @Test("an accepted message is reported as accepted when asked")
+    func acceptedMessage() async throws {
         try await withStack(module: try CanisterModules.pingPongCanister()) { stack in
-            let connect = try ConnectProcess(arguments: Self.arguments(stack))
-            defer { connect.stop() }
-            #expect(await connect.waitForLine { $0 == "ping" }, "stderr: \(connect.stderr)")
-            connect.type("hello")
-            #expect(await connect.waitForLine { $0 == "hello ping" }, "stdout: \(connect.stdout) stderr: \(connect.stderr)")
-            #expect(connect.process.isRunning)
-        }
-    }
-
-    @Test("a message the canister cannot decode leaves a line in the canister's log")
-    func undecodableMessageIsLogged() async throws {
-        try await withStack(module: try CanisterModules.pingPongCanister()) { stack in
-            let client = try await connect(stack.gateways[0].url, stack.canister, stack.local, as: MaybeText.self)
-            #expect(try await client.next().text == "ping")
-            // `text = null`: not a record { text : text }.
-            try await client.send(MaybeText(text: nil))
-            let logged = await eventuallyTrue(timeout: .seconds(30)) {
-                stack.local.replica.log(of: stack.canister).contains { $0.contains("dropped a message from \(client.clientKey.clientPrincipal)") }
+            let client = try await connect(stack.gateways[0].url, stack.canister, stack.local, as: TextMessage.self) {
+                $0.callOutcomeChecks = CallOutcomeChecks(reportsAccepted: true)
             }
-            #expect(logged, "canister log: \(stack.local.replica.log(of: stack.canister))")
+            #expect(try await client.next() == TextMessage(text: "ping"))
+            try await client.send(TextMessage(text: "one"))
+            #expect(try await client.next() == TextMessage(text: "one ping"))
+            let outcome = try await within(.seconds(60), "the call outcome") {
+                var iterator = client.callOutcomes.makeAsyncIterator()
+                guard let outcome = await iterator.next() else { throw TimedOut(what: "an outcome (stream ended)") }
+                return outcome
+            }
+            #expect(outcome == .accepted(sequenceNumber: 1))
             await client.close()
         }
     }
 }
 
-/// `record { text : opt text }`: reads the ping-pong canister's messages, and with `text = null`
-/// sends one it cannot decode.
-struct MaybeText: CandidCodable, Sendable {
-    var text: String?
-    static var candidType: CandidType { .record([.field("text", String?.self)]) }
-    func candidValue() -> CandidValue { .record([.field("text", text)]) }
-    init(text: String?) { self.text = text }
-    init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
+/// A message type no example canister uses: `record { number : nat64 }`.
+struct WrongShape: CandidCodable, Sendable, Equatable {
+    var number: UInt64
+    static var candidType: CandidType { .record([.field("number", UInt64.self)]) }
+    func candidValue() -> CandidValue { .record([.field("number", number)]) }
+    init(number: UInt64) { self.number = number }
+    init(candid value: CandidValue) throws(CandidError) { number = try value.record().field("number") }
 }
 
 /// Polls `condition` until it holds or the time is up.

@@ -61,7 +61,12 @@ func handlers() -> WebSocketHandlers {
             trapIfRequested("on_message")
             // The reference only logs; ours also refuses what is not an AppMessage, so a client
             // that sends the wrong shape is told (the library logs the refusal too).
-            _ = try WebSocketMessageRefusal.decode(AppMessage.self, named: "AppMessage", from: bytes)
+            let message = try WebSocketMessageRefusal.decode(AppMessage.self, named: "AppMessage", from: bytes)
+            // For tests of the refusal path: "refuse: <reason>" is refused with that reason.
+            let refusal = Array("refuse: ".utf8)
+            if message.text.utf8.starts(with: refusal) {
+                throw WebSocketMessageRefusal(String(decoding: message.text.utf8.dropFirst(refusal.count), as: UTF8.self))
+            }
             print("Received message: \(principal)")
         },
         onClose: { principal in
