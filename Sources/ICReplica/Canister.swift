@@ -10,6 +10,8 @@ final class Canister {
     var runtime: CanisterRuntime?
     var moduleBytes: [UInt8]?
     var moduleHash: [UInt8]?
+    /// The module's `icp:` custom sections, served as `/canister/<id>/metadata/<name>`.
+    var metadata: [String: CanisterMetadata] = [:]
     var certifiedData: [UInt8] = []
     var globalTimer: UInt64 = 0
     var stableMemory: [UInt8] = []
@@ -26,10 +28,33 @@ final class Canister {
         self.creationTime = creationTime
     }
 
+    /// Records the installed module's bytes, hash and metadata (not its runtime).
+    func setModule(_ bytes: [UInt8], _ validated: ModuleValidator.Validated) {
+        moduleBytes = bytes
+        moduleHash = SHA256.hash(bytes)
+        metadata = validated.metadata
+    }
+
+    /// Forgets the module (`uninstall_code`).
+    func removeModule() {
+        runtime = nil
+        moduleBytes = nil
+        moduleHash = nil
+        metadata = [:]
+    }
+
     /// Keeps the last lines of the canister log (debug prints, traps) bounded.
     func log(_ lines: [String]) {
         debugLog += lines
         loggedLines += lines.count
         if debugLog.count > 1_000 { debugLog.removeFirst(debugLog.count - 1_000) }
     }
+}
+
+/// One `icp:public <name>` or `icp:private <name>` custom section of a canister's module
+/// (essentials §5.4): public sections are readable by anyone through `read_state`, private
+/// ones only by the canister's controllers.
+struct CanisterMetadata: Equatable {
+    var isPublic: Bool
+    var contents: [UInt8]
 }

@@ -87,8 +87,7 @@ extension Replica {
             }
         }
         canister.runtime = runtime
-        canister.moduleBytes = moduleBytes
-        canister.moduleHash = SHA256.hash(moduleBytes)
+        canister.setModule(moduleBytes, validated)
         canister.certifiedData = context.certifiedData
         canister.globalTimer = context.globalTimer
         canister.stableMemory = context.stableMemory

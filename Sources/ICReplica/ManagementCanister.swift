@@ -88,9 +88,7 @@ enum ManagementCanister {
             try replica.installCode(target, mode: installMode, module: module, argument: arg, sender: sender)
             return Candid.encode()
         case "uninstall_code":
-            target.runtime = nil
-            target.moduleBytes = nil
-            target.moduleHash = nil
+            target.removeModule()
             target.certifiedData = []
             target.globalTimer = 0
             target.stableMemory = []

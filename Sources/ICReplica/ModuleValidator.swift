@@ -51,10 +51,15 @@ public enum ModuleValidator {
     static let methodPrefixes = ["canister_update ", "canister_query ", "canister_composite_query "]
 
     /// A validated module: what the runtime needs to know about it.
+    public static let maxMetadataSections = 16
+    public static let maxMetadataBytes = 1 << 20
+
     struct Validated {
         var binary: WasmBinary
         var updateMethods: Set<String>
         var queryMethods: Set<String>
+        /// The `icp:public <name>` / `icp:private <name>` custom sections, by name.
+        var metadata: [String: CanisterMetadata]
     }
 
     /// Validates `bytes`; the error says which rule was broken and by what.
@@ -118,17 +123,27 @@ public enum ModuleValidator {
         guard nameBytes <= maxExportedNameBytes else {
             throw .invalidModule("exported method names total \(nameBytes) bytes; at most \(maxExportedNameBytes) are allowed")
         }
-        var icpNames = Set<String>()
-        for section in binary.customSectionNames where section.name.hasPrefix("icp:") {
+        var metadata: [String: CanisterMetadata] = [:]
+        var metadataBytes = 0
+        for section in binary.customSections where section.name.hasPrefix("icp:") {
             let parts = section.name.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0] == "icp:public" || parts[0] == "icp:private" else {
                 throw .invalidModule("custom section '\(section.name)': only 'icp:public <name>' and 'icp:private <name>' are allowed")
             }
-            guard icpNames.insert(String(parts[1])).inserted else {
-                throw .invalidModule("custom section name '\(parts[1])' is declared twice")
+            let name = String(parts[1])
+            guard metadata[name] == nil else {
+                throw .invalidModule("custom section name '\(name)' is declared twice")
             }
+            metadataBytes += section.name.utf8.count + section.contents.count
+            metadata[name] = CanisterMetadata(isPublic: parts[0] == "icp:public", contents: Array(bytes[section.contents]))
         }
-        return Validated(binary: binary, updateMethods: updates, queryMethods: queries)
+        guard metadata.count <= maxMetadataSections else {
+            throw .invalidModule("the module has \(metadata.count) icp: custom sections; at most \(maxMetadataSections) are allowed")
+        }
+        guard metadataBytes <= maxMetadataBytes else {
+            throw .invalidModule("the module's icp: custom sections total \(metadataBytes) bytes; at most \(maxMetadataBytes) are allowed")
+        }
+        return Validated(binary: binary, updateMethods: updates, queryMethods: queries, metadata: metadata)
     }
 
     private static func describe(_ parameters: [WasmBinary.ValueType], _ results: [WasmBinary.ValueType]) -> String {

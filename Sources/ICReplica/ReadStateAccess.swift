@@ -61,9 +61,31 @@ struct ReadStateAccess {
                 guard ["module_hash", "controllers", "metadata", "canister_creation_timestamp", "last_install_timestamp"].contains(leaf) else {
                     throw Denied(status: 403, message: "/canister/<id>/\(leaf) cannot be read through read_state")
                 }
+                if leaf == "metadata" {
+                    try checkMetadata(path, sender: sender, replica: replica)
+                }
             default:
                 throw Denied(status: 404, message: "Invalid path requested: /\(String(decoding: first, as: UTF8.self))")
             }
+        }
+    }
+
+    /// `/canister/<id>/metadata/<name>`: a public section is readable by anyone, a private one
+    /// only by the canister's controllers; the whole `metadata` subtree (which would reveal the
+    /// private ones) is not readable.
+    private static func checkMetadata(_ path: [[UInt8]], sender: Principal, replica: Replica) throws(Denied) {
+        guard path.count >= 4 else {
+            throw Denied(status: 403, message: "/canister/<id>/metadata must name one section: /canister/<id>/metadata/<name>")
+        }
+        let name = String(decoding: path[3], as: UTF8.self)
+        guard let canisterID = try? Principal(bytes: path[1]) else { return }   // no such canister: proven absent
+        let readable: Bool = replica.lock.withLock {
+            guard let canister = replica.canisters[canisterID],
+                  let section = canister.metadata[name] else { return true }   // absent: the witness proves it
+            return section.isPublic || canister.controllers.contains(sender)
+        }
+        guard readable else {
+            throw Denied(status: 403, message: "metadata section '\(name)' of canister \(canisterID) is private: only its controllers may read it, not \(sender)")
         }
     }
 

@@ -46,8 +46,7 @@ struct StateStore {
                 }
                 try runtime.restore(memory: memory, globals: values)
                 canister.runtime = runtime
-                canister.moduleBytes = module
-                canister.moduleHash = SHA256.hash(module)
+                canister.setModule(module, validated)
             }
             return canister
         }

@@ -144,6 +144,9 @@ extension Replica {
                                     CBOREncoder.encode(.array(canister.controllers.map { .bytes($0.bytes) }), selfDescribe: true)))
             canisterEntries.append((base + [Self.label("canister_creation_timestamp")], LEB128.encode(canister.creationTime)))
             if let hash = canister.moduleHash { canisterEntries.append((base + [Self.label("module_hash")], hash)) }
+            for (name, section) in canister.metadata {
+                canisterEntries.append((base + [Self.label("metadata"), Self.label(name)], section.contents))
+            }
             if let installed = canister.lastInstallTime {
                 canisterEntries.append((base + [Self.label("last_install_timestamp")], LEB128.encode(installed)))
             }

@@ -51,7 +51,8 @@ struct WasmBinary {
     private(set) var exports: [Export] = []
     /// Memories defined by the module: (min pages, max pages).
     private(set) var memories: [(min: UInt64, max: UInt64?)] = []
-    private(set) var customSectionNames: [(name: String, size: Int)] = []
+    /// Custom sections in module order: name, and where their contents lie in `bytes`.
+    private(set) var customSections: [(name: String, contents: Range<Int>)] = []
     private(set) var hasStart = false
 
     enum Error: Swift.Error, Equatable, CustomStringConvertible {
@@ -86,7 +87,7 @@ struct WasmBinary {
         switch section.id {
         case 0:
             let name = try r.name()
-            customSectionNames.append((name, r.end - r.offset))
+            customSections.append((name, r.offset..<r.end))
         case 1:
             for _ in 0..<(try r.u32()) {
                 guard try r.byte() == 0x60 else { throw .malformed("type entry is not a function type") }

@@ -65,6 +65,16 @@ public struct ManagementCanister: Sendable {
                                  effectiveCanisterID: canister)
     }
 
+    /// `uninstall_code`: removes the canister's module and state (the canister itself stays).
+    public func uninstallCode(canister: Principal) async throws(AgentError) {
+        let type: CandidType = .record([.init(name: "canister_id", type: .principal)])
+        let argument = Self.encode { () throws(CandidError) in
+            try CandidEncoder.encode([.record([.field("canister_id", .principal(canister))])], types: [type])
+        }
+        _ = try await agent.call(canister: .managementCanister, method: "uninstall_code", arg: try argument(),
+                                 effectiveCanisterID: canister)
+    }
+
     /// Creates a canister and installs `module` into it; returns the new canister's id.
     public func deploy(module: [UInt8], arg: [UInt8] = Candid.encode(),
                        effectiveCanisterID: Principal) async throws(AgentError) -> Principal {
