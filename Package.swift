@@ -5,6 +5,7 @@ let package = Package(
     name: "icws",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "ICCertification", targets: ["ICCertification"]),
         .library(name: "ICAgent", targets: ["ICAgent"]),
         .library(name: "ICCore", targets: ["ICCore"]),
         .library(name: "BLS12381", targets: ["BLS12381"]),
@@ -45,11 +46,17 @@ let package = Package(
         // The canister library's state machine, portable: compiled here for host tests and
         // with Embedded Swift in Canisters/ (same sources, via a symlink).
         .target(name: "ICWebSocketCanisterCore", dependencies: ["ICCore", "ICWebSocketProtocol"]),
-        // The IC agent: identities, envelopes, certificates, HTTP interface.
-        .target(name: "ICAgent", dependencies: [
+        // The IC's signed messages without networking: identities, envelopes and request ids,
+        // request authentication, certificates (verifying and, for the replica, issuing).
+        .target(name: "ICCertification", dependencies: [
             "ICCore", "BLS12381", "Secp256k1",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        // The IC agent: the HTTP interface (call, query, read_state, status) and the management
+        // canister; re-exports ICCertification.
+        .target(name: "ICAgent", dependencies: [
+            "ICCore", "ICCertification",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -58,7 +65,7 @@ let package = Package(
         // The local Internet Computer: HTTP interface, ingress validation, execution rounds on
         // WasmKit, certification under its own BLS root key, the management canister.
         .target(name: "ICReplica", dependencies: [
-            "ICCore", "BLS12381", "ICAgent",
+            "ICCore", "BLS12381", "ICCertification",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WasmKit", package: "WasmKit"),
             .product(name: "WasmParser", package: "WasmKit"),
@@ -130,6 +137,10 @@ let package = Package(
         ], path: "Tests/ICStackTestSupport"),
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
+        .testTarget(name: "ICCertificationTests", dependencies: [
+            "ICCertification", "ICCore", "BLS12381", "Secp256k1", "ICTestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "ICAgentTests", dependencies: [
             "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),

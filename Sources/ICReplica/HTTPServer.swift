@@ -1,5 +1,5 @@
 import Hummingbird
-import ICAgent
+import ICCertification
 import ICCore
 import Logging
 import NIOCore

@@ -1,4 +1,4 @@
-import ICAgent
+import ICCertification
 import ICCore
 
 /// Checks a request before the replica accepts it (essentials §4, §5.6): the envelope decodes,

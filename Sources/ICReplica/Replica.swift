@@ -1,6 +1,6 @@
 import BLS12381
 import Foundation
-import ICAgent
+import ICCertification
 import ICCore
 import Logging
 import NIOConcurrencyHelpers
@@ -159,15 +159,12 @@ public final class Replica: @unchecked Sendable {
     /// Moves time forward by `duration` and certifies it.
     public func advanceTime(by duration: Duration) {
         lock.withLock {
-            time += Self.nanoseconds(duration)
+            time += duration.icNanoseconds
             certify()
             wake?.yield()
         }
     }
 
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        UInt64(max(0, duration.components.seconds)) * 1_000_000_000 + UInt64(max(0, duration.components.attoseconds) / 1_000_000_000)
-    }
 
     /// Runs one round: queued ingress, due timers, heartbeats; then certifies the state.
     public func tick() {

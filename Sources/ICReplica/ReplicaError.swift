@@ -1,4 +1,4 @@
-import ICAgent
+import ICCertification
 
 /// Errors of the replica's library API. Each says what was wrong and, where it helps, what to do.
 public enum ReplicaError: Error, Equatable, Sendable, CustomStringConvertible {

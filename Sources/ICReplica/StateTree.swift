@@ -1,5 +1,5 @@
 import BLS12381
-import ICAgent
+import ICCertification
 import ICCore
 
 /// The certified state tree (essentials §6): its top-level subtrees kept apart so a round

@@ -152,19 +152,13 @@ public struct CanisterMessageVerifier: Sendable {
         guard let maxAge = maxCertificateAge else { return }
         guard let time else { throw .freshness(.timeMissing) }
         let now = clock()
-        let maxAgeNanoseconds = Self.nanoseconds(maxAge)
+        let maxAgeNanoseconds = maxAge.icNanoseconds
         if time < now, now - time > maxAgeNanoseconds {
             throw .freshness(.stale(certificateTime: time, now: now, maxAgeNanoseconds: maxAgeNanoseconds))
         }
-        if time > now, time - now > Self.nanoseconds(maxFutureSkew) {
+        if time > now, time - now > maxFutureSkew.icNanoseconds {
             throw .freshness(.fromTheFuture(certificateTime: time, now: now))
         }
     }
 
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
-        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
-    }
 }

@@ -46,7 +46,7 @@ struct ClientSession: Sendable {
         self.rootKey = rootKey
         self.maxCertificateAge = maxCertificateAge
         self.clock = clock
-        acknowledgements = AcknowledgementTracker(timeoutNanoseconds: CanisterMessageVerifier.nanoseconds(ackTimeout))
+        acknowledgements = AcknowledgementTracker(timeoutNanoseconds: ackTimeout.icNanoseconds)
     }
 
     var isOpen: Bool { if case .open = phase { return true } else { return false } }

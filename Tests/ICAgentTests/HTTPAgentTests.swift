@@ -134,7 +134,7 @@ struct HTTPAgentTests {
 
     @Test("recorded mainnet read_state bytes: request status replied", .enabled(if: TestVectors.isAvailable))
     func recordedReadState() async throws {
-        let vectors = try #require(CertificateVectors.loaded)
+        let vectors = try #require(CertificateVerificationVectors.loaded)
         let raw = try TestVectors.json("certificates/certificates.json") as? [String: Any]
         let entries = try #require(raw?["certificates"] as? [[String: Any]])
         let entry = try #require(entries.first { $0["id"] as? String == "mainnet_ii_request_status_replied" })

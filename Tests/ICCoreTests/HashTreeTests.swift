@@ -37,7 +37,7 @@ struct HashTreeVectors: Decodable {
         ? try? TestVectors.decode(HashTreeVectors.self, from: "hash_tree/hash_trees.json") : nil
 }
 
-struct CertificateVectors: Decodable {
+struct CertificateTreeVectors: Decodable {
     struct Certificate: Decodable, Sendable, CustomTestStringConvertible {
         struct Delegation: Decodable, Sendable {
             let subnet_id_hex: String
@@ -61,8 +61,8 @@ struct CertificateVectors: Decodable {
     }
     let certificates: [Certificate]
 
-    static let loaded: CertificateVectors? = TestVectors.isAvailable
-        ? try? TestVectors.decode(CertificateVectors.self, from: "certificates/certificates.json") : nil
+    static let loaded: CertificateTreeVectors? = TestVectors.isAvailable
+        ? try? TestVectors.decode(CertificateTreeVectors.self, from: "certificates/certificates.json") : nil
 }
 
 @Suite("Hash tree vectors", .enabled(if: TestVectors.isAvailable))
@@ -103,11 +103,11 @@ struct HashTreeVectorTests {
 struct HashTreeCertificateTests {
     @Test("all 15 certificates present")
     func count() throws {
-        #expect(try #require(CertificateVectors.loaded).certificates.count == 15)
+        #expect(try #require(CertificateTreeVectors.loaded).certificates.count == 15)
     }
 
-    @Test("decode, root hash and lookups of the outer tree", arguments: CertificateVectors.loaded?.certificates ?? [])
-    func certificate(_ vector: CertificateVectors.Certificate) throws {
+    @Test("decode, root hash and lookups of the outer tree", arguments: CertificateTreeVectors.loaded?.certificates ?? [])
+    func certificate(_ vector: CertificateTreeVectors.Certificate) throws {
         let raw = bytes(hex: vector.certificate_cbor_hex)
         let certificate = try CBORDecoder.decode(raw)
         #expect(certificate["signature"]?.bytes.map { hexString($0) } == vector.expected.signature_hex)

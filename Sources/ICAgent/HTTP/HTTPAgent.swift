@@ -315,7 +315,7 @@ public final class HTTPAgent: Sendable {
             else { throw .querySignature("malformed node signature entry") }
             guard let key = keys[node] else { throw .querySignature("node \(node) is not a member of the canister's subnet") }
             let now = configuration.clock()
-            if let maxAge = configuration.freshness.maxAge, timestamp + CertificateVerifier.nanoseconds(maxAge) < now {
+            if let maxAge = configuration.freshness.maxAge, timestamp + maxAge.icNanoseconds < now {
                 throw .querySignature("node signature timestamp \(timestamp) is too old")
             }
             var signed: [(key: CBORValue, value: CBORValue)] = [
@@ -374,7 +374,7 @@ public final class HTTPAgent: Sendable {
             request.headers.add(name: "Content-Type", value: "application/cbor")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let timeout = TimeAmount.nanoseconds(Int64(CertificateVerifier.nanoseconds(configuration.requestTimeout)))
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.icNanoseconds))
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: timeout)

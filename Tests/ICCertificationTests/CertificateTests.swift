@@ -1,39 +1,7 @@
-import ICAgent
+import ICCertification
 import ICCore
 import ICTestSupport
 import Testing
-
-struct CertificateVectors: Decodable {
-    struct Key: Decodable { let der_hex: String }
-    struct Scenario: Decodable {
-        let root_key: String
-        let expect: String
-        let effective_canister_id: String?
-        let effective_subnet_id: String?
-        let reason: String?
-    }
-    struct Delegation: Decodable {
-        let subnet_id_text: String
-        let canister_ranges: [[String]]?
-    }
-    struct Expected: Decodable {
-        let root_hash_hex: String
-        let signature_hex: String
-        let time_ns: String?
-        let delegation: Delegation?
-    }
-    struct Entry: Decodable {
-        let id: String
-        let certificate_cbor_hex: String
-        let expected: Expected
-        let verification_scenarios: [Scenario]
-    }
-    let root_keys: [String: Key]
-    let certificates: [Entry]
-
-    static let loaded: CertificateVectors? = TestVectors.isAvailable
-        ? try? TestVectors.decode(CertificateVectors.self, from: "certificates/certificates.json") : nil
-}
 
 struct CertificateScenarioCase: Sendable, CustomTestStringConvertible {
     let certificateID: String
@@ -45,7 +13,7 @@ struct CertificateScenarioCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(certificateID) \(scope) → \(valid ? "valid" : "invalid: \(reason)")" }
 
     static let all: [CertificateScenarioCase] = TestVectors.cases {
-        guard let vectors = CertificateVectors.loaded else { return [] }
+        guard let vectors = CertificateVerificationVectors.loaded else { return [] }
         return try vectors.certificates.flatMap { entry in
             try entry.verification_scenarios.map { scenario in
                 let scope: CertificateScope
@@ -82,7 +50,7 @@ struct CertificateVectorTests {
 
     @Test("decoding: root hash, signature, time and delegation ranges")
     func decoding() throws {
-        let vectors = try #require(CertificateVectors.loaded)
+        let vectors = try #require(CertificateVerificationVectors.loaded)
         #expect(vectors.certificates.count == 15)
         for entry in vectors.certificates {
             let certificate = try Certificate(cborBytes: bytes(hex: entry.certificate_cbor_hex))
@@ -101,7 +69,7 @@ struct CertificateVectorTests {
 
     @Test("the failed check is named")
     func errorsNameTheCheck() throws {
-        let vectors = try #require(CertificateVectors.loaded)
+        let vectors = try #require(CertificateVerificationVectors.loaded)
         func certificate(_ id: String) throws -> [UInt8] {
             bytes(hex: try #require(vectors.certificates.first { $0.id == id }).certificate_cbor_hex)
         }
@@ -124,7 +92,7 @@ struct CertificateVectorTests {
 
     @Test("freshness uses the injected clock")
     func freshness() throws {
-        let vectors = try #require(CertificateVectors.loaded)
+        let vectors = try #require(CertificateVerificationVectors.loaded)
         let entry = try #require(vectors.certificates.first { $0.id == "mainnet_ivg37_time_v3_sharded_ranges" })
         let timeText = try #require(entry.expected.time_ns)
         let time = try #require(UInt64(timeText))

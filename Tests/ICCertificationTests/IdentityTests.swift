@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import ICAgent
+import ICCertification
 import ICCore
 import ICTestSupport
 import Secp256k1

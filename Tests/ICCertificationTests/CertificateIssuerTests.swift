@@ -1,5 +1,5 @@
 import BLS12381
-import ICAgent
+import ICCertification
 import ICCore
 import Testing
 

@@ -176,21 +176,15 @@ public final class CertificateVerifier: @unchecked Sendable {
         guard let maxAge = freshness.maxAge else { return }
         guard let time = certificate.time else { throw .timeMissing }
         let now = clock()
-        let maxAgeNanoseconds = Self.nanoseconds(maxAge)
+        let maxAgeNanoseconds = maxAge.icNanoseconds
         if time < now, now - time > maxAgeNanoseconds {
             throw .stale(certificateTime: time, now: now, maxAgeNanoseconds: maxAgeNanoseconds)
         }
-        if time > now, time - now > Self.nanoseconds(freshness.maxFutureSkew) {
+        if time > now, time - now > freshness.maxFutureSkew.icNanoseconds {
             throw .fromTheFuture(certificateTime: time, now: now)
         }
     }
 
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 0 }
-        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
-    }
 }
 
 /// Canister id ranges revealed by a (delegation) certificate.
