@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ICReplica", targets: ["ICReplica"]),
         .library(name: "ICWebSocketGateway", targets: ["ICWebSocketGateway"]),
         .library(name: "ICWebSocketClient", targets: ["ICWebSocketClient"]),
+        .library(name: "ICWebSocketTesting", targets: ["ICWebSocketTesting"]),
         .executable(name: "icws", targets: ["icws"]),
         .executable(name: "icws-bench", targets: ["icws-bench"]),
     ],
@@ -99,6 +100,21 @@ let package = Package(
         ]),
         // Builds this repository's Embedded Swift canisters (Canisters/) to Wasm, cached.
         .target(name: "CanisterToolchain"),
+        // Testing what talks to the IC: the local replica on loopback with the Swift canisters
+        // built and deployed, gateways in process, `icws` as a child process, and the fakes that
+        // inject faults (slow or failing IC, proxies, synthetic poll batches). Used by the tests
+        // and by icws-bench.
+        .target(name: "ICWebSocketTesting", dependencies: [
+            "ICReplica", "ICAgent", "ICCore", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The CLI: one file per subcommand.
         .executableTarget(name: "icws", dependencies: [
             "ICReplica", "ICAgent", "ICCore", "ICWebSocketGateway", "ICWebSocketClient", "ICWebSocketProtocol", "CanisterToolchain",
@@ -107,7 +123,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient", "CanisterToolchain", "ICStackTestSupport",
+            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient", "CanisterToolchain", "ICWebSocketTesting",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -123,18 +139,7 @@ let package = Package(
         ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
-        // Test-only: a replica on loopback with the Swift canisters built and deployed.
-        .target(name: "ICStackTestSupport", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "ICTestSupport", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "WSClient", package: "swift-websocket"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-        ], path: "Tests/ICStackTestSupport"),
+
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
         .testTarget(name: "ICCertificationTests", dependencies: [
@@ -151,7 +156,7 @@ let package = Package(
         ]),
         .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
         .testTarget(name: "ICReplicaTests", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICStackTestSupport",
+            "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
             .product(name: "WAT", package: "WasmKit"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -159,7 +164,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "ICWebSocketGatewayTests", dependencies: [
-            "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICTestSupport", "ICStackTestSupport",
+            "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICTestSupport", "ICWebSocketTesting",
             .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -174,7 +179,7 @@ let package = Package(
         ]),
         // The whole system: client SDK → gateway → replica → Swift canisters (protocol §8 scenarios).
         .testTarget(name: "ICWebSocketEndToEndTests", dependencies: [
-            "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICReplica", "ICStackTestSupport",
+            "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICReplica", "ICWebSocketTesting",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "WSClient", package: "swift-websocket"),
@@ -185,13 +190,13 @@ let package = Package(
         ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
         .testTarget(name: "ICWebSocketClientTests", dependencies: [
-            "ICWebSocketClient", "ICWebSocketProtocol", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICStackTestSupport",
+            "ICWebSocketClient", "ICWebSocketProtocol", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The Swift canisters (Canisters/, built to Wasm) in the real replica, driven like a gateway and its clients.
         .testTarget(name: "ICWebSocketCanisterTests", dependencies: [
-            "ICStackTestSupport", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
+            "ICWebSocketTesting", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

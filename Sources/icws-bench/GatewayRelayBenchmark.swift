@@ -1,6 +1,7 @@
 import Foundation
 import ICCore
 import ICReplica
+import ICWebSocketTesting
 #if canImport(Glibc)
 import Glibc
 #endif

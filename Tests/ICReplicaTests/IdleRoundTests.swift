@@ -2,7 +2,7 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
-import ICStackTestSupport
+import ICWebSocketTesting
 import Testing
 import WAT
 

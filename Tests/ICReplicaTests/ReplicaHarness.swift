@@ -2,7 +2,7 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
-import ICStackTestSupport
+import ICWebSocketTesting
 
 /// The replica tests run against the shared loopback harness.
 typealias ReplicaHarness = LocalReplica

@@ -1,6 +1,6 @@
 import Foundation
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 import Testing
 
 extension CanisterReplicaTests {

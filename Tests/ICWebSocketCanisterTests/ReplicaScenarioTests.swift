@@ -1,6 +1,6 @@
 import ICAgent
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 import ICWebSocketProtocol
 import Testing
 

@@ -3,7 +3,7 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
-import ICStackTestSupport
+import ICWebSocketTesting
 import ICWebSocketProtocol
 import NIOCore
 import Testing

@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import ICAgent
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 import ICWebSocketProtocol
 import Logging
 import NIOCore

@@ -1,6 +1,6 @@
 import ICAgent
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 @testable import ICWebSocketClient
 import ICWebSocketProtocol
 import Testing

@@ -1,7 +1,7 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketProtocol
 import Testing

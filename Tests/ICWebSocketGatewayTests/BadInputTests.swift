@@ -1,6 +1,6 @@
 import ICAgent
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 import ICWebSocketGateway
 import ICWebSocketProtocol
 import NIOCore

@@ -1,6 +1,6 @@
 import Hummingbird
 import ICCore
-import ICStackTestSupport
+import ICWebSocketTesting
 import ICWebSocketProtocol
 import Logging
 import NIOConcurrencyHelpers

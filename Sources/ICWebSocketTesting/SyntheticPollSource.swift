@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import ICCore
-import ICStackTestSupport
 import ICWebSocketProtocol
 import Logging
 import NIOCore
@@ -24,11 +23,11 @@ import Glibc
 /// certify the synthetic keys, so the gateway must run without `--verify-polls`. Query responses
 /// carry no node signatures; the gateway's agent does not check them (its `HTTPAgent` runs with
 /// `verifiesQuerySignatures == false`).
-final class SyntheticPollSource: Sendable {
+public final class SyntheticPollSource: Sendable {
     /// The synthetic messages of one measurement: message `g` (0-based) has nonce
     /// `firstNonce + g` and goes to `clients[g % clients.count]` with sequence number
     /// `firstSequence[g % clients.count] + g / clients.count`.
-    struct Run: Sendable {
+    public struct Run: Sendable {
         let firstNonce: UInt64
         let total: Int
         let batchSize: Int
@@ -44,8 +43,8 @@ final class SyntheticPollSource: Sendable {
         /// Response body once all `total` messages are served: no messages, end of queue.
         fileprivate(set) var endBody = ByteBuffer()
 
-        var batchCount: Int { (total + batchSize - 1) / batchSize }
-        var encodedBytes: Int { bodies.reduce(0) { $0 + $1.readableBytes } }
+        public var batchCount: Int { (total + batchSize - 1) / batchSize }
+        public var encodedBytes: Int { bodies.reduce(0) { $0 + $1.readableBytes } }
 
         /// The response body of the batch that starts with message `first`.
         func body(from first: Int) throws -> ByteBuffer {
@@ -77,17 +76,17 @@ final class SyntheticPollSource: Sendable {
     }
 
     /// Counters of the current synthetic run.
-    struct RunStatistics: Sendable {
-        var polls = 0
+    public struct RunStatistics: Sendable {
+        public var polls = 0
         /// Polls whose nonce was not a pre-encoded batch start (answered by encoding on the spot).
-        var unalignedPolls = 0
+        public var unalignedPolls = 0
         /// Polls for nonces before the run (forwarded to the replica).
-        var earlierPolls = 0
-        var messagesServed = 0
+        public var earlierPolls = 0
+        public var messagesServed = 0
         /// Thread CPU time spent decoding poll requests and picking or encoding their answers.
-        var handlerCPUNanoseconds: UInt64 = 0
-        var firstPollAt: ContinuousClock.Instant?
-        var lastBatchServedAt: ContinuousClock.Instant?
+        public var handlerCPUNanoseconds: UInt64 = 0
+        public var firstPollAt: ContinuousClock.Instant?
+        public var lastBatchServedAt: ContinuousClock.Instant?
     }
 
     private let upstream: String
@@ -98,20 +97,20 @@ final class SyntheticPollSource: Sendable {
     /// their next sequence numbers.
     private let continuation = Mutex<(nonce: UInt64, clients: [ClientKey], sequence: [UInt64])?>(nil)
 
-    init(upstream: String) {
+    public init(upstream: String) {
         self.upstream = upstream
     }
 
     /// Distinct client keys seen in real `ws_get_messages` replies.
-    var learnedClientCount: Int { learned.withLock { $0.clients.count } }
+    public var learnedClientCount: Int { learned.withLock { $0.clients.count } }
 
-    var currentStatistics: RunStatistics { statistics.withLock { $0 } }
+    public var currentStatistics: RunStatistics { statistics.withLock { $0 } }
 
-    enum SetupError: Error, CustomStringConvertible {
+    public enum SetupError: Error, CustomStringConvertible {
         case nothingLearned
         case foreignKeys(Set<String>, expected: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .nothingLearned: return "no ws_get_messages reply with messages passed through yet; open sessions first"
             case .foreignKeys(let prefixes, let expected):
@@ -123,7 +122,7 @@ final class SyntheticPollSource: Sendable {
     /// Pre-encodes `messages` synthetic messages in batches of `batchSize`, continuing the sequence
     /// the gateway has been served so far (real messages, then earlier runs). Call `activate(_:)`
     /// to start serving them.
-    func prepare(messages: Int, batchSize: Int, gateway: Principal, timestamp: UInt64, payloadBytes: Int = 32) throws -> Run {
+    public func prepare(messages: Int, batchSize: Int, gateway: Principal, timestamp: UInt64, payloadBytes: Int = 32) throws -> Run {
         let seen = learned.withLock { $0 }
         guard let lastNonce = seen.lastNonce, !seen.clients.isEmpty else { throw SetupError.nothingLearned }
         let prefix = String(decoding: gateway.textBytes + [UInt8(ascii: "_")], as: UTF8.self)
@@ -141,7 +140,7 @@ final class SyntheticPollSource: Sendable {
     }
 
     /// Switches to synthetic mode with `run` (and resets the run counters).
-    func activate(_ run: Run) {
+    public func activate(_ run: Run) {
         let clients = run.clients.count
         let nextSequence = (0..<clients).map { client in
             // Messages client `client` gets in this run: indexes client, client + n, client + 2n, … below total.
@@ -153,7 +152,7 @@ final class SyntheticPollSource: Sendable {
     }
 
     /// Serves on a loopback port while `body` runs with the proxy's `http://` URL.
-    func run(_ body: @Sendable (String) async throws -> Void) async throws {
+    public func run(_ body: @Sendable (String) async throws -> Void) async throws {
         var configuration = HTTPClient.Configuration()
         // Hundreds of sessions open at once, each a synchronous call through here.
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
