@@ -24,13 +24,13 @@ extension Replica {
             nextCanisterIndex += 1
             id = candidate
         }
-        canisters[id] = Canister(id: id, controllers: controllers, creationTime: time)
+        canisters[id] = HostedCanister(id: id, controllers: controllers, creationTime: time)
         stateDirty = true
         return id
     }
 
     /// `install_code`: atomic — a reject leaves the canister as it was.
-    func installCode(_ canister: Canister, mode: ManagementCanister.InstallMode, module raw: [UInt8], argument: [UInt8],
+    func installCode(_ canister: HostedCanister, mode: VirtualManagementCanister.InstallMode, module raw: [UInt8], argument: [UInt8],
                      sender: Principal) throws(Reject) {
         let moduleBytes: [UInt8]
         if raw.starts(with: [0x1F, 0x8B, 0x08]) {

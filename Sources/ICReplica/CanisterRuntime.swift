@@ -12,7 +12,7 @@ final class CanisterRuntime {
     /// The result of running one entry point.
     enum Outcome {
         case completed
-        case trapped(CanisterTrap)
+        case trapped(ExecutionTrap)
     }
 
     let module: ModuleValidator.Validated
@@ -99,7 +99,7 @@ final class CanisterRuntime {
     /// effects the same way.
     func run(_ name: String, context: ExecutionContext, fuel: UInt64, commitOnSuccess: Bool) -> Outcome {
         guard let function = functions[name] else {
-            return .trapped(CanisterTrap(message: "the canister has no export '\(name)'"))
+            return .trapped(ExecutionTrap(message: "the canister has no export '\(name)'"))
         }
         host.context = context
         context.fuelBudget = fuel
@@ -109,7 +109,7 @@ final class CanisterRuntime {
         defer { lastExport = name }
         do {
             try function.invoke([])
-        } catch let trap as CanisterTrap {
+        } catch let trap as ExecutionTrap {
             outcome = .trapped(trap)
         } catch {
             var text = "\(error)"
@@ -117,7 +117,7 @@ final class CanisterRuntime {
             if text.contains("out of fuel") {
                 text = "Canister exceeded the instruction limit for a single message execution (\(fuel) instructions)"
             }
-            outcome = .trapped(CanisterTrap(message: text))
+            outcome = .trapped(ExecutionTrap(message: text))
         }
         lastDuration = ContinuousClock.now - started
         lastInstructions = fuel &- (store.fuel?.remaining ?? 0)

@@ -86,7 +86,7 @@ final class ExecutionContext {
 }
 
 /// A trap raised by the host (`ic0.trap`, a System API contract violation, a bad pointer).
-struct CanisterTrap: Error, CustomStringConvertible {
+struct ExecutionTrap: Error, CustomStringConvertible {
     var message: String
     /// Whether the canister called `ic0.trap` itself (IC0503) rather than violating a rule (IC0504).
     var explicit = false

@@ -165,7 +165,7 @@ struct APIHandler: Sendable {
             throw HTTPError(.init(code: error.status), message: error.message)
         }
         if canister == .managementCanister {
-            guard ManagementCanister.ingressMethods.contains(method) else {
+            guard VirtualManagementCanister.ingressMethods.contains(method) else {
                 return reject(Reject(code: 4, message: "Only canisters can call ic00 method \(method)", errorCode: "IC0406"), version: version)
             }
         } else {

@@ -59,8 +59,8 @@ struct IngressValidator {
             throw Refusal(status: 400, message: "Effective canister id \(effective) is not in this replica's canister range \(range.lowerBound)–\(range.upperBound)")
         }
         if canister == .managementCanister {
-            if ManagementCanister.creationMethods.contains(method) { return }
-            guard let target = ManagementCanister.targetCanister(method: method, argument: argument) else {
+            if VirtualManagementCanister.creationMethods.contains(method) { return }
+            guard let target = VirtualManagementCanister.targetCanister(method: method, argument: argument) else {
                 throw Refusal(status: 400, message: "Management canister method '\(method)' needs a canister_id field in its argument to route the request")
             }
             guard target == effective else {

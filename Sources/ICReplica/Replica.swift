@@ -38,7 +38,7 @@ public final class Replica: @unchecked Sendable {
     let lock = NIOLock()
 
     // State guarded by `lock`.
-    var canisters: [Principal: Canister] = [:]
+    var canisters: [Principal: HostedCanister] = [:]
     var nextCanisterIndex: UInt64 = 0
     var queue: [Ingress] = []
     var statuses: [RequestID: RequestRecord] = [:]
@@ -296,7 +296,7 @@ public final class Replica: @unchecked Sendable {
     private func execute(_ message: Ingress) {
         let result: Result<[UInt8], Reject>
         if message.canisterID == .managementCanister {
-            result = ManagementCanister.call(replica: self, sender: message.sender, method: message.method, argument: message.argument)
+            result = VirtualManagementCanister.call(replica: self, sender: message.sender, method: message.method, argument: message.argument)
         } else {
             result = executeCanisterCall(message)
         }
@@ -335,7 +335,7 @@ public final class Replica: @unchecked Sendable {
     }
 
     /// Runs a method that replies (update, query), committing its effects when it may change state.
-    func runMethod(_ canister: Canister, kind: EntryKind, export: String, caller: Principal, method: String,
+    func runMethod(_ canister: HostedCanister, kind: EntryKind, export: String, caller: Principal, method: String,
                    argument: [UInt8], fuel: UInt64, dataCertificate: [UInt8]? = nil) -> Result<[UInt8], Reject> {
         guard let runtime = canister.runtime else {
             return .failure(.canisterError("Canister \(canister.id) is empty: it has no Wasm module", "IC0537"))
@@ -360,7 +360,7 @@ public final class Replica: @unchecked Sendable {
         }
     }
 
-    func makeContext(_ canister: Canister, kind: EntryKind, caller: Principal, method: String = "", argument: [UInt8] = [],
+    func makeContext(_ canister: HostedCanister, kind: EntryKind, caller: Principal, method: String = "", argument: [UInt8] = [],
                      dataCertificate: [UInt8]? = nil) -> ExecutionContext {
         ExecutionContext(kind: kind, canisterID: canister.id, caller: caller, methodName: method, argument: argument, time: time,
                          controllers: canister.controllers, rootKeyDER: rootKey.der, cycleBalance: configuration.cycleBalance,
@@ -370,7 +370,7 @@ public final class Replica: @unchecked Sendable {
     }
 
     /// Makes a completed message's staged effects the canister's state.
-    func commit(_ context: ExecutionContext, to canister: Canister) {
+    func commit(_ context: ExecutionContext, to canister: HostedCanister) {
         canister.certifiedData = context.certifiedData
         canister.globalTimer = context.globalTimer
         canister.stableMemory = context.stableMemory
@@ -379,7 +379,7 @@ public final class Replica: @unchecked Sendable {
 
     /// Runs a system entry point (timer, heartbeat) that cannot reply; traps roll it back.
     @discardableResult
-    func runSystemTask(_ canister: Canister, kind: EntryKind, argument: [UInt8] = [], caller: Principal? = nil, fuel: UInt64) -> CanisterTrap? {
+    func runSystemTask(_ canister: HostedCanister, kind: EntryKind, argument: [UInt8] = [], caller: Principal? = nil, fuel: UInt64) -> ExecutionTrap? {
         guard let runtime = canister.runtime, let export = kind.exportName, runtime.hasEntryPoint(export) else { return nil }
         let context = makeContext(canister, kind: kind, caller: caller ?? canister.id, argument: argument)
         let outcome = runtime.run(export, context: context, fuel: fuel, commitOnSuccess: true)
@@ -430,7 +430,7 @@ public final class Replica: @unchecked Sendable {
     func query(canisterID: Principal, method: String, argument: [UInt8], sender: Principal) -> Result<[UInt8], Reject> {
         lock.withLock {
             if canisterID == .managementCanister {
-                return ManagementCanister.query(replica: self, sender: sender, method: method, argument: argument)
+                return VirtualManagementCanister.query(replica: self, sender: sender, method: method, argument: argument)
             }
             guard let canister = canisters[canisterID] else {
                 return .failure(.destinationInvalid("Canister \(canisterID) not found"))

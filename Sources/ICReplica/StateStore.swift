@@ -23,8 +23,8 @@ struct StateStore {
         var memory: [UInt8]
         var globals: [UInt64]
 
-        func restore(engine: Engine) throws(ReplicaError) -> Canister {
-            let canister = Canister(id: id, controllers: controllers, creationTime: creationTime)
+        func restore(engine: Engine) throws(ReplicaError) -> HostedCanister {
+            let canister = HostedCanister(id: id, controllers: controllers, creationTime: creationTime)
             canister.status = stopped ? .stopped : .running
             canister.certifiedData = certifiedData
             canister.globalTimer = globalTimer

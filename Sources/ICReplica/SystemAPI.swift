@@ -12,18 +12,18 @@ final class HostState {
     /// Guest bytes `[address, address + count)`; out of bounds is a trap, never a host crash
     /// (WasmKit's own accessors only `precondition` their bounds).
     func read(_ address: UInt64, _ count: UInt64) throws -> [UInt8] {
-        guard let memory else { throw CanisterTrap(message: "the canister has no memory") }
+        guard let memory else { throw ExecutionTrap(message: "the canister has no memory") }
         guard address + count <= UInt64(memory.byteCount) else {
-            throw CanisterTrap(message: "memory access out of bounds: \(address)+\(count) exceeds \(memory.byteCount) bytes")
+            throw ExecutionTrap(message: "memory access out of bounds: \(address)+\(count) exceeds \(memory.byteCount) bytes")
         }
         if count == 0 { return [] }
         return memory.withUnsafeBufferPointer(offset: UInt(address), count: Int(count)) { Array($0) }
     }
 
     func write(_ bytes: ArraySlice<UInt8>, at address: UInt64) throws {
-        guard let memory else { throw CanisterTrap(message: "the canister has no memory") }
+        guard let memory else { throw ExecutionTrap(message: "the canister has no memory") }
         guard address + UInt64(bytes.count) <= UInt64(memory.byteCount) else {
-            throw CanisterTrap(message: "memory access out of bounds: \(address)+\(bytes.count) exceeds \(memory.byteCount) bytes")
+            throw ExecutionTrap(message: "memory access out of bounds: \(address)+\(bytes.count) exceeds \(memory.byteCount) bytes")
         }
         if bytes.isEmpty { return }
         memory.withUnsafeMutableBufferPointer(offset: UInt(address), count: bytes.count) { buffer in
@@ -34,14 +34,14 @@ final class HostState {
     /// `*_copy(dst, offset, size)` of `source`: both ranges are checked.
     func copy(_ source: [UInt8], destination: UInt64, offset: UInt64, size: UInt64, what: String) throws {
         guard offset + size <= UInt64(source.count) else {
-            throw CanisterTrap(message: "ic0.\(what): offset \(offset) + size \(size) exceeds the source length \(source.count)")
+            throw ExecutionTrap(message: "ic0.\(what): offset \(offset) + size \(size) exceeds the source length \(source.count)")
         }
         try write(source[Int(offset)..<Int(offset + size)], at: destination)
     }
 
     func require(_ allowed: Bool, _ function: String) throws {
         guard allowed else {
-            throw CanisterTrap(message: "ic0.\(function) cannot be called from \(context.kind)")
+            throw ExecutionTrap(message: "ic0.\(function) cannot be called from \(context.kind)")
         }
     }
 }
@@ -103,26 +103,26 @@ enum SystemAPI {
         case "msg_reply_data_append":
             return { h, _, a, _ in
                 try h.require(h.context.kind.canReply, name)
-                guard h.context.response == nil else { throw CanisterTrap(message: "ic0.msg_reply_data_append: the message was already replied to") }
+                guard h.context.response == nil else { throw ExecutionTrap(message: "ic0.msg_reply_data_append: the message was already replied to") }
                 let bytes = try h.read(u(a[0]), u(a[1]))
                 guard h.context.replyBuffer.count + bytes.count <= 3 << 20 else {
-                    throw CanisterTrap(message: "ic0.msg_reply_data_append: the reply exceeds 3 MiB")
+                    throw ExecutionTrap(message: "ic0.msg_reply_data_append: the reply exceeds 3 MiB")
                 }
                 h.context.replyBuffer += bytes
             }
         case "msg_reply":
             return { h, _, _, _ in
                 try h.require(h.context.kind.canReply, name)
-                guard h.context.response == nil else { throw CanisterTrap(message: "ic0.msg_reply: the message was already replied to") }
+                guard h.context.response == nil else { throw ExecutionTrap(message: "ic0.msg_reply: the message was already replied to") }
                 h.context.response = .reply(h.context.replyBuffer)
             }
         case "msg_reject":
             return { h, _, a, _ in
                 try h.require(h.context.kind.canReply, name)
-                guard h.context.response == nil else { throw CanisterTrap(message: "ic0.msg_reject: the message was already replied to") }
+                guard h.context.response == nil else { throw ExecutionTrap(message: "ic0.msg_reject: the message was already replied to") }
                 let bytes = try h.read(u(a[0]), u(a[1]))
                 guard let text = String(validating: bytes, as: UTF8.self) else {
-                    throw CanisterTrap(message: "ic0.msg_reject: the message is not valid UTF-8")
+                    throw ExecutionTrap(message: "ic0.msg_reject: the message is not valid UTF-8")
                 }
                 h.context.response = .reject(text)
             }
@@ -139,7 +139,7 @@ enum SystemAPI {
         case "accept_message":
             return { h, _, _, _ in
                 try h.require(h.context.kind == .inspect, name)
-                guard !h.context.accepted else { throw CanisterTrap(message: "ic0.accept_message: called twice") }
+                guard !h.context.accepted else { throw ExecutionTrap(message: "ic0.accept_message: called twice") }
                 h.context.accepted = true
             }
         case "msg_deadline":
@@ -199,7 +199,7 @@ enum SystemAPI {
             return { h, _, a, _ in
                 let offset = u(a[0]), src = u(a[1]), size = u(a[2])
                 guard offset.addingReportingOverflow(size).overflow == false, offset + size <= UInt64(h.context.stableMemory.count) else {
-                    throw CanisterTrap(message: "ic0.\(name): stable memory access out of bounds")
+                    throw ExecutionTrap(message: "ic0.\(name): stable memory access out of bounds")
                 }
                 let bytes = try h.read(src, size)
                 h.context.stableMemory.replaceSubrange(Int(offset)..<Int(offset + size), with: bytes)
@@ -208,7 +208,7 @@ enum SystemAPI {
             return { h, _, a, _ in
                 let dst = u(a[0]), offset = u(a[1]), size = u(a[2])
                 guard offset.addingReportingOverflow(size).overflow == false, offset + size <= UInt64(h.context.stableMemory.count) else {
-                    throw CanisterTrap(message: "ic0.\(name): stable memory access out of bounds")
+                    throw ExecutionTrap(message: "ic0.\(name): stable memory access out of bounds")
                 }
                 try h.write(h.context.stableMemory[Int(offset)..<Int(offset + size)], at: dst)
             }
@@ -216,19 +216,19 @@ enum SystemAPI {
             return { h, _, a, _ in
                 try h.require(h.context.kind.mayChangeState, name)
                 let size = u(a[1])
-                guard size <= 32 else { throw CanisterTrap(message: "ic0.certified_data_set: \(size) bytes; at most 32 are allowed") }
+                guard size <= 32 else { throw ExecutionTrap(message: "ic0.certified_data_set: \(size) bytes; at most 32 are allowed") }
                 h.context.certifiedData = try h.read(u(a[0]), size)
             }
         case "data_certificate_present":
             return { h, _, _, r in r[0] = .i32(h.context.dataCertificate == nil ? 0 : 1) }
         case "data_certificate_size":
             return { h, _, _, r in
-                guard let certificate = h.context.dataCertificate else { throw CanisterTrap(message: "ic0.data_certificate_size: no certificate is present") }
+                guard let certificate = h.context.dataCertificate else { throw ExecutionTrap(message: "ic0.data_certificate_size: no certificate is present") }
                 r[0] = .i32(UInt32(certificate.count))
             }
         case "data_certificate_copy":
             return { h, _, a, _ in
-                guard let certificate = h.context.dataCertificate else { throw CanisterTrap(message: "ic0.data_certificate_copy: no certificate is present") }
+                guard let certificate = h.context.dataCertificate else { throw ExecutionTrap(message: "ic0.data_certificate_copy: no certificate is present") }
                 try h.copy(certificate, destination: u(a[0]), offset: u(a[1]), size: u(a[2]), what: name)
             }
         case "root_key_size":
@@ -251,7 +251,7 @@ enum SystemAPI {
             }
         case "performance_counter":
             return { h, caller, a, r in
-                guard u(a[0]) <= 1 else { throw CanisterTrap(message: "ic0.performance_counter: unknown counter type \(u(a[0]))") }
+                guard u(a[0]) <= 1 else { throw ExecutionTrap(message: "ic0.performance_counter: unknown counter type \(u(a[0]))") }
                 let remaining = caller.store.fuel?.remaining ?? h.context.fuelBudget
                 r[0] = .i64(h.context.fuelBudget &- remaining)
             }
@@ -259,7 +259,7 @@ enum SystemAPI {
             return { h, _, a, r in
                 let bytes = try h.read(u(a[0]), u(a[1]))
                 guard let principal = try? Principal(bytes: bytes) else {
-                    throw CanisterTrap(message: "ic0.is_controller: the argument is not a valid principal")
+                    throw ExecutionTrap(message: "ic0.is_controller: the argument is not a valid principal")
                 }
                 r[0] = .i32(h.context.controllers.contains(principal) ? 1 : 0)
             }
@@ -276,7 +276,7 @@ enum SystemAPI {
             return { h, _, a, _ in
                 let size = min(u(a[1]), 16 << 10)
                 let text = (try? h.read(u(a[0]), size)).map { String(decoding: $0, as: UTF8.self) } ?? "<trap message out of bounds>"
-                throw CanisterTrap(message: text, explicit: true)
+                throw ExecutionTrap(message: text, explicit: true)
             }
         default:
             return { h, _, _, _ in try h.require(false, name) }

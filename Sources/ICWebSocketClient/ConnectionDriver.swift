@@ -3,7 +3,7 @@ import ICCore
 import ICWebSocketProtocol
 import Logging
 
-/// Runs a connection's I/O around ``ClientSession``: the WebSocket, the reader, the ordered
+/// Runs a connection's I/O around ``ClientStateMachine``: the WebSocket, the reader, the ordered
 /// writer, the timers, and reconnecting. Everything protocol-related is decided by the session.
 actor ConnectionDriver<Message: CandidCodable & Sendable> {
     /// How one attempt (one WebSocket) ended.
@@ -35,7 +35,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private let states: AsyncStream<ICWebSocketConnectionState>.Continuation
     let currentKey: LockedValue<ClientKey?>
 
-    private var session: ClientSession?
+    private var session: ClientStateMachine?
     private var channel: (any GatewayChannel)?
     private var outbound: AsyncStream<OutgoingFrame>.Continuation?
     private var pendingSends: [Int: CheckedContinuation<Void, any Error>] = [:]
@@ -163,7 +163,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private func runAttempt() async -> AttemptEnd {
         if let session { accumulate(session) }
         let clientKey = ClientKey(clientPrincipal: principal, clientNonce: UInt64.random(in: .min ... .max))
-        session = ClientSession(canister: canister, clientKey: clientKey, rootKey: rootKey,
+        session = ClientStateMachine(canister: canister, clientKey: clientKey, rootKey: rootKey,
                                 maxCertificateAge: configuration.maxCertificateAge, ackTimeout: configuration.ackTimeout,
                                 clock: configuration.clock)
         attemptEnd = nil
@@ -191,7 +191,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         }
     }
 
-    private func accumulate(_ session: ClientSession) {
+    private func accumulate(_ session: ClientStateMachine) {
         pastStatistics.certificatesVerified += session.verifier?.certificatesVerified ?? 0
         pastStatistics.certificateCacheHits += session.verifier?.certificateCacheHits ?? 0
         pastStatistics.messagesReceived += Int((session.verifier?.expectedSequenceNumber ?? 1) - 1)
@@ -279,7 +279,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
 
     private func receive(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> AttemptEnd? {
         guard var session else { throw .internalInconsistency("no session") }
-        let action: ClientSession.Action
+        let action: ClientStateMachine.Action
         do {
             action = try session.receiveCanisterMessage(bytes)
             self.session = session

@@ -12,7 +12,7 @@ enum GatewayFrame: Sendable, Equatable {
 
 /// The seam between the protocol logic and the network: opens a WebSocket to a gateway and
 /// runs a session on it. The SDK uses ``WebSocketGatewayTransport``; the session logic itself
-/// (``ClientSession``) never sees a socket.
+/// (``ClientStateMachine``) never sees a socket.
 protocol GatewayTransport: Sendable {
     /// Connects to `url` and runs `session` until it returns; then the WebSocket is closed.
     /// Returns the close code and reason the gateway sent, if any.

@@ -55,7 +55,7 @@ public enum Secp256k1 {
 
         /// The matching public key.
         public var publicKey: PublicKey {
-            PublicKey(point: ProjectivePoint.generator.multiplied(byConstantTime: scalar))
+            PublicKey(point: Secp256k1Point.generator.multiplied(byConstantTime: scalar))
         }
 
         /// Signs `SHA-256(message)` with an RFC 6979 deterministic nonce; the result is
@@ -73,7 +73,7 @@ public enum Secp256k1 {
             var nonces = RFC6979Nonces(secret: scalar, digest: z.value)
             while true {
                 let k = nonces.next()
-                let point = ProjectivePoint.generator.multiplied(byConstantTime: k)
+                let point = Secp256k1Point.generator.multiplied(byConstantTime: k)
                 guard let affine = point.affine else { continue }
                 let r = Scalar(reducing: affine.x.value)
                 if r.isZero { continue }
@@ -90,11 +90,11 @@ public enum Secp256k1 {
 
     /// A secp256k1 public key (a point on the curve, not the identity).
     public struct PublicKey: Sendable, Equatable {
-        let point: ProjectivePoint
+        let point: Secp256k1Point
         let affineX: UInt256
         let affineY: UInt256
 
-        init(point: ProjectivePoint) {
+        init(point: Secp256k1Point) {
             self.point = point
             let affine = point.affine!
             affineX = affine.x.value
@@ -109,7 +109,7 @@ public enum Secp256k1 {
                 let x = UInt256(bigEndian: Array(bytes[1..<33]))!
                 let y = UInt256(bigEndian: Array(bytes[33..<65]))!
                 guard x.isLess(than: p), y.isLess(than: p) else { throw .coordinateOutOfRange }
-                guard let point = ProjectivePoint(affineX: FieldElement(x), affineY: FieldElement(y)) else {
+                guard let point = Secp256k1Point(affineX: FieldElement(x), affineY: FieldElement(y)) else {
                     throw .publicKeyNotOnCurve
                 }
                 self.init(point: point)
@@ -117,13 +117,13 @@ public enum Secp256k1 {
                 let x = UInt256(bigEndian: Array(bytes[1..<33]))!
                 guard x.isLess(than: p) else { throw .coordinateOutOfRange }
                 let fx = FieldElement(x)
-                let ySquared = fx.squared() * fx + ProjectivePoint.b
+                let ySquared = fx.squared() * fx + Secp256k1Point.b
                 // p ≡ 3 (mod 4): a square root is y^((p+1)/4).
                 let exponent = UInt256(hex: "3fffffffffffffffffffffffffffffffffffffffffffffffffffffffbfffff0c")
                 var y = ySquared.power(exponent)
                 guard y.squared() == ySquared else { throw .publicKeyNotOnCurve }
                 if (y.value.l0 & 1) != UInt64(bytes[0] & 1) { y = -y }
-                self.init(point: ProjectivePoint(x: fx, y: y, z: .one))
+                self.init(point: Secp256k1Point(x: fx, y: y, z: .one))
             default:
                 throw .invalidPublicKeyEncoding(length: bytes.count, prefix: bytes.first)
             }
@@ -167,7 +167,7 @@ public enum Secp256k1 {
             let w = Scalar(sValue).inverse()
             let u1 = (z * w).value
             let u2 = (Scalar(rValue) * w).value
-            let point = ProjectivePoint.doubleScalarMultiplication(u1, u2, self.point)
+            let point = Secp256k1Point.doubleScalarMultiplication(u1, u2, self.point)
             guard let affine = point.affine else { return false }
             return Scalar(reducing: affine.x.value).value == rValue
         }

@@ -82,8 +82,8 @@ struct Secp256k1Tests {
         let edge = [UInt256.zero, UInt256.one, UInt256(15, 0, 0, 0), UInt256(16, 0, 0, 0),
                     UInt256(0, 0, 0, 1 << 63), UInt256(~0, ~0, ~0, ~0)]
         for scalar in edge + (0..<6).map({ _ in UInt256(next(), next(), next(), next()) }) {
-            let fast = ProjectivePoint.generator.multiplied(byConstantTime: scalar)
-            let reference = ProjectivePoint.doubleScalarMultiplication(scalar, .zero, .identity)
+            let fast = Secp256k1Point.generator.multiplied(byConstantTime: scalar)
+            let reference = Secp256k1Point.doubleScalarMultiplication(scalar, .zero, .identity)
             #expect(fast == reference)
         }
     }

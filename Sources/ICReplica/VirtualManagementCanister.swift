@@ -2,7 +2,7 @@ import ICCore
 
 /// The management canister `aaaaa-aa` (essentials §11): canister lifecycle and settings.
 /// Runs inside a round with the replica's lock held.
-enum ManagementCanister {
+enum VirtualManagementCanister {
     /// Methods a user may call through ingress; the others (`raw_rand`, `deposit_cycles`, …) are
     /// refused at ingress as on the IC.
     static let ingressMethods: Set<String> = [
@@ -163,7 +163,7 @@ enum ManagementCanister {
         return controllers
     }
 
-    private static func canister(_ replica: Replica, _ record: CandidRecordReader, _ method: String) throws(Reject) -> Canister {
+    private static func canister(_ replica: Replica, _ record: CandidRecordReader, _ method: String) throws(Reject) -> HostedCanister {
         guard case .principal(let id)? = record.value("canister_id") else { throw invalidArgument(method, "missing canister_id") }
         guard let canister = replica.canisters[id] else { throw Reject.destinationInvalid("Canister \(id) not found") }
         return canister
@@ -207,7 +207,7 @@ enum ManagementCanister {
                                                   "response_payload_bytes_total"].map { .init(name: $0, type: .nat) })),
     ])
 
-    private static func status(_ replica: Replica, _ canister: Canister) -> [UInt8] {
+    private static func status(_ replica: Replica, _ canister: HostedCanister) -> [UInt8] {
         func nat(_ value: Int) -> CandidValue { .nat(BigNat(UInt64(value))) }
         func nat(_ value: UInt64) -> CandidValue { .nat(BigNat(value)) }
         let status: String = switch canister.status { case .running: "running"; case .stopping: "stopping"; case .stopped: "stopped" }

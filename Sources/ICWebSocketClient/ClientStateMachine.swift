@@ -5,7 +5,7 @@ import ICWebSocketProtocol
 /// The client side of one connection as a value (protocol §1.4.1, §5): it consumes frames,
 /// application sends and the time, and returns what the connection must do. It does no I/O,
 /// so every row of the state table is testable on frames alone.
-struct ClientSession: Sendable {
+struct ClientStateMachine: Sendable {
     /// §1.4.1 states after the WebSocket is up.
     enum Phase: Sendable, Equatable {
         case awaitingHandshake

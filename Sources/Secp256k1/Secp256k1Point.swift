@@ -4,15 +4,15 @@
 /// Addition and doubling use the complete formulas of Renes, Costello and Batina (2016,
 /// algorithms 7 and 9 for a = 0): one code path for every input, including the identity
 /// and P + P, which is what makes the constant-time ladder below possible.
-public struct ProjectivePoint: Sendable {
+public struct Secp256k1Point: Sendable {
     public var x: FieldElement
     public var y: FieldElement
     public var z: FieldElement
 
-    public static let identity = ProjectivePoint(x: .zero, y: .one, z: .zero)
+    public static let identity = Secp256k1Point(x: .zero, y: .one, z: .zero)
 
     /// The generator G.
-    public static let generator = ProjectivePoint(
+    public static let generator = Secp256k1Point(
         x: FieldElement(UInt256(hex: "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")),
         y: FieldElement(UInt256(hex: "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")),
         z: .one)
@@ -29,7 +29,7 @@ public struct ProjectivePoint: Sendable {
 
     /// Creates a point from affine coordinates, checking that it lies on the curve.
     public init?(affineX: FieldElement, affineY: FieldElement) {
-        guard affineY.squared() == affineX.squared() * affineX + ProjectivePoint.b else { return nil }
+        guard affineY.squared() == affineX.squared() * affineX + Secp256k1Point.b else { return nil }
         self.init(x: affineX, y: affineY, z: .one)
     }
 
@@ -42,7 +42,7 @@ public struct ProjectivePoint: Sendable {
         return (x * inverse, y * inverse)
     }
 
-    public static func + (p: ProjectivePoint, q: ProjectivePoint) -> ProjectivePoint {
+    public static func + (p: Secp256k1Point, q: Secp256k1Point) -> Secp256k1Point {
         let (x1, y1, z1) = (p.x, p.y, p.z)
         let (x2, y2, z2) = (q.x, q.y, q.z)
         var t0 = x1 * x2
@@ -78,17 +78,17 @@ public struct ProjectivePoint: Sendable {
         t0 = t0 * t3
         z3 = z3 * t4
         z3 = z3 + t0
-        return ProjectivePoint(x: x3, y: y3, z: z3)
+        return Secp256k1Point(x: x3, y: y3, z: z3)
     }
 
-    public func doubled() -> ProjectivePoint {
+    public func doubled() -> Secp256k1Point {
         var t0 = y * y
         var z3 = t0 + t0
         z3 = z3 + z3
         z3 = z3 + z3
         var t1 = y * z
         var t2 = z * z
-        t2 = ProjectivePoint.b3 * t2
+        t2 = Secp256k1Point.b3 * t2
         var x3 = t2 * z3
         var y3 = t0 + t2
         z3 = t1 * z3
@@ -100,26 +100,26 @@ public struct ProjectivePoint: Sendable {
         t1 = x * y
         x3 = t0 * t1
         x3 = x3 + x3
-        return ProjectivePoint(x: x3, y: y3, z: z3)
+        return Secp256k1Point(x: x3, y: y3, z: z3)
     }
 
-    public static prefix func - (p: ProjectivePoint) -> ProjectivePoint {
-        ProjectivePoint(x: p.x, y: -p.y, z: p.z)
+    public static prefix func - (p: Secp256k1Point) -> Secp256k1Point {
+        Secp256k1Point(x: p.x, y: -p.y, z: p.z)
     }
 
     /// Projective equality: X1·Z2 = X2·Z1 and Y1·Z2 = Y2·Z1.
-    public static func == (p: ProjectivePoint, q: ProjectivePoint) -> Bool {
+    public static func == (p: Secp256k1Point, q: Secp256k1Point) -> Bool {
         p.x * q.z == q.x * p.z && p.y * q.z == q.y * p.z
     }
 
     /// `scalar · self` in constant time: a 4-bit fixed window over all 64 digits, each table
     /// entry read by scanning the whole table with masks, and complete addition formulas, so
     /// neither timing nor memory access depends on the scalar's bits.
-    public func multiplied(byConstantTime scalar: UInt256) -> ProjectivePoint {
-        var table = [ProjectivePoint](repeating: .identity, count: 16)
+    public func multiplied(byConstantTime scalar: UInt256) -> Secp256k1Point {
+        var table = [Secp256k1Point](repeating: .identity, count: 16)
         table[1] = self
         for index in 2..<16 { table[index] = table[index - 1] + self }
-        var result = ProjectivePoint.identity
+        var result = Secp256k1Point.identity
         var window = 63
         while window >= 0 {
             result = result.doubled().doubled().doubled().doubled()
@@ -131,12 +131,12 @@ public struct ProjectivePoint: Sendable {
             default: limb = scalar.l3
             }
             let digit = (limb >> UInt64((window & 15) * 4)) & 0xf
-            var selected = ProjectivePoint.identity
+            var selected = Secp256k1Point.identity
             for index in 0..<16 {
                 // All-ones exactly when index == digit, computed without a branch.
                 let difference = UInt64(index) ^ digit
                 let mask = ((difference | (0 &- difference)) >> 63) &- 1
-                ProjectivePoint.conditionalAssign(&selected, table[index], mask: mask)
+                Secp256k1Point.conditionalAssign(&selected, table[index], mask: mask)
             }
             result = result + selected
             window -= 1
@@ -145,9 +145,9 @@ public struct ProjectivePoint: Sendable {
     }
 
     /// `a·G + b·Q` for public scalars (signature verification): Shamir's trick, variable time.
-    public static func doubleScalarMultiplication(_ a: UInt256, _ b: UInt256, _ q: ProjectivePoint) -> ProjectivePoint {
+    public static func doubleScalarMultiplication(_ a: UInt256, _ b: UInt256, _ q: Secp256k1Point) -> Secp256k1Point {
         let gq = generator + q
-        var result = ProjectivePoint.identity
+        var result = Secp256k1Point.identity
         var index = 255
         while index >= 0 {
             result = result.doubled()
@@ -162,7 +162,7 @@ public struct ProjectivePoint: Sendable {
         return result
     }
 
-    static func conditionalAssign(_ p: inout ProjectivePoint, _ q: ProjectivePoint, mask: UInt64) {
+    static func conditionalAssign(_ p: inout Secp256k1Point, _ q: Secp256k1Point, mask: UInt64) {
         p.x.montgomery = UInt256.select(p.x.montgomery, q.x.montgomery, mask: mask)
         p.y.montgomery = UInt256.select(p.y.montgomery, q.y.montgomery, mask: mask)
         p.z.montgomery = UInt256.select(p.z.montgomery, q.z.montgomery, mask: mask)

@@ -17,13 +17,13 @@ struct ClientSessionTests {
         CertifiedFrameFactory(canister: canister, gateway: gateway, clientKey: clientKey, time: Self.time, delegated: delegated)
     }
 
-    private func makeSession(_ factory: CertifiedFrameFactory) -> ClientSession {
-        ClientSession(canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
+    private func makeSession(_ factory: CertifiedFrameFactory) -> ClientStateMachine {
+        ClientStateMachine(canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
                       ackTimeout: .seconds(330), clock: { Self.time })
     }
 
     /// A session that has received the handshake and the OpenMessage.
-    private func openSession(_ factory: inout CertifiedFrameFactory) throws -> ClientSession {
+    private func openSession(_ factory: inout CertifiedFrameFactory) throws -> ClientStateMachine {
         var session = makeSession(factory)
         #expect(try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded()) == gateway)
         #expect(try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded()) == .opened(gateway: gateway))
@@ -38,7 +38,7 @@ struct ClientSessionTests {
     @Test(.enabled(if: TestVectors.isAvailable))
     func theRecordedSessionOpensDeliversAndCloses() throws {
         let fixtures = try SDKFixtures.load()
-        var session = ClientSession(canister: fixtures.canister, clientKey: fixtures.clientKey, rootKey: fixtures.rootKey,
+        var session = ClientStateMachine(canister: fixtures.canister, clientKey: fixtures.clientKey, rootKey: fixtures.rootKey,
                                     maxCertificateAge: .seconds(300), ackTimeout: .seconds(330), clock: { fixtures.freshTime })
         #expect(try session.receiveHandshake(fixtures.handshake) == fixtures.gateway)
         let frames = fixtures.frames.map { $0.frame.encoded() }

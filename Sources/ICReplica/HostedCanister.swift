@@ -1,7 +1,7 @@
 import ICCore
 
 /// A canister's state in the replica: settings, code, and what survives between messages.
-final class Canister {
+final class HostedCanister {
     enum Status: Equatable { case running, stopping, stopped }
 
     let id: Principal
