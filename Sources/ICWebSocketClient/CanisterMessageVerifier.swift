@@ -39,8 +39,8 @@ public struct CanisterMessageVerifier: Sendable {
     private let certificateVerifier: CertificateVerifier
     private let clock: @Sendable () -> UInt64
     private let keyPrefix: [UInt8]
-    private var certificates = SmallCache<[UInt8], CertifiedState>(capacity: cacheCapacity)
-    private var trees = SmallCache<[UInt8], DecodedTree>(capacity: cacheCapacity)
+    private var certificates = BoundedCache<[UInt8], CertifiedState>(capacity: cacheCapacity)
+    private var trees = BoundedCache<[UInt8], DecodedTree>(capacity: cacheCapacity)
 
     /// A decoded tree and its root hash (what is compared with the certified data).
     private struct DecodedTree: Sendable {

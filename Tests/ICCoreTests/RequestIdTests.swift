@@ -187,7 +187,7 @@ struct RequestIdVectorTests {
     }
 }
 
-struct EnvelopeVectors: Decodable {
+struct RequestIDEnvelopeVectors: Decodable {
     struct Envelope: Decodable, Sendable, CustomTestStringConvertible {
         struct Expected: Decodable, Sendable {
             let request_id_hex: String
@@ -200,19 +200,19 @@ struct EnvelopeVectors: Decodable {
     }
     let envelopes: [Envelope]
 
-    static let loaded: EnvelopeVectors? = TestVectors.isAvailable
-        ? try? TestVectors.decode(EnvelopeVectors.self, from: "envelopes/envelopes.json") : nil
+    static let loaded: RequestIDEnvelopeVectors? = TestVectors.isAvailable
+        ? try? TestVectors.decode(RequestIDEnvelopeVectors.self, from: "envelopes/envelopes.json") : nil
 }
 
 @Suite("Request ids of envelopes", .enabled(if: TestVectors.isAvailable))
 struct RequestIdEnvelopeTests {
     @Test("all 5 envelopes present")
     func count() throws {
-        #expect(try #require(EnvelopeVectors.loaded).envelopes.count == 5)
+        #expect(try #require(RequestIDEnvelopeVectors.loaded).envelopes.count == 5)
     }
 
-    @Test("content request id", arguments: EnvelopeVectors.loaded?.envelopes ?? [])
-    func envelope(_ vector: EnvelopeVectors.Envelope) throws {
+    @Test("content request id", arguments: RequestIDEnvelopeVectors.loaded?.envelopes ?? [])
+    func envelope(_ vector: RequestIDEnvelopeVectors.Envelope) throws {
         let raw = bytes(hex: vector.envelope_cbor_hex)
         #expect(Array(raw.prefix(3)) == [0xd9, 0xd9, 0xf7])
         let envelope = try CBORDecoder.decode(raw)

@@ -2,6 +2,7 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
+import ICTestSupport
 import ICWebSocketTesting
 
 /// The replica tests run against the shared loopback harness.
@@ -22,10 +23,6 @@ extension LocalReplica {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 func uint64(_ bytes: [UInt8], at offset: Int = 0) -> UInt64 {
     var value: UInt64 = 0

@@ -3,6 +3,7 @@ import ICCore
 import ICTestSupport
 @testable import ICWebSocketClient
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// The client state table of protocol §1.4.1 and the service-message rules of §5.5, on frames

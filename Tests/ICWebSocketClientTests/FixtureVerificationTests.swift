@@ -4,6 +4,7 @@ import ICCore
 import ICTestSupport
 import ICWebSocketClient
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// The reference SDK's recorded frames (protocol §8.4 scenario 67) through the verification

@@ -1,5 +1,6 @@
 import ICAgent
 import ICCore
+import ICTestSupport
 import ICWebSocketTesting
 @testable import ICWebSocketClient
 import ICWebSocketProtocol

@@ -69,18 +69,3 @@ struct SDKFixtures: @unchecked Sendable {
                                        maxCertificateAge: maxAge, clock: { now })
     }
 }
-
-/// The fixtures' application message type, `record { text : text }`.
-struct TextMessage: CandidCodable, Sendable, Equatable {
-    var text: String
-    init(text: String) { self.text = text }
-    static var candidType: CandidType { .record([.field("text", String.self)]) }
-    func candidValue() -> CandidValue { .record([.field("text", text)]) }
-    init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
-}
-
-/// A test precondition that did not hold.
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

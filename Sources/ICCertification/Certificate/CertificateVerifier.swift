@@ -227,33 +227,3 @@ public enum CanisterRanges {
         CBOREncoder.encode(.array(ranges.map { .array([.bytes($0.lowerBound.bytes), .bytes($0.upperBound.bytes)]) }), selfDescribe: true)
     }
 }
-
-/// A dictionary with a fixed capacity that forgets its oldest insertions first.
-struct BoundedCache<Key: Hashable, Value> {
-    private var storage: [Key: Value] = [:]
-    private var order: [Key] = []
-    private var head = 0
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    subscript(key: Key) -> Value? {
-        get { storage[key] }
-        set {
-            guard let newValue else { storage[key] = nil; return }
-            if storage.updateValue(newValue, forKey: key) == nil {
-                order.append(key)
-                if storage.count > capacity {
-                    storage[order[head]] = nil
-                    head += 1
-                    if head > capacity {
-                        order.removeFirst(head)
-                        head = 0
-                    }
-                }
-            }
-        }
-    }
-
-    var count: Int { storage.count }
-}

@@ -7,7 +7,7 @@ import Testing
 /// The replica over loopback HTTP with our HTTPAgent: every certificate is verified under the
 /// root key fetched from /api/v2/status, and query node signatures are checked.
 @Suite("Replica end to end", .serialized)
-struct EndToEndTests {
+struct ReplicaEndToEndTests {
     @Test func statusServesTheRootKey() async throws {
         try await ReplicaHarness.run { harness in
             let status = try await harness.agent().status()
