@@ -196,7 +196,7 @@ let package = Package(
         ]),
         // The Swift canisters (Canisters/, built to Wasm) in the real replica, driven like a gateway and its clients.
         .testTarget(name: "ICWebSocketCanisterTests", dependencies: [
-            "ICWebSocketTesting", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
+            "ICWebSocketTesting", "CanisterToolchain", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

@@ -13,7 +13,7 @@
 # module as the custom section `icp:public candid:service`.
 #
 # Needs only the Swift toolchain (6.3 tested; it must ship lib/swift/embedded/wasm32-unknown-none-wasm
-# and wasm-ld, as the swift.org Linux toolchains do). The module check (Canisters/Tools/wasm-check.swift)
+# and wasm-ld, as the swift.org Linux toolchains do). The module check (Canisters/Tools/wasm-check.swift, built with the replica's ModuleValidator)
 # fails the script if a module imports anything but ic0 with the right signatures, exports a
 # canister_* function that is not () -> (), has a start function, or lacks its memory export.
 set -euo pipefail
@@ -21,7 +21,10 @@ cd "$(dirname "$0")/.."
 
 products=("$@")
 if [ ${#products[@]} -eq 0 ]; then
-    products=(MinimalCanister TestCanister ChatCanister PingPongCanister)
+    # Every canister product Canisters/Package.swift declares (the one list of canisters;
+    # CanisterBuilder.knownCanisters is tested against it).
+    while IFS= read -r product; do products+=("$product"); done \
+        < <(sed -n 's/^ *\.executable(name: "\([A-Za-z0-9]*\)".*/\1/p' Canisters/Package.swift)
 fi
 
 triple=wasm32-unknown-none-wasm
@@ -55,9 +58,13 @@ for product in "${products[@]}"; do
 done
 
 checker=Canisters/.build/tools/wasm-check
-if [ ! -x "$checker" ] || [ Canisters/Tools/wasm-check.swift -nt "$checker" ]; then
+# The replica's own module rules (two dependency-free files), so the check and the replica agree.
+checker_sources=(Canisters/Tools/wasm-check.swift Sources/ICReplica/ModuleValidator.swift Sources/ICReplica/WasmBinary.swift)
+stale=0
+for source in "${checker_sources[@]}"; do [ "$source" -nt "$checker" ] && stale=1; done
+if [ ! -x "$checker" ] || [ $stale = 1 ]; then
     echo "canisters: compiling the module checker" >&2
-    swiftc -O Canisters/Tools/wasm-check.swift -o "$checker"
+    swiftc -O -parse-as-library -module-name WasmCheck "${checker_sources[@]}" -o "$checker"
 fi
 
 modules=()

@@ -108,7 +108,8 @@ extension Replica {
                 throw .invalidModule("not a valid gzip: \(error)")
             }
         }
-        let validated = try ModuleValidator.validate(bytes)
+        let validated: ModuleValidator.Validated
+        do { validated = try ModuleValidator.validate(bytes) } catch { throw .invalidModule(error.reason) }
         let id = Principal.canister(index: 0)
         if compileAllCode { try CanisterRuntime.validateCode(of: validated, engine: validationEngine, canisterID: id) }
         _ = try CanisterRuntime(module: validated, engine: engine, canisterID: id)

@@ -50,11 +50,3 @@ final class HostedCanister {
         if debugLog.count > 1_000 { debugLog.removeFirst(debugLog.count - 1_000) }
     }
 }
-
-/// One `icp:public <name>` or `icp:private <name>` custom section of a canister's module
-/// (essentials §5.4): public sections are readable by anyone through `read_state`, private
-/// ones only by the canister's controllers.
-struct CanisterMetadata: Equatable {
-    var isPublic: Bool
-    var contents: [UInt8]
-}

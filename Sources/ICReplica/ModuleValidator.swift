@@ -1,6 +1,10 @@
 /// Checks a canister module the way the IC does before installing it (essentials §10):
 /// imports only from `ic0` with the spec's signatures, `canister_*` exports of type `() -> ()`,
-/// at most one memory, and the size limits.
+/// at most one memory, the size limits, and the `icp:` metadata sections.
+///
+/// The one statement of these rules: `scripts/build-canisters.sh` compiles this file and
+/// `WasmBinary.swift` into its build-time check (`Canisters/Tools/wasm-check.swift`), so this
+/// file imports nothing and depends on nothing else in the replica.
 public enum ModuleValidator {
     /// Limits of the IC's module validation.
     public static let maxFunctions = 50_000
@@ -41,6 +45,10 @@ public enum ModuleValidator {
             "time": ([], [l]), "global_timer_set": ([l], [l]),
             "performance_counter": ([i], [l]), "is_controller": ([i, i], [i]), "in_replicated_execution": ([], [i]),
             "debug_print": ([i, i], []), "trap": ([i, i], []),
+            "subnet_self_size": ([], [i]), "subnet_self_copy": ([i, i, i], []),
+            "cycles_burn128": ([l, l, i], []),
+            "cost_call": ([l, l, i], []), "cost_create_canister": ([i], []), "cost_http_request": ([l, l, i], []),
+            "cost_sign_with_ecdsa": ([i, i, i, i], [i]), "cost_sign_with_schnorr": ([i, i, i, i], [i]),
         ]
     }()
 
@@ -63,7 +71,7 @@ public enum ModuleValidator {
     }
 
     /// Validates `bytes`; the error says which rule was broken and by what.
-    static func validate(_ bytes: [UInt8]) throws(ReplicaError) -> Validated {
+    static func validate(_ bytes: [UInt8]) throws(ModuleValidationError) -> Validated {
         guard bytes.count <= maxModuleBytes else {
             throw .invalidModule("the module is \(bytes.count) bytes; at most \(maxModuleBytes) are allowed")
         }
@@ -150,4 +158,25 @@ public enum ModuleValidator {
         func list(_ types: [WasmBinary.ValueType]) -> String { "(" + types.map { "\($0)" }.joined(separator: ",") + ")" }
         return list(parameters) + " -> " + list(results)
     }
+}
+
+/// Why a module was refused, naming the rule and the offending import, export or section.
+public enum ModuleValidationError: Error, Equatable, CustomStringConvertible {
+    case invalidModule(String)
+
+    public var description: String {
+        switch self { case .invalidModule(let why): return "invalid canister module: \(why)" }
+    }
+
+    var reason: String {
+        switch self { case .invalidModule(let why): return why }
+    }
+}
+
+/// One `icp:public <name>` or `icp:private <name>` custom section of a canister's module
+/// (essentials §5.4): public sections are readable by anyone through `read_state`, private
+/// ones only by the canister's controllers.
+struct CanisterMetadata: Equatable {
+    var isPublic: Bool
+    var contents: [UInt8]
 }

@@ -32,7 +32,8 @@ struct StateStore {
             canister.version = version
             canister.lastInstallTime = lastInstallTime
             if let module {
-                let validated = try ModuleValidator.validate(module)
+                let validated: ModuleValidator.Validated
+                do { validated = try ModuleValidator.validate(module) } catch { throw .invalidModule(error.reason) }
                 let runtime = try CanisterRuntime(module: validated, engine: engine, canisterID: id)
                 let types = runtime.globalValues
                 let values: [Value] = zip(types, globals).map { current, bits in

@@ -36,8 +36,8 @@ struct ModuleValidatorTests {
     }
 
     @Test func refusesGarbage() {
-        #expect(throws: ReplicaError.self) { _ = try ModuleValidator.validate([0, 0x61, 0x73]) }
-        #expect(throws: ReplicaError.self) { _ = try ModuleValidator.validate(Array("not wasm at all".utf8)) }
+        #expect(throws: ModuleValidationError.self) { _ = try ModuleValidator.validate([0, 0x61, 0x73]) }
+        #expect(throws: ModuleValidationError.self) { _ = try ModuleValidator.validate(Array("not wasm at all".utf8)) }
     }
 
     @Test func instrumentationExportsMutableGlobalsAndKeepsTheModuleValid() throws {
