@@ -11,7 +11,6 @@ final class CanisterPoller: Sendable {
     let canister: Principal
     private let agent: HTTPAgent
     private let configuration: GatewayConfiguration
-    private let state: @Sendable () -> GatewayState?
     private let metrics: GatewayMetrics
     private let certificates: PollCertificateChecker?
     private let wakeup = PollerWakeup()
@@ -20,13 +19,12 @@ final class CanisterPoller: Sendable {
     private let logger: Logger
 
     init(canister: Principal, agent: HTTPAgent, configuration: GatewayConfiguration, metrics: GatewayMetrics,
-         certificates: PollCertificateChecker?, logger: Logger, state: @escaping @Sendable () -> GatewayState?) {
+         certificates: PollCertificateChecker?, logger: Logger) {
         self.canister = canister
         self.agent = agent
         self.configuration = configuration
         self.metrics = metrics
         self.certificates = certificates
-        self.state = state
         var logger = logger
         logger[metadataKey: "canister_id"] = "\(canister)"
         self.logger = logger
@@ -59,7 +57,7 @@ final class CanisterPoller: Sendable {
     /// After a first poll whose page did not reach the end of the queue: finds the queue's last
     /// page (``QueueTailSearch``) and moves the schedule there. Any failure ends the search early;
     /// the poller then pages on from where it is, as the reference does.
-    private func skipBacklog(after firstPage: QueueTailSearch.Page, _ schedule: inout PollSchedule) async {
+    private func skipBacklog(after firstPage: QueueTailSearch.Page, _ schedule: inout PollSchedule, state: GatewayState) async {
         var search = QueueTailSearch()
         search.record(probe: 0, page: firstPage)
         var last: (nonce: UInt64, batch: CanisterOutputCertifiedMessages)?
@@ -82,14 +80,15 @@ final class CanisterPoller: Sendable {
             do throws(PollError) { try await certificates.check(last.batch, canister: canister) } catch { return }
         }
         do throws(PollSchedule.Failure) { try schedule.accept(last.batch.messages) } catch { return }
-        if !last.batch.messages.isEmpty, let state = state() {
+        if !last.batch.messages.isEmpty {
             relay(last.batch, to: state.sessions(of: canister), receivedAt: ContinuousClock.now)
         }
     }
 
-    /// The poll loop; returns when the canister has no sessions left, on a fatal error, or on
-    /// cancellation.
-    func run() async {
+    /// The poll loop; returns when the canister has no sessions left in `state`, on a fatal
+    /// error, or on cancellation. `state` is the registry that created this poller: it is passed
+    /// here rather than held, so that neither needs the other to exist first.
+    func run(in state: GatewayState) async {
         metrics.pollerStarted()
         defer { metrics.pollerStopped() }
         logger.debug("poller started")
@@ -105,13 +104,12 @@ final class CanisterPoller: Sendable {
         let clock = ContinuousClock()
         while !Task.isCancelled {
             let start = clock.now
-            let (next, firstPage) = await pollOnce(&schedule, start: start, clock: clock, reportsPage: isFirstPoll)
+            let (next, firstPage) = await pollOnce(&schedule, start: start, clock: clock, reportsPage: isFirstPoll, state: state)
             if isFirstPoll {
                 isFirstPoll = false
-                if let firstPage, !firstPage.isEndOfQueue { await skipBacklog(after: firstPage, &schedule) }
+                if let firstPage, !firstPage.isEndOfQueue { await skipBacklog(after: firstPage, &schedule, state: state) }
                 becomeReady()
             }
-            guard let state = state() else { return }
             if case .fail(let failure) = next {
                 fail(failure, state: state)
                 return
@@ -130,7 +128,7 @@ final class CanisterPoller: Sendable {
     /// One poll; with `reportsPage`, also the nonces of a successful batch (the first poll's,
     /// for the tail search).
     private func pollOnce(_ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock,
-                          reportsPage: Bool) async -> (PollSchedule.Next, QueueTailSearch.Page?) {
+                          reportsPage: Bool, state: GatewayState) async -> (PollSchedule.Next, QueueTailSearch.Page?) {
         metrics.pollSent(canister: canister)
         let batch: CanisterOutputCertifiedMessages
         do throws(PollError) {
@@ -156,7 +154,7 @@ final class CanisterPoller: Sendable {
         } catch {
             return (.fail(error), nil)
         }
-        if !batch.messages.isEmpty, let state = state() {
+        if !batch.messages.isEmpty {
             relay(batch, to: state.sessions(of: canister), receivedAt: received)
         }
         let next = schedule.succeeded(messageCount: batch.messages.count, isEndOfQueue: batch.isEndOfQueue, elapsed: clock.now - start)

@@ -205,7 +205,7 @@ public final class Gateway: Service, Sendable {
                     try await listener.closeFuture.get()
                 }
                 for await poller in runtime.pollerStarts.stream {
-                    group.addTask { await poller.run() }
+                    group.addTask { await poller.run(in: runtime.state) }
                 }
                 group.cancelAll()
             }

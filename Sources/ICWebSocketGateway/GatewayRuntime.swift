@@ -14,6 +14,8 @@ final class GatewayRuntime: Sendable {
     let metrics: GatewayMetrics
     let limiter: ConnectionLimiter
     let pollerStarts = AsyncStream<CanisterPoller>.makeStream()
+    /// The registry of canisters, their sessions and pollers.
+    let state: GatewayState
     private let logger: Logger
     private let identity: any Identity
     /// Polls and `ws_close` as the gateway.
@@ -24,7 +26,6 @@ final class GatewayRuntime: Sendable {
     private let certificates: PollCertificateChecker?
     private let liveSessions = NIOLockedValueBox<(nextID: UInt64, sessions: [UInt64: ClientSession], shuttingDown: Bool)>(
         (0, [:], false))
-    private let stateBox = NIOLockedValueBox<GatewayState?>(nil)
     /// Shared by every session (one object, not a copy per connection).
     private let services: SessionServices
 
@@ -46,12 +47,11 @@ final class GatewayRuntime: Sendable {
         certificates = configuration.verifiesPollCertificates ? PollCertificateChecker(agent: pollAgent) : nil
         let pollAgent = self.pollAgent
         let certificates = self.certificates
-        let stateBox = self.stateBox
         let state = GatewayState(metrics: metrics) { canister in
             CanisterPoller(canister: canister, agent: pollAgent, configuration: configuration, metrics: metrics,
-                           certificates: certificates, logger: logger, state: { stateBox.withLockedValue { $0 } })
+                           certificates: certificates, logger: logger)
         }
-        stateBox.withLockedValue { $0 = state }
+        self.state = state
         let gatewayAgent = self.gatewayAgent
         let liveSessions = self.liveSessions
         services = SessionServices(
@@ -65,8 +65,6 @@ final class GatewayRuntime: Sendable {
             },
             sessionFinished: { session in _ = liveSessions.withLockedValue { $0.sessions.removeValue(forKey: session.id) } })
     }
-
-    var state: GatewayState { stateBox.withLockedValue { $0! } }
 
     /// Admission control at the WebSocket upgrade, then the session's handler. A refused
     /// connection still gets a WebSocket, closed at once with 1013 (1001 while shutting down) and

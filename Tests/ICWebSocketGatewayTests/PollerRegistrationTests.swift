@@ -27,13 +27,11 @@ import Testing
         let agent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey))
         let logger = Logger(label: "poller-registration-test")
         let created = NIOLockedValueBox(0)
-        let stateBox = NIOLockedValueBox<GatewayState?>(nil)
         let state = GatewayState(metrics: metrics) { canister in
             created.withLockedValue { $0 += 1 }
             return CanisterPoller(canister: canister, agent: agent, configuration: configuration, metrics: metrics,
-                                  certificates: nil, logger: logger, state: { stateBox.withLockedValue { $0 } })
+                                  certificates: nil, logger: logger)
         }
-        stateBox.withLockedValue { $0 = state }
         let services = SessionServices(configuration: configuration, gatewayPrincipal: Ed25519Identity().principal, state: state,
                                        callAgent: agent, metrics: metrics, startPoller: { _ in }, closeOnCanister: { _ in },
                                        sessionFinished: { _ in })
