@@ -1,4 +1,4 @@
-// fuzz-modules: ICCore BLS12381 Sources/ICAgent/Certificate Sources/ICAgent/Envelope/DomainSeparator.swift
+// fuzz-modules: ICCore BLS12381 Sources/ICCertification/Certificate Sources/ICCertification/Envelope/DomainSeparator.swift Sources/ICCertification/Envelope/Duration+Nanoseconds.swift Sources/ICCertification/Support
 // Decodes arbitrary bytes as an IC certificate and runs the full verification against the
 // mainnet root key with every scope. Nothing may crash; malformed input must throw.
 

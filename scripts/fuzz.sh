@@ -10,7 +10,7 @@
 # module together with the sources named on its first line: module names (all of
 # Sources/<name>) or paths of files or folders, e.g.
 #   // fuzz-modules: ICCore
-#   // fuzz-modules: ICCore BLS12381 Sources/ICAgent/Certificate
+#   // fuzz-modules: ICCore BLS12381 Sources/ICCertification/Certificate
 # so target files never `import` our modules. Sources that import another of our modules
 # guard it with `#if !ICWS_SINGLE_MODULE`.
 # Crashes are written to .build-fuzz/crashes/<target>/ and fail the run; each one found must
