@@ -49,157 +49,190 @@ let package = Package(
         .target(name: "ICWebSocketCanisterCore", dependencies: ["ICCore", "ICWebSocketProtocol"]),
         // The IC's signed messages without networking: identities, envelopes and request ids,
         // request authentication, certificates (verifying and, for the replica, issuing).
-        .target(name: "ICCertification", dependencies: [
-            "ICCore", "BLS12381", "Secp256k1",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "SwiftASN1", package: "swift-asn1"),
-        ]),
+        .target(
+            name: "ICCertification",
+            dependencies: [
+                "ICCore", "BLS12381", "Secp256k1",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]),
         // The IC agent: the HTTP interface (call, query, read_state, status) and the management
         // canister; re-exports ICCertification.
-        .target(name: "ICAgent", dependencies: [
-            "ICCore", "ICCertification",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ]),
+        .target(
+            name: "ICAgent",
+            dependencies: [
+                "ICCore", "ICCertification",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         // The local Internet Computer: HTTP interface, ingress validation, execution rounds on
         // WasmKit, certification under its own BLS root key, the management canister.
-        .target(name: "ICReplica", dependencies: [
-            "ICCore", "BLS12381", "ICCertification",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "WasmKit", package: "WasmKit"),
-            .product(name: "WasmParser", package: "WasmKit"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ]),
+        .target(
+            name: "ICReplica",
+            dependencies: [
+                "ICCore", "BLS12381", "ICCertification",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         // The trustless WebSocket gateway: sessions, pollers, limits, metrics.
-        .target(name: "ICWebSocketGateway", dependencies: [
-            "ICCore", "ICAgent", "ICWebSocketProtocol",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOTLS", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "ICWebSocketGateway",
+            dependencies: [
+                "ICCore", "ICAgent", "ICWebSocketProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The Swift client SDK: verified, acknowledged WebSocket sessions to canisters.
-        .target(name: "ICWebSocketClient", dependencies: [
-            "ICCore", "ICAgent", "ICWebSocketProtocol",
-            .product(name: "WSClient", package: "swift-websocket"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "ICWebSocketClient",
+            dependencies: [
+                "ICCore", "ICAgent", "ICWebSocketProtocol",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Builds this repository's Embedded Swift canisters (Canisters/) to Wasm, cached.
         .target(name: "CanisterToolchain"),
         // Testing what talks to the IC: the local replica on loopback with the Swift canisters
         // built and deployed, gateways in process, `icws` as a child process, and the fakes that
         // inject faults (slow or failing IC, proxies, synthetic poll batches). Used by the tests
         // and by icws-bench.
-        .target(name: "ICWebSocketTesting", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "WSClient", package: "swift-websocket"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "ICWebSocketTesting",
+            dependencies: [
+                "ICReplica", "ICAgent", "ICCore", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The CLI: one file per subcommand.
-        .executableTarget(name: "icws", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "ICWebSocketGateway", "ICWebSocketClient", "ICWebSocketProtocol", "CanisterToolchain",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "icws-bench", dependencies: [
-            "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient", "CanisterToolchain", "ICWebSocketTesting",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "WSClient", package: "swift-websocket"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
-        ]),
+        .executableTarget(
+            name: "icws",
+            dependencies: [
+                "ICReplica", "ICAgent", "ICCore", "ICWebSocketGateway", "ICWebSocketClient", "ICWebSocketProtocol", "CanisterToolchain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "icws-bench",
+            dependencies: [
+                "ICCore", "BLS12381", "ICAgent", "ICReplica", "ICWebSocketProtocol", "ICWebSocketGateway", "ICWebSocketClient",
+                "CanisterToolchain", "ICWebSocketTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
+            ]),
         // Test-only helpers: locating ../shared/testdata, JSON loading.
         .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
 
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
-        .testTarget(name: "ICCertificationTests", dependencies: [
-            "ICCertification", "ICCore", "BLS12381", "Secp256k1", "ICTestSupport",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .testTarget(name: "ICAgentTests", dependencies: [
-            "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .testTarget(name: "ICWebSocketCanisterCoreTests", dependencies: [
-            "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore",
-        ]),
+        .testTarget(
+            name: "ICCertificationTests",
+            dependencies: [
+                "ICCertification", "ICCore", "BLS12381", "Secp256k1", "ICTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(
+            name: "ICAgentTests",
+            dependencies: [
+                "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "ICWebSocketCanisterCoreTests",
+            dependencies: [
+                "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore",
+            ]),
         .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
-        .testTarget(name: "ICReplicaTests", dependencies: [
-            "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
-            .product(name: "WAT", package: "WasmKit"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
-        .testTarget(name: "ICWebSocketGatewayTests", dependencies: [
-            "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICTestSupport", "ICWebSocketTesting",
-            .product(name: "WSClient", package: "swift-websocket"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "MetricsTestKit", package: "swift-metrics"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .testTarget(
+            name: "ICReplicaTests",
+            dependencies: [
+                "ICReplica", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
+                .product(name: "WAT", package: "WasmKit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "ICWebSocketGatewayTests",
+            dependencies: [
+                "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICTestSupport", "ICWebSocketTesting",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The whole system: client SDK → gateway → replica → Swift canisters (protocol §8 scenarios).
-        .testTarget(name: "ICWebSocketEndToEndTests", dependencies: [
-            "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICReplica", "ICWebSocketTesting",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "WSClient", package: "swift-websocket"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .testTarget(
+            name: "ICWebSocketEndToEndTests",
+            dependencies: [
+                "ICWebSocketClient", "ICWebSocketGateway", "ICWebSocketProtocol", "ICAgent", "ICCore", "ICReplica", "ICWebSocketTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "BLS12381Tests", dependencies: ["BLS12381", "ICCore", "ICTestSupport"]),
-        .testTarget(name: "ICWebSocketClientTests", dependencies: [
-            "ICWebSocketClient", "ICWebSocketProtocol", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .testTarget(
+            name: "ICWebSocketClientTests",
+            dependencies: [
+                "ICWebSocketClient", "ICWebSocketProtocol", "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The Swift canisters (Canisters/, built to Wasm) in the real replica, driven like a gateway and its clients.
-        .testTarget(name: "ICWebSocketCanisterTests", dependencies: [
-            "ICWebSocketTesting", "CanisterToolchain", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        .testTarget(
+            name: "ICWebSocketCanisterTests",
+            dependencies: [
+                "ICWebSocketTesting", "CanisterToolchain", "ICAgent", "ICCore", "ICWebSocketProtocol", "ICTestSupport", "ICReplica",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

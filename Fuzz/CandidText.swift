@@ -19,7 +19,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let values = try? CandidTextParser.parseArguments(valueText, environment: environment) else { return 0 }
     _ = values.description
     if let types, let coerced = try? CandidValue.coerce(values, to: types),
-       let bytes = try? CandidEncoder.encode(coerced, types: types) {
+        let bytes = try? CandidEncoder.encode(coerced, types: types)
+    {
         do throws(CandidError) {
             let back = try CandidDecoder(limits: .init(maxDepth: 1024)).decode(bytes, as: types)
             precondition(back == coerced)

@@ -63,10 +63,11 @@ enum WasmCheck {
             func list(_ types: [WasmBinary.ValueType]) -> String { types.map { "\($0)" }.joined(separator: ",") }
             return "\(entry.name)(\(list(type.parameters)))->(\(list(type.results)))"
         }
-        print("\(path): \(bytes.count) bytes (code \(size(10)), data \(size(11))), "
-            + "\(binary.imports.count) ic0 imports, \(entryPoints.count) entry points, "
-            + "memory min \(binary.memories.first?.min ?? 0) pages, \(binary.definedGlobalsMutable.count) globals"
-            + (problems.isEmpty ? ": ok" : ": \(problems.count) problem(s)"))
+        print(
+            "\(path): \(bytes.count) bytes (code \(size(10)), data \(size(11))), "
+                + "\(binary.imports.count) ic0 imports, \(entryPoints.count) entry points, "
+                + "memory min \(binary.memories.first?.min ?? 0) pages, \(binary.definedGlobalsMutable.count) globals"
+                + (problems.isEmpty ? ": ok" : ": \(problems.count) problem(s)"))
         if !quiet || !problems.isEmpty {
             print("  imports: " + imports.joined(separator: " "))
             print("  exports: " + entryPoints.joined(separator: " | "))

@@ -91,8 +91,9 @@ struct ProjectivePoint<Curve: CurveParameters>: Sendable {
 
     @inline(__always)
     static func select(_ a: ProjectivePoint, _ b: ProjectivePoint, _ choice: UInt64) -> ProjectivePoint {
-        ProjectivePoint(x: Field.select(a.x, b.x, choice), y: Field.select(a.y, b.y, choice),
-                        z: Field.select(a.z, b.z, choice))
+        ProjectivePoint(
+            x: Field.select(a.x, b.x, choice), y: Field.select(a.y, b.y, choice),
+            z: Field.select(a.z, b.z, choice))
     }
 
     static prefix func - (a: ProjectivePoint) -> ProjectivePoint { ProjectivePoint(x: a.x, y: -a.y, z: a.z) }

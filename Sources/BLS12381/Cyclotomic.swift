@@ -73,7 +73,7 @@ extension Fp12 {
             prefix.append(acc)
             acc = acc * f.denominator
         }
-        if acc.isZero { return cyclotomicPowXAbsUncompressed() }   // degenerate input
+        if acc.isZero { return cyclotomicPowXAbsUncompressed() }  // degenerate input
         var inv = acc.inverseVartime
         var result: Fp12? = nil
         var k = fractions.count - 1

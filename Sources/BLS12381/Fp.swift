@@ -103,14 +103,23 @@ struct Fp: Equatable, Sendable {
 
     @inline(__always) static var zero: Fp { Fp(0, 0, 0, 0, 0, 0) }
     /// 1 in Montgomery form (R mod p).
-    @inline(__always) static var one: Fp { Fp(0x760900000002fffd, 0xebf4000bc40c0002, 0x5f48985753c758ba,
-                        0x77ce585370525745, 0x5c071a97a256ec6d, 0x15f65ec3fa80e493) }
+    @inline(__always) static var one: Fp {
+        Fp(
+            0x760900000002fffd, 0xebf4000bc40c0002, 0x5f48985753c758ba,
+            0x77ce585370525745, 0x5c071a97a256ec6d, 0x15f65ec3fa80e493)
+    }
     /// R² mod p, used to enter Montgomery form.
-    @inline(__always) static var r2: Fp { Fp(0xf4df1f341c341746, 0x0a76e6a609d104f1, 0x8de5476c4c95b6d5,
-                       0x67eb88a9939d83c0, 0x9a793e85b519952d, 0x11988fe592cae3aa) }
+    @inline(__always) static var r2: Fp {
+        Fp(
+            0xf4df1f341c341746, 0x0a76e6a609d104f1, 0x8de5476c4c95b6d5,
+            0x67eb88a9939d83c0, 0x9a793e85b519952d, 0x11988fe592cae3aa)
+    }
     /// 2^256 mod p (Montgomery form), for reducing 64-byte hash outputs.
-    @inline(__always) static var twoTo256: Fp { Fp(0x075b3cd7c5ce820f, 0x3ec6ba621c3edb0b, 0x168a13d82bff6bce,
-                             0x87663c4bf8c449d2, 0x15f34c83ddc8d830, 0x0f9628b49caa2e85) }
+    @inline(__always) static var twoTo256: Fp {
+        Fp(
+            0x075b3cd7c5ce820f, 0x3ec6ba621c3edb0b, 0x168a13d82bff6bce,
+            0x87663c4bf8c449d2, 0x15f34c83ddc8d830, 0x0f9628b49caa2e85)
+    }
 
     @inline(__always) var isZero: Bool {
         (l0 | l1 | l2 | l3 | l4 | l5) == 0
@@ -120,15 +129,18 @@ struct Fp: Equatable, Sendable {
     @inline(__always)
     static func select(_ a: Fp, _ b: Fp, _ choice: UInt64) -> Fp {
         let m = 0 &- choice
-        return Fp(b.l0 ^ ((a.l0 ^ b.l0) & m), b.l1 ^ ((a.l1 ^ b.l1) & m),
-                  b.l2 ^ ((a.l2 ^ b.l2) & m), b.l3 ^ ((a.l3 ^ b.l3) & m),
-                  b.l4 ^ ((a.l4 ^ b.l4) & m), b.l5 ^ ((a.l5 ^ b.l5) & m))
+        return Fp(
+            b.l0 ^ ((a.l0 ^ b.l0) & m), b.l1 ^ ((a.l1 ^ b.l1) & m),
+            b.l2 ^ ((a.l2 ^ b.l2) & m), b.l3 ^ ((a.l3 ^ b.l3) & m),
+            b.l4 ^ ((a.l4 ^ b.l4) & m), b.l5 ^ ((a.l5 ^ b.l5) & m))
     }
 
     /// Subtracts p from a value in [0, 2p) if it is ≥ p.
     @inline(__always)
-    static func reduceOnce(_ a0: UInt64, _ a1: UInt64, _ a2: UInt64,
-                           _ a3: UInt64, _ a4: UInt64, _ a5: UInt64) -> Fp {
+    static func reduceOnce(
+        _ a0: UInt64, _ a1: UInt64, _ a2: UInt64,
+        _ a3: UInt64, _ a4: UInt64, _ a5: UInt64
+    ) -> Fp {
         var b: UInt64 = 0
         let d0 = sbb(a0, P0, &b)
         let d1 = sbb(a1, P1, &b)
@@ -138,8 +150,9 @@ struct Fp: Equatable, Sendable {
         let d5 = sbb(a5, P5, &b)
         // b == 1: a < p, keep a.
         let m = 0 &- b
-        return Fp(d0 ^ ((a0 ^ d0) & m), d1 ^ ((a1 ^ d1) & m), d2 ^ ((a2 ^ d2) & m),
-                  d3 ^ ((a3 ^ d3) & m), d4 ^ ((a4 ^ d4) & m), d5 ^ ((a5 ^ d5) & m))
+        return Fp(
+            d0 ^ ((a0 ^ d0) & m), d1 ^ ((a1 ^ d1) & m), d2 ^ ((a2 ^ d2) & m),
+            d3 ^ ((a3 ^ d3) & m), d4 ^ ((a4 ^ d4) & m), d5 ^ ((a5 ^ d5) & m))
     }
 
     @inline(__always)
@@ -202,8 +215,9 @@ struct Fp: Equatable, Sendable {
         let s3 = adc(l3, P3 & m, &c)
         let s4 = adc(l4, P4 & m, &c)
         let s5 = adc(l5, P5 & m, &c)
-        return Fp((s0 >> 1) | (s1 << 63), (s1 >> 1) | (s2 << 63), (s2 >> 1) | (s3 << 63),
-                  (s3 >> 1) | (s4 << 63), (s4 >> 1) | (s5 << 63), s5 >> 1)
+        return Fp(
+            (s0 >> 1) | (s1 << 63), (s1 >> 1) | (s2 << 63), (s2 >> 1) | (s3 << 63),
+            (s3 >> 1) | (s4 << 63), (s4 >> 1) | (s5 << 63), s5 >> 1)
     }
 
     /// Montgomery product a·b·R⁻¹ mod p.
@@ -593,27 +607,38 @@ struct Fp: Equatable, Sendable {
 
     /// Multiplicative inverse (Fermat, constant time); 0 maps to 0.
     var inverse: Fp {
-        pow((0xb9feffffffffaaa9, 0x1eabfffeb153ffff, 0x6730d2a0f6b0f624,
-             0x64774b84f38512bf, 0x4b1ba7b6434bacd7, 0x1a0111ea397fe69a))
+        pow(
+            (
+                0xb9feffffffffaaa9, 0x1eabfffeb153ffff, 0x6730d2a0f6b0f624,
+                0x64774b84f38512bf, 0x4b1ba7b6434bacd7, 0x1a0111ea397fe69a
+            ))
     }
 
     /// self^((p-3)/4).
     var powPMinus3Over4: Fp {
-        pow((0xee7fbfffffffeaaa, 0x07aaffffac54ffff, 0xd9cc34a83dac3d89,
-             0xd91dd2e13ce144af, 0x92c6e9ed90d2eb35, 0x0680447a8e5ff9a6))
+        pow(
+            (
+                0xee7fbfffffffeaaa, 0x07aaffffac54ffff, 0xd9cc34a83dac3d89,
+                0xd91dd2e13ce144af, 0x92c6e9ed90d2eb35, 0x0680447a8e5ff9a6
+            ))
     }
 
     /// A square root if one exists (p ≡ 3 mod 4: a^((p+1)/4)).
     var squareRoot: Fp? {
-        let s = pow((0xee7fbfffffffeaab, 0x07aaffffac54ffff, 0xd9cc34a83dac3d89,
-                     0xd91dd2e13ce144af, 0x92c6e9ed90d2eb35, 0x0680447a8e5ff9a6))
+        let s = pow(
+            (
+                0xee7fbfffffffeaab, 0x07aaffffac54ffff, 0xd9cc34a83dac3d89,
+                0xd91dd2e13ce144af, 0x92c6e9ed90d2eb35, 0x0680447a8e5ff9a6
+            ))
         return s.squared == self ? s : nil
     }
 
     /// Enters Montgomery form from a canonical integer given as limbs (< p is required for exactness).
     @inline(__always)
-    static func fromCanonical(_ l0: UInt64, _ l1: UInt64, _ l2: UInt64,
-                              _ l3: UInt64, _ l4: UInt64, _ l5: UInt64) -> Fp {
+    static func fromCanonical(
+        _ l0: UInt64, _ l1: UInt64, _ l2: UInt64,
+        _ l3: UInt64, _ l4: UInt64, _ l5: UInt64
+    ) -> Fp {
         Fp(l0, l1, l2, l3, l4, l5) * r2
     }
 
@@ -681,8 +706,10 @@ struct FpWide {
     var w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11: UInt64
 
     @inline(__always)
-    init(_ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64, _ w4: UInt64, _ w5: UInt64,
-         _ w6: UInt64, _ w7: UInt64, _ w8: UInt64, _ w9: UInt64, _ w10: UInt64, _ w11: UInt64) {
+    init(
+        _ w0: UInt64, _ w1: UInt64, _ w2: UInt64, _ w3: UInt64, _ w4: UInt64, _ w5: UInt64,
+        _ w6: UInt64, _ w7: UInt64, _ w8: UInt64, _ w9: UInt64, _ w10: UInt64, _ w11: UInt64
+    ) {
         self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3; self.w4 = w4; self.w5 = w5
         self.w6 = w6; self.w7 = w7; self.w8 = w8; self.w9 = w9; self.w10 = w10; self.w11 = w11
     }
@@ -691,18 +718,20 @@ struct FpWide {
     @inline(__always)
     static func + (a: FpWide, b: FpWide) -> FpWide {
         var c: UInt64 = 0
-        return FpWide(adc(a.w0, b.w0, &c), adc(a.w1, b.w1, &c), adc(a.w2, b.w2, &c), adc(a.w3, b.w3, &c),
-                      adc(a.w4, b.w4, &c), adc(a.w5, b.w5, &c), adc(a.w6, b.w6, &c), adc(a.w7, b.w7, &c),
-                      adc(a.w8, b.w8, &c), adc(a.w9, b.w9, &c), adc(a.w10, b.w10, &c), adc(a.w11, b.w11, &c))
+        return FpWide(
+            adc(a.w0, b.w0, &c), adc(a.w1, b.w1, &c), adc(a.w2, b.w2, &c), adc(a.w3, b.w3, &c),
+            adc(a.w4, b.w4, &c), adc(a.w5, b.w5, &c), adc(a.w6, b.w6, &c), adc(a.w7, b.w7, &c),
+            adc(a.w8, b.w8, &c), adc(a.w9, b.w9, &c), adc(a.w10, b.w10, &c), adc(a.w11, b.w11, &c))
     }
 
     /// a - b for a ≥ b.
     @inline(__always)
     static func - (a: FpWide, b: FpWide) -> FpWide {
         var c: UInt64 = 0
-        return FpWide(sbb(a.w0, b.w0, &c), sbb(a.w1, b.w1, &c), sbb(a.w2, b.w2, &c), sbb(a.w3, b.w3, &c),
-                      sbb(a.w4, b.w4, &c), sbb(a.w5, b.w5, &c), sbb(a.w6, b.w6, &c), sbb(a.w7, b.w7, &c),
-                      sbb(a.w8, b.w8, &c), sbb(a.w9, b.w9, &c), sbb(a.w10, b.w10, &c), sbb(a.w11, b.w11, &c))
+        return FpWide(
+            sbb(a.w0, b.w0, &c), sbb(a.w1, b.w1, &c), sbb(a.w2, b.w2, &c), sbb(a.w3, b.w3, &c),
+            sbb(a.w4, b.w4, &c), sbb(a.w5, b.w5, &c), sbb(a.w6, b.w6, &c), sbb(a.w7, b.w7, &c),
+            sbb(a.w8, b.w8, &c), sbb(a.w9, b.w9, &c), sbb(a.w10, b.w10, &c), sbb(a.w11, b.w11, &c))
     }
 
     /// a - b, plus p·2^384 when the difference is negative (for |a - b| < p·2^384).
@@ -715,8 +744,9 @@ struct FpWide {
         let d9 = sbb(a.w9, b.w9, &br), d10 = sbb(a.w10, b.w10, &br), d11 = sbb(a.w11, b.w11, &br)
         let m = 0 &- br
         var c: UInt64 = 0
-        return FpWide(d0, d1, d2, d3, d4, d5,
-                      adc(d6, P0 & m, &c), adc(d7, P1 & m, &c), adc(d8, P2 & m, &c),
-                      adc(d9, P3 & m, &c), adc(d10, P4 & m, &c), adc(d11, P5 & m, &c))
+        return FpWide(
+            d0, d1, d2, d3, d4, d5,
+            adc(d6, P0 & m, &c), adc(d7, P1 & m, &c), adc(d8, P2 & m, &c),
+            adc(d9, P3 & m, &c), adc(d10, P4 & m, &c), adc(d11, P5 & m, &c))
     }
 }

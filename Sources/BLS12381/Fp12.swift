@@ -47,10 +47,15 @@ struct Fp12: Equatable, Sendable {
     }
 
     /// ξ^((p-1)/6)
-    @inline(__always) static var frobW: Fp2 { Fp2(Fp(0x07089552b319d465, 0xc6695f92b50a8313, 0x97e83cccd117228f,
-                              0xa35baecab2dc29ee, 0x1ce393ea5daace4d, 0x08f2220fb0fb66eb),
-                           Fp(0xb2f66aad4ce5d646, 0x5842a06bfc497cec, 0xcf4895d42599d394,
-                              0xc11b9cba40a8e8d0, 0x2e3813cbe5a0de89, 0x110eefda88847faf)) }
+    @inline(__always) static var frobW: Fp2 {
+        Fp2(
+            Fp(
+                0x07089552b319d465, 0xc6695f92b50a8313, 0x97e83cccd117228f,
+                0xa35baecab2dc29ee, 0x1ce393ea5daace4d, 0x08f2220fb0fb66eb),
+            Fp(
+                0xb2f66aad4ce5d646, 0x5842a06bfc497cec, 0xcf4895d42599d394,
+                0xc11b9cba40a8e8d0, 0x2e3813cbe5a0de89, 0x110eefda88847faf))
+    }
 
     /// x ↦ x^p.
     var frobenius: Fp12 {

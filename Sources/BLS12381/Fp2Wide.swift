@@ -7,21 +7,24 @@
 extension FpWide {
     /// p²
     @inline(__always) static var pSquared: FpWide {
-        FpWide(0x26aa00001c718e39, 0x7ced6b1d76382eab, 0x162c338362113cfd, 0x66bf91ed3e71b743,
-               0x292e85a87091a049, 0x1d68619c86185c7b, 0xf53149330978ef01, 0x50a62cfd16ddca6e,
-               0x66e59e49349e8bd0, 0xe2dc90e50e7046b4, 0x4bd278eaa22f25e9, 0x02a437a4b8c35fc7)
+        FpWide(
+            0x26aa00001c718e39, 0x7ced6b1d76382eab, 0x162c338362113cfd, 0x66bf91ed3e71b743,
+            0x292e85a87091a049, 0x1d68619c86185c7b, 0xf53149330978ef01, 0x50a62cfd16ddca6e,
+            0x66e59e49349e8bd0, 0xe2dc90e50e7046b4, 0x4bd278eaa22f25e9, 0x02a437a4b8c35fc7)
     }
     /// 2p²
     @inline(__always) static var twoPSquared: FpWide {
-        FpWide(0x4d54000038e31c72, 0xf9dad63aec705d56, 0x2c586706c42279fa, 0xcd7f23da7ce36e86,
-               0x525d0b50e1234092, 0x3ad0c3390c30b8f6, 0xea62926612f1de02, 0xa14c59fa2dbb94dd,
-               0xcdcb3c92693d17a0, 0xc5b921ca1ce08d68, 0x97a4f1d5445e4bd3, 0x05486f497186bf8e)
+        FpWide(
+            0x4d54000038e31c72, 0xf9dad63aec705d56, 0x2c586706c42279fa, 0xcd7f23da7ce36e86,
+            0x525d0b50e1234092, 0x3ad0c3390c30b8f6, 0xea62926612f1de02, 0xa14c59fa2dbb94dd,
+            0xcdcb3c92693d17a0, 0xc5b921ca1ce08d68, 0x97a4f1d5445e4bd3, 0x05486f497186bf8e)
     }
     /// 4p²
     @inline(__always) static var fourPSquared: FpWide {
-        FpWide(0x9aa8000071c638e4, 0xf3b5ac75d8e0baac, 0x58b0ce0d8844f3f5, 0x9afe47b4f9c6dd0c,
-               0xa4ba16a1c2468125, 0x75a18672186171ec, 0xd4c524cc25e3bc04, 0x4298b3f45b7729bb,
-               0x9b967924d27a2f41, 0x8b72439439c11ad1, 0x2f49e3aa88bc97a7, 0x0a90de92e30d7f1d)
+        FpWide(
+            0x9aa8000071c638e4, 0xf3b5ac75d8e0baac, 0x58b0ce0d8844f3f5, 0x9afe47b4f9c6dd0c,
+            0xa4ba16a1c2468125, 0x75a18672186171ec, 0xd4c524cc25e3bc04, 0x4298b3f45b7729bb,
+            0x9b967924d27a2f41, 0x8b72439439c11ad1, 0x2f49e3aa88bc97a7, 0x0a90de92e30d7f1d)
     }
 }
 
@@ -68,8 +71,9 @@ extension Fp6 {
         let bb = Fp2Wide.product(c1, b1)
         let t0 = Fp2Wide.product(c2, b1).mulByXi + aa
         let x = Fp2Wide.product(c0 + c1, b0 + b1)
-        let t1 = Fp2Wide(c0: (x.c0 + FpWide.fourPSquared) - aa.c0 - bb.c0,
-                         c1: (x.c1 + FpWide.fourPSquared) - aa.c1 - bb.c1)
+        let t1 = Fp2Wide(
+            c0: (x.c0 + FpWide.fourPSquared) - aa.c0 - bb.c0,
+            c1: (x.c1 + FpWide.fourPSquared) - aa.c1 - bb.c1)
         let t2 = Fp2Wide.product(c2, b0) + bb
         return Fp6(t0.reduced, t1.reduced, t2.reduced)
     }

@@ -76,11 +76,20 @@ struct Fp6: Equatable, Sendable {
     }
 
     /// ξ^((p-1)/3)
-    @inline(__always) static var frobC1: Fp2 { Fp2(.zero, Fp(0xcd03c9e48671f071, 0x5dab22461fcda5d2, 0x587042afd3851b95,
-                                       0x8eb60ebe01bacb9e, 0x03f97d6e83d050d2, 0x18f0206554638741)) }
+    @inline(__always) static var frobC1: Fp2 {
+        Fp2(
+            .zero,
+            Fp(
+                0xcd03c9e48671f071, 0x5dab22461fcda5d2, 0x587042afd3851b95,
+                0x8eb60ebe01bacb9e, 0x03f97d6e83d050d2, 0x18f0206554638741))
+    }
     /// ξ^(2(p-1)/3)
-    @inline(__always) static var frobC2: Fp2 { Fp2(Fp(0x890dc9e4867545c3, 0x2af322533285a5d5, 0x50880866309b7e2c,
-                               0xa20d1b8c7e881024, 0x14e4f04fe2db9068, 0x14e56d3f1564853a), .zero) }
+    @inline(__always) static var frobC2: Fp2 {
+        Fp2(
+            Fp(
+                0x890dc9e4867545c3, 0x2af322533285a5d5, 0x50880866309b7e2c,
+                0xa20d1b8c7e881024, 0x14e4f04fe2db9068, 0x14e56d3f1564853a), .zero)
+    }
 
     /// x ↦ x^p.
     var frobenius: Fp6 {

@@ -4,8 +4,11 @@
 
 extension Fp {
     /// R³ mod p: turns the integer inverse of a Montgomery-form value back into Montgomery form.
-    @inline(__always) static var r3: Fp { Fp(0xed48ac6bd94ca1e0, 0x315f831e03a7adf8, 0x9a53352a615e29dd,
-                       0x34c04e5e921e1761, 0x2512d43565724728, 0x0aa6346091755d4d) }
+    @inline(__always) static var r3: Fp {
+        Fp(
+            0xed48ac6bd94ca1e0, 0x315f831e03a7adf8, 0x9a53352a615e29dd,
+            0x34c04e5e921e1761, 0x2512d43565724728, 0x0aa6346091755d4d)
+    }
 
     @inline(__always) private var isEven: Bool { l0 & 1 == 0 }
     @inline(__always) private var isOneInteger: Bool {
@@ -14,8 +17,9 @@ extension Fp {
 
     /// Integer halving (for even values).
     @inline(__always) private var shiftedRight: Fp {
-        Fp((l0 >> 1) | (l1 << 63), (l1 >> 1) | (l2 << 63), (l2 >> 1) | (l3 << 63),
-           (l3 >> 1) | (l4 << 63), (l4 >> 1) | (l5 << 63), l5 >> 1)
+        Fp(
+            (l0 >> 1) | (l1 << 63), (l1 >> 1) | (l2 << 63), (l2 >> 1) | (l3 << 63),
+            (l3 >> 1) | (l4 << 63), (l4 >> 1) | (l5 << 63), l5 >> 1)
     }
 
     /// Integer comparison a ≥ b.
@@ -29,8 +33,9 @@ extension Fp {
     /// Integer subtraction a - b for a ≥ b.
     @inline(__always) private static func integerMinus(_ a: Fp, _ b: Fp) -> Fp {
         var br: UInt64 = 0
-        return Fp(sbb(a.l0, b.l0, &br), sbb(a.l1, b.l1, &br), sbb(a.l2, b.l2, &br),
-                  sbb(a.l3, b.l3, &br), sbb(a.l4, b.l4, &br), sbb(a.l5, b.l5, &br))
+        return Fp(
+            sbb(a.l0, b.l0, &br), sbb(a.l1, b.l1, &br), sbb(a.l2, b.l2, &br),
+            sbb(a.l3, b.l3, &br), sbb(a.l4, b.l4, &br), sbb(a.l5, b.l5, &br))
     }
 
     /// Multiplicative inverse, variable time (not for secrets); 0 maps to 0.

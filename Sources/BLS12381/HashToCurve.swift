@@ -26,7 +26,7 @@ func expandMessageXMD(_ message: [UInt8], dst: [UInt8], length: Int) throws(BLSE
     dstPrime.append(UInt8(dstPrime.count))
 
     var h0 = SHA256()
-    h0.update([UInt8](repeating: 0, count: 64))     // Z_pad, the SHA-256 block size
+    h0.update([UInt8](repeating: 0, count: 64))  // Z_pad, the SHA-256 block size
     h0.update(message)
     h0.update([UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length), 0])
     h0.update(dstPrime)
@@ -39,7 +39,7 @@ func expandMessageXMD(_ message: [UInt8], dst: [UInt8], length: Int) throws(BLSE
     for i in 1...ell {
         var h = SHA256()
         var block = [UInt8](repeating: 0, count: bInBytes)
-        for k in 0..<bInBytes { block[k] = b0[k] ^ previous[k] }    // b_1 uses b_0 ⊕ 0 = b_0
+        for k in 0..<bInBytes { block[k] = b0[k] ^ previous[k] }  // b_1 uses b_0 ⊕ 0 = b_0
         h.update(block)
         h.update(byte: UInt8(i))
         h.update(dstPrime)
@@ -54,8 +54,10 @@ func hashToFieldFp(_ message: [UInt8], dst: [UInt8]) -> (Fp, Fp) {
     // 128 bytes can always be produced.
     let bytes = (try? expandMessageXMD(message, dst: dst, length: 128)) ?? []
     return bytes.withUnsafeBytes { raw in
-        (reduce64(UnsafeRawBufferPointer(rebasing: raw[0..<64])),
-         reduce64(UnsafeRawBufferPointer(rebasing: raw[64..<128])))
+        (
+            reduce64(UnsafeRawBufferPointer(rebasing: raw[0..<64])),
+            reduce64(UnsafeRawBufferPointer(rebasing: raw[64..<128]))
+        )
     }
 }
 
@@ -73,16 +75,28 @@ private func reduce64(_ b: UnsafeRawBufferPointer) -> Fp {
 
 /// The 11-isogenous curve E': y² = x³ + A'x + B' and the isogeny to E.
 enum Isogeny11 {
-    @inline(__always) static var a: Fp { Fp(0x2f65aa0e9af5aa51, 0x86464c2d1e8416c3, 0xb85ce591b7bd31e2,
-                      0x27e11c91b5f24e7c, 0x28376eda6bfc1835, 0x155455c3e5071d85) }
-    @inline(__always) static var b: Fp { Fp(0xfb996971fe22a1e0, 0x9aa93eb35b742d6f, 0x8c476013de99c5c4,
-                      0x873e27c3a221e571, 0xca72b5e45a52d888, 0x06824061418a386b) }
+    @inline(__always) static var a: Fp {
+        Fp(
+            0x2f65aa0e9af5aa51, 0x86464c2d1e8416c3, 0xb85ce591b7bd31e2,
+            0x27e11c91b5f24e7c, 0x28376eda6bfc1835, 0x155455c3e5071d85)
+    }
+    @inline(__always) static var b: Fp {
+        Fp(
+            0xfb996971fe22a1e0, 0x9aa93eb35b742d6f, 0x8c476013de99c5c4,
+            0x873e27c3a221e571, 0xca72b5e45a52d888, 0x06824061418a386b)
+    }
     /// Z = 11, the SSWU non-square.
-    @inline(__always) static var z: Fp { Fp(0x886c00000023ffdc, 0x0f70008d3090001d, 0x77672417ed5828c3,
-                      0x9dac23e943dc1740, 0x50553f1b9c131521, 0x078c712fbe0ab6e8) }
+    @inline(__always) static var z: Fp {
+        Fp(
+            0x886c00000023ffdc, 0x0f70008d3090001d, 0x77672417ed5828c3,
+            0x9dac23e943dc1740, 0x50553f1b9c131521, 0x078c712fbe0ab6e8)
+    }
     /// sqrt(-Z), used by sqrt_ratio.
-    @inline(__always) static var sqrtMinusZ: Fp { Fp(0xf37b0ced8fb71e24, 0xf02dc8a4535a8779, 0x732ed835f7eb14ea,
-                               0x524ca41ecb2bce0d, 0x095e3801e90b5fc1, 0x0252ad055472a90e) }
+    @inline(__always) static var sqrtMinusZ: Fp {
+        Fp(
+            0xf37b0ced8fb71e24, 0xf02dc8a4535a8779, 0x732ed835f7eb14ea,
+            0x524ca41ecb2bce0d, 0x095e3801e90b5fc1, 0x0252ad055472a90e)
+    }
 
     /// RFC 9380 appendix F.2.1.2, sqrt_ratio for q ≡ 3 (mod 4): (u/v is square, sqrt(u/v) or sqrt(Z·u/v)).
     static func sqrtRatio(_ u: Fp, _ v: Fp) -> (isSquare: Bool, root: Fp) {
@@ -163,7 +177,7 @@ enum Isogeny11 {
         let u = q.y * p.z - y1z2
         let v = q.x * p.z - x1z2
         if v.isZero {
-            if !u.isZero { return (.zero, .one, .zero) }        // P + (−P)
+            if !u.isZero { return (.zero, .one, .zero) }  // P + (−P)
             // Doubling (dbl-2007-bl, general a).
             let xx = p.x.squared
             let w = a * p.z.squared + xx.times3()

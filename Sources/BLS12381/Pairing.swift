@@ -40,13 +40,13 @@ struct G2Prepared: Sendable {
     static func doublingStep(_ t: inout G2Projective) -> (Fp2, Fp2, Fp2) {
         let x = t.x, y = t.y, z = t.z
         let xx = x.squared
-        let b = y.squared                    // Y²
-        let c = z.squared                    // Z²
-        let e = G2Projective.mulByB3(c)      // 3b'Z²
-        let f = e.times3()                   // 9b'Z²
-        let a = (x * y).halved               // XY/2
-        let g = (b + f).halved               // (Y² + 9b'Z²)/2
-        let h = (y + z).squared - (b + c)    // 2YZ
+        let b = y.squared  // Y²
+        let c = z.squared  // Z²
+        let e = G2Projective.mulByB3(c)  // 3b'Z²
+        let f = e.times3()  // 9b'Z²
+        let a = (x * y).halved  // XY/2
+        let g = (b + f).halved  // (Y² + 9b'Z²)/2
+        let h = (y + z).squared - (b + c)  // 2YZ
         t = G2Projective(x: a * (b - f), y: g.squared - e.squared.times3(), z: b * h)
         return (b - e, -xx.times3(), h)
     }
@@ -126,12 +126,12 @@ extension Fp12 {
     /// 1 (gcd(3, r) = 1), which is what verification tests.
     func finalExponentiation() -> Fp12 {
         // Easy part.
-        var t = conjugate * inverseVartime     // f^(p⁶-1) (the pairing inputs are public)
-        t = t.frobenius.frobenius * t          // ^(p²+1)
+        var t = conjugate * inverseVartime  // f^(p⁶-1) (the pairing inputs are public)
+        t = t.frobenius.frobenius * t  // ^(p²+1)
         // Hard part.
-        var a = t.cyclotomicPowX() * t.conjugate       // t^(x-1)
-        a = a.cyclotomicPowX() * a.conjugate           // t^((x-1)²)
-        let b = a.cyclotomicPowX() * a.frobenius       // a^(x+p)
+        var a = t.cyclotomicPowX() * t.conjugate  // t^(x-1)
+        a = a.cyclotomicPowX() * a.conjugate  // t^((x-1)²)
+        let b = a.cyclotomicPowX() * a.frobenius  // a^(x+p)
         let c = b.cyclotomicPowX().cyclotomicPowX() * b.frobenius.frobenius * b.conjugate  // b^(x²+p²-1)
         return c * t.cyclotomicSquared() * t
     }

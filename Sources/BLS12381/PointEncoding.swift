@@ -27,8 +27,10 @@ private func checkFlags(_ bytes: [UInt8], _ group: BLSGroup) throws(BLSError) ->
 }
 
 /// Reads a 48-byte big-endian coordinate, with the flag bits cleared if `clearFlags`.
-private func readCoordinate(_ bytes: [UInt8], at offset: Int, clearFlags: Bool,
-                            _ group: BLSGroup) throws(BLSError) -> Fp {
+private func readCoordinate(
+    _ bytes: [UInt8], at offset: Int, clearFlags: Bool,
+    _ group: BLSGroup
+) throws(BLSError) -> Fp {
     var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
     let value: Fp? = withUnsafeMutableBytes(of: &buffer) { raw in
         for i in 0..<48 { raw[i] = bytes[offset + i] }

@@ -157,8 +157,9 @@ public struct Scalar: Equatable, Sendable {
     @inline(__always)
     static func select(_ a: Scalar, _ b: Scalar, _ choice: UInt64) -> Scalar {
         let m = 0 &- choice
-        return Scalar(b.l0 ^ ((a.l0 ^ b.l0) & m), b.l1 ^ ((a.l1 ^ b.l1) & m),
-                      b.l2 ^ ((a.l2 ^ b.l2) & m), b.l3 ^ ((a.l3 ^ b.l3) & m))
+        return Scalar(
+            b.l0 ^ ((a.l0 ^ b.l0) & m), b.l1 ^ ((a.l1 ^ b.l1) & m),
+            b.l2 ^ ((a.l2 ^ b.l2) & m), b.l3 ^ ((a.l3 ^ b.l3) & m))
     }
 
     /// Reduces a 256-bit little-endian integer modulo r and enters Montgomery form.
@@ -172,7 +173,7 @@ public struct Scalar: Equatable, Sendable {
             let d1 = sbb(x1, R1, &b)
             let d2 = sbb(x2, R2, &b)
             let d3 = sbb(x3, R3, &b)
-            let m = 0 &- b   // all ones when x < r: keep x
+            let m = 0 &- b  // all ones when x < r: keep x
             x0 = d0 ^ ((x0 ^ d0) & m); x1 = d1 ^ ((x1 ^ d1) & m)
             x2 = d2 ^ ((x2 ^ d2) & m); x3 = d3 ^ ((x3 ^ d3) & m)
         }

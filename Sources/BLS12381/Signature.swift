@@ -46,7 +46,8 @@ public enum BLS {
     /// (not yet decoded as a point).
     public static func rawPublicKey(fromDER der: [UInt8]) throws(BLSError) -> [UInt8] {
         guard der.count == publicKeyDERPrefix.count + 96,
-              der.starts(with: publicKeyDERPrefix) else { throw .invalidDER }
+            der.starts(with: publicKeyDERPrefix)
+        else { throw .invalidDER }
         return Array(der[publicKeyDERPrefix.count...])
     }
 
@@ -228,5 +229,3 @@ public enum BLS {
         public var bytes: [UInt8] { scalar.bytes }
     }
 }
-
-

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,7 +29,8 @@ public struct CanisterBuilder: Sendable {
         var directory = start.standardizedFileURL
         while true {
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Canisters/Package.swift").path),
-               FileManager.default.fileExists(atPath: directory.appendingPathComponent("scripts/build-canisters.sh").path) {
+                FileManager.default.fileExists(atPath: directory.appendingPathComponent("scripts/build-canisters.sh").path)
+            {
                 return CanisterBuilder(repositoryRoot: directory)
             }
             let parent = directory.deletingLastPathComponent()
@@ -50,8 +52,10 @@ public struct CanisterBuilder: Sendable {
 
     /// Builds the given canisters if any is stale (all canisters when `canisters` is empty) and
     /// returns nothing; `output` receives the build's progress lines.
-    public func build(_ canisters: [String] = [], force: Bool = false,
-                      output: @Sendable (String) -> Void = { _ in }) throws(CanisterBuildError) {
+    public func build(
+        _ canisters: [String] = [], force: Bool = false,
+        output: @Sendable (String) -> Void = { _ in }
+    ) throws(CanisterBuildError) {
         let requested = canisters.isEmpty ? Self.knownCanisters : canisters
         for name in requested where !Self.knownCanisters.contains(name) {
             throw .unknownCanister(name, known: Self.knownCanisters)
@@ -99,19 +103,24 @@ public struct CanisterBuilder: Sendable {
 
     private func newestSourceDate() -> Date {
         var newest = Date.distantPast
-        let roots = [repositoryRoot.appendingPathComponent("Canisters/Sources"),
-                     repositoryRoot.appendingPathComponent("Canisters/Package.swift"),
-                     repositoryRoot.appendingPathComponent("Canisters/Candid"),
-                     repositoryRoot.appendingPathComponent("Canisters/Tools/wasm-embed-candid.swift"),
-                     repositoryRoot.appendingPathComponent("scripts/build-canisters.sh")]
+        let roots = [
+            repositoryRoot.appendingPathComponent("Canisters/Sources"),
+            repositoryRoot.appendingPathComponent("Canisters/Package.swift"),
+            repositoryRoot.appendingPathComponent("Canisters/Candid"),
+            repositoryRoot.appendingPathComponent("Canisters/Tools/wasm-embed-candid.swift"),
+            repositoryRoot.appendingPathComponent("scripts/build-canisters.sh"),
+        ]
         for root in roots {
             // Canisters/Sources holds symlinks into Sources/ (shared portable code): follow them.
             let resolved = root.resolvingSymlinksInPath()
             if let date = Self.modificationDate(resolved), date > newest { newest = date }
-            guard let entries = try? FileManager.default.contentsOfDirectory(at: resolved, includingPropertiesForKeys: nil) else { continue }
+            guard let entries = try? FileManager.default.contentsOfDirectory(at: resolved, includingPropertiesForKeys: nil) else {
+                continue
+            }
             for entry in entries {
                 let target = entry.resolvingSymlinksInPath()
-                guard let enumerator = FileManager.default.enumerator(at: target, includingPropertiesForKeys: [.contentModificationDateKey]) else {
+                guard let enumerator = FileManager.default.enumerator(at: target, includingPropertiesForKeys: [.contentModificationDateKey])
+                else {
                     if let date = Self.modificationDate(target), date > newest { newest = date }
                     continue
                 }

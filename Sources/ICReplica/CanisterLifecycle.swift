@@ -30,8 +30,10 @@ extension Replica {
     }
 
     /// `install_code`: atomic — a reject leaves the canister as it was.
-    func installCode(_ canister: HostedCanister, mode: VirtualManagementCanister.InstallMode, module raw: [UInt8], argument: [UInt8],
-                     sender: Principal) throws(Reject) {
+    func installCode(
+        _ canister: HostedCanister, mode: VirtualManagementCanister.InstallMode, module raw: [UInt8], argument: [UInt8],
+        sender: Principal
+    ) throws(Reject) {
         let moduleBytes: [UInt8]
         if raw.starts(with: [0x1F, 0x8B, 0x08]) {
             do { moduleBytes = try Gzip.decompress(raw, limit: ModuleValidator.maxModuleBytes) } catch {
@@ -46,7 +48,11 @@ extension Replica {
         }
         switch mode {
         case .install where canister.runtime != nil:
-            throw Reject(code: 5, message: "Canister \(canister.id) cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.", errorCode: "IC0538")
+            throw Reject(
+                code: 5,
+                message:
+                    "Canister \(canister.id) cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.",
+                errorCode: "IC0538")
         case .upgrade where canister.runtime == nil:
             throw Reject(code: 5, message: "Canister \(canister.id) is empty: it has no Wasm module to upgrade", errorCode: "IC0537")
         default: break
@@ -55,10 +61,13 @@ extension Replica {
         if case .upgrade(let skip) = mode, let old = canister.runtime, !skip, old.hasEntryPoint("canister_pre_upgrade") {
             // Not committed to the old instance: it is discarded on success and must stay as it was on failure.
             let context = makeContext(canister, kind: .preUpgrade, caller: sender)
-            let outcome = old.run("canister_pre_upgrade", context: context, fuel: configuration.installInstructionLimit, commitOnSuccess: false)
+            let outcome = old.run(
+                "canister_pre_upgrade", context: context, fuel: configuration.installInstructionLimit, commitOnSuccess: false)
             canister.log(context.debugPrints)
             if case .trapped(let trap) = outcome {
-                throw Reject(code: 5, message: "Error from Canister \(canister.id): Canister trapped in pre_upgrade: \(trap.message)", errorCode: "IC0503")
+                throw Reject(
+                    code: 5, message: "Error from Canister \(canister.id): Canister trapped in pre_upgrade: \(trap.message)",
+                    errorCode: "IC0503")
             }
             stable = context.stableMemory
         } else if case .upgrade = mode {
@@ -73,17 +82,20 @@ extension Replica {
         }
         let isUpgrade: Bool = if case .upgrade = mode { true } else { false }
         let kind: EntryKind = isUpgrade ? .postUpgrade : .install
-        let context = ExecutionContext(kind: kind, canisterID: canister.id, caller: sender, argument: argument, time: time,
-                                       controllers: canister.controllers, rootKeyDER: rootKey.der,
-                                       cycleBalance: configuration.cycleBalance, canisterVersion: canister.version + 1,
-                                       certifiedData: isUpgrade ? canister.certifiedData : [], globalTimer: 0,
-                                       stableMemory: stable, maxStablePages: configuration.maxStableMemoryPages)
+        let context = ExecutionContext(
+            kind: kind, canisterID: canister.id, caller: sender, argument: argument, time: time,
+            controllers: canister.controllers, rootKeyDER: rootKey.der,
+            cycleBalance: configuration.cycleBalance, canisterVersion: canister.version + 1,
+            certifiedData: isUpgrade ? canister.certifiedData : [], globalTimer: 0,
+            stableMemory: stable, maxStablePages: configuration.maxStableMemoryPages)
         if let export = kind.exportName, runtime.hasEntryPoint(export) {
             let outcome = runtime.run(export, context: context, fuel: configuration.installInstructionLimit, commitOnSuccess: true)
             canister.log(context.debugPrints)
             if case .trapped(let trap) = outcome {
                 let phase = isUpgrade ? "post_upgrade" : "init"
-                throw Reject(code: 5, message: "Error from Canister \(canister.id): Canister trapped in \(phase): \(trap.message)", errorCode: "IC0503")
+                throw Reject(
+                    code: 5, message: "Error from Canister \(canister.id): Canister trapped in \(phase): \(trap.message)",
+                    errorCode: "IC0503")
             }
         }
         canister.runtime = runtime

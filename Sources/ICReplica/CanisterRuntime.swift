@@ -68,8 +68,9 @@ final class CanisterRuntime {
             }
             self.functions = functions
             host.memory = memory
-            let exportedGlobalNames = Dictionary(module.binary.exports.filter { $0.kind == 3 }.map { (Int($0.index), $0.name) },
-                                                 uniquingKeysWith: { first, _ in first })
+            let exportedGlobalNames = Dictionary(
+                module.binary.exports.filter { $0.kind == 3 }.map { (Int($0.index), $0.name) },
+                uniquingKeysWith: { first, _ in first })
             globals = globalIndices.compactMap { index in
                 instance.exports[global: exportedGlobalNames[index] ?? WasmBinary.globalExportName(index)]
             }

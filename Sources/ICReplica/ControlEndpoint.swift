@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -36,5 +37,3 @@ enum ControlEndpoint {
         return value
     }
 }
-
-import Foundation

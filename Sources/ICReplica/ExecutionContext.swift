@@ -56,10 +56,12 @@ final class ExecutionContext {
     var debugPrints: [String] = []
     var fuelBudget: UInt64 = 0
 
-    init(kind: EntryKind, canisterID: Principal, caller: Principal, methodName: String = "", argument: [UInt8] = [],
-         time: UInt64, controllers: [Principal], rootKeyDER: [UInt8], cycleBalance: UInt64, canisterVersion: UInt64,
-         isStopping: Bool = false, dataCertificate: [UInt8]? = nil, certifiedData: [UInt8], globalTimer: UInt64,
-         stableMemory: [UInt8], maxStablePages: UInt64) {
+    init(
+        kind: EntryKind, canisterID: Principal, caller: Principal, methodName: String = "", argument: [UInt8] = [],
+        time: UInt64, controllers: [Principal], rootKeyDER: [UInt8], cycleBalance: UInt64, canisterVersion: UInt64,
+        isStopping: Bool = false, dataCertificate: [UInt8]? = nil, certifiedData: [UInt8], globalTimer: UInt64,
+        stableMemory: [UInt8], maxStablePages: UInt64
+    ) {
         self.kind = kind
         self.canisterID = canisterID
         self.caller = caller
@@ -80,8 +82,9 @@ final class ExecutionContext {
 
     /// A context for running a module's start function, whose effects are all discarded.
     static func start(canisterID: Principal) -> ExecutionContext {
-        ExecutionContext(kind: .start, canisterID: canisterID, caller: canisterID, time: 0, controllers: [], rootKeyDER: [],
-                         cycleBalance: 0, canisterVersion: 0, certifiedData: [], globalTimer: 0, stableMemory: [], maxStablePages: 0)
+        ExecutionContext(
+            kind: .start, canisterID: canisterID, caller: canisterID, time: 0, controllers: [], rootKeyDER: [],
+            cycleBalance: 0, canisterVersion: 0, certifiedData: [], globalTimer: 0, stableMemory: [], maxStablePages: 0)
     }
 }
 

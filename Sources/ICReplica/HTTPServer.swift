@@ -18,32 +18,39 @@ public enum ReplicaServer {
         let handler = APIHandler(replica: replica)
         router.get("/api/v2/status") { _, _ in handler.status() }
         router.post("/api/:version/canister/:id/:kind") { request, context in
-            try await handler.canisterEndpoint(request, version: context.parameters.get("version") ?? "",
-                                               id: context.parameters.get("id") ?? "", kind: context.parameters.get("kind") ?? "")
+            try await handler.canisterEndpoint(
+                request, version: context.parameters.get("version") ?? "",
+                id: context.parameters.get("id") ?? "", kind: context.parameters.get("kind") ?? "")
         }
         router.post("/api/:version/subnet/:id/:kind") { request, context in
-            try await handler.subnetEndpoint(request, version: context.parameters.get("version") ?? "",
-                                             id: context.parameters.get("id") ?? "", kind: context.parameters.get("kind") ?? "")
+            try await handler.subnetEndpoint(
+                request, version: context.parameters.get("version") ?? "",
+                id: context.parameters.get("id") ?? "", kind: context.parameters.get("kind") ?? "")
         }
         ControlEndpoint.register(on: router, replica: replica)
         return router
     }
 
     /// An application serving `replica` on `host:port` (port 0: an ephemeral port, reported to `onServerRunning`).
-    public static func application(replica: Replica, host: String = "127.0.0.1", port: Int = 4943, logger: Logger,
-                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(for: replica), configuration: .init(address: .hostname(host, port: port), serverName: "icws-replica"),
-                    onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }, logger: logger)
+    public static func application(
+        replica: Replica, host: String = "127.0.0.1", port: Int = 4943, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(for: replica), configuration: .init(address: .hostname(host, port: port), serverName: "icws-replica"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 
     static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: message)))
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: message)))
     }
 
     static func cbor(_ value: CBORValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/cbor"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: CBOREncoder.encode(value, selfDescribe: true))))
+        Response(
+            status: status, headers: [.contentType: "application/cbor"],
+            body: .init(byteBuffer: ByteBuffer(bytes: CBOREncoder.encode(value, selfDescribe: true))))
     }
 }
 
@@ -85,8 +92,9 @@ struct APIHandler: Sendable {
     }
 
     func status() -> Response {
-        let status = ReplicaStatus(rootKey: replica.rootKey.der, implementationVersion: "icws-replica/0.1",
-                                   healthStatus: "healthy", certifiedHeight: replica.certifiedHeight)
+        let status = ReplicaStatus(
+            rootKey: replica.rootKey.der, implementationVersion: "icws-replica/0.1",
+            healthStatus: "healthy", certifiedHeight: replica.certifiedHeight)
         return ReplicaServer.cbor(status.cbor)
     }
 
@@ -159,14 +167,16 @@ struct APIHandler: Sendable {
             throw HTTPError(.badRequest, message: "not a call")
         }
         do {
-            try IngressValidator.checkEffectiveCanister(canister: canister, method: method, argument: argument, effective: effective,
-                                                        range: replica.canisterRange)
+            try IngressValidator.checkEffectiveCanister(
+                canister: canister, method: method, argument: argument, effective: effective,
+                range: replica.canisterRange)
         } catch {
             throw HTTPError(.init(code: error.status), message: error.message)
         }
         if canister == .managementCanister {
             guard VirtualManagementCanister.ingressMethods.contains(method) else {
-                return reject(Reject(code: 4, message: "Only canisters can call ic00 method \(method)", errorCode: "IC0406"), version: version)
+                return reject(
+                    Reject(code: 4, message: "Only canisters can call ic00 method \(method)", errorCode: "IC0406"), version: version)
             }
         } else {
             guard replica.canisterExists(canister) else {
@@ -176,8 +186,9 @@ struct APIHandler: Sendable {
                 return reject(refusal, version: version)
             }
         }
-        let message = Replica.Ingress(requestID: validated.requestID, sender: validated.sender, canisterID: canister, method: method,
-                                      argument: argument, effectiveCanisterID: effective)
+        let message = Replica.Ingress(
+            requestID: validated.requestID, sender: validated.sender, canisterID: canister, method: method,
+            argument: argument, effectiveCanisterID: effective)
         do { try replica.enqueue(message, expiry: validated.envelope.content.ingressExpiry) } catch {
             switch error {
             case .limitReached: throw HTTPError(.tooManyRequests, message: error.description)
@@ -200,8 +211,9 @@ struct APIHandler: Sendable {
             throw HTTPError(.badRequest, message: "not a query")
         }
         do {
-            try IngressValidator.checkEffectiveCanister(canister: canister, method: method, argument: argument, effective: effective,
-                                                        range: replica.canisterRange)
+            try IngressValidator.checkEffectiveCanister(
+                canister: canister, method: method, argument: argument, effective: effective,
+                range: replica.canisterRange)
         } catch {
             throw HTTPError(.init(code: error.status), message: error.message)
         }
@@ -215,12 +227,15 @@ struct APIHandler: Sendable {
         guard case .readState(let paths) = validated.envelope.content.kind else {
             throw HTTPError(.badRequest, message: "not a read_state request")
         }
-        guard paths.count <= 1_000 else { throw HTTPError(.badRequest, message: "\(paths.count) paths requested; at most 1000 are allowed") }
+        guard paths.count <= 1_000 else {
+            throw HTTPError(.badRequest, message: "\(paths.count) paths requested; at most 1000 are allowed")
+        }
         if case .canister(let ecid) = target, !replica.canisterRange.contains(ecid) {
             throw HTTPError(.badRequest, message: "Effective canister id \(ecid) is not in this replica's canister range")
         }
         do {
-            try ReadStateAccess.check(paths: paths, target: target, sender: validated.sender, version: version == "v2" ? 2 : 3, replica: replica)
+            try ReadStateAccess.check(
+                paths: paths, target: target, sender: validated.sender, version: version == "v2" ? 2 : 3, replica: replica)
         } catch {
             throw HTTPError(.init(code: error.status), message: error.message)
         }
@@ -243,16 +258,24 @@ extension Replica {
         case .success(let reply):
             fields = [(.text("status"), .text("replied")), (.text("reply"), .map([(.text("arg"), .bytes(reply))]))]
         case .failure(let reject):
-            fields = [(.text("status"), .text("rejected")), (.text("reject_code"), .unsigned(reject.code)),
-                      (.text("reject_message"), .text(reject.message)), (.text("error_code"), .text(reject.errorCode))]
+            fields = [
+                (.text("status"), .text("rejected")), (.text("reject_code"), .unsigned(reject.code)),
+                (.text("reject_message"), .text(reject.message)), (.text("error_code"), .text(reject.errorCode)),
+            ]
         }
         let signed = fields + [(.text("timestamp"), .unsigned(timestamp)), (.text("request_id"), .bytes(requestID.bytes))]
         let hash = (try? RepresentationIndependentHash.hashOfMap(.map(signed))) ?? []
         let signature = (try? nodeIdentity.sign(DomainSeparator.response + hash)) ?? []
-        fields.append((.text("signatures"), .array([.map([
-            (.text("timestamp"), .unsigned(timestamp)), (.text("signature"), .bytes(signature)),
-            (.text("identity"), .bytes(nodeID.bytes)),
-        ])])))
+        fields.append(
+            (
+                .text("signatures"),
+                .array([
+                    .map([
+                        (.text("timestamp"), .unsigned(timestamp)), (.text("signature"), .bytes(signature)),
+                        (.text("identity"), .bytes(nodeID.bytes)),
+                    ])
+                ])
+            ))
         return .map(fields)
     }
 }

@@ -36,14 +36,23 @@ struct IngressValidator {
             throw Refusal(status: 400, message: "Could not parse body as \(expectedType) message: \(error)")
         }
         guard envelope.content.kind.requestType == expectedType else {
-            throw Refusal(status: 400, message: "Expected a '\(expectedType)' request, got request_type '\(envelope.content.kind.requestType)'")
+            throw Refusal(
+                status: 400, message: "Expected a '\(expectedType)' request, got request_type '\(envelope.content.kind.requestType)'")
         }
         let expiry = envelope.content.ingressExpiry
         guard expiry >= now else {
-            throw Refusal(status: 400, message: "Invalid request expiry: the request expired at \(expiry) ns, before the replica time \(now) ns (allowed window [\(now), \(now + Self.maxExpiryAhead)])")
+            throw Refusal(
+                status: 400,
+                message:
+                    "Invalid request expiry: the request expired at \(expiry) ns, before the replica time \(now) ns (allowed window [\(now), \(now + Self.maxExpiryAhead)])"
+            )
         }
         guard expiry <= now + Self.maxExpiryAhead else {
-            throw Refusal(status: 400, message: "Invalid request expiry: \(expiry) ns is more than 5 minutes and 30 seconds after the replica time \(now) ns (allowed window [\(now), \(now + Self.maxExpiryAhead)])")
+            throw Refusal(
+                status: 400,
+                message:
+                    "Invalid request expiry: \(expiry) ns is more than 5 minutes and 30 seconds after the replica time \(now) ns (allowed window [\(now), \(now + Self.maxExpiryAhead)])"
+            )
         }
         let result: RequestAuthentication.Result
         do { result = try authentication.authenticate(envelope, now: now) } catch {
@@ -53,18 +62,29 @@ struct IngressValidator {
     }
 
     /// Checks the effective canister id of a call or query (essentials §5.6).
-    static func checkEffectiveCanister(canister: Principal, method: String, argument: [UInt8], effective: Principal,
-                                       range: ClosedRange<Principal>) throws(Refusal) {
+    static func checkEffectiveCanister(
+        canister: Principal, method: String, argument: [UInt8], effective: Principal,
+        range: ClosedRange<Principal>
+    ) throws(Refusal) {
         guard range.contains(effective) else {
-            throw Refusal(status: 400, message: "Effective canister id \(effective) is not in this replica's canister range \(range.lowerBound)–\(range.upperBound)")
+            throw Refusal(
+                status: 400,
+                message:
+                    "Effective canister id \(effective) is not in this replica's canister range \(range.lowerBound)–\(range.upperBound)")
         }
         if canister == .managementCanister {
             if VirtualManagementCanister.creationMethods.contains(method) { return }
             guard let target = VirtualManagementCanister.targetCanister(method: method, argument: argument) else {
-                throw Refusal(status: 400, message: "Management canister method '\(method)' needs a canister_id field in its argument to route the request")
+                throw Refusal(
+                    status: 400,
+                    message: "Management canister method '\(method)' needs a canister_id field in its argument to route the request")
             }
             guard target == effective else {
-                throw Refusal(status: 400, message: "Specified CanisterId \(effective) does not match effective canister id in URL (canister_id \(target) in the argument)")
+                throw Refusal(
+                    status: 400,
+                    message:
+                        "Specified CanisterId \(effective) does not match effective canister id in URL (canister_id \(target) in the argument)"
+                )
             }
         } else if canister != effective {
             throw Refusal(status: 400, message: "Specified CanisterId \(canister) does not match effective canister id in URL \(effective)")

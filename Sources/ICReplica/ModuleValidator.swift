@@ -90,7 +90,9 @@ public enum ModuleValidator {
             guard typeIndex < binary.types.count else { throw .invalidModule("import ic0.\(entry.name) has an invalid type index") }
             let actual = binary.types[Int(typeIndex)]
             guard actual.parameters == expected.parameters, actual.results == expected.results else {
-                throw .invalidModule("import ic0.\(entry.name) has type \(describe(actual.parameters, actual.results)); expected \(describe(expected.parameters, expected.results))")
+                throw .invalidModule(
+                    "import ic0.\(entry.name) has type \(describe(actual.parameters, actual.results)); expected \(describe(expected.parameters, expected.results))"
+                )
             }
         }
         let memoryCount = binary.memories.count + binary.imports.filter { $0.kind == .memory }.count
@@ -114,7 +116,8 @@ public enum ModuleValidator {
                 throw .invalidModule("export '\(export.name)' refers to a missing function")
             }
             guard type.parameters.isEmpty, type.results.isEmpty else {
-                throw .invalidModule("export '\(export.name)' has type \(describe(type.parameters, type.results)); entry points must be () -> ()")
+                throw .invalidModule(
+                    "export '\(export.name)' has type \(describe(type.parameters, type.results)); entry points must be () -> ()")
             }
             if let prefix {
                 let method = String(export.name.dropFirst(prefix.count))
@@ -165,11 +168,15 @@ public enum ModuleValidationError: Error, Equatable, CustomStringConvertible {
     case invalidModule(String)
 
     public var description: String {
-        switch self { case .invalidModule(let why): return "invalid canister module: \(why)" }
+        switch self {
+        case .invalidModule(let why): return "invalid canister module: \(why)"
+        }
     }
 
     var reason: String {
-        switch self { case .invalidModule(let why): return why }
+        switch self {
+        case .invalidModule(let why): return why
+        }
     }
 }
 

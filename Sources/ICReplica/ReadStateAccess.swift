@@ -24,7 +24,8 @@ struct ReadStateAccess {
             case "subnet":
                 if path.count >= 3, path[2] == Array("metrics".utf8) {
                     guard case .subnet(let s) = target, s.bytes == path[1] else {
-                        throw Denied(status: 403, message: "/subnet/<id>/metrics is only readable through that subnet's read_state endpoint")
+                        throw Denied(
+                            status: 403, message: "/subnet/<id>/metrics is only readable through that subnet's read_state endpoint")
                     }
                 }
             case "canister_ranges":
@@ -47,10 +48,16 @@ struct ReadStateAccess {
                 requestID = path[1]
                 if let record = replica.requestRecord(path[1]) {
                     guard record.sender == sender else {
-                        throw Denied(status: 403, message: "Request \(hex(path[1])) was sent by \(record.sender), not by \(sender): its status is only readable by its sender")
+                        throw Denied(
+                            status: 403,
+                            message:
+                                "Request \(hex(path[1])) was sent by \(record.sender), not by \(sender): its status is only readable by its sender"
+                        )
                     }
                     if case .canister(let ecid) = target, record.effectiveCanisterID != ecid {
-                        throw Denied(status: 403, message: "Request \(hex(path[1])) was sent to effective canister \(record.effectiveCanisterID), not \(ecid)")
+                        throw Denied(
+                            status: 403,
+                            message: "Request \(hex(path[1])) was sent to effective canister \(record.effectiveCanisterID), not \(ecid)")
                     }
                 }
             case "canister":
@@ -58,7 +65,8 @@ struct ReadStateAccess {
                     throw Denied(status: 403, message: "/canister/<id>/… is only readable through that canister's read_state endpoint")
                 }
                 let leaf = String(decoding: path[2], as: UTF8.self)
-                guard ["module_hash", "controllers", "metadata", "canister_creation_timestamp", "last_install_timestamp"].contains(leaf) else {
+                guard ["module_hash", "controllers", "metadata", "canister_creation_timestamp", "last_install_timestamp"].contains(leaf)
+                else {
                     throw Denied(status: 403, message: "/canister/<id>/\(leaf) cannot be read through read_state")
                 }
                 if leaf == "metadata" {
@@ -78,14 +86,17 @@ struct ReadStateAccess {
             throw Denied(status: 403, message: "/canister/<id>/metadata must name one section: /canister/<id>/metadata/<name>")
         }
         let name = String(decoding: path[3], as: UTF8.self)
-        guard let canisterID = try? Principal(bytes: path[1]) else { return }   // no such canister: proven absent
+        guard let canisterID = try? Principal(bytes: path[1]) else { return }  // no such canister: proven absent
         let readable: Bool = replica.lock.withLock {
             guard let canister = replica.canisters[canisterID],
-                  let section = canister.metadata[name] else { return true }   // absent: the witness proves it
+                let section = canister.metadata[name]
+            else { return true }  // absent: the witness proves it
             return section.isPublic || canister.controllers.contains(sender)
         }
         guard readable else {
-            throw Denied(status: 403, message: "metadata section '\(name)' of canister \(canisterID) is private: only its controllers may read it, not \(sender)")
+            throw Denied(
+                status: 403,
+                message: "metadata section '\(name)' of canister \(canisterID) is private: only its controllers may read it, not \(sender)")
         }
     }
 

@@ -17,8 +17,9 @@ extension Replica {
     public func lastExecution(of canister: Principal) -> ExecutionStatistics? {
         lock.withLock {
             guard let runtime = canisters[canister]?.runtime else { return nil }
-            return ExecutionStatistics(export: runtime.lastExport, instructions: runtime.lastInstructions,
-                                       duration: runtime.lastDuration)
+            return ExecutionStatistics(
+                export: runtime.lastExport, instructions: runtime.lastInstructions,
+                duration: runtime.lastDuration)
         }
     }
 }

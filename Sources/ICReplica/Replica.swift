@@ -106,8 +106,10 @@ public final class Replica: @unchecked Sendable {
         canisterRange = Principal.canister(index: 0)...Principal.canister(index: 0xFFFFF)
         // Software bounds checks: mprotect reserves ~4 GiB of address space per memory.
         engine = Engine(configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true))
-        validationEngine = Engine(configuration: EngineConfiguration(compilationMode: .eager, memoryBoundsChecking: .software,
-                                                                     fuelMetering: true))
+        validationEngine = Engine(
+            configuration: EngineConfiguration(
+                compilationMode: .eager, memoryBoundsChecking: .software,
+                fuelMetering: true))
         time = Self.wallClock()
         certified = CertifiedState(tree: StateTree([]), signature: [], time: 0)
         if let stored {
@@ -164,7 +166,6 @@ public final class Replica: @unchecked Sendable {
             wake?.yield()
         }
     }
-
 
     /// Runs one round: queued ingress, due timers, heartbeats; then certifies the state.
     public func tick() {
@@ -253,8 +254,10 @@ public final class Replica: @unchecked Sendable {
                 throw .limitReached("\(queue.count) ingress messages are queued; at most \(configuration.maxQueuedIngress)")
             }
             statusSequence += 1
-            setStatus(RequestRecord(status: .received, sender: message.sender, effectiveCanisterID: message.effectiveCanisterID,
-                                    expiry: expiry, sequence: statusSequence), of: message.requestID)
+            setStatus(
+                RequestRecord(
+                    status: .received, sender: message.sender, effectiveCanisterID: message.effectiveCanisterID,
+                    expiry: expiry, sequence: statusSequence), of: message.requestID)
             statusOrder.append(message.requestID)
             queue.append(message)
             wake?.yield()
@@ -263,7 +266,9 @@ public final class Replica: @unchecked Sendable {
 
     /// Waits until `requestID` has a certified outcome; `false` after `timeout`.
     func waitForOutcome(_ requestID: RequestID, timeout: Duration) async -> Bool {
-        let token: Int = lock.withLock { nextWaiterToken += 1; return nextWaiterToken }
+        let token: Int = lock.withLock {
+            nextWaiterToken += 1; return nextWaiterToken
+        }
         let timer = Task {
             try? await Task.sleep(for: timeout)
             let waiter = lock.withLock { () -> CheckedContinuation<Bool, Never>? in
@@ -296,7 +301,8 @@ public final class Replica: @unchecked Sendable {
     private func execute(_ message: Ingress) {
         let result: Result<[UInt8], Reject>
         if message.canisterID == .managementCanister {
-            result = VirtualManagementCanister.call(replica: self, sender: message.sender, method: message.method, argument: message.argument)
+            result = VirtualManagementCanister.call(
+                replica: self, sender: message.sender, method: message.method, argument: message.argument)
         } else {
             result = executeCanisterCall(message)
         }
@@ -313,8 +319,10 @@ public final class Replica: @unchecked Sendable {
             return .failure(.destinationInvalid("Canister \(message.canisterID) not found"))
         }
         guard canister.status == .running else {
-            return .failure(.canisterError("Canister \(canister.id) is \(canister.status == .stopped ? "stopped" : "stopping")",
-                                           canister.status == .stopped ? "IC0508" : "IC0509"))
+            return .failure(
+                .canisterError(
+                    "Canister \(canister.id) is \(canister.status == .stopped ? "stopped" : "stopping")",
+                    canister.status == .stopped ? "IC0508" : "IC0509"))
         }
         guard let runtime = canister.runtime else {
             return .failure(.canisterError("Canister \(canister.id) is empty: it has no Wasm module", "IC0537"))
@@ -326,21 +334,27 @@ public final class Replica: @unchecked Sendable {
             export = "canister_update \(message.method)"
         } else if runtime.module.queryMethods.contains(message.method) {
             kind = .replicatedQuery
-            export = runtime.hasEntryPoint("canister_query \(message.method)") ? "canister_query \(message.method)" : "canister_composite_query \(message.method)"
+            export =
+                runtime.hasEntryPoint("canister_query \(message.method)")
+                ? "canister_query \(message.method)" : "canister_composite_query \(message.method)"
         } else {
             return .failure(.canisterError("Canister \(canister.id) has no update method '\(message.method)'", "IC0536"))
         }
-        return runMethod(canister, kind: kind, export: export, caller: message.sender, method: message.method,
-                         argument: message.argument, fuel: configuration.updateInstructionLimit)
+        return runMethod(
+            canister, kind: kind, export: export, caller: message.sender, method: message.method,
+            argument: message.argument, fuel: configuration.updateInstructionLimit)
     }
 
     /// Runs a method that replies (update, query), committing its effects when it may change state.
-    func runMethod(_ canister: HostedCanister, kind: EntryKind, export: String, caller: Principal, method: String,
-                   argument: [UInt8], fuel: UInt64, dataCertificate: [UInt8]? = nil) -> Result<[UInt8], Reject> {
+    func runMethod(
+        _ canister: HostedCanister, kind: EntryKind, export: String, caller: Principal, method: String,
+        argument: [UInt8], fuel: UInt64, dataCertificate: [UInt8]? = nil
+    ) -> Result<[UInt8], Reject> {
         guard let runtime = canister.runtime else {
             return .failure(.canisterError("Canister \(canister.id) is empty: it has no Wasm module", "IC0537"))
         }
-        let context = makeContext(canister, kind: kind, caller: caller, method: method, argument: argument, dataCertificate: dataCertificate)
+        let context = makeContext(
+            canister, kind: kind, caller: caller, method: method, argument: argument, dataCertificate: dataCertificate)
         let outcome = runtime.run(export, context: context, fuel: fuel, commitOnSuccess: kind.mayChangeState)
         canister.log(context.debugPrints)
         switch outcome {
@@ -360,13 +374,16 @@ public final class Replica: @unchecked Sendable {
         }
     }
 
-    func makeContext(_ canister: HostedCanister, kind: EntryKind, caller: Principal, method: String = "", argument: [UInt8] = [],
-                     dataCertificate: [UInt8]? = nil) -> ExecutionContext {
-        ExecutionContext(kind: kind, canisterID: canister.id, caller: caller, methodName: method, argument: argument, time: time,
-                         controllers: canister.controllers, rootKeyDER: rootKey.der, cycleBalance: configuration.cycleBalance,
-                         canisterVersion: canister.version, isStopping: canister.status == .stopping, dataCertificate: dataCertificate,
-                         certifiedData: canister.certifiedData, globalTimer: canister.globalTimer,
-                         stableMemory: canister.stableMemory, maxStablePages: configuration.maxStableMemoryPages)
+    func makeContext(
+        _ canister: HostedCanister, kind: EntryKind, caller: Principal, method: String = "", argument: [UInt8] = [],
+        dataCertificate: [UInt8]? = nil
+    ) -> ExecutionContext {
+        ExecutionContext(
+            kind: kind, canisterID: canister.id, caller: caller, methodName: method, argument: argument, time: time,
+            controllers: canister.controllers, rootKeyDER: rootKey.der, cycleBalance: configuration.cycleBalance,
+            canisterVersion: canister.version, isStopping: canister.status == .stopping, dataCertificate: dataCertificate,
+            certifiedData: canister.certifiedData, globalTimer: canister.globalTimer,
+            stableMemory: canister.stableMemory, maxStablePages: configuration.maxStableMemoryPages)
     }
 
     /// Makes a completed message's staged effects the canister's state.
@@ -379,7 +396,9 @@ public final class Replica: @unchecked Sendable {
 
     /// Runs a system entry point (timer, heartbeat) that cannot reply; traps roll it back.
     @discardableResult
-    func runSystemTask(_ canister: HostedCanister, kind: EntryKind, argument: [UInt8] = [], caller: Principal? = nil, fuel: UInt64) -> ExecutionTrap? {
+    func runSystemTask(
+        _ canister: HostedCanister, kind: EntryKind, argument: [UInt8] = [], caller: Principal? = nil, fuel: UInt64
+    ) -> ExecutionTrap? {
         guard let runtime = canister.runtime, let export = kind.exportName, runtime.hasEntryPoint(export) else { return nil }
         let context = makeContext(canister, kind: kind, caller: caller ?? canister.id, argument: argument)
         let outcome = runtime.run(export, context: context, fuel: fuel, commitOnSuccess: true)
@@ -450,8 +469,9 @@ public final class Replica: @unchecked Sendable {
                 return .failure(.canisterError("Canister \(canister.id) has no query method '\(method)'", "IC0536"))
             }
             let certificate = dataCertificate(for: canisterID)
-            return runMethod(canister, kind: .query, export: export, caller: sender, method: method, argument: argument,
-                             fuel: configuration.queryInstructionLimit, dataCertificate: certificate)
+            return runMethod(
+                canister, kind: .query, export: export, caller: sender, method: method, argument: argument,
+                fuel: configuration.queryInstructionLimit, dataCertificate: certificate)
         }
     }
 
@@ -459,16 +479,19 @@ public final class Replica: @unchecked Sendable {
     func inspect(canisterID: Principal, method: String, argument: [UInt8], sender: Principal) -> Reject? {
         lock.withLock {
             guard let canister = canisters[canisterID], let runtime = canister.runtime,
-                  runtime.hasEntryPoint("canister_inspect_message") else { return nil }
+                runtime.hasEntryPoint("canister_inspect_message")
+            else { return nil }
             let context = makeContext(canister, kind: .inspect, caller: sender, method: method, argument: argument)
-            let outcome = runtime.run("canister_inspect_message", context: context, fuel: configuration.queryInstructionLimit,
-                                      commitOnSuccess: false)
+            let outcome = runtime.run(
+                "canister_inspect_message", context: context, fuel: configuration.queryInstructionLimit,
+                commitOnSuccess: false)
             canister.log(context.debugPrints)
             switch outcome {
             case .trapped(let trap):
                 return .canisterError("Error from Canister \(canisterID): Canister trapped in inspect_message: \(trap.message)", "IC0503")
             case .completed:
-                return context.accepted ? nil
+                return context.accepted
+                    ? nil
                     : Reject(code: 4, message: "Canister \(canisterID) rejected the message", errorCode: "IC0406")
             }
         }

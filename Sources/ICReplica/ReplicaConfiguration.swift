@@ -38,12 +38,14 @@ public struct ReplicaConfiguration: Sendable {
     /// How long a synchronous call waits for its round before answering 202.
     public var syncCallTimeout: Duration
 
-    public init(seed: [UInt8]? = nil, stateDirectory: String? = nil, autoProgress: Bool = true,
-                roundInterval: Duration = .milliseconds(100), maxRequestBytes: Int = (2 << 20) + (64 << 10),
-                maxCanisters: Int = 10_000, maxQueuedIngress: Int = 10_000, maxRequestStatuses: Int = 100_000,
-                updateInstructionLimit: UInt64 = 40_000_000_000, queryInstructionLimit: UInt64 = 5_000_000_000,
-                installInstructionLimit: UInt64 = 300_000_000_000, maxStableMemoryPages: UInt64 = 4_096,
-                cycleBalance: UInt64 = 100_000_000_000_000, syncCallTimeout: Duration = .seconds(10)) {
+    public init(
+        seed: [UInt8]? = nil, stateDirectory: String? = nil, autoProgress: Bool = true,
+        roundInterval: Duration = .milliseconds(100), maxRequestBytes: Int = (2 << 20) + (64 << 10),
+        maxCanisters: Int = 10_000, maxQueuedIngress: Int = 10_000, maxRequestStatuses: Int = 100_000,
+        updateInstructionLimit: UInt64 = 40_000_000_000, queryInstructionLimit: UInt64 = 5_000_000_000,
+        installInstructionLimit: UInt64 = 300_000_000_000, maxStableMemoryPages: UInt64 = 4_096,
+        cycleBalance: UInt64 = 100_000_000_000_000, syncCallTimeout: Duration = .seconds(10)
+    ) {
         self.seed = seed
         self.stateDirectory = stateDirectory
         self.autoProgress = autoProgress

@@ -70,22 +70,29 @@ struct StateStore {
     func load() throws(ReplicaError) -> Snapshot? {
         guard let data = FileManager.default.contents(atPath: file) else { return nil }
         let value: CBORValue
-        do { value = try CBORDecoder(limits: .init(maxDepth: 16, maxItems: 10_000_000, maxInputLength: Int.max, maxStringLength: Int.max)).decode(Array(data)) } catch {
+        do {
+            value = try CBORDecoder(limits: .init(maxDepth: 16, maxItems: 10_000_000, maxInputLength: Int.max, maxStringLength: Int.max))
+                .decode(Array(data))
+        } catch {
             throw .storage("\(file) is not valid CBOR (\(error)); move it away to start afresh")
         }
         guard let seed = value["seed"]?.bytes, let time = value["time"]?.uint64, let next = value["next_canister"]?.uint64,
-              let items = value["canisters"]?.arrayItems else { throw .storage("\(file) lacks seed, time or canisters") }
+            let items = value["canisters"]?.arrayItems
+        else { throw .storage("\(file) lacks seed, time or canisters") }
         var canisters = [SavedCanister]()
         for item in items {
-            guard let idBytes = item["id"]?.bytes, let id = try? Principal(bytes: idBytes) else { throw .storage("a canister without id in \(file)") }
-            canisters.append(SavedCanister(
-                id: id,
-                controllers: (item["controllers"]?.arrayItems ?? []).compactMap { $0.bytes.flatMap { try? Principal(bytes: $0) } },
-                stopped: item["stopped"]?.boolValue ?? false, module: item["module"]?.bytes,
-                certifiedData: item["certified_data"]?.bytes ?? [], globalTimer: item["timer"]?.uint64 ?? 0,
-                stableMemory: item["stable"]?.bytes ?? [], version: item["version"]?.uint64 ?? 0,
-                creationTime: item["created"]?.uint64 ?? 0, lastInstallTime: item["installed"]?.uint64,
-                memory: item["memory"]?.bytes ?? [], globals: (item["globals"]?.arrayItems ?? []).compactMap(\.uint64)))
+            guard let idBytes = item["id"]?.bytes, let id = try? Principal(bytes: idBytes) else {
+                throw .storage("a canister without id in \(file)")
+            }
+            canisters.append(
+                SavedCanister(
+                    id: id,
+                    controllers: (item["controllers"]?.arrayItems ?? []).compactMap { $0.bytes.flatMap { try? Principal(bytes: $0) } },
+                    stopped: item["stopped"]?.boolValue ?? false, module: item["module"]?.bytes,
+                    certifiedData: item["certified_data"]?.bytes ?? [], globalTimer: item["timer"]?.uint64 ?? 0,
+                    stableMemory: item["stable"]?.bytes ?? [], version: item["version"]?.uint64 ?? 0,
+                    creationTime: item["created"]?.uint64 ?? 0, lastInstallTime: item["installed"]?.uint64,
+                    memory: item["memory"]?.bytes ?? [], globals: (item["globals"]?.arrayItems ?? []).compactMap(\.uint64)))
         }
         return Snapshot(seed: seed, time: time, nextCanisterIndex: next, canisters: canisters)
     }

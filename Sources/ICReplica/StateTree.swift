@@ -47,8 +47,9 @@ struct StateTree: Sendable {
         case 1: return hashes[range.lowerBound]
         default:
             let middle = range.lowerBound + range.count / 2
-            let digest = HashTree.forkHash(hash(hashes, range.lowerBound..<middle, into: &forks),
-                                           hash(hashes, middle..<range.upperBound, into: &forks))
+            let digest = HashTree.forkHash(
+                hash(hashes, range.lowerBound..<middle, into: &forks),
+                hash(hashes, middle..<range.upperBound, into: &forks))
             forks[range] = digest
             return digest
         }
@@ -118,8 +119,10 @@ extension Replica {
         case .replied(let reply):
             entries = [([label("status")], label("replied")), ([label("reply")], reply)]
         case .rejected(let reject):
-            entries = [([label("status")], label("rejected")), ([label("reject_code")], LEB128.encode(reject.code)),
-                       ([label("reject_message")], label(reject.message)), ([label("error_code")], label(reject.errorCode))]
+            entries = [
+                ([label("status")], label("rejected")), ([label("reject_code")], LEB128.encode(reject.code)),
+                ([label("reject_message")], label(reject.message)), ([label("error_code")], label(reject.errorCode)),
+            ]
         }
         guard let tree = try? CertifiedTree(paths: entries) else { preconditionFailure("status labels are distinct") }
         return tree
@@ -140,8 +143,11 @@ extension Replica {
         for canister in canisters.values {
             let base = [canister.id.bytes]
             canisterEntries.append((base + [Self.label("certified_data")], canister.certifiedData))
-            canisterEntries.append((base + [Self.label("controllers")],
-                                    CBOREncoder.encode(.array(canister.controllers.map { .bytes($0.bytes) }), selfDescribe: true)))
+            canisterEntries.append(
+                (
+                    base + [Self.label("controllers")],
+                    CBOREncoder.encode(.array(canister.controllers.map { .bytes($0.bytes) }), selfDescribe: true)
+                ))
             canisterEntries.append((base + [Self.label("canister_creation_timestamp")], LEB128.encode(canister.creationTime)))
             if let hash = canister.moduleHash { canisterEntries.append((base + [Self.label("module_hash")], hash)) }
             for (name, section) in canister.metadata {
@@ -152,11 +158,12 @@ extension Replica {
             }
         }
         var parts: [(label: [UInt8], part: StateTree.Part)] = [
-            (Self.label("time"), .tree(CertifiedTree(.leaf(LEB128.encode(time))))),
+            (Self.label("time"), .tree(CertifiedTree(.leaf(LEB128.encode(time)))))
         ]
         do {
             parts.append((Self.label("subnet"), .tree(try CertifiedTree(paths: subnetEntries))))
-            parts.append((Self.label("canister_ranges"), .tree(try CertifiedTree(paths: [([subnet, canisterRange.lowerBound.bytes], ranges)]))))
+            parts.append(
+                (Self.label("canister_ranges"), .tree(try CertifiedTree(paths: [([subnet, canisterRange.lowerBound.bytes], ranges)]))))
             if !canisterEntries.isEmpty { parts.append((Self.label("canister"), .tree(try CertifiedTree(paths: canisterEntries)))) }
         } catch {
             preconditionFailure("state tree paths are distinct by construction: \(error)")
@@ -175,15 +182,18 @@ extension Replica {
 
     /// The certificate offered to a query through `ic0.data_certificate_copy` (lock held).
     func dataCertificate(for canister: Principal) -> [UInt8] {
-        let witness = certified.tree.witness(for: [[Self.label("time")],
-                                                   [Self.label("canister"), canister.bytes, Self.label("certified_data")]])
+        let witness = certified.tree.witness(for: [
+            [Self.label("time")],
+            [Self.label("canister"), canister.bytes, Self.label("certified_data")],
+        ])
         return Self.encodeCertificate(witness, signature: certified.signature)
     }
 
     private static func encodeCertificate(_ witness: HashTree, signature: [UInt8]) -> [UInt8] {
-        CBOREncoder.encode(.map([
-            (.text("tree"), witness.cbor),
-            (.text("signature"), .bytes(signature)),
-        ]), selfDescribe: true)
+        CBOREncoder.encode(
+            .map([
+                (.text("tree"), witness.cbor),
+                (.text("signature"), .bytes(signature)),
+            ]), selfDescribe: true)
     }
 }

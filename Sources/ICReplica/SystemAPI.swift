@@ -58,11 +58,12 @@ enum SystemAPI {
         for entry in binary.imports where entry.module == "ic0" {
             guard let signature = ModuleValidator.ic0Signatures[entry.name] else { continue }
             let body = implementation(entry.name)
-            let function = Function(store: store, parameters: signature.parameters.map(valueType),
-                                    results: signature.results.map(valueType),
-                                    raw: { [unowned host] caller, arguments, results in
-                try body(host, caller, arguments, results)
-            })
+            let function = Function(
+                store: store, parameters: signature.parameters.map(valueType),
+                results: signature.results.map(valueType),
+                raw: { [unowned host] caller, arguments, results in
+                    try body(host, caller, arguments, results)
+                })
             imports.define(module: "ic0", name: entry.name, function)
         }
         return imports
@@ -103,7 +104,9 @@ enum SystemAPI {
         case "msg_reply_data_append":
             return { h, _, a, _ in
                 try h.require(h.context.kind.canReply, name)
-                guard h.context.response == nil else { throw ExecutionTrap(message: "ic0.msg_reply_data_append: the message was already replied to") }
+                guard h.context.response == nil else {
+                    throw ExecutionTrap(message: "ic0.msg_reply_data_append: the message was already replied to")
+                }
                 let bytes = try h.read(u(a[0]), u(a[1]))
                 guard h.context.replyBuffer.count + bytes.count <= 3 << 20 else {
                     throw ExecutionTrap(message: "ic0.msg_reply_data_append: the reply exceeds 3 MiB")
@@ -154,7 +157,8 @@ enum SystemAPI {
         case "canister_self_size":
             return { h, _, _, r in r[0] = .i32(UInt32(h.context.canisterID.bytes.count)) }
         case "canister_self_copy":
-            return { h, _, a, _ in try h.copy(h.context.canisterID.bytes, destination: u(a[0]), offset: u(a[1]), size: u(a[2]), what: name) }
+            return { h, _, a, _ in try h.copy(h.context.canisterID.bytes, destination: u(a[0]), offset: u(a[1]), size: u(a[2]), what: name)
+            }
         case "canister_cycle_balance128", "canister_liquid_cycle_balance128":
             return { h, _, a, _ in
                 var bytes = [UInt8](repeating: 0, count: 16)
@@ -171,7 +175,9 @@ enum SystemAPI {
             // Inter-canister calls are not supported: the call is assembled and then refused by
             // call_perform, which the canister sees as "could not enqueue".
             return { h, _, _, _ in
-                try h.require(h.context.kind.mayChangeState && h.context.kind != .install && h.context.kind != .preUpgrade && h.context.kind != .postUpgrade, name)
+                try h.require(
+                    h.context.kind.mayChangeState && h.context.kind != .install && h.context.kind != .preUpgrade
+                        && h.context.kind != .postUpgrade, name)
             }
         case "call_perform":
             return { h, _, _, r in
@@ -223,12 +229,16 @@ enum SystemAPI {
             return { h, _, _, r in r[0] = .i32(h.context.dataCertificate == nil ? 0 : 1) }
         case "data_certificate_size":
             return { h, _, _, r in
-                guard let certificate = h.context.dataCertificate else { throw ExecutionTrap(message: "ic0.data_certificate_size: no certificate is present") }
+                guard let certificate = h.context.dataCertificate else {
+                    throw ExecutionTrap(message: "ic0.data_certificate_size: no certificate is present")
+                }
                 r[0] = .i32(UInt32(certificate.count))
             }
         case "data_certificate_copy":
             return { h, _, a, _ in
-                guard let certificate = h.context.dataCertificate else { throw ExecutionTrap(message: "ic0.data_certificate_copy: no certificate is present") }
+                guard let certificate = h.context.dataCertificate else {
+                    throw ExecutionTrap(message: "ic0.data_certificate_copy: no certificate is present")
+                }
                 try h.copy(certificate, destination: u(a[0]), offset: u(a[1]), size: u(a[2]), what: name)
             }
         case "root_key_size":

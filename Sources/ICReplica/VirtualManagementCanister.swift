@@ -16,7 +16,8 @@ enum VirtualManagementCanister {
     /// The `canister_id` field of the argument record, which must equal the effective canister id.
     static func targetCanister(method: String, argument: [UInt8]) -> Principal? {
         guard let values = try? Candid.decodeValues(from: argument), let first = values.first,
-              let record = try? first.record(), case .principal(let id)? = record.value("canister_id") else { return nil }
+            let record = try? first.record(), case .principal(let id)? = record.value("canister_id")
+        else { return nil }
         return id
     }
 
@@ -32,7 +33,8 @@ enum VirtualManagementCanister {
         guard method == "canister_status" else {
             return .failure(.canisterError("Management canister has no query method '\(method)'", "IC0536"))
         }
-        do { return .success(try dispatch(replica: replica, sender: sender, method: method, argument: argument, replicated: false)) } catch {
+        do { return .success(try dispatch(replica: replica, sender: sender, method: method, argument: argument, replicated: false)) } catch
+        {
             return .failure(error)
         }
     }
@@ -41,7 +43,9 @@ enum VirtualManagementCanister {
         Reject(code: 5, message: "Error decoding candid for \(method): \(why)", errorCode: "IC0503")
     }
 
-    private static func dispatch(replica: Replica, sender: Principal, method: String, argument: [UInt8], replicated: Bool) throws(Reject) -> [UInt8] {
+    private static func dispatch(
+        replica: Replica, sender: Principal, method: String, argument: [UInt8], replicated: Bool
+    ) throws(Reject) -> [UInt8] {
         let record: CandidRecordReader
         do {
             let values = try Candid.decodeValues(from: argument)
@@ -57,8 +61,9 @@ enum VirtualManagementCanister {
             if case .principal(let id)? = try optional(record.value("specified_id")) { specified = id }
             let controllers = try settings.flatMap { settings throws(Reject) in try controllersField(settings, method) } ?? [sender]
             let id = try replica.createCanister(controllers: controllers, specifiedID: specified)
-            return encode(.record(sorting: [.field("canister_id", .principal(id))]),
-                          .record([.field("canister_id", .principal)]))
+            return encode(
+                .record(sorting: [.field("canister_id", .principal(id))]),
+                .record([.field("canister_id", .principal)]))
         case "provisional_top_up_canister":
             _ = try canister(replica, record, method)
             return Candid.encode()
@@ -75,16 +80,21 @@ enum VirtualManagementCanister {
             guard let module = blob(record.value("wasm_module")) else { throw invalidArgument(method, "missing wasm_module") }
             let arg = blob(record.value("arg")) ?? []
             let installMode: InstallMode
-            if mode.id == CandidFieldID.hash("install") { installMode = .install }
-            else if mode.id == CandidFieldID.hash("reinstall") { installMode = .reinstall }
-            else if mode.id == CandidFieldID.hash("upgrade") {
+            if mode.id == CandidFieldID.hash("install") {
+                installMode = .install
+            } else if mode.id == CandidFieldID.hash("reinstall") {
+                installMode = .reinstall
+            } else if mode.id == CandidFieldID.hash("upgrade") {
                 var skip = false
                 if case .opt(.some(let options)) = mode.value, let fields = try? options.record(),
-                   case .opt(.some(.bool(let value)))? = fields.value("skip_pre_upgrade") {
+                    case .opt(.some(.bool(let value)))? = fields.value("skip_pre_upgrade")
+                {
                     skip = value
                 }
                 installMode = .upgrade(skipPreUpgrade: skip)
-            } else { throw invalidArgument(method, "unknown install mode") }
+            } else {
+                throw invalidArgument(method, "unknown install mode")
+            }
             try replica.installCode(target, mode: installMode, module: module, argument: arg, sender: sender)
             return Candid.encode()
         case "uninstall_code":
@@ -158,7 +168,8 @@ enum VirtualManagementCanister {
             if !controllers.contains(p) { controllers.append(p) }
         }
         guard controllers.count <= 10 else {
-            throw Reject(code: 5, message: "Invalid settings: at most 10 controllers are allowed, got \(controllers.count)", errorCode: "IC0503")
+            throw Reject(
+                code: 5, message: "Invalid settings: at most 10 controllers are allowed, got \(controllers.count)", errorCode: "IC0503")
         }
         return controllers
     }
@@ -185,32 +196,51 @@ enum VirtualManagementCanister {
         .init(name: "status", type: .enumeration(["running", "stopping", "stopped"])),
         .init(name: "ready_for_migration", type: .bool),
         .init(name: "version", type: .nat64),
-        .init(name: "settings", type: .record([
-            .init(name: "controllers", type: .vec(.principal)),
-            .init(name: "compute_allocation", type: .nat), .init(name: "memory_allocation", type: .nat),
-            .init(name: "freezing_threshold", type: .nat), .init(name: "reserved_cycles_limit", type: .nat),
-            .init(name: "minimum_incoming_canister_call_cycles", type: .nat),
-            .init(name: "log_visibility", type: visibilityType), .init(name: "snapshot_visibility", type: visibilityType),
-            .init(name: "status_visibility", type: visibilityType),
-            .init(name: "wasm_memory_limit", type: .nat), .init(name: "wasm_memory_threshold", type: .nat),
-            .init(name: "environment_variables", type: .vec(.record([.init(name: "name", type: .text), .init(name: "value", type: .text)]))),
-        ])),
+        .init(
+            name: "settings",
+            type: .record([
+                .init(name: "controllers", type: .vec(.principal)),
+                .init(name: "compute_allocation", type: .nat), .init(name: "memory_allocation", type: .nat),
+                .init(name: "freezing_threshold", type: .nat), .init(name: "reserved_cycles_limit", type: .nat),
+                .init(name: "minimum_incoming_canister_call_cycles", type: .nat),
+                .init(name: "log_visibility", type: visibilityType), .init(name: "snapshot_visibility", type: visibilityType),
+                .init(name: "status_visibility", type: visibilityType),
+                .init(name: "wasm_memory_limit", type: .nat), .init(name: "wasm_memory_threshold", type: .nat),
+                .init(
+                    name: "environment_variables",
+                    type: .vec(.record([.init(name: "name", type: .text), .init(name: "value", type: .text)]))),
+            ])),
         .init(name: "module_hash", type: .opt(.blob)),
         .init(name: "memory_size", type: .nat),
-        .init(name: "memory_metrics", type: .record(["wasm_memory_size", "stable_memory_size", "global_memory_size", "wasm_binary_size",
-                                                     "custom_sections_size", "canister_history_size", "wasm_chunk_store_size",
-                                                     "snapshots_size"].map { .init(name: $0, type: .nat) })),
+        .init(
+            name: "memory_metrics",
+            type: .record(
+                [
+                    "wasm_memory_size", "stable_memory_size", "global_memory_size", "wasm_binary_size",
+                    "custom_sections_size", "canister_history_size", "wasm_chunk_store_size",
+                    "snapshots_size",
+                ].map { .init(name: $0, type: .nat) })),
         .init(name: "cycles", type: .nat),
         .init(name: "reserved_cycles", type: .nat),
         .init(name: "idle_cycles_burned_per_day", type: .nat),
-        .init(name: "query_stats", type: .record(["num_calls_total", "num_instructions_total", "request_payload_bytes_total",
-                                                  "response_payload_bytes_total"].map { .init(name: $0, type: .nat) })),
+        .init(
+            name: "query_stats",
+            type: .record(
+                [
+                    "num_calls_total", "num_instructions_total", "request_payload_bytes_total",
+                    "response_payload_bytes_total",
+                ].map { .init(name: $0, type: .nat) })),
     ])
 
     private static func status(_ replica: Replica, _ canister: HostedCanister) -> [UInt8] {
         func nat(_ value: Int) -> CandidValue { .nat(BigNat(UInt64(value))) }
         func nat(_ value: UInt64) -> CandidValue { .nat(BigNat(value)) }
-        let status: String = switch canister.status { case .running: "running"; case .stopping: "stopping"; case .stopped: "stopped" }
+        let status: String =
+            switch canister.status {
+            case .running: "running";
+            case .stopping: "stopping";
+            case .stopped: "stopped"
+            }
         let wasm = canister.runtime?.memorySize ?? 0
         let stable = canister.stableMemory.count
         let binary = canister.moduleBytes?.count ?? 0
@@ -218,31 +248,37 @@ enum VirtualManagementCanister {
             .field("status", .variant(status)),
             .field("ready_for_migration", .bool(false)),
             .field("version", .nat64(canister.version)),
-            .field("settings", .record(sorting: [
-                .field("controllers", .vec(canister.controllers.map { .principal($0) })),
-                .field("compute_allocation", nat(0)), .field("memory_allocation", nat(0)),
-                .field("freezing_threshold", nat(2_592_000)), .field("reserved_cycles_limit", nat(5_000_000_000_000)),
-                .field("minimum_incoming_canister_call_cycles", nat(0)),
-                .field("log_visibility", .variant("controllers")), .field("snapshot_visibility", .variant("controllers")),
-                .field("status_visibility", .variant("controllers")),
-                .field("wasm_memory_limit", nat(0)), .field("wasm_memory_threshold", nat(0)),
-                .field("environment_variables", .vec([])),
-            ])),
+            .field(
+                "settings",
+                .record(sorting: [
+                    .field("controllers", .vec(canister.controllers.map { .principal($0) })),
+                    .field("compute_allocation", nat(0)), .field("memory_allocation", nat(0)),
+                    .field("freezing_threshold", nat(2_592_000)), .field("reserved_cycles_limit", nat(5_000_000_000_000)),
+                    .field("minimum_incoming_canister_call_cycles", nat(0)),
+                    .field("log_visibility", .variant("controllers")), .field("snapshot_visibility", .variant("controllers")),
+                    .field("status_visibility", .variant("controllers")),
+                    .field("wasm_memory_limit", nat(0)), .field("wasm_memory_threshold", nat(0)),
+                    .field("environment_variables", .vec([])),
+                ])),
             .field("module_hash", .opt(canister.moduleHash.map { .blob($0) })),
             .field("memory_size", nat(wasm + stable + binary)),
-            .field("memory_metrics", .record(sorting: [
-                .field("wasm_memory_size", nat(wasm)), .field("stable_memory_size", nat(stable)),
-                .field("global_memory_size", nat(0)), .field("wasm_binary_size", nat(binary)),
-                .field("custom_sections_size", nat(0)), .field("canister_history_size", nat(0)),
-                .field("wasm_chunk_store_size", nat(0)), .field("snapshots_size", nat(0)),
-            ])),
+            .field(
+                "memory_metrics",
+                .record(sorting: [
+                    .field("wasm_memory_size", nat(wasm)), .field("stable_memory_size", nat(stable)),
+                    .field("global_memory_size", nat(0)), .field("wasm_binary_size", nat(binary)),
+                    .field("custom_sections_size", nat(0)), .field("canister_history_size", nat(0)),
+                    .field("wasm_chunk_store_size", nat(0)), .field("snapshots_size", nat(0)),
+                ])),
             .field("cycles", nat(replica.configuration.cycleBalance)),
             .field("reserved_cycles", nat(0)),
             .field("idle_cycles_burned_per_day", nat(0)),
-            .field("query_stats", .record(sorting: [
-                .field("num_calls_total", nat(0)), .field("num_instructions_total", nat(0)),
-                .field("request_payload_bytes_total", nat(0)), .field("response_payload_bytes_total", nat(0)),
-            ])),
+            .field(
+                "query_stats",
+                .record(sorting: [
+                    .field("num_calls_total", nat(0)), .field("num_instructions_total", nat(0)),
+                    .field("request_payload_bytes_total", nat(0)), .field("response_payload_bytes_total", nat(0)),
+                ])),
         ])
         return encode(value, statusType)
     }

@@ -58,7 +58,9 @@ struct WasmBinary {
     enum Error: Swift.Error, Equatable, CustomStringConvertible {
         case malformed(String)
         var description: String {
-            switch self { case .malformed(let why): return "malformed Wasm module: \(why)" }
+            switch self {
+            case .malformed(let why): return "malformed Wasm module: \(why)"
+            }
         }
     }
 
@@ -296,12 +298,12 @@ struct WasmBinary {
                 let op = try byte()
                 switch op {
                 case 0x0B: return
-                case 0x41, 0x42, 0x23, 0xD2: _ = try u64()   // i32/i64.const (signed LEB; same length), global.get, ref.func
+                case 0x41, 0x42, 0x23, 0xD2: _ = try u64()  // i32/i64.const (signed LEB; same length), global.get, ref.func
                 case 0x43: offset += 4
                 case 0x44: offset += 8
                 case 0xD0: _ = try byte()
                 case 0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E: break  // extended-const arithmetic
-                case 0xFD: _ = try u32(); offset += 16         // v128.const
+                case 0xFD: _ = try u32(); offset += 16  // v128.const
                 default: throw .malformed("unsupported opcode 0x\(String(op, radix: 16)) in a constant expression")
                 }
             }

@@ -14,8 +14,10 @@ final class CallOutcomeChecker: Sendable {
 
     /// `agent` must sign with the client's own identity: the IC lets only a request's sender
     /// read its status.
-    init(agent: HTTPAgent, canister: Principal, checks: CallOutcomeChecks,
-         continuation: AsyncStream<ICWebSocketCallOutcome>.Continuation) {
+    init(
+        agent: HTTPAgent, canister: Principal, checks: CallOutcomeChecks,
+        continuation: AsyncStream<ICWebSocketCallOutcome>.Continuation
+    ) {
         self.agent = agent
         self.canister = canister
         self.checks = checks
@@ -35,8 +37,10 @@ final class CallOutcomeChecker: Sendable {
             return true
         }
         if !started {
-            continuation.yield(.unknown(sequenceNumber: sent.sequenceNumber,
-                                        reason: "not checked: \(checks.maxOutstanding) checks already outstanding"))
+            continuation.yield(
+                .unknown(
+                    sequenceNumber: sent.sequenceNumber,
+                    reason: "not checked: \(checks.maxOutstanding) checks already outstanding"))
         }
     }
 

@@ -33,7 +33,8 @@ public enum CanisterAppMessageType: Sendable, Equatable {
             throw .invalidConfiguration("the canister's Candid interface has no ws_message method")
         }
         guard parameters.count == 2 else {
-            throw .invalidConfiguration("ws_message takes \(parameters.count) parameters in the canister's Candid interface; an IC WebSocket canister's takes two")
+            throw .invalidConfiguration(
+                "ws_message takes \(parameters.count) parameters in the canister's Candid interface; an IC WebSocket canister's takes two")
         }
         guard let second = Self.words(parameters[1]), second.first == "opt" else {
             throw .invalidConfiguration("the second ws_message parameter is '\(parameters[1])', not an opt type")
@@ -108,7 +109,8 @@ public enum CanisterAppMessageType: Sendable, Equatable {
 
     static func parse(_ type: String) -> CanisterAppMessageType {
         guard type.hasPrefix("record"), let open = type.firstIndex(of: "{"), type.hasSuffix("}"),
-              type[type.startIndex..<open].trimmingCharacters(in: .whitespaces) == "record" else {
+            type[type.startIndex..<open].trimmingCharacters(in: .whitespaces) == "record"
+        else {
             return .other(type)
         }
         let body = String(type[type.index(after: open)..<type.index(before: type.endIndex)])
@@ -117,8 +119,10 @@ public enum CanisterAppMessageType: Sendable, Equatable {
             let text = normalised(part)
             guard !text.isEmpty else { continue }
             guard let colon = text.firstIndex(of: ":") else { return .other(type) }
-            fields.append(Field(name: unquoted(text[..<colon].trimmingCharacters(in: .whitespaces)),
-                                type: normalised(String(text[text.index(after: colon)...]))))
+            fields.append(
+                Field(
+                    name: unquoted(text[..<colon].trimmingCharacters(in: .whitespaces)),
+                    type: normalised(String(text[text.index(after: colon)...]))))
         }
         return .record(fields)
     }

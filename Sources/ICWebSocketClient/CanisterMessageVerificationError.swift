@@ -50,7 +50,8 @@ public enum CanisterMessageVerificationError: Error, Equatable, Sendable, Custom
             return "the message is addressed to client \(found), not to this client \(expected)"
         case .unexpectedSequenceNumber(let expected, let received):
             let hint = received < expected ? "a replayed or duplicated message" : "the gateway dropped messages"
-            return "received message sequence number does not match next expected value. Expected: \(expected), received: \(received) (\(hint))"
+            return
+                "received message sequence number does not match next expected value. Expected: \(expected), received: \(received) (\(hint))"
         }
     }
 }

@@ -63,9 +63,11 @@ public struct CanisterMessageVerifier: Sendable {
     ///   - maxCertificateAge: oldest acceptable certificate (default 5 min, as the reference); `nil` disables.
     ///   - maxFutureSkew: how far ahead of `clock` a certificate may be (default 5 min).
     ///   - clock: current time in ns since 1970.
-    public init(canister: Principal, rootKey: RootKey, clientKey: ClientKey, gateway: Principal,
-                maxCertificateAge: Duration? = .seconds(300), maxFutureSkew: Duration = .seconds(300),
-                clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock) {
+    public init(
+        canister: Principal, rootKey: RootKey, clientKey: ClientKey, gateway: Principal,
+        maxCertificateAge: Duration? = .seconds(300), maxFutureSkew: Duration = .seconds(300),
+        clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock
+    ) {
         self.canister = canister
         self.clientKey = clientKey
         self.gateway = gateway
@@ -74,8 +76,9 @@ public struct CanisterMessageVerifier: Sendable {
         self.clock = clock
         // Freshness is judged here (per message, also on cache hits), so the agent's verifier
         // checks only signature, delegation and scope.
-        certificateVerifier = CertificateVerifier(rootKey: rootKey, freshness: .disabled,
-                                                  cacheCapacity: Self.cacheCapacity, clock: clock)
+        certificateVerifier = CertificateVerifier(
+            rootKey: rootKey, freshness: .disabled,
+            cacheCapacity: Self.cacheCapacity, clock: clock)
         keyPrefix = gateway.textBytes + [UInt8(ascii: "_")]
     }
 

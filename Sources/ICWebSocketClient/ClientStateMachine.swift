@@ -39,8 +39,10 @@ struct ClientStateMachine: Sendable {
     /// Application messages sent and not yet acknowledged: sequence number → Candid bytes.
     private(set) var unacknowledgedContent: [(sequenceNumber: UInt64, content: [UInt8])] = []
 
-    init(canister: Principal, clientKey: ClientKey, rootKey: RootKey, maxCertificateAge: Duration?,
-         ackTimeout: Duration, clock: @escaping @Sendable () -> UInt64) {
+    init(
+        canister: Principal, clientKey: ClientKey, rootKey: RootKey, maxCertificateAge: Duration?,
+        ackTimeout: Duration, clock: @escaping @Sendable () -> UInt64
+    ) {
         self.canister = canister
         self.clientKey = clientKey
         self.rootKey = rootKey
@@ -60,9 +62,10 @@ struct ClientStateMachine: Sendable {
             throw .invalidHandshake(error.description)
         }
         phase = .awaitingOpen(gateway: handshake.gatewayPrincipal)
-        verifier = CanisterMessageVerifier(canister: canister, rootKey: rootKey, clientKey: clientKey,
-                                           gateway: handshake.gatewayPrincipal, maxCertificateAge: maxCertificateAge,
-                                           clock: clock)
+        verifier = CanisterMessageVerifier(
+            canister: canister, rootKey: rootKey, clientKey: clientKey,
+            gateway: handshake.gatewayPrincipal, maxCertificateAge: maxCertificateAge,
+            clock: clock)
         return handshake.gatewayPrincipal
     }
 
@@ -105,7 +108,8 @@ struct ClientStateMachine: Sendable {
             unacknowledgedContent.removeAll { $0.sequenceNumber <= n }
             // §5.6 step 4: answer with the canister sequence number of the ack just processed.
             let keepAlive = WebsocketServiceMessageContent.keepAliveMessage(
-                lastIncomingSequenceNum: message.sequenceNum).encoded()
+                lastIncomingSequenceNum: message.sequenceNum
+            ).encoded()
             return .sendKeepAlive(try nextMessage(content: keepAlive, isServiceMessage: true))
         case .closeMessage(let reason):
             phase = .closed
@@ -128,8 +132,9 @@ struct ClientStateMachine: Sendable {
         try acknowledgements.add(sequenceNumber, now: now)
         lastSentSequenceNumber = sequenceNumber
         if !isServiceMessage { unacknowledgedContent.append((sequenceNumber, content)) }
-        return WebsocketMessage(clientKey: clientKey, sequenceNum: sequenceNumber, timestamp: now,
-                                isServiceMessage: isServiceMessage, content: content)
+        return WebsocketMessage(
+            clientKey: clientKey, sequenceNum: sequenceNumber, timestamp: now,
+            isServiceMessage: isServiceMessage, content: content)
     }
 
     /// The ack timer (§5.7), evaluated against the session clock.

@@ -55,10 +55,12 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         let id: Int?
     }
 
-    init(gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
-         configuration: ICWebSocketClientConfiguration, logger: Logger, transport: any GatewayTransport,
-         messages: AsyncThrowingStream<Message, any Error>.Continuation,
-         states: AsyncStream<ICWebSocketConnectionState>.Continuation) {
+    init(
+        gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
+        configuration: ICWebSocketClientConfiguration, logger: Logger, transport: any GatewayTransport,
+        messages: AsyncThrowingStream<Message, any Error>.Continuation,
+        states: AsyncStream<ICWebSocketConnectionState>.Continuation
+    ) {
         self.gatewayURL = gatewayURL
         self.canister = canister
         self.rootKey = rootKey
@@ -66,8 +68,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         self.logger = logger
         self.transport = transport
         self.principal = identity.principal
-        self.signer = ClientRequestSigner(identity: identity, canister: canister,
-                                          ingressExpiry: configuration.ingressExpiry, clock: configuration.clock)
+        self.signer = ClientRequestSigner(
+            identity: identity, canister: canister,
+            ingressExpiry: configuration.ingressExpiry, clock: configuration.clock)
         self.messages = messages
         self.states = states
         currentKey = LockedValue(nil)
@@ -117,9 +120,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
                     return finish(error)
                 }
                 attempt += 1
-                let unacknowledged = session?.unacknowledgedContent.map {
-                    UnacknowledgedMessage(sequenceNumber: $0.sequenceNumber, content: $0.content)
-                } ?? []
+                let unacknowledged =
+                    session?.unacknowledgedContent.map {
+                        UnacknowledgedMessage(sequenceNumber: $0.sequenceNumber, content: $0.content)
+                    } ?? []
                 logger.warning("connection failed, reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 states.yield(.reconnecting(attempt: attempt, cause: error, unacknowledged: unacknowledged))
                 var delay = configuration.reconnect.initialDelay
@@ -163,15 +167,17 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private func runAttempt() async -> AttemptEnd {
         if let session { accumulate(session) }
         let clientKey = ClientKey(clientPrincipal: principal, clientNonce: UInt64.random(in: .min ... .max))
-        session = ClientStateMachine(canister: canister, clientKey: clientKey, rootKey: rootKey,
-                                maxCertificateAge: configuration.maxCertificateAge, ackTimeout: configuration.ackTimeout,
-                                clock: configuration.clock)
+        session = ClientStateMachine(
+            canister: canister, clientKey: clientKey, rootKey: rootKey,
+            maxCertificateAge: configuration.maxCertificateAge, ackTimeout: configuration.ackTimeout,
+            clock: configuration.clock)
         attemptEnd = nil
         openedInAttempt = false
         states.yield(.connecting)
         logger.debug("connecting", metadata: ["gateway": "\(gatewayURL)", "client_key": "\(clientKey)"])
         do {
-            let (code, reason) = try await transport.run(url: gatewayURL, maxFrameSize: configuration.maxFrameSize, logger: logger) { channel in
+            let (code, reason) = try await transport.run(url: gatewayURL, maxFrameSize: configuration.maxFrameSize, logger: logger) {
+                channel in
                 await self.drive(channel)
             }
             channel = nil
@@ -248,7 +254,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
 
     private func readLoop(_ channel: any GatewayChannel) async -> AttemptEnd? {
         do {
-            guard let first = try await channel.receive() else { return userClosed ? .closedByUser : .failed(.connectionClosed(code: nil, reason: nil)) }
+            guard let first = try await channel.receive() else {
+                return userClosed ? .closedByUser : .failed(.connectionClosed(code: nil, reason: nil))
+            }
             guard case .binary(let bytes) = first else {
                 return .failed(.invalidHandshake("the first frame is a text frame, not a CBOR handshake"))
             }
@@ -379,8 +387,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         } catch {
             throw (error as? ICWebSocketClientError) ?? .transport("\(error)")
         }
-        return SentMessage(sequenceNumber: message.sequenceNum, requestID: signed.requestID,
-                           ingressExpiry: signed.ingressExpiry)
+        return SentMessage(
+            sequenceNumber: message.sequenceNum, requestID: signed.requestID,
+            ingressExpiry: signed.ingressExpiry)
     }
 }
 

@@ -16,8 +16,10 @@ enum GatewayFrame: Sendable, Equatable {
 protocol GatewayTransport: Sendable {
     /// Connects to `url` and runs `session` until it returns; then the WebSocket is closed.
     /// Returns the close code and reason the gateway sent, if any.
-    func run(url: String, maxFrameSize: Int, logger: Logger,
-             session: @escaping @Sendable (any GatewayChannel) async -> Void) async throws -> (code: UInt16?, reason: String?)
+    func run(
+        url: String, maxFrameSize: Int, logger: Logger,
+        session: @escaping @Sendable (any GatewayChannel) async -> Void
+    ) async throws -> (code: UInt16?, reason: String?)
 }
 
 /// An open WebSocket as a session uses it.
@@ -33,8 +35,10 @@ protocol GatewayChannel: Sendable {
 /// ``GatewayTransport`` over swift-websocket's client (ws:// and wss://). No subprotocol is
 /// requested and no pings are sent: the reference gateway treats pings as protocol violations (§2.1).
 struct WebSocketGatewayTransport: GatewayTransport {
-    func run(url: String, maxFrameSize: Int, logger: Logger,
-             session: @escaping @Sendable (any GatewayChannel) async -> Void) async throws -> (code: UInt16?, reason: String?) {
+    func run(
+        url: String, maxFrameSize: Int, logger: Logger,
+        session: @escaping @Sendable (any GatewayChannel) async -> Void
+    ) async throws -> (code: UInt16?, reason: String?) {
         let configuration = WebSocketClientConfiguration(maxFrameSize: maxFrameSize, closeTimeout: .seconds(5), autoPing: .disabled)
         let closeFrame = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
             await session(WebSocketGatewayChannel(inbound: inbound, outbound: outbound, maxFrameSize: maxFrameSize))

@@ -53,9 +53,11 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         public var messagesReceived: Int
     }
 
-    private init(canister: Principal, driver: ConnectionDriver<Message>,
-                 messages: AsyncThrowingStream<Message, any Error>, states: AsyncStream<ICWebSocketConnectionState>,
-                 callOutcomes: AsyncStream<ICWebSocketCallOutcome>, outcomeChecker: CallOutcomeChecker?) {
+    private init(
+        canister: Principal, driver: ConnectionDriver<Message>,
+        messages: AsyncThrowingStream<Message, any Error>, states: AsyncStream<ICWebSocketConnectionState>,
+        callOutcomes: AsyncStream<ICWebSocketCallOutcome>, outcomeChecker: CallOutcomeChecker?
+    ) {
         self.canister = canister
         self.driver = driver
         self.messages = messages
@@ -91,20 +93,25 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         // Outcome checks read the client's own request status from the IC itself: only the
         // request's sender may, so the agent signs with the client's identity.
         let agent = configuration.callOutcomeChecks.map { _ in
-            HTTPAgent(configuration: .init(url: network.url, rootKey: .explicit(rootKey),
-                                           ingressExpiry: configuration.ingressExpiry, clock: configuration.clock),
-                      identity: identity)
+            HTTPAgent(
+                configuration: .init(
+                    url: network.url, rootKey: .explicit(rootKey),
+                    ingressExpiry: configuration.ingressExpiry, clock: configuration.clock),
+                identity: identity)
         }
-        return try await connect(gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
-                                 configuration: configuration, logger: logger, transport: WebSocketGatewayTransport(),
-                                 outcomeAgent: agent)
+        return try await connect(
+            gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
+            configuration: configuration, logger: logger, transport: WebSocketGatewayTransport(),
+            outcomeAgent: agent)
     }
 
     /// The entry point with the transport seam exposed (tests).
-    static func connect(gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
-                        configuration: ICWebSocketClientConfiguration, logger: Logger,
-                        transport: any GatewayTransport,
-                        outcomeAgent: HTTPAgent? = nil) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
+    static func connect(
+        gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
+        configuration: ICWebSocketClientConfiguration, logger: Logger,
+        transport: any GatewayTransport,
+        outcomeAgent: HTTPAgent? = nil
+    ) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
         let lowered = gatewayURL.lowercased()
         guard lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") else {
             throw .invalidConfiguration("gateway URL must start with ws:// or wss://, got \(gatewayURL)")
@@ -122,14 +129,16 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         let outcomes = AsyncStream<ICWebSocketCallOutcome>.makeStream(bufferingPolicy: .bufferingNewest(256))
         var checker: CallOutcomeChecker?
         if let checks = configuration.callOutcomeChecks, let outcomeAgent {
-            checker = CallOutcomeChecker(agent: outcomeAgent, canister: canister, checks: checks,
-                                         continuation: outcomes.continuation)
+            checker = CallOutcomeChecker(
+                agent: outcomeAgent, canister: canister, checks: checks,
+                continuation: outcomes.continuation)
         } else {
             outcomes.continuation.finish()
         }
-        let connection = ICWebSocketConnection(canister: canister, driver: driver, messages: messages.stream,
-                                               states: states.stream, callOutcomes: outcomes.stream,
-                                               outcomeChecker: checker)
+        let connection = ICWebSocketConnection(
+            canister: canister, driver: driver, messages: messages.stream,
+            states: states.stream, callOutcomes: outcomes.stream,
+            outcomeChecker: checker)
         do {
             try await driver.start()
         } catch {
@@ -172,7 +181,8 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
     /// Verification counters over the life of this connection (reconnects included).
     public func statistics() async -> Statistics {
         let stats = await driver.statistics()
-        return Statistics(certificatesVerified: stats.certificatesVerified, certificateCacheHits: stats.certificateCacheHits,
-                          messagesReceived: stats.messagesReceived)
+        return Statistics(
+            certificatesVerified: stats.certificatesVerified, certificateCacheHits: stats.certificateCacheHits,
+            messagesReceived: stats.messagesReceived)
     }
 }

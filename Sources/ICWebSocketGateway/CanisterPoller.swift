@@ -18,8 +18,10 @@ final class CanisterPoller: Sendable {
     private let readiness = NIOLockedValueBox<(ready: Bool, waiting: [@Sendable () -> Void])>((false, []))
     private let logger: Logger
 
-    init(canister: Principal, agent: HTTPAgent, configuration: GatewayConfiguration, metrics: GatewayMetrics,
-         certificates: PollCertificateChecker?, logger: Logger) {
+    init(
+        canister: Principal, agent: HTTPAgent, configuration: GatewayConfiguration, metrics: GatewayMetrics,
+        certificates: PollCertificateChecker?, logger: Logger
+    ) {
         self.canister = canister
         self.agent = agent
         self.configuration = configuration
@@ -69,9 +71,11 @@ final class CanisterPoller: Sendable {
         }
         guard case .done(let start?) = search.next, start >= schedule.nonce else { return }
         if start > schedule.nonce {
-            logger.info("skipped messages queued before this poller started", metadata: [
-                "start_nonce": "\(start)", "skipped": "\(start - schedule.nonce)", "queries": "\(search.probes)",
-            ])
+            logger.info(
+                "skipped messages queued before this poller started",
+                metadata: [
+                    "start_nonce": "\(start)", "skipped": "\(start - schedule.nonce)", "queries": "\(search.probes)",
+                ])
             schedule.start(at: start)
         }
         // The page that ended the search is the next poll's answer: relay it rather than ask again.
@@ -92,11 +96,12 @@ final class CanisterPoller: Sendable {
         metrics.pollerStarted()
         defer { metrics.pollerStopped() }
         logger.debug("poller started")
-        var schedule = PollSchedule(pollingInterval: configuration.pollingInterval,
-                                    maxIdleInterval: configuration.maxIdlePollingInterval,
-                                    retryBudget: configuration.pollRetryBudget,
-                                    maxRetryBackoff: configuration.maxPollRetryBackoff,
-                                    retryWindow: configuration.pollRetryWindow)
+        var schedule = PollSchedule(
+            pollingInterval: configuration.pollingInterval,
+            maxIdleInterval: configuration.maxIdlePollingInterval,
+            retryBudget: configuration.pollRetryBudget,
+            maxRetryBackoff: configuration.maxPollRetryBackoff,
+            retryWindow: configuration.pollRetryWindow)
         // Sessions' ws_open waits for the first poll (and the tail search it may start), so that
         // their open messages cannot fall into the part of the queue that is skipped.
         defer { becomeReady() }
@@ -127,8 +132,10 @@ final class CanisterPoller: Sendable {
 
     /// One poll; with `reportsPage`, also the nonces of a successful batch (the first poll's,
     /// for the tail search).
-    private func pollOnce(_ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock,
-                          reportsPage: Bool, state: GatewayState) async -> (PollSchedule.Next, QueueTailSearch.Page?) {
+    private func pollOnce(
+        _ schedule: inout PollSchedule, start: ContinuousClock.Instant, clock: ContinuousClock,
+        reportsPage: Bool, state: GatewayState
+    ) async -> (PollSchedule.Next, QueueTailSearch.Page?) {
         metrics.pollSent(canister: canister)
         let batch: CanisterOutputCertifiedMessages
         do throws(PollError) {
@@ -144,7 +151,8 @@ final class CanisterPoller: Sendable {
                     logger.notice("ws_get_messages timed out; polling again", metadata: ["nonce": "\(schedule.nonce)"])
                     return (schedule.timedOut(), nil)
                 }
-                logger.warning("ws_get_messages failed; retrying", metadata: ["reason": "\(reason)", "attempt": "\(schedule.failures + 1)"])
+                logger.warning(
+                    "ws_get_messages failed; retrying", metadata: ["reason": "\(reason)", "attempt": "\(schedule.failures + 1)"])
                 return (schedule.failedTransiently(reason), nil)
             }
         }
@@ -161,8 +169,10 @@ final class CanisterPoller: Sendable {
         return (next, reportsPage ? QueueTailSearch.Page(batch) : nil)
     }
 
-    private func relay(_ batch: CanisterOutputCertifiedMessages, to sessions: [ClientKey: ClientSession],
-                       receivedAt: ContinuousClock.Instant) {
+    private func relay(
+        _ batch: CanisterOutputCertifiedMessages, to sessions: [ClientKey: ClientSession],
+        receivedAt: ContinuousClock.Instant
+    ) {
         for message in batch.messages {
             // Messages for keys without a session (other gateways' old clients, clients that
             // left) are skipped (§6.5 step 4).
@@ -173,8 +183,9 @@ final class CanisterPoller: Sendable {
 
     private func fail(_ failure: PollSchedule.Failure, state: GatewayState) {
         let sessions = state.removeCanister(canister, poller: self)
-        logger.error("poller failed; closing the canister's sessions",
-                     metadata: ["reason": "\(failure.reason)", "sessions": "\(sessions.count)"])
+        logger.error(
+            "poller failed; closing the canister's sessions",
+            metadata: ["reason": "\(failure.reason)", "sessions": "\(sessions.count)"])
         for session in sessions { session.pollerFailed(code: failure.code, reason: failure.reason) }
     }
 

@@ -95,9 +95,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         guard let message = pending else { return }
         guard message.data.readableBytes <= maxMessageBytes else {
             pending = nil
-            return refuse(context: context, .messageTooBig,
-                          "message of \(message.data.readableBytes)+ bytes exceeds the limit of \(maxMessageBytes) (--max-message-size)",
-                          metric: "message_too_big")
+            return refuse(
+                context: context, .messageTooBig,
+                "message of \(message.data.readableBytes)+ bytes exceeds the limit of \(maxMessageBytes) (--max-message-size)",
+                metric: "message_too_big")
         }
         guard fin else { return }
         pending = nil
@@ -151,8 +152,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         guard !ended else { return }
         switch error as? NIOWebSocketError {
         case .invalidFrameLength?:
-            refuse(context: context, .messageTooBig, "frame exceeds the limit of \(maxFrameBytes) bytes (--max-frame-size)",
-                   metric: "frame_too_big")
+            refuse(
+                context: context, .messageTooBig, "frame exceeds the limit of \(maxFrameBytes) bytes (--max-frame-size)",
+                metric: "frame_too_big")
         case let error?:
             refuse(context: context, .protocolError, "invalid WebSocket frame: \(error)", metric: "protocol_error")
         case nil:

@@ -21,10 +21,12 @@ final class SessionServices: Sendable {
     /// Called once per session when its closing work (Close frame, unregistration, `ws_close`) is done.
     let sessionFinished: @Sendable (ClientSession) -> Void
 
-    init(configuration: GatewayConfiguration, gatewayPrincipal: Principal, state: GatewayState, callAgent: HTTPAgent,
-         metrics: GatewayMetrics, startPoller: @escaping @Sendable (CanisterPoller) -> Void,
-         closeOnCanister: @escaping @Sendable (SessionStateMachine.SessionTarget) async -> Void,
-         sessionFinished: @escaping @Sendable (ClientSession) -> Void) {
+    init(
+        configuration: GatewayConfiguration, gatewayPrincipal: Principal, state: GatewayState, callAgent: HTTPAgent,
+        metrics: GatewayMetrics, startPoller: @escaping @Sendable (CanisterPoller) -> Void,
+        closeOnCanister: @escaping @Sendable (SessionStateMachine.SessionTarget) async -> Void,
+        sessionFinished: @escaping @Sendable (ClientSession) -> Void
+    ) {
         self.configuration = configuration
         self.gatewayPrincipal = gatewayPrincipal
         self.state = state
@@ -88,11 +90,13 @@ final class ClientSession: Sendable {
         var logger = logger
         logger[metadataKey: "connection_id"] = "\(id)"
         self.logger = logger
-        state = NIOLockedValueBox(Inner(
-            machine: SessionStateMachine(gatewayPrincipal: services.gatewayPrincipal,
-                                         maxEnvelopeBytes: services.configuration.maxEnvelopeBytes,
-                                         handshakeTimeout: services.configuration.handshakeTimeout,
-                                         setupTimeout: services.configuration.setupTimeout)))
+        state = NIOLockedValueBox(
+            Inner(
+                machine: SessionStateMachine(
+                    gatewayPrincipal: services.gatewayPrincipal,
+                    maxEnvelopeBytes: services.configuration.maxEnvelopeBytes,
+                    handshakeTimeout: services.configuration.handshakeTimeout,
+                    setupTimeout: services.configuration.setupTimeout)))
     }
 
     var sessionState: SessionStateMachine.State { state.withLockedValue { $0.machine.state } }
@@ -145,7 +149,8 @@ final class ClientSession: Sendable {
         }
         if overflow {
             let limit = services.configuration.maxPendingOutboundMessages
-            handle(.outboundOverflow(reason: "client reads too slowly: \(limit) canister messages unsent (--max-pending-outbound \(limit))"))
+            handle(
+                .outboundOverflow(reason: "client reads too slowly: \(limit) canister messages unsent (--max-pending-outbound \(limit))"))
             return
         }
         guard case .send(let bytes) = action else { return }
@@ -266,7 +271,8 @@ final class ClientSession: Sendable {
             guard inner.callBytes + cost <= configuration.callBacklogBudgetBytes else { return .overBudget(inner.callBytes + cost) }
             inner.calls.append(envelope)
             inner.callBytes += cost
-            let pauses = !inner.readingPaused
+            let pauses =
+                !inner.readingPaused
                 && (inner.calls.count >= configuration.maxPendingCalls || inner.callBytes >= configuration.maxPendingCallBytes)
             if pauses { inner.readingPaused = true }
             defer { inner.submitting = true }
@@ -277,10 +283,14 @@ final class ClientSession: Sendable {
         case .ignored:
             return
         case .overBudget(let bytes):
-            logger.warning("client kept sending after reading stopped", metadata: [
-                "queued_bytes": "\(bytes)", "budget_bytes": "\(configuration.callBacklogBudgetBytes)",
-            ])
-            handle(.callBacklogExceeded(reason: "\(bytes) bytes sent while reading was paused; budget \(configuration.callBacklogBudgetBytes) bytes"))
+            logger.warning(
+                "client kept sending after reading stopped",
+                metadata: [
+                    "queued_bytes": "\(bytes)", "budget_bytes": "\(configuration.callBacklogBudgetBytes)",
+                ])
+            handle(
+                .callBacklogExceeded(
+                    reason: "\(bytes) bytes sent while reading was paused; budget \(configuration.callBacklogBudgetBytes) bytes"))
             return
         case .queued(let starts, let pauses, let queuedBytes):
             services.metrics.callsQueued(bytes: queuedBytes)
@@ -306,10 +316,12 @@ final class ClientSession: Sendable {
     /// flow control holds it back.
     private func pauseReading() {
         services.metrics.readingPaused()
-        logger.debug("call queue full; reading paused", metadata: [
-            "max_pending_calls": "\(services.configuration.maxPendingCalls)",
-            "max_pending_call_bytes": "\(services.configuration.maxPendingCallBytes)",
-        ])
+        logger.debug(
+            "call queue full; reading paused",
+            metadata: [
+                "max_pending_calls": "\(services.configuration.maxPendingCalls)",
+                "max_pending_call_bytes": "\(services.configuration.maxPendingCallBytes)",
+            ])
         channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
     }
 
@@ -319,8 +331,8 @@ final class ClientSession: Sendable {
         let configuration = services.configuration
         let resumes = state.withLockedValue { inner -> Bool in
             guard inner.readingPaused, inner.ending == nil,
-                  inner.calls.count <= configuration.maxPendingCalls / 2,
-                  inner.callBytes <= configuration.maxPendingCallBytes / 2
+                inner.calls.count <= configuration.maxPendingCalls / 2,
+                inner.callBytes <= configuration.maxPendingCallBytes / 2
             else { return false }
             inner.readingPaused = false
             return true
@@ -387,16 +399,19 @@ final class ClientSession: Sendable {
     /// Submits the envelope and waits for its certified outcome.
     private func submitUntilExecuted(_ envelope: ForwardedEnvelope) async -> String {
         await resubmittingTransientFailures(envelope) { () async throws(AgentError) -> String in
-            let reply = try await services.callAgent.submitCall(envelope.body, requestID: envelope.requestID,
-                                                                effectiveCanisterID: envelope.canister,
-                                                                ingressExpiry: envelope.ingressExpiry)
+            let reply = try await services.callAgent.submitCall(
+                envelope.body, requestID: envelope.requestID,
+                effectiveCanisterID: envelope.canister,
+                ingressExpiry: envelope.ingressExpiry)
             // `ws_open` and `ws_message` answer `variant { Ok; Err : text }` (§3.1): an `Err`
             // means the canister refused the client's message, which nobody would see otherwise.
             if case .err(let text)? = try? Candid.decode(CanisterWsResult.self, from: reply) {
                 services.metrics.callRefusedByCanister(method: envelope.methodName)
-                logger.warning("the canister refused a client's call", metadata: [
-                    "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
-                ])
+                logger.warning(
+                    "the canister refused a client's call",
+                    metadata: [
+                        "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
+                    ])
                 return "refused"
             }
             return "replied"
@@ -422,9 +437,11 @@ final class ClientSession: Sendable {
                 guard error.isTransient, attempt < Self.submissionAttempts, !Task.isCancelled else {
                     return reportFailure(error, envelope)
                 }
-                logger.notice("offering a client's call to the IC again", metadata: [
-                    "method": "\(envelope.methodName)", "attempt": "\(attempt + 1)", "error": "\(error)",
-                ])
+                logger.notice(
+                    "offering a client's call to the IC again",
+                    metadata: [
+                        "method": "\(envelope.methodName)", "attempt": "\(attempt + 1)", "error": "\(error)",
+                    ])
                 try? await Task.sleep(for: wait)
                 wait *= 2
             }
@@ -444,8 +461,9 @@ final class ClientSession: Sendable {
             "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(error)",
         ]
         if Task.isCancelled {
-            logger.notice("the session ended while one of its envelopes was being submitted; the IC may or may not have it",
-                          metadata: metadata)
+            logger.notice(
+                "the session ended while one of its envelopes was being submitted; the IC may or may not have it",
+                metadata: metadata)
             return "cancelled"
         }
         if error.isTransient {
@@ -498,12 +516,15 @@ final class ClientSession: Sendable {
         if wasPaused { resumeReading() }
         if unsubmitted > 0 {
             services.metrics.envelopesDropped(unsubmitted)
-            logger.notice("session ended with envelopes not yet submitted to the IC; they are dropped",
-                          metadata: ["envelopes": "\(unsubmitted)"])
+            logger.notice(
+                "session ended with envelopes not yet submitted to the IC; they are dropped",
+                metadata: ["envelopes": "\(unsubmitted)"])
         }
-        logger.info("session ended", metadata: [
-            "reason": "\(ending.reason)", "close_code": "\(ending.closeFrame.map { "\($0.code.rawValue)" } ?? "none")",
-        ])
+        logger.info(
+            "session ended",
+            metadata: [
+                "reason": "\(ending.reason)", "close_code": "\(ending.closeFrame.map { "\($0.code.rawValue)" } ?? "none")",
+            ])
         if let frame = ending.closeFrame {
             closeConnection(code: frame.code, reason: frame.reason)
         } else {

@@ -27,18 +27,20 @@ public struct ForwardedEnvelope: Sendable, Equatable {
             throw Rejection(code: .invalidFrame, reason: "not a client request frame: \(error)")
         }
         guard frame.envelopeBytes.count <= maxEnvelopeBytes else {
-            throw Rejection(code: .messageTooBig,
-                            reason: "envelope of \(frame.envelopeBytes.count) bytes exceeds the limit of \(maxEnvelopeBytes)")
+            throw Rejection(
+                code: .messageTooBig,
+                reason: "envelope of \(frame.envelopeBytes.count) bytes exceeds the limit of \(maxEnvelopeBytes)")
         }
         guard let content = frame.content, content.mapEntries != nil else {
             throw Rejection(code: .invalidFrame, reason: "envelope has no content map")
         }
         guard frame.requestType == "call" else {
-            throw Rejection(code: .policyViolation,
-                            reason: "envelope request_type is '\(frame.requestType ?? "missing")', expected 'call'")
+            throw Rejection(
+                code: .policyViolation,
+                reason: "envelope request_type is '\(frame.requestType ?? "missing")', expected 'call'")
         }
         guard let canister = frame.canisterID, let sender = frame.sender, let method = frame.methodName,
-              let arg = frame.arg, let expiry = content["ingress_expiry"]?.uint64
+            let arg = frame.arg, let expiry = content["ingress_expiry"]?.uint64
         else {
             throw Rejection(code: .invalidFrame, reason: "call envelope lacks canister_id, sender, method_name, arg or ingress_expiry")
         }

@@ -47,8 +47,10 @@ public final class Gateway: Service, Sendable {
     ///   - identity: the gateway's IC identity (see ``GatewayIdentity``); it signs polls and `ws_close`.
     ///   - metricsFactory: where metrics go; default: a Prometheus registry served on
     ///     ``GatewayConfiguration/prometheusEndpoint``, or the process-wide `MetricsSystem` without one.
-    public init(configuration: GatewayConfiguration, identity: any Identity, logger: Logger,
-                metricsFactory: (any MetricsFactory)? = nil) throws {
+    public init(
+        configuration: GatewayConfiguration, identity: any Identity, logger: Logger,
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws {
         try Self.validate(configuration)
         self.configuration = configuration
         self.identity = identity
@@ -68,8 +70,10 @@ public final class Gateway: Service, Sendable {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
                 let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-                tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain,
-                                                                                 privateKey: .privateKey(privateKey)))
+                tls = try NIOSSLContext(
+                    configuration: .makeServerConfiguration(
+                        certificateChain: chain,
+                        privateKey: .privateKey(privateKey)))
             } catch {
                 throw GatewayError.tls("cannot load \(certificate) / \(key): \(error)")
             }
@@ -159,25 +163,30 @@ public final class Gateway: Service, Sendable {
     }
 
     private func serve(httpClient: HTTPClient) async throws {
-        let runtime = GatewayRuntime(configuration: configuration, identity: identity, httpClient: httpClient,
-                                     metrics: metrics, logger: logger)
+        let runtime = GatewayRuntime(
+            configuration: configuration, identity: identity, httpClient: httpClient,
+            metrics: metrics, logger: logger)
         logger.info("gateway identity", metadata: ["gateway_principal": "\(principal)"])
         let listener = try await WebSocketListener.bind(
-            .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
-                  upgradeTimeout: configuration.handshakeTimeout, tls: tls,
-                  tlsHandshakeTimeout: configuration.tlsHandshakeTimeout),
+            .init(
+                host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
+                upgradeTimeout: configuration.handshakeTimeout, tls: tls,
+                tlsHandshakeTimeout: configuration.tlsHandshakeTimeout),
             runtime: runtime)
         let port = listener.localAddress?.port ?? configuration.port
-        logger.info("gateway listening", metadata: [
-            "address": "\(configuration.host):\(port)", "tls": "\(tls != nil)", "ic_network_url": "\(configuration.icNetworkURL)",
-        ])
+        logger.info(
+            "gateway listening",
+            metadata: [
+                "address": "\(configuration.host):\(port)", "tls": "\(tls != nil)", "ic_network_url": "\(configuration.icNetworkURL)",
+            ])
         setListening(.success(port))
         // The metrics endpoint must not see our graceful shutdown directly (a detached task does
         // not inherit it): it keeps serving while sessions close, then stops with the listener.
         let metricsServer = prometheusAddress.flatMap { address in
             metricsRegistry.map { registry in
-                ServiceGroup(services: [Self.metricsApplication(registry: registry, address: address, logger: logger)],
-                             gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
+                ServiceGroup(
+                    services: [Self.metricsApplication(registry: registry, address: address, logger: logger)],
+                    gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
             }
         }
         let metricsTask = metricsServer.map { group in Task.detached { try await group.run() } }
@@ -215,14 +224,18 @@ public final class Gateway: Service, Sendable {
         }
     }
 
-    private static func metricsApplication(registry: PrometheusCollectorRegistry, address: (host: String, port: Int),
-                                           logger: Logger) -> some ApplicationProtocol {
+    private static func metricsApplication(
+        registry: PrometheusCollectorRegistry, address: (host: String, port: Int),
+        logger: Logger
+    ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)),
-                           logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port)),
+            logger: logger)
     }
 }

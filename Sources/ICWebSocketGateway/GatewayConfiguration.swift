@@ -191,7 +191,7 @@ public struct GatewayConfiguration: Sendable {
     /// `host:port` split at the last colon (IPv6 hosts may be bracketed).
     public static func parseAddress(_ text: String) throws(GatewayError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65_535).contains(port)
+            (0...65_535).contains(port)
         else { throw .configuration("'\(text)' is not an address of the form host:port") }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -17,8 +17,10 @@ public enum GatewayIdentity {
         do {
             let pem = try IdentityPEM.pem(for: identity)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: url.path, contents: Data(pem.utf8),
-                                                 attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: url.path, contents: Data(pem.utf8),
+                    attributes: [.posixPermissions: 0o600])
             else { throw GatewayError.identity("cannot create \(path)") }
         } catch let error as GatewayError {
             throw error

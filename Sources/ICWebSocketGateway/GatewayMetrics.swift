@@ -42,8 +42,10 @@ public final class GatewayMetrics: Sendable {
     }
     func sessionEnded(after duration: Duration, code: GatewayCloseCode?) {
         connectionDuration.recordNanoseconds(duration.nanoseconds)
-        Counter(label: "icws_gateway_sessions_closed_total", dimensions: [("code", code.map { "\($0.rawValue)" } ?? "none")],
-                factory: factory).increment()
+        Counter(
+            label: "icws_gateway_sessions_closed_total", dimensions: [("code", code.map { "\($0.rawValue)" } ?? "none")],
+            factory: factory
+        ).increment()
     }
     func clientsConnected(canister: Principal, count: Int) {
         Gauge(label: "clients_connected", dimensions: [("canister_id", "\(canister)")], factory: factory).record(count)
@@ -52,7 +54,8 @@ public final class GatewayMetrics: Sendable {
     func pollerStarted() { activePollers.increment() }
     func pollerStopped() { activePollers.decrement() }
     func pollerDuration(canister: Principal, _ duration: Duration) {
-        Timer(label: "poller_duration", dimensions: [("canister_id", "\(canister)")], factory: factory).recordNanoseconds(duration.nanoseconds)
+        Timer(label: "poller_duration", dimensions: [("canister_id", "\(canister)")], factory: factory).recordNanoseconds(
+            duration.nanoseconds)
     }
 
     // Ours.

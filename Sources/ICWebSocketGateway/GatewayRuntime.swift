@@ -34,22 +34,28 @@ final class GatewayRuntime: Sendable {
         self.identity = identity
         self.metrics = metrics
         self.logger = logger
-        limiter = ConnectionLimiter(maxConnections: configuration.maxConnections,
-                                    maxConnectionsPerIP: configuration.maxConnectionsPerIP,
-                                    connectionsPerSecond: configuration.newConnectionsPerSecond)
-        gatewayAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey,
-                                                      clock: configuration.icClock),
-                                 identity: identity, httpClient: httpClient)
+        limiter = ConnectionLimiter(
+            maxConnections: configuration.maxConnections,
+            maxConnectionsPerIP: configuration.maxConnectionsPerIP,
+            connectionsPerSecond: configuration.newConnectionsPerSecond)
+        gatewayAgent = HTTPAgent(
+            configuration: .init(
+                url: configuration.icNetworkURL, rootKey: configuration.rootKey,
+                clock: configuration.icClock),
+            identity: identity, httpClient: httpClient)
         callAgent = gatewayAgent
-        pollAgent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey,
-                                                   requestTimeout: configuration.pollTimeout, clock: configuration.icClock),
-                              identity: identity, httpClient: httpClient)
+        pollAgent = HTTPAgent(
+            configuration: .init(
+                url: configuration.icNetworkURL, rootKey: configuration.rootKey,
+                requestTimeout: configuration.pollTimeout, clock: configuration.icClock),
+            identity: identity, httpClient: httpClient)
         certificates = configuration.verifiesPollCertificates ? PollCertificateChecker(agent: pollAgent) : nil
         let pollAgent = self.pollAgent
         let certificates = self.certificates
         let state = GatewayState(metrics: metrics) { canister in
-            CanisterPoller(canister: canister, agent: pollAgent, configuration: configuration, metrics: metrics,
-                           certificates: certificates, logger: logger)
+            CanisterPoller(
+                canister: canister, agent: pollAgent, configuration: configuration, metrics: metrics,
+                certificates: certificates, logger: logger)
         }
         self.state = state
         let gatewayAgent = self.gatewayAgent
@@ -60,8 +66,9 @@ final class GatewayRuntime: Sendable {
             startPoller: { [pollerStarts] poller in pollerStarts.continuation.yield(poller) },
             closeOnCanister: { target in
                 let shuttingDown = liveSessions.withLockedValue { $0.shuttingDown }
-                await Self.callWsClose(target, agent: gatewayAgent, configuration: configuration, shuttingDown: shuttingDown,
-                                       logger: logger)
+                await Self.callWsClose(
+                    target, agent: gatewayAgent, configuration: configuration, shuttingDown: shuttingDown,
+                    logger: logger)
             },
             sessionFinished: { session in _ = liveSessions.withLockedValue { $0.sessions.removeValue(forKey: session.id) } })
     }
@@ -92,21 +99,26 @@ final class GatewayRuntime: Sendable {
             return (session, live.shuttingDown)
         }
         try channel.pipeline.syncOperations.addHandler(
-            ClientConnectionHandler(session: session, maxMessageBytes: configuration.maxMessageBytes,
-                                    maxFrameBytes: configuration.maxFrameBytes,
-                                    pingInterval: configuration.pingInterval))
+            ClientConnectionHandler(
+                session: session, maxMessageBytes: configuration.maxMessageBytes,
+                maxFrameBytes: configuration.maxFrameBytes,
+                pingInterval: configuration.pingInterval))
         if shuttingDown { session.shutdown() }
     }
 
     /// `ws_close(client_key)` as the gateway (§6.6); errors are logged, never retried.
-    private static func callWsClose(_ target: SessionStateMachine.SessionTarget, agent: HTTPAgent,
-                                    configuration: GatewayConfiguration, shuttingDown: Bool, logger: Logger) async {
-        let deadline = shuttingDown ? min(configuration.closeCallTimeout, configuration.shutdownGracePeriod) : configuration.closeCallTimeout
+    private static func callWsClose(
+        _ target: SessionStateMachine.SessionTarget, agent: HTTPAgent,
+        configuration: GatewayConfiguration, shuttingDown: Bool, logger: Logger
+    ) async {
+        let deadline =
+            shuttingDown ? min(configuration.closeCallTimeout, configuration.shutdownGracePeriod) : configuration.closeCallTimeout
         let metadata: Logger.Metadata = ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"]
         do {
             let result = try await withDeadline(deadline) {
-                try await agent.call(target.canister, "ws_close", CanisterWsCloseArguments(clientKey: target.clientKey),
-                                     returning: CanisterWsCloseResult.self)
+                try await agent.call(
+                    target.canister, "ws_close", CanisterWsCloseArguments(clientKey: target.clientKey),
+                    returning: CanisterWsCloseResult.self)
             }
             switch result {
             case .ok: logger.debug("ws_close done", metadata: metadata)

@@ -41,8 +41,10 @@ public struct PollSchedule: Sendable {
     public let retryWindow: Duration
     private var firstFailure: ContinuousClock.Instant?
 
-    public init(pollingInterval: Duration, maxIdleInterval: Duration, retryBudget: Int, maxRetryBackoff: Duration,
-                retryWindow: Duration = .zero) {
+    public init(
+        pollingInterval: Duration, maxIdleInterval: Duration, retryBudget: Int, maxRetryBackoff: Duration,
+        retryWindow: Duration = .zero
+    ) {
         self.pollingInterval = pollingInterval
         self.maxIdleInterval = max(maxIdleInterval, pollingInterval)
         self.retryBudget = retryBudget
@@ -106,8 +108,10 @@ public struct PollSchedule: Sendable {
     public mutating func failedTransiently(_ reason: String, now: ContinuousClock.Instant = .now) -> Next {
         failures += 1
         guard !budgetSpent(now: now) else {
-            return .fail(Failure(code: .tryAgainLater,
-                                 reason: "ws_get_messages failed \(failures) times: \(reason)"))
+            return .fail(
+                Failure(
+                    code: .tryAgainLater,
+                    reason: "ws_get_messages failed \(failures) times: \(reason)"))
         }
         var backoff = pollingInterval
         for _ in 1..<failures where backoff < maxRetryBackoff { backoff = backoff * 2 }

@@ -28,7 +28,9 @@ final class PollerWakeup: Sendable {
         if state.withLockedValue({ state in
             defer { state.pending = false }
             return state.pending
-        }) { return true }
+        }) {
+            return true
+        }
         guard duration > .zero else { return false }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {

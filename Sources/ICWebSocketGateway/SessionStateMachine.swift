@@ -136,12 +136,14 @@ public struct SessionStateMachine: Sendable {
                     return end(closeWith: .policyViolation, "ws_open from the anonymous principal", registered: false)
                 }
                 guard open.gatewayPrincipal == gatewayPrincipal else {
-                    return end(closeWith: .policyViolation,
-                               "ws_open names gateway \(open.gatewayPrincipal), this gateway is \(gatewayPrincipal)",
-                               registered: false)
+                    return end(
+                        closeWith: .policyViolation,
+                        "ws_open names gateway \(open.gatewayPrincipal), this gateway is \(gatewayPrincipal)",
+                        registered: false)
                 }
-                let target = SessionTarget(canister: envelope.canister,
-                                           clientKey: ClientKey(clientPrincipal: envelope.sender, clientNonce: open.clientNonce))
+                let target = SessionTarget(
+                    canister: envelope.canister,
+                    clientKey: ClientKey(clientPrincipal: envelope.sender, clientNonce: open.clientNonce))
                 state = .setup(target)
                 return .registerAndForward(target, envelope)
             } catch {
@@ -154,8 +156,9 @@ public struct SessionStateMachine: Sendable {
         case .clientGone(let reason), .writeFailed(let reason):
             return end(nil, reason, registered: false)
         case .handshakeTimeout:
-            return end(closeWith: .policyViolation, "no ws_open frame within \(Self.describe(handshakeTimeout)) (--handshake-timeout)",
-                       registered: false)
+            return end(
+                closeWith: .policyViolation, "no ws_open frame within \(Self.describe(handshakeTimeout)) (--handshake-timeout)",
+                registered: false)
         case .shutdown:
             return end(closeWith: .goingAway, "gateway shutting down", registered: false)
         case .canisterMessage, .pollerFailed, .outboundOverflow, .callBacklogExceeded, .setupTimeout:
@@ -174,8 +177,9 @@ public struct SessionStateMachine: Sendable {
         case .invalidMessage(let code, let reason):
             return end(closeWith: code, "protocol error: \(reason)", registered: true)
         case .setupTimeout:
-            return end(closeWith: .policyViolation,
-                       "no open message from the canister within \(Self.describe(setupTimeout)) (--setup-timeout)", registered: true)
+            return end(
+                closeWith: .policyViolation,
+                "no open message from the canister within \(Self.describe(setupTimeout)) (--setup-timeout)", registered: true)
         case .handshakeTimeout:
             return .ignore(reason: "handshake already done")
         default:

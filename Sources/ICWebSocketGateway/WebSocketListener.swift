@@ -27,8 +27,11 @@ enum WebSocketListener {
     }
 
     /// Binds the listener; the returned channel's `closeFuture` completes when it stops.
-    static func bind(_ settings: Settings, runtime: GatewayRuntime, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton)
-        async throws -> any Channel {
+    static func bind(
+        _ settings: Settings, runtime: GatewayRuntime, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    )
+        async throws -> any Channel
+    {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -66,10 +69,14 @@ enum WebSocketListener {
             })
         let responder = PlainHTTPResponder()
         let boundResponder = NIOLoopBound(responder, eventLoop: channel.eventLoop)
-        try pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-            // HTTP is over; the responder must not see WebSocket traffic.
-            context.pipeline.syncOperations.removeHandler(boundResponder.value, promise: nil)
-        }))
+        try pipeline.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                completionHandler: { context in
+                    // HTTP is over; the responder must not see WebSocket traffic.
+                    context.pipeline.syncOperations.removeHandler(boundResponder.value, promise: nil)
+                }
+            ))
         try pipeline.addHandler(responder)
     }
 }

@@ -70,11 +70,13 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
         case .openMessage(let key):
             return .variant(CandidFieldValue(name: "OpenMessage", value: .record([.field("client_key", key)])))
         case .ackMessage(let n):
-            return .variant(CandidFieldValue(
-                name: "AckMessage", value: .record([.field("last_incoming_sequence_num", n)])))
+            return .variant(
+                CandidFieldValue(
+                    name: "AckMessage", value: .record([.field("last_incoming_sequence_num", n)])))
         case .keepAliveMessage(let n):
-            return .variant(CandidFieldValue(
-                name: "KeepAliveMessage", value: .record([.field("last_incoming_sequence_num", n)])))
+            return .variant(
+                CandidFieldValue(
+                    name: "KeepAliveMessage", value: .record([.field("last_incoming_sequence_num", n)])))
         case .closeMessage(let reason):
             return .variant(CandidFieldValue(name: "CloseMessage", value: .record([.field("reason", reason)])))
         }

@@ -8,8 +8,9 @@ import Foundation
 /// are serialised by the builder's lock file.
 public enum CanisterModules {
     /// The repository root, from this file's location.
-    public static let builder = CanisterBuilder(repositoryRoot: URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
+    public static let builder = CanisterBuilder(
+        repositoryRoot: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
 
     /// `TestCanister`: the reference test canister's interface (`init(nat64, nat64)`, `send`, `close`, `wipe`).
     public static func testCanister() throws -> [UInt8] { try module("TestCanister") }

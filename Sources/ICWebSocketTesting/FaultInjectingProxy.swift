@@ -42,14 +42,15 @@ public final class FaultInjectingProxy: Sendable {
         var quiet = Logger(label: "fault-injecting-proxy")
         quiet.logLevel = .critical
         let logger = quiet
-        try await LoopbackServer.run({ onServerRunning in
-            Application(
-                router: Router(),
-                server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { _, _, _ in
-                    .upgrade([:]) { inbound, outbound, _ in await self.relay(inbound: inbound, outbound: outbound, logger: logger) }
-                },
-                configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onServerRunning, logger: logger)
-        }, while: { port in try await body("ws://127.0.0.1:\(port)") })
+        try await LoopbackServer.run(
+            { onServerRunning in
+                Application(
+                    router: Router(),
+                    server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 4 << 20, autoPing: .disabled))) { _, _, _ in
+                        .upgrade([:]) { inbound, outbound, _ in await self.relay(inbound: inbound, outbound: outbound, logger: logger) }
+                    },
+                    configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onServerRunning, logger: logger)
+            }, while: { port in try await body("ws://127.0.0.1:\(port)") })
     }
 
     private func relay(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
@@ -63,8 +64,9 @@ public final class FaultInjectingProxy: Sendable {
                         guard case .binary(let buffer) = message else { continue }
                         let bytes = Array(buffer.readableBytesView)
                         if let frame = try? CanisterMessageFrame(decoding: bytes),
-                           let decoded = try? WebsocketMessage(cbor: frame.content),
-                           self.faults.withLockedValue({ $0.dropToClient })(decoded) {
+                            let decoded = try? WebsocketMessage(cbor: frame.content),
+                            self.faults.withLockedValue({ $0.dropToClient })(decoded)
+                        {
                             self.droppedCount.withLockedValue { $0 += 1 }
                             continue
                         }

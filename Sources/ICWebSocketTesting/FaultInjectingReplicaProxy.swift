@@ -22,8 +22,9 @@ public final class FaultInjectingReplicaProxy: Sendable {
         case callLatency(execution: ClosedRange<Duration>, acceptance: ClosedRange<Duration>)
 
         /// What a call costs on mainnet, roughly: 1–2 s to execute, 100–300 ms to be accepted.
-        public static let mainnetCallLatency = Fault.callLatency(execution: .seconds(1)...(.seconds(2)),
-                                                                 acceptance: .milliseconds(100)...(.milliseconds(300)))
+        public static let mainnetCallLatency = Fault.callLatency(
+            execution: .seconds(1)...(.seconds(2)),
+            acceptance: .milliseconds(100)...(.milliseconds(300)))
     }
 
     private let upstream: String
@@ -41,9 +42,10 @@ public final class FaultInjectingReplicaProxy: Sendable {
 
     /// Serves on a loopback port while `body` runs with the proxy's `http://` URL.
     public func run(_ body: @Sendable (String) async throws -> Void) async throws {
-        try await LoopbackServer.runForwarder(label: "fault-injecting-replica-proxy",
-                                              handle: { request, client in try await self.forward(request, client: client) },
-                                              while: body)
+        try await LoopbackServer.runForwarder(
+            label: "fault-injecting-replica-proxy",
+            handle: { request, client in try await self.forward(request, client: client) },
+            while: body)
     }
 
     private func forward(_ request: Request, client: HTTPClient) async throws -> Response {
@@ -51,7 +53,8 @@ public final class FaultInjectingReplicaProxy: Sendable {
         switch fault.withLockedValue({ $0 }) {
         case .none: break
         case .delay(let duration): try await Task.sleep(for: duration)
-        case .unavailable: return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "injected: replica down")))
+        case .unavailable:
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "injected: replica down")))
         case .callLatency(let execution, let acceptance):
             let path = request.uri.path
             if path.hasSuffix("/call") {

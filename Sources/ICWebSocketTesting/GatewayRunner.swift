@@ -41,10 +41,11 @@ public final class GatewayRunner: Sendable {
     private let lastPort = NIOLockedValueBox(0)
 
     public init(replica: LocalReplica, configure: (inout GatewayConfiguration) -> Void = { _ in }) {
-        var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, icNetworkURL: replica.url,
-                                                 rootKey: .explicit(replica.rootKey),
-                                                 pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
-                                                 prometheusEndpoint: nil)
+        var configuration = GatewayConfiguration(
+            host: "127.0.0.1", port: 0, icNetworkURL: replica.url,
+            rootKey: .explicit(replica.rootKey),
+            pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
+            prometheusEndpoint: nil)
         configuration.icClock = replica.clock
         configuration.shutdownGracePeriod = .seconds(2)
         configure(&configuration)
@@ -78,7 +79,11 @@ public final class GatewayRunner: Sendable {
 
     /// Shuts the gateway down gracefully (Close 1001 to every client, `ws_close` for each).
     public func stop() async {
-        guard let current = running.withLockedValue({ state in defer { state = nil }; return state }) else { return }
+        guard
+            let current = running.withLockedValue({ state in
+                defer { state = nil }; return state
+            })
+        else { return }
         await current.group.triggerGracefulShutdown()
         _ = await current.task.result
     }

@@ -3,7 +3,8 @@ import Foundation
 /// The `icws` executable that `swift build` puts in `.build/debug` of this checkout.
 public enum ICWSExecutable {
     /// The repository root, from this file's location.
-    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// `.build/debug/icws` when it exists (tests needing it are skipped otherwise).
     public static let url: URL? = {
@@ -68,15 +69,18 @@ public final class ICWSProcess: Sendable {
 
     /// Waits until `predicate` holds for (stdout, stderr), polling; throws after `timeout` with both texts.
     @discardableResult
-    public func waitFor(_ what: String, timeout: Duration = .seconds(60),
-                        _ predicate: (_ stdout: String, _ stderr: String) -> Bool) async throws -> (stdout: String, stderr: String) {
+    public func waitFor(
+        _ what: String, timeout: Duration = .seconds(60),
+        _ predicate: (_ stdout: String, _ stderr: String) -> Bool
+    ) async throws -> (stdout: String, stderr: String) {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (out, err) = output.withLockedValue { ($0.stdout, $0.stderr) }
             if predicate(out, err) { return (out, err) }
             if ContinuousClock.now >= deadline || (exitStatus != nil && !process.isRunning) {
-                throw ICWSProcessError("timed out or exited (status \(exitStatus.map(String.init) ?? "running")) waiting for \(what)\n"
-                    + "--- stdout ---\n\(out)--- stderr ---\n\(err)")
+                throw ICWSProcessError(
+                    "timed out or exited (status \(exitStatus.map(String.init) ?? "running")) waiting for \(what)\n"
+                        + "--- stdout ---\n\(out)--- stderr ---\n\(err)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

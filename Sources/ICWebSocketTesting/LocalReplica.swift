@@ -20,8 +20,10 @@ public struct LocalReplica: Sendable {
     /// - Parameter manual: `false` (default) runs rounds as ingress arrives and on a timer, with
     ///   time following the wall clock. `true` freezes time at 2027-01-15 (move it with
     ///   `replica.advanceTime`/`setTime`) while a background ticker still executes rounds so calls complete.
-    public static func run(manual: Bool = false, configure: (inout ReplicaConfiguration) -> Void = { _ in },
-                           _ body: @Sendable (LocalReplica) async throws -> Void) async throws {
+    public static func run(
+        manual: Bool = false, configure: (inout ReplicaConfiguration) -> Void = { _ in },
+        _ body: @Sendable (LocalReplica) async throws -> Void
+    ) async throws {
         var configuration = ReplicaConfiguration(seed: seed, autoProgress: !manual, roundInterval: .milliseconds(20))
         configure(&configuration)
         var logger = Logger(label: "test-replica")
@@ -59,16 +61,20 @@ public struct LocalReplica: Sendable {
     /// An agent that trusts the root key served at `/api/v2/status` and follows the replica's clock
     /// (so ingress expiries stay valid when a test moves time).
     public func agent(_ identity: any Identity = Ed25519Identity(), verifiesQuerySignatures: Bool = true) -> HTTPAgent {
-        HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica, verifiesQuerySignatures: verifiesQuerySignatures,
-                                       pollingInterval: (.milliseconds(5), .milliseconds(50)), clock: clock),
-                  identity: identity)
+        HTTPAgent(
+            configuration: .init(
+                url: url, rootKey: .fetchFromReplica, verifiesQuerySignatures: verifiesQuerySignatures,
+                pollingInterval: (.milliseconds(5), .milliseconds(50)), clock: clock),
+            identity: identity)
     }
 
     /// The replica's notion of "now" for clients: its own time in manual mode, the wall clock
     /// (never behind the replica) otherwise.
     public var clock: @Sendable () -> UInt64 {
         let replica = self.replica
-        return { replica.configuration.autoProgress ? max(replica.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9)) : replica.currentTime }
+        return {
+            replica.configuration.autoProgress ? max(replica.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9)) : replica.currentTime
+        }
     }
 
     /// The root key clients must trust.

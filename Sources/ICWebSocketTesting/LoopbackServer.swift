@@ -47,10 +47,12 @@ public enum LoopbackServer {
         router.post("**", use: handler)
         router.get("**", use: handler)
         do {
-            try await run({ [logger] onServerRunning in
-                Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                            onServerRunning: onServerRunning, logger: logger)
-            }, while: { port in try await body("http://127.0.0.1:\(port)") })
+            try await run(
+                { [logger] onServerRunning in
+                    Application(
+                        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: onServerRunning, logger: logger)
+                }, while: { port in try await body("http://127.0.0.1:\(port)") })
         } catch {
             try? await client.shutdown()
             throw error

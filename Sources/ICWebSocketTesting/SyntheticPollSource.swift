@@ -6,6 +6,7 @@ import ICWebSocketProtocol
 import Logging
 import NIOCore
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,10 +55,13 @@ public final class SyntheticPollSource: Sendable {
             for index in first..<(first + count) {
                 let client = index % clients.count
                 let key = clients[client]
-                let message = WebsocketMessage(clientKey: key, sequenceNum: firstSequence[client] + UInt64(index / clients.count),
-                                               timestamp: timestamp, isServiceMessage: false, content: payload)
-                messages.append(CanisterOutputMessage(clientKey: key, key: MessageKey.format(gateway: gateway, nonce: firstNonce + UInt64(index)),
-                                                      content: message.cborEncoded()))
+                let message = WebsocketMessage(
+                    clientKey: key, sequenceNum: firstSequence[client] + UInt64(index / clients.count),
+                    timestamp: timestamp, isServiceMessage: false, content: payload)
+                messages.append(
+                    CanisterOutputMessage(
+                        clientKey: key, key: MessageKey.format(gateway: gateway, nonce: firstNonce + UInt64(index)),
+                        content: message.cborEncoded()))
             }
             let batch = CanisterOutputCertifiedMessages(messages: messages, cert: cert, tree: tree, isEndOfQueue: first + count >= total)
             return SyntheticPollSource.replyBody(try Candid.encode(CanisterWsGetMessagesResult.ok(batch)))
@@ -127,11 +131,13 @@ public final class SyntheticPollSource: Sendable {
         guard let lastNonce = seen.lastNonce, !seen.clients.isEmpty else { throw SetupError.nothingLearned }
         let prefix = String(decoding: gateway.textBytes + [UInt8(ascii: "_")], as: UTF8.self)
         guard seen.keyPrefixes == [prefix] else { throw SetupError.foreignKeys(seen.keyPrefixes, expected: prefix) }
-        let start = continuation.withLock { $0 }
+        let start =
+            continuation.withLock { $0 }
             ?? (nonce: lastNonce + 1, clients: seen.clients, sequence: seen.clients.map { (seen.lastSequence[$0] ?? 0) + 1 })
-        var run = Run(firstNonce: start.nonce, total: max(0, messages), batchSize: max(1, batchSize), clients: start.clients,
-                      firstSequence: start.sequence, gateway: gateway, timestamp: timestamp,
-                      payload: (0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }, cert: seen.cert, tree: seen.tree)
+        var run = Run(
+            firstNonce: start.nonce, total: max(0, messages), batchSize: max(1, batchSize), clients: start.clients,
+            firstSequence: start.sequence, gateway: gateway, timestamp: timestamp,
+            payload: (0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }, cert: seen.cert, tree: seen.tree)
         run.bodies.reserveCapacity(run.batchCount)
         for batch in 0..<run.batchCount { run.bodies.append(try run.body(from: batch * run.batchSize)) }
         let empty = CanisterOutputCertifiedMessages(messages: [], cert: [], tree: [], isEndOfQueue: true)
@@ -156,14 +162,17 @@ public final class SyntheticPollSource: Sendable {
         var configuration = HTTPClient.Configuration()
         // Hundreds of sessions open at once, each a synchronous call through here.
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
-        try await LoopbackServer.runForwarder(label: "synthetic-poll-source", clientConfiguration: configuration,
-                                              handle: { request, client in try await self.handle(request, client: client) },
-                                              while: body)
+        try await LoopbackServer.runForwarder(
+            label: "synthetic-poll-source", clientConfiguration: configuration,
+            handle: { request, client in try await self.handle(request, client: client) },
+            while: body)
     }
 
     private func handle(_ request: Request, client: HTTPClient) async throws -> Response {
         let body = try await request.body.collect(upTo: 4 << 20)
-        guard request.method == .post, request.uri.path.hasSuffix("/query") else { return try await forward(request, body: body, client: client) }
+        guard request.method == .post, request.uri.path.hasSuffix("/query") else {
+            return try await forward(request, body: body, client: client)
+        }
         let started = Self.threadCPUNanoseconds()
         let nonce = Self.pollNonce(in: Array(body.readableBytesView))
         if let nonce, let answer = syntheticAnswer(nonce: nonce, cpuStartedAt: started) { return answer }
@@ -231,9 +240,9 @@ public final class SyntheticPollSource: Sendable {
     /// The nonce of a `ws_get_messages` query envelope, nil for anything else.
     static func pollNonce(in envelope: [UInt8]) -> UInt64? {
         guard let value = try? CBORDecoder.decode(envelope).removingSelfDescribeTag,
-              let content = value["content"], content["request_type"]?.text == "query",
-              content["method_name"]?.text == "ws_get_messages", let arg = content["arg"]?.bytes,
-              let arguments = try? Candid.decode(CanisterWsGetMessagesArguments.self, from: arg)
+            let content = value["content"], content["request_type"]?.text == "query",
+            content["method_name"]?.text == "ws_get_messages", let arg = content["arg"]?.bytes,
+            let arguments = try? Candid.decode(CanisterWsGetMessagesArguments.self, from: arg)
         else { return nil }
         return arguments.nonce
     }
@@ -241,9 +250,9 @@ public final class SyntheticPollSource: Sendable {
     /// Records the sessions, nonce and certificate of a real `ws_get_messages` reply.
     private func learn(from body: ByteBuffer) {
         guard let value = try? CBORDecoder.decode(Array(body.readableBytesView)).removingSelfDescribeTag,
-              value["status"]?.text == "replied", let arg = value["reply"]?["arg"]?.bytes,
-              let first = try? CandidDecoder().decode(arg, as: [CanisterWsGetMessagesResult.lenientCandidType]).first,
-              case .ok(let batch)? = try? CanisterWsGetMessagesResult(candid: first), !batch.messages.isEmpty
+            value["status"]?.text == "replied", let arg = value["reply"]?["arg"]?.bytes,
+            let first = try? CandidDecoder().decode(arg, as: [CanisterWsGetMessagesResult.lenientCandidType]).first,
+            case .ok(let batch)? = try? CanisterWsGetMessagesResult(candid: first), !batch.messages.isEmpty
         else { return }
         learned.withLock { seen in
             for message in batch.messages {
@@ -262,8 +271,10 @@ public final class SyntheticPollSource: Sendable {
     /// `55799({"status": "replied", "reply": {"arg": arg}})`, as the replica answers a query
     /// (without its node signature).
     static func replyBody(_ arg: [UInt8]) -> ByteBuffer {
-        ByteBuffer(bytes: CBOREncoder.encode(.map([(.text("status"), .text("replied")), (.text("reply"), .map([(.text("arg"), .bytes(arg))]))]),
-                                             selfDescribe: true))
+        ByteBuffer(
+            bytes: CBOREncoder.encode(
+                .map([(.text("status"), .text("replied")), (.text("reply"), .map([(.text("arg"), .bytes(arg))]))]),
+                selfDescribe: true))
     }
 
     static func threadCPUNanoseconds() -> UInt64 {

@@ -29,7 +29,7 @@ public enum Secp256k1 {
         /// Creates a key from 32 big-endian bytes encoding a scalar in [1, n−1].
         public init(rawRepresentation bytes: [UInt8]) throws(Secp256k1Error) {
             guard let value = UInt256(bigEndian: bytes), !value.isZero,
-                  value.isLess(than: Secp256k1OrderModulus.modulus)
+                value.isLess(than: Secp256k1OrderModulus.modulus)
             else { throw .invalidSecretKey }
             scalar = value
         }
@@ -132,7 +132,7 @@ public enum Secp256k1 {
         /// Parses a DER SubjectPublicKeyInfo (the IC's `sender_pubkey` form).
         public init(der bytes: [UInt8]) throws(Secp256k1Error) {
             guard bytes.count == Secp256k1.derPrefix.count + 65,
-                  Array(bytes.prefix(Secp256k1.derPrefix.count)) == Secp256k1.derPrefix
+                Array(bytes.prefix(Secp256k1.derPrefix.count)) == Secp256k1.derPrefix
             else { throw .invalidDERPrefix }
             try self.init(sec1: Array(bytes.dropFirst(Secp256k1.derPrefix.count)))
         }

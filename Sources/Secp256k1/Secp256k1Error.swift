@@ -25,7 +25,8 @@ public enum Secp256k1Error: Error, Equatable, Sendable, CustomStringConvertible 
             return "secp256k1 public key must be 65 bytes starting 04 or 33 bytes starting 02/03; got \(length) bytes starting \(shown)"
         case .coordinateOutOfRange: return "secp256k1 public key coordinate is not below the field prime"
         case .publicKeyNotOnCurve: return "secp256k1 public key is not a point on the curve"
-        case .invalidDERPrefix: return "DER public key is not a secp256k1 SubjectPublicKeyInfo (expected prefix 3056301006072a8648ce3d020106052b8104000a034200)"
+        case .invalidDERPrefix:
+            return "DER public key is not a secp256k1 SubjectPublicKeyInfo (expected prefix 3056301006072a8648ce3d020106052b8104000a034200)"
         case .invalidSignatureLength(let n): return "secp256k1 signature must be 64 bytes (r ‖ s); got \(n)"
         }
     }

@@ -33,8 +33,9 @@ public struct UInt256: Hashable, Sendable {
                 case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = UInt64(digit - UInt8(ascii: "A") + 10)
                 default: continue
                 }
-                value = UInt256(value.l0 << 4 | nibble, value.l1 << 4 | value.l0 >> 60,
-                                value.l2 << 4 | value.l1 >> 60, value.l3 << 4 | value.l2 >> 60)
+                value = UInt256(
+                    value.l0 << 4 | nibble, value.l1 << 4 | value.l0 >> 60,
+                    value.l2 << 4 | value.l1 >> 60, value.l3 << 4 | value.l2 >> 60)
             }
         }
         self = value
@@ -99,8 +100,9 @@ public struct UInt256: Hashable, Sendable {
     /// Selects `a` when `mask` is all zeros and `b` when it is all ones, without branching.
     @inlinable
     public static func select(_ a: UInt256, _ b: UInt256, mask: UInt64) -> UInt256 {
-        UInt256(a.l0 ^ (mask & (a.l0 ^ b.l0)), a.l1 ^ (mask & (a.l1 ^ b.l1)),
-                a.l2 ^ (mask & (a.l2 ^ b.l2)), a.l3 ^ (mask & (a.l3 ^ b.l3)))
+        UInt256(
+            a.l0 ^ (mask & (a.l0 ^ b.l0)), a.l1 ^ (mask & (a.l1 ^ b.l1)),
+            a.l2 ^ (mask & (a.l2 ^ b.l2)), a.l3 ^ (mask & (a.l3 ^ b.l3)))
     }
 }
 

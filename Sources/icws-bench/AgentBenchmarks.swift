@@ -8,7 +8,7 @@ import ICCore
 enum AgentBenchmarks {
     static func run(_ harness: BenchmarkHarness) {
         guard let rootKey = try? BLS.SecretKey(seed: SHA256.hash(Array("bench root".utf8))),
-              let subnetKey = try? BLS.SecretKey(seed: SHA256.hash(Array("bench subnet".utf8)))
+            let subnetKey = try? BLS.SecretKey(seed: SHA256.hash(Array("bench subnet".utf8)))
         else { fatalError("benchmark keys are fixed and valid") }
         let root = CertificateIssuer(secretKey: rootKey)
         let subnetPublic = CertificateIssuer(secretKey: subnetKey).publicKey
@@ -19,10 +19,12 @@ enum AgentBenchmarks {
             for: subnet, subnetKey: subnetPublic,
             ranges: [Principal.canister(index: 0)...Principal.canister(index: 1 << 20)], time: now)
         let issuer = CertificateIssuer(secretKey: subnetKey, delegation: (subnet, delegation))
-        guard let tree = try? HashTree(paths: [
-            ([Array("time".utf8)], LEB128.encode(now)),
-            ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], SHA256.hash([1])),
-        ]) else { fatalError("fixed tree") }
+        guard
+            let tree = try? HashTree(paths: [
+                ([Array("time".utf8)], LEB128.encode(now)),
+                ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], SHA256.hash([1])),
+            ])
+        else { fatalError("fixed tree") }
         let certificate = issuer.certificate(for: tree)
 
         harness.measure("agent.certificate_verify_delegated_cold", iterations: max(10, harness.iterations / 5)) {
@@ -35,8 +37,9 @@ enum AgentBenchmarks {
             try? warm.verify(certificate, for: .canister(canister))
         }
 
-        let content = RequestContent(kind: .call(canisterID: canister, methodName: "ws_message", arg: [UInt8](repeating: 7, count: 200)),
-                                     sender: .anonymous, ingressExpiry: now, nonce: [1, 2, 3, 4])
+        let content = RequestContent(
+            kind: .call(canisterID: canister, methodName: "ws_message", arg: [UInt8](repeating: 7, count: 200)),
+            sender: .anonymous, ingressExpiry: now, nonce: [1, 2, 3, 4])
         harness.measure("agent.request_id", iterations: harness.iterations * 20) { content.requestID }
         let identities: [(String, any Identity)] = [
             ("ed25519", Ed25519Identity()), ("p256", P256Identity()), ("secp256k1", Secp256k1Identity()),

@@ -28,13 +28,15 @@ final class BenchGatewayProcess {
             url = "ws://127.0.0.1:\(port)/"
             metricsURL = "http://127.0.0.1:\(metricsPort)/metrics"
             process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("icws")
-            process.arguments = [
-                "gateway", "--gateway-address", "127.0.0.1:\(port)", "--ic-network-url", icNetworkURL,
-                "--prometheus-endpoint", "127.0.0.1:\(metricsPort)", "--identity-pem-path", pemPath,
-                "--max-connections", "100000", "--max-connections-per-ip", "100000", "--new-connections-per-second", "100000",
-                "--handshake-timeout", "3600", "--log-level", "error",
-            ] + extraArguments
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+                "icws")
+            process.arguments =
+                [
+                    "gateway", "--gateway-address", "127.0.0.1:\(port)", "--ic-network-url", icNetworkURL,
+                    "--prometheus-endpoint", "127.0.0.1:\(metricsPort)", "--identity-pem-path", pemPath,
+                    "--max-connections", "100000", "--max-connections-per-ip", "100000", "--new-connections-per-second", "100000",
+                    "--handshake-timeout", "3600", "--log-level", "error",
+                ] + extraArguments
             do {
                 try process.run()
                 if try await listening() { return }
@@ -74,7 +76,7 @@ final class BenchGatewayProcess {
     /// `utime + stime` of a `/proc/.../stat` file, seconds; 0 when unreadable.
     static func cpuSeconds(statPath: String) -> Double {
         guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8),
-              let afterName = stat.range(of: ")", options: .backwards)
+            let afterName = stat.range(of: ")", options: .backwards)
         else { return 0 }
         // Fields after the command name start at field 3 (state); utime and stime are fields 14 and 15.
         let fields = stat[afterName.upperBound...].split(separator: " ")

@@ -14,7 +14,7 @@ enum ClientBenchmarks {
 
     static func run(_ harness: BenchmarkHarness) {
         guard let rootSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("bench client root".utf8))),
-              let subnetSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("bench client subnet".utf8)))
+            let subnetSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("bench client subnet".utf8)))
         else { fatalError("benchmark keys are fixed and valid") }
         let root = CertificateIssuer(secretKey: rootSecret)
         let subnetKey = CertificateIssuer(secretKey: subnetSecret).publicKey
@@ -32,16 +32,18 @@ enum ClientBenchmarks {
         var messages = [(key: String, content: [UInt8])]()
         for index in 0..<batchSize {
             let key = MessageKey.format(gateway: gateway, nonce: UInt64(index))
-            let content = WebsocketMessage(clientKey: clientKey, sequenceNum: UInt64(index + 1), timestamp: now,
-                                           isServiceMessage: false, content: [UInt8](repeating: UInt8(index), count: 100)).cborEncoded()
+            let content = WebsocketMessage(
+                clientKey: clientKey, sequenceNum: UInt64(index + 1), timestamp: now,
+                isServiceMessage: false, content: [UInt8](repeating: UInt8(index), count: 100)
+            ).cborEncoded()
             entries.append(([MessageKey.certificationLabel, Array(key.utf8)], SHA256.hash(content)))
             messages.append((key, content))
         }
         guard let tree = try? HashTree(paths: entries),
-              let stateTree = try? HashTree(paths: [
-                  ([Array("time".utf8)], LEB128.encode(now)),
-                  ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], tree.reconstruct()),
-              ])
+            let stateTree = try? HashTree(paths: [
+                ([Array("time".utf8)], LEB128.encode(now)),
+                ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], tree.reconstruct()),
+            ])
         else { fatalError("fixed trees") }
         let certificate = issuer.certificate(for: stateTree)
         let treeBytes = tree.encoded(selfDescribe: true)
@@ -68,11 +70,13 @@ enum ClientBenchmarks {
         }
         let perMessage = batch / Double(batchSize)
         let cachedPerMessage = max(0, batch - full) / Double(batchSize - 1)
-        print("{\"name\": \"client.verify_per_message_in_batch_of_\(batchSize)\", \"median_us\": \(rounded(perMessage)), "
-              + "\"cached_message_us\": \(rounded(cachedPerMessage)), \"ratio_to_full\": \(rounded(perMessage / full, digits: 4)), "
-              + "\"goal_ratio\": 0.05, \"meets_goal\": \(perMessage / full <= 0.05)}")
-        print("{\"name\": \"client.messages_verified_per_second\", \"batches_of_\(batchSize)\": \(Int((1e6 / perMessage).rounded())), "
-              + "\"single_message_batches\": \(Int((1e6 / full).rounded()))}")
+        print(
+            "{\"name\": \"client.verify_per_message_in_batch_of_\(batchSize)\", \"median_us\": \(rounded(perMessage)), "
+                + "\"cached_message_us\": \(rounded(cachedPerMessage)), \"ratio_to_full\": \(rounded(perMessage / full, digits: 4)), "
+                + "\"goal_ratio\": 0.05, \"meets_goal\": \(perMessage / full <= 0.05)}")
+        print(
+            "{\"name\": \"client.messages_verified_per_second\", \"batches_of_\(batchSize)\": \(Int((1e6 / perMessage).rounded())), "
+                + "\"single_message_batches\": \(Int((1e6 / full).rounded()))}")
     }
 
     private static func rounded(_ value: Double, digits: Int = 1) -> Double {

@@ -7,15 +7,18 @@ enum CoreBenchmarks {
     static func run(_ harness: BenchmarkHarness) {
         // CBOR: an envelope-shaped map of about 1 KiB.
         let envelope: CBORValue = .map([
-            (.text("content"), .map([
-                (.text("request_type"), .text("call")),
-                (.text("sender"), .bytes([UInt8](repeating: 7, count: 29))),
-                (.text("ingress_expiry"), .unsigned(1_800_000_000_000_000_000)),
-                (.text("nonce"), .bytes([UInt8](repeating: 1, count: 16))),
-                (.text("canister_id"), .bytes(Principal.canister(index: 9).bytes)),
-                (.text("method_name"), .text("ws_message")),
-                (.text("arg"), .bytes([UInt8](repeating: 0x2a, count: 700))),
-            ])),
+            (
+                .text("content"),
+                .map([
+                    (.text("request_type"), .text("call")),
+                    (.text("sender"), .bytes([UInt8](repeating: 7, count: 29))),
+                    (.text("ingress_expiry"), .unsigned(1_800_000_000_000_000_000)),
+                    (.text("nonce"), .bytes([UInt8](repeating: 1, count: 16))),
+                    (.text("canister_id"), .bytes(Principal.canister(index: 9).bytes)),
+                    (.text("method_name"), .text("ws_message")),
+                    (.text("arg"), .bytes([UInt8](repeating: 0x2a, count: 700))),
+                ])
+            ),
             (.text("sender_pubkey"), .bytes([UInt8](repeating: 3, count: 44))),
             (.text("sender_sig"), .bytes([UInt8](repeating: 5, count: 64))),
         ])
@@ -28,10 +31,11 @@ enum CoreBenchmarks {
         }
 
         // Candid: one ws_message argument (the protocol's own type) with a 100-byte payload.
-        let message = CanisterWsMessageArguments(msg: WebsocketMessage(
-            clientKey: ClientKey(clientPrincipal: Principal.selfAuthenticating(derPublicKey: [1, 2, 3]), clientNonce: 0x1234_5678),
-            sequenceNum: 42, timestamp: 1_800_000_000_000_000_000, isServiceMessage: false,
-            content: [UInt8](repeating: 9, count: 100)))
+        let message = CanisterWsMessageArguments(
+            msg: WebsocketMessage(
+                clientKey: ClientKey(clientPrincipal: Principal.selfAuthenticating(derPublicKey: [1, 2, 3]), clientNonce: 0x1234_5678),
+                sequenceNum: 42, timestamp: 1_800_000_000_000_000_000, isServiceMessage: false,
+                content: [UInt8](repeating: 9, count: 100)))
         guard let candid = try? Candid.encode(message) else { fatalError("benchmark message encodes") }
         harness.measureThroughput("core.candid_encode_ws_message", bytes: candid.count) { try? Candid.encode(message) }
         harness.measureThroughput("core.candid_decode_ws_message", bytes: candid.count) {
@@ -63,7 +67,8 @@ enum CoreBenchmarks {
         for count in [1_000, 10_000, 100_000] {
             let status = Array("status".utf8)
             let ids = (0..<count).map { SHA256.hash(withUnsafeBytes(of: UInt64($0), Array.init)) }
-            let replied = (try? CertifiedTree(paths: [([status], Array("replied".utf8)), ([Array("reply".utf8)], [0x44, 0x49, 0x44, 0x4c, 0, 0])]))!
+            let replied =
+                (try? CertifiedTree(paths: [([status], Array("replied".utf8)), ([Array("reply".utf8)], [0x44, 0x49, 0x44, 0x4c, 0, 0])]))!
             var map = MerkleLabelMap()
             for id in ids { map.set(id, replied) }
             let reply: [UInt8] = [0x44, 0x49, 0x44, 0x4c, 0, 0]

@@ -1,8 +1,5 @@
 import CanisterToolchain
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Hummingbird
 import ICAgent
 import ICCore
@@ -11,6 +8,10 @@ import ICWebSocketProtocol
 import Logging
 import NIOCore
 import WSClient
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Suite `gateway`: a load generator against `icws gateway` (a child process, so that its RSS is
 /// its own) in front of the in-process replica running the Embedded Swift test canister.
@@ -50,8 +51,10 @@ enum GatewayBenchmarks {
         let module = try CanisterBuilder(repositoryRoot: root).module(canister)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let replica = try Replica(configuration: .init(seed: [UInt8](repeating: 9, count: 32), autoProgress: true,
-                                                       roundInterval: .milliseconds(20)), logger: logger)
+        let replica = try Replica(
+            configuration: .init(
+                seed: [UInt8](repeating: 9, count: 32), autoProgress: true,
+                roundInterval: .milliseconds(20)), logger: logger)
         let ready = AsyncStream<Int>.makeStream()
         let server = ReplicaServer.application(replica: replica, host: "127.0.0.1", port: 0, logger: logger) { port in
             ready.continuation.yield(port)
@@ -101,10 +104,11 @@ enum GatewayBenchmarks {
             let openSeconds = seconds(clock.now - idleStart)
             try await Task.sleep(for: .seconds(2))
             let loaded = gateway.rss
-            print("{\"name\": \"gateway.idle_connections_held\", \"requested\": \(idle), \"held\": \(held), "
-                + "\"connect_seconds\": \(rounded(openSeconds)), \"gateway_rss_baseline_kb\": \(baseline / 1024), "
-                + "\"gateway_rss_loaded_kb\": \(loaded / 1024), "
-                + "\"rss_per_connection_kb\": \(rounded(held > 0 ? Double(loaded - baseline) / Double(held) / 1024 : 0))}")
+            print(
+                "{\"name\": \"gateway.idle_connections_held\", \"requested\": \(idle), \"held\": \(held), "
+                    + "\"connect_seconds\": \(rounded(openSeconds)), \"gateway_rss_baseline_kb\": \(baseline / 1024), "
+                    + "\"gateway_rss_loaded_kb\": \(loaded / 1024), "
+                    + "\"rss_per_connection_kb\": \(rounded(held > 0 ? Double(loaded - baseline) / Double(held) / 1024 : 0))}")
             await sockets.closeAll()
             try await Task.sleep(for: .seconds(3))
             baseline = gateway.rss
@@ -128,9 +132,10 @@ enum GatewayBenchmarks {
         try await Task.sleep(for: .seconds(2))
         let loaded = gateway.rss
         let perSession = held > 0 ? Double(loaded - baseline) / Double(held) : 0
-        print("{\"name\": \"gateway.sessions_held\", \"requested\": \(clients), \"held\": \(held), \"open_seconds\": \(rounded(openSeconds)), "
-            + "\"gateway_rss_baseline_kb\": \(baseline / 1024), \"gateway_rss_loaded_kb\": \(loaded / 1024), "
-            + "\"rss_per_session_kb\": \(rounded(perSession / 1024))}")
+        print(
+            "{\"name\": \"gateway.sessions_held\", \"requested\": \(clients), \"held\": \(held), \"open_seconds\": \(rounded(openSeconds)), "
+                + "\"gateway_rss_baseline_kb\": \(baseline / 1024), \"gateway_rss_loaded_kb\": \(loaded / 1024), "
+                + "\"rss_per_session_kb\": \(rounded(perSession / 1024))}")
 
         // 2. Relay throughput and delivery latency: up to 1000 sessions, `perClient` messages each.
         let targets = await sessions.first(1000)
@@ -167,22 +172,25 @@ enum GatewayBenchmarks {
         var latencies: [Double] = []
         for session in targets { latencies += await session.deliveryLatencies }
         latencies.sort()
-        print("{\"name\": \"gateway.relay_end_to_end\", \"clients\": \(targets.count), \"messages\": \(delivered), "
-            + "\"expected\": \(targets.count * perClient), \"seconds\": \(rounded(relaySeconds)), "
-            + "\"messages_per_second\": \(rounded(Double(delivered) / max(relaySeconds, 0.001))), "
-            + "\"delivery_after_send_reply_ms_p50\": \(rounded(percentile(latencies, 0.5))), "
-            + "\"delivery_after_send_reply_ms_p99\": \(rounded(percentile(latencies, 0.99)))}")
+        print(
+            "{\"name\": \"gateway.relay_end_to_end\", \"clients\": \(targets.count), \"messages\": \(delivered), "
+                + "\"expected\": \(targets.count * perClient), \"seconds\": \(rounded(relaySeconds)), "
+                + "\"messages_per_second\": \(rounded(Double(delivered) / max(relaySeconds, 0.001))), "
+                + "\"delivery_after_send_reply_ms_p50\": \(rounded(percentile(latencies, 0.5))), "
+                + "\"delivery_after_send_reply_ms_p99\": \(rounded(percentile(latencies, 0.99)))}")
 
         // 3. The gateway's own added latency: poll reply received → client frame written.
         let metrics = try await scrape(gateway.metricsURL)
         let histogram = histogramBuckets(metrics, name: "icws_gateway_relay_latency")
-        print("{\"name\": \"gateway.added_latency_poll_reply_to_frame\", \"samples\": \(histogram.last?.count ?? 0), "
-            + "\"p50_ms_upper_bound\": \(rounded(bucketQuantile(histogram, 0.5) * 1000)), "
-            + "\"p99_ms_upper_bound\": \(rounded(bucketQuantile(histogram, 0.99) * 1000))}")
+        print(
+            "{\"name\": \"gateway.added_latency_poll_reply_to_frame\", \"samples\": \(histogram.last?.count ?? 0), "
+                + "\"p50_ms_upper_bound\": \(rounded(bucketQuantile(histogram, 0.5) * 1000)), "
+                + "\"p99_ms_upper_bound\": \(rounded(bucketQuantile(histogram, 0.99) * 1000))}")
         // Sessions the gateway ended during the run, by close code ("none": the peer went away).
         let closed = metrics.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("icws_gateway_sessions_closed_total{"), let start = line.range(of: "code=\""),
-                  let end = line[start.upperBound...].firstIndex(of: "\""), let count = line.split(separator: " ").last else { return nil }
+                let end = line[start.upperBound...].firstIndex(of: "\""), let count = line.split(separator: " ").last
+            else { return nil }
             return "\"\(line[start.upperBound..<end])\": \(count)"
         }
         print("{\"name\": \"gateway.sessions_closed_by_code\", \(closed.joined(separator: ", "))}")
@@ -222,7 +230,7 @@ enum GatewayBenchmarks {
         var buckets: [Double: Double] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("\(name)_bucket") {
             guard let leRange = line.range(of: "le=\""), let end = line[leRange.upperBound...].firstIndex(of: "\""),
-                  let value = line.split(separator: " ").last.flatMap({ Double($0) })
+                let value = line.split(separator: " ").last.flatMap({ Double($0) })
             else { continue }
             let le = String(line[leRange.upperBound..<end])
             buckets[le == "+Inf" ? .infinity : Double(le) ?? .infinity, default: 0] += value
@@ -270,12 +278,13 @@ actor BenchSessions {
         let nonce = UInt64.random(in: 1...UInt64.max)
         let now = max(clock.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9))
         guard let arg = try? Candid.encode(CanisterWsOpenArguments(clientNonce: nonce, gatewayPrincipal: gateway)),
-              let envelope = try? Envelope.signed(
-                  RequestContent(kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
-                                 ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
-                                 nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
-                  by: identity),
-              let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor))
+            let envelope = try? Envelope.signed(
+                RequestContent(
+                    kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
+                    ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
+                    nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
+                by: identity),
+            let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor))
         else { socket.cancel(); return }
         socket.send(frame.encoded())
         guard await socket.nextFrame(timeout: .seconds(120)) != nil else { socket.cancel(); return }
@@ -345,7 +354,8 @@ final class BenchSocket: Sendable {
         logger.logLevel = .critical
         task = Task {
             defer { framesContinuation.finish() }
-            _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: logger) { inbound, outbound, _ in
+            _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: logger) {
+                inbound, outbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 24) {

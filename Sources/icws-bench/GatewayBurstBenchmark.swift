@@ -1,8 +1,8 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
+import ICWebSocketTesting
 import Logging
 import NIOConcurrencyHelpers
 
@@ -60,13 +60,16 @@ enum GatewayBurstBenchmark {
                 if icDelay > 0 || acceptDelay > 0 {
                     let execution = Duration.milliseconds(icDelay)
                     let acceptance = Duration.milliseconds(acceptDelay)
-                    proxy.inject(.callLatency(execution: execution * 2 / 3...execution * 4 / 3,
-                                              acceptance: acceptance * 2 / 3...acceptance * 4 / 3))
+                    proxy.inject(
+                        .callLatency(
+                            execution: execution * 2 / 3...execution * 4 / 3,
+                            acceptance: acceptance * 2 / 3...acceptance * 4 / 3))
                 }
                 try await proxy.run { proxyURL in
-                    try await measure(clients: clients, messages: messages, delay: icDelay, acceptDelay: acceptDelay, icURL: proxyURL,
-                                      replicaURL: replicaURL, rootKey: replica.rootKey, canister: canister,
-                                      gatewayArguments: extraArguments)
+                    try await measure(
+                        clients: clients, messages: messages, delay: icDelay, acceptDelay: acceptDelay, icURL: proxyURL,
+                        replicaURL: replicaURL, rootKey: replica.rootKey, canister: canister,
+                        gatewayArguments: extraArguments)
                 }
             }
         } catch {
@@ -82,9 +85,12 @@ enum GatewayBurstBenchmark {
         var error: String?
     }
 
-    static func measure(clients: Int, messages: Int, delay: Int, acceptDelay: Int, icURL: String, replicaURL: String, rootKey: RootKey,
-                        canister: Principal, gatewayArguments: [String]) async throws {
-        let gateway = try await BenchGatewayProcess(icNetworkURL: icURL, extraArguments: ["--root-key", Hex.encode(rootKey.der)] + gatewayArguments)
+    static func measure(
+        clients: Int, messages: Int, delay: Int, acceptDelay: Int, icURL: String, replicaURL: String, rootKey: RootKey,
+        canister: Principal, gatewayArguments: [String]
+    ) async throws {
+        let gateway = try await BenchGatewayProcess(
+            icNetworkURL: icURL, extraArguments: ["--root-key", Hex.encode(rootKey.der)] + gatewayArguments)
         defer { gateway.stop() }
         var logger = Logger(label: "bench-burst-client")
         logger.logLevel = .critical
@@ -97,9 +103,10 @@ enum GatewayBurstBenchmark {
             let opened = await withTaskGroup(of: ICWebSocketConnection<TextMessage>?.self) { group in
                 for _ in start..<min(clients, start + 50) {
                     group.addTask {
-                        guard let connection = try? await ICWebSocketConnection.connect(
-                            gatewayURL: url, canister: canister, identity: Ed25519Identity(), network: network,
-                            messageType: TextMessage.self, configuration: .init(openTimeout: .seconds(120)), logger: clientLogger)
+                        guard
+                            let connection = try? await ICWebSocketConnection.connect(
+                                gatewayURL: url, canister: canister, identity: Ed25519Identity(), network: network,
+                                messageType: TextMessage.self, configuration: .init(openTimeout: .seconds(120)), logger: clientLogger)
                         else { return nil }
                         var iterator = connection.messages.makeAsyncIterator()
                         guard (try? await iterator.next())??.text == "ping" else { return nil }
@@ -134,13 +141,14 @@ enum GatewayBurstBenchmark {
         let closed = outcomes.filter(\.closed).count + (clients - connections.count)
         let outOfOrder = outcomes.reduce(0) { $0 + $1.outOfOrder }
         let errors = Set(outcomes.compactMap(\.error)).prefix(3).map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }
-        print("{\"name\": \"gateway_burst\", \"clients\": \(clients), \"messages_per_client\": \(messages), \"ic_delay_ms\": \(delay), \"ic_accept_ms\": \(acceptDelay), "
-            + "\"sessions_opened\": \(connections.count), \"sent\": \(sent), \"delivered\": \(delivered), \"closed\": \(closed), "
-            + "\"out_of_order\": \(outOfOrder), \"seconds\": \(GatewayBenchmarks.rounded(seconds)), "
-            + "\"msgs_per_s\": \(GatewayBenchmarks.rounded(Double(delivered) / max(seconds, 0.001))), "
-            + "\"gateway_rss_before_kb\": \(baselineRSS / 1024), \"gateway_rss_peak_kb\": \(peak / 1024), "
-            + "\"gateway_cpu_seconds\": \(GatewayBenchmarks.rounded(cpu)), \"reading_paused\": \(paused), "
-            + "\"gateway_arguments\": \"\(gatewayArguments.joined(separator: " "))\", \"errors\": [\(errors.joined(separator: ", "))]}")
+        print(
+            "{\"name\": \"gateway_burst\", \"clients\": \(clients), \"messages_per_client\": \(messages), \"ic_delay_ms\": \(delay), \"ic_accept_ms\": \(acceptDelay), "
+                + "\"sessions_opened\": \(connections.count), \"sent\": \(sent), \"delivered\": \(delivered), \"closed\": \(closed), "
+                + "\"out_of_order\": \(outOfOrder), \"seconds\": \(GatewayBenchmarks.rounded(seconds)), "
+                + "\"msgs_per_s\": \(GatewayBenchmarks.rounded(Double(delivered) / max(seconds, 0.001))), "
+                + "\"gateway_rss_before_kb\": \(baselineRSS / 1024), \"gateway_rss_peak_kb\": \(peak / 1024), "
+                + "\"gateway_cpu_seconds\": \(GatewayBenchmarks.rounded(cpu)), \"reading_paused\": \(paused), "
+                + "\"gateway_arguments\": \"\(gatewayArguments.joined(separator: " "))\", \"errors\": [\(errors.joined(separator: ", "))]}")
     }
 
     /// Sends `messages` at once, then reads the replies (each must be the next one expected)
@@ -168,8 +176,10 @@ enum GatewayBurstBenchmark {
         return outcome
     }
 
-    private static func receive(_ connection: ICWebSocketConnection<TextMessage>, messages: Int,
-                                into progress: NIOLockedValueBox<Outcome>) async {
+    private static func receive(
+        _ connection: ICWebSocketConnection<TextMessage>, messages: Int,
+        into progress: NIOLockedValueBox<Outcome>
+    ) async {
         do {
             for index in 0..<messages { try await connection.send(TextMessage(text: "b\(index)")) }
             var expected = 0

@@ -68,9 +68,10 @@ enum GatewayIdleBenchmark {
         try await Task.sleep(for: .seconds(2))
         let loaded = GatewayBenchmarks.rss(of: process.processIdentifier)
         let perConnection = held > 0 ? Double(loaded - baseline) / Double(held) / 1024 : 0
-        print("{\"name\": \"gateway_idle.\(server)\", \"requested\": \(connections), \"held\": \(held), "
-            + "\"connect_seconds\": \(GatewayBenchmarks.rounded(seconds)), \"rss_baseline_kb\": \(baseline / 1024), "
-            + "\"rss_loaded_kb\": \(loaded / 1024), \"rss_per_connection_kb\": \(GatewayBenchmarks.rounded(perConnection))}")
+        print(
+            "{\"name\": \"gateway_idle.\(server)\", \"requested\": \(connections), \"held\": \(held), "
+                + "\"connect_seconds\": \(GatewayBenchmarks.rounded(seconds)), \"rss_baseline_kb\": \(baseline / 1024), "
+                + "\"rss_loaded_kb\": \(loaded / 1024), \"rss_per_connection_kb\": \(GatewayBenchmarks.rounded(perConnection))}")
         await clients.closeAll()
     }
 }

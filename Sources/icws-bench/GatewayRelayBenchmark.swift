@@ -2,6 +2,7 @@ import Foundation
 import ICCore
 import ICReplica
 import ICWebSocketTesting
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,8 +49,9 @@ enum GatewayRelayBenchmark {
             try await GatewayBenchmarks.withReplica { replicaURL, replica, module in
                 let canister = try await GatewayBenchmarks.deployTestCanister(replicaURL: replicaURL, replica: replica, module: module)
                 for count in sessions {
-                    try await measure(sessions: count, messages: messages, batches: batches,
-                                      replicaURL: replicaURL, replica: replica, canister: canister)
+                    try await measure(
+                        sessions: count, messages: messages, batches: batches,
+                        replicaURL: replicaURL, replica: replica, canister: canister)
                 }
             }
         } catch {
@@ -57,18 +59,22 @@ enum GatewayRelayBenchmark {
         }
     }
 
-    static func measure(sessions requested: Int, messages: Int, batches: [Int], replicaURL: String,
-                        replica: Replica, canister: Principal) async throws {
+    static func measure(
+        sessions requested: Int, messages: Int, batches: [Int], replicaURL: String,
+        replica: Replica, canister: Principal
+    ) async throws {
         let source = SyntheticPollSource(upstream: replicaURL)
         try await source.run { sourceURL in
-            let gateway = try await BenchGatewayProcess(icNetworkURL: sourceURL,
-                                                        extraArguments: ["--max-pending-outbound", "\(maxPendingOutbound)"])
+            let gateway = try await BenchGatewayProcess(
+                icNetworkURL: sourceURL,
+                extraArguments: ["--max-pending-outbound", "\(maxPendingOutbound)"])
             defer { gateway.stop() }
             let counter = RelayDeliveryCounter()
             let clock = ContinuousClock()
             let openStart = clock.now
-            let clients = await openClients(requested, url: gateway.url, canister: canister, gateway: gateway.identity.principal,
-                                            replica: replica, counter: counter)
+            let clients = await openClients(
+                requested, url: gateway.url, canister: canister, gateway: gateway.identity.principal,
+                replica: replica, counter: counter)
             defer { for client in clients { client.close() } }
             let openSeconds = GatewayBenchmarks.seconds(clock.now - openStart)
             // Each open message passed through the source before it reached its client, so the
@@ -76,20 +82,25 @@ enum GatewayRelayBenchmark {
             for _ in 0..<100 where source.learnedClientCount < clients.count {
                 try await Task.sleep(for: .milliseconds(50))
             }
-            print("{\"name\": \"gateway_relay.sessions_opened\", \"requested\": \(requested), \"held\": \(clients.count), "
-                + "\"open_seconds\": \(GatewayBenchmarks.rounded(openSeconds)), \"client_keys_learned\": \(source.learnedClientCount), "
-                + "\"gateway_rss_kb\": \(gateway.rss / 1024), \"max_pending_outbound\": \(maxPendingOutbound), "
-                + "\"certificates\": \"the last real cert and tree, reused for every synthetic batch (gateway without --verify-polls)\"}")
+            print(
+                "{\"name\": \"gateway_relay.sessions_opened\", \"requested\": \(requested), \"held\": \(clients.count), "
+                    + "\"open_seconds\": \(GatewayBenchmarks.rounded(openSeconds)), \"client_keys_learned\": \(source.learnedClientCount), "
+                    + "\"gateway_rss_kb\": \(gateway.rss / 1024), \"max_pending_outbound\": \(maxPendingOutbound), "
+                    + "\"certificates\": \"the last real cert and tree, reused for every synthetic batch (gateway without --verify-polls)\"}"
+            )
             guard !clients.isEmpty else { return }
             for batch in batches {
-                try await measureRun(sessions: clients.count, messages: messages, batch: batch, source: source, gateway: gateway,
-                                     replica: replica, counter: counter)
+                try await measureRun(
+                    sessions: clients.count, messages: messages, batch: batch, source: source, gateway: gateway,
+                    replica: replica, counter: counter)
             }
         }
     }
 
-    static func openClients(_ count: Int, url: String, canister: Principal, gateway: Principal, replica: Replica,
-                            counter: RelayDeliveryCounter) async -> [RelayBenchClient] {
+    static func openClients(
+        _ count: Int, url: String, canister: Principal, gateway: Principal, replica: Replica,
+        counter: RelayDeliveryCounter
+    ) async -> [RelayBenchClient] {
         await withTaskGroup(of: RelayBenchClient?.self) { group in
             var clients: [RelayBenchClient] = []
             var started = 0
@@ -108,12 +119,15 @@ enum GatewayRelayBenchmark {
         }
     }
 
-    static func measureRun(sessions: Int, messages: Int, batch: Int, source: SyntheticPollSource, gateway: BenchGatewayProcess,
-                           replica: Replica, counter: RelayDeliveryCounter) async throws {
+    static func measureRun(
+        sessions: Int, messages: Int, batch: Int, source: SyntheticPollSource, gateway: BenchGatewayProcess,
+        replica: Replica, counter: RelayDeliveryCounter
+    ) async throws {
         let clock = ContinuousClock()
         let encodeStart = clock.now
-        let run = try source.prepare(messages: messages, batchSize: batch, gateway: gateway.identity.principal,
-                                     timestamp: replica.currentTime, payloadBytes: payloadBytes)
+        let run = try source.prepare(
+            messages: messages, batchSize: batch, gateway: gateway.identity.principal,
+            timestamp: replica.currentTime, payloadBytes: payloadBytes)
         let encodeSeconds = GatewayBenchmarks.seconds(clock.now - encodeStart)
         let metricsBefore = try await GatewayBenchmarks.scrape(gateway.metricsURL)
         let deliveredBefore = counter.count
@@ -139,23 +153,24 @@ enum GatewayRelayBenchmark {
         let start = statistics.firstPollAt ?? switchedAt
         let seconds = max(GatewayBenchmarks.seconds(finishedAt - start), 0.001)
         let rounded = GatewayBenchmarks.rounded
-        print("{\"name\": \"gateway_relay\", \"sessions\": \(sessions), \"batch\": \(batch), \"messages\": \(messages), "
-            + "\"delivered\": \(delivered), \"seconds\": \(rounded(seconds)), \"messages_per_second\": \(rounded(Double(delivered) / seconds)), "
-            + "\"polls_served\": \(statistics.polls), \"messages_served\": \(statistics.messagesServed), "
-            + "\"unaligned_polls\": \(statistics.unalignedPolls), \"earlier_polls_forwarded\": \(statistics.earlierPolls), "
-            + "\"switch_to_first_poll_ms\": \(rounded(GatewayBenchmarks.seconds(start - switchedAt) * 1000)), "
-            + "\"gateway_cpu_seconds\": \(rounded(gatewayCPU)), "
-            + "\"gateway_cpu_us_per_message\": \(rounded(delivered > 0 ? gatewayCPU / Double(delivered) * 1e6 : 0)), "
-            + "\"bench_process_cpu_seconds\": \(rounded(benchCPU)), "
-            + "\"source_handler_cpu_ms\": \(rounded(Double(statistics.handlerCPUNanoseconds) / 1e6)), "
-            + "\"gateway_rss_kb\": \(gateway.rss / 1024), "
-            + "\"relay_latency_samples\": \(Int(latency.last?.count ?? 0)), "
-            + "\"relay_latency_p50_ms_upper_bound\": \(rounded(GatewayBenchmarks.bucketQuantile(latency, 0.5) * 1000)), "
-            + "\"relay_latency_p99_ms_upper_bound\": \(rounded(GatewayBenchmarks.bucketQuantile(latency, 0.99) * 1000)), "
-            + "\"sessions_ended_by_gateway\": \(counter.endedSessions - endedBefore), "
-            + "\"first_message_checks_passed\": \(checks.passed), \"first_message_checks_failed\": \(checks.failed), "
-            + "\"pre_encoded_batches\": \(run.batchCount), \"pre_encoded_kb\": \(run.encodedBytes / 1024), "
-            + "\"pre_encode_seconds\": \(rounded(encodeSeconds)), \"payload_bytes\": \(payloadBytes), \"certificates\": \"reused\"}")
+        print(
+            "{\"name\": \"gateway_relay\", \"sessions\": \(sessions), \"batch\": \(batch), \"messages\": \(messages), "
+                + "\"delivered\": \(delivered), \"seconds\": \(rounded(seconds)), \"messages_per_second\": \(rounded(Double(delivered) / seconds)), "
+                + "\"polls_served\": \(statistics.polls), \"messages_served\": \(statistics.messagesServed), "
+                + "\"unaligned_polls\": \(statistics.unalignedPolls), \"earlier_polls_forwarded\": \(statistics.earlierPolls), "
+                + "\"switch_to_first_poll_ms\": \(rounded(GatewayBenchmarks.seconds(start - switchedAt) * 1000)), "
+                + "\"gateway_cpu_seconds\": \(rounded(gatewayCPU)), "
+                + "\"gateway_cpu_us_per_message\": \(rounded(delivered > 0 ? gatewayCPU / Double(delivered) * 1e6 : 0)), "
+                + "\"bench_process_cpu_seconds\": \(rounded(benchCPU)), "
+                + "\"source_handler_cpu_ms\": \(rounded(Double(statistics.handlerCPUNanoseconds) / 1e6)), "
+                + "\"gateway_rss_kb\": \(gateway.rss / 1024), "
+                + "\"relay_latency_samples\": \(Int(latency.last?.count ?? 0)), "
+                + "\"relay_latency_p50_ms_upper_bound\": \(rounded(GatewayBenchmarks.bucketQuantile(latency, 0.5) * 1000)), "
+                + "\"relay_latency_p99_ms_upper_bound\": \(rounded(GatewayBenchmarks.bucketQuantile(latency, 0.99) * 1000)), "
+                + "\"sessions_ended_by_gateway\": \(counter.endedSessions - endedBefore), "
+                + "\"first_message_checks_passed\": \(checks.passed), \"first_message_checks_failed\": \(checks.failed), "
+                + "\"pre_encoded_batches\": \(run.batchCount), \"pre_encoded_kb\": \(run.encodedBytes / 1024), "
+                + "\"pre_encode_seconds\": \(rounded(encodeSeconds)), \"payload_bytes\": \(payloadBytes), \"certificates\": \"reused\"}")
     }
 
     /// The buckets of `name` observed between two scrapes.

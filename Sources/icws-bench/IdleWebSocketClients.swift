@@ -16,7 +16,8 @@ final class IdleWebSocketClients: Sendable {
         init(held: EventLoopPromise<Void>) { self.held = held }
 
         func channelActive(context: ChannelHandlerContext) {
-            let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            let request =
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: request)), promise: nil)
         }
@@ -48,7 +49,9 @@ final class IdleWebSocketClients: Sendable {
                 let channels = self.channels
                 ClientBootstrap(group: group)
                     .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(UpgradeWatcher(held: promise)) }
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(UpgradeWatcher(held: promise))
+                        }
                     }
                     .connect(host: "127.0.0.1", port: port)
                     .whenComplete { result in

@@ -55,24 +55,30 @@ final class RelayBenchClient: Sendable {
 
     /// Opens a session to `canister` through the gateway at `url`; nil when it did not open within
     /// `timeout`.
-    static func open(url: String, canister: Principal, gateway: Principal, replica: Replica, counter: RelayDeliveryCounter,
-                     timeout: Duration = .seconds(120)) async -> RelayBenchClient? {
+    static func open(
+        url: String, canister: Principal, gateway: Principal, replica: Replica, counter: RelayDeliveryCounter,
+        timeout: Duration = .seconds(120)
+    ) async -> RelayBenchClient? {
         let identity = Ed25519Identity()
         let now = max(replica.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9))
-        guard let arg = try? Candid.encode(CanisterWsOpenArguments(clientNonce: UInt64.random(in: 1...UInt64.max), gatewayPrincipal: gateway)),
-              let envelope = try? Envelope.signed(
-                  RequestContent(kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
-                                 ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
-                                 nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
-                  by: identity),
-              let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor)).encoded()
+        guard
+            let arg = try? Candid.encode(
+                CanisterWsOpenArguments(clientNonce: UInt64.random(in: 1...UInt64.max), gatewayPrincipal: gateway)),
+            let envelope = try? Envelope.signed(
+                RequestContent(
+                    kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
+                    ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
+                    nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
+                by: identity),
+            let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor)).encoded()
         else { return nil }
         let (openings, openingsContinuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(1))
         var logger = Logger(label: "relay-bench-client")
         logger.logLevel = .critical
         let client = RelayBenchClient()
         let task = Task {
-            _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: logger) { inbound, outbound, _ in
+            _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: logger) {
+                inbound, outbound, _ in
                 var frames = inbound.makeAsyncIterator()
                 guard try await frames.nextMessage(maxSize: 1 << 16) != nil else { return }
                 try await outbound.write(.binary(ByteBuffer(bytes: frame)))
@@ -85,9 +91,11 @@ final class RelayBenchClient: Sendable {
                 guard case .binary(let first)? = try await frames.nextMessage(maxSize: 1 << 22) else { return }
                 counter.received()
                 let message = Self.message(in: Array(first.readableBytesView))
-                counter.checked(ok: message.map {
-                    $0.clientKey.clientPrincipal == identity.principal && !$0.isServiceMessage && openSequence.map { $0 + 1 } == $0.sequenceNum
-                } ?? false)
+                counter.checked(
+                    ok: message.map {
+                        $0.clientKey.clientPrincipal == identity.principal && !$0.isServiceMessage
+                            && openSequence.map { $0 + 1 } == $0.sequenceNum
+                    } ?? false)
                 while let frame = try await frames.next() {
                     // Only complete messages count (a long one may come in several frames).
                     if frame.fin, frame.opcode != .text { counter.received() }

@@ -1,9 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketGateway
+import ICWebSocketTesting
 import Logging
 import NIOConcurrencyHelpers
 
@@ -19,9 +19,12 @@ enum SoakBenchmark {
         let index: Int
         let identity = Ed25519Identity()
         let group: Character
-        private let state = NIOLockedValueBox((received: [(from: String, text: String, at: ContinuousClock.Instant)](),
-                                               sent: [String](), sentAt: [String: ContinuousClock.Instant](),
-                                               disconnected: false, error: String?.none))
+        private let state = NIOLockedValueBox(
+            (
+                received: [(from: String, text: String, at: ContinuousClock.Instant)](),
+                sent: [String](), sentAt: [String: ContinuousClock.Instant](),
+                disconnected: false, error: String?.none
+            ))
 
         init(index: Int, group: Character) {
             self.index = index
@@ -39,7 +42,11 @@ enum SoakBenchmark {
             state.withLockedValue { $0.received.append((message.from, message.text, .now)) }
         }
 
-        func recordSent(_ text: String) { state.withLockedValue { $0.sent.append(text); $0.sentAt[text] = .now } }
+        func recordSent(_ text: String) {
+            state.withLockedValue {
+                $0.sent.append(text); $0.sentAt[text] = .now
+            }
+        }
 
         func markDisconnected(_ why: String) {
             state.withLockedValue {
@@ -78,30 +85,37 @@ enum SoakBenchmark {
                 let proxyA = FaultInjectingProxy(upstream: gateways[0].url)
                 let proxyB = FaultInjectingProxy(upstream: gateways[1].url)
                 let proxyC = FaultInjectingProxy(upstream: gateways[0].url)
-                try await proxyA.run { urlA in try await proxyB.run { urlB in try await proxyC.run { urlC in
-                    let clients = (0..<count).map { Client(index: $0, group: ["A", "B", "C"][$0 % 3]) }
-                    let urls: [Character: String] = ["A": urlA, "B": urlB, "C": urlC]
-                    try await session(local: local, canister: canister, clients: clients, urls: urls, seconds: seconds, rate: rate,
-                                      faults: { phase in
-                        switch phase {
-                        case 1: proxyC.cutConnections(); return "cut the connections of group C"
-                        case 2: replicaProxy.inject(.delay(.milliseconds(300))); return "replica delayed by 300 ms per request"
-                        case 3: replicaProxy.inject(.none); return "replica back to normal"
-                        case 4:
-                            await gateways[1].stop()
-                            do { try await gateways[1].start() } catch { return "gateway 2 did not restart: \(error)" }
-                            return "restarted gateway 2"
-                        default: return nil
+                try await proxyA.run { urlA in
+                    try await proxyB.run { urlB in
+                        try await proxyC.run { urlC in
+                            let clients = (0..<count).map { Client(index: $0, group: ["A", "B", "C"][$0 % 3]) }
+                            let urls: [Character: String] = ["A": urlA, "B": urlB, "C": urlC]
+                            try await session(
+                                local: local, canister: canister, clients: clients, urls: urls, seconds: seconds, rate: rate,
+                                faults: { phase in
+                                    switch phase {
+                                    case 1: proxyC.cutConnections(); return "cut the connections of group C"
+                                    case 2: replicaProxy.inject(.delay(.milliseconds(300))); return "replica delayed by 300 ms per request"
+                                    case 3: replicaProxy.inject(.none); return "replica back to normal"
+                                    case 4:
+                                        await gateways[1].stop()
+                                        do { try await gateways[1].start() } catch { return "gateway 2 did not restart: \(error)" }
+                                        return "restarted gateway 2"
+                                    default: return nil
+                                    }
+                                })
                         }
-                    })
-                } } }
+                    }
+                }
                 for gateway in gateways { await gateway.stop() }
             }
         }
     }
 
-    private static func session(local: LocalReplica, canister: Principal, clients: [Client], urls: [Character: String],
-                                seconds: Int, rate: Double, faults: @escaping @Sendable (Int) async -> String?) async throws {
+    private static func session(
+        local: LocalReplica, canister: Principal, clients: [Client], urls: [Character: String],
+        seconds: Int, rate: Double, faults: @escaping @Sendable (Int) async -> String?
+    ) async throws {
         let started = ContinuousClock.now
         // Connect, 16 at a time.
         var connections = [Int: ICWebSocketConnection<ChatMessage>]()
@@ -156,7 +170,9 @@ enum SoakBenchmark {
                 if phase < 4, elapsed >= [0.2, 0.4, 0.6, 0.7][phase] {
                     phase += 1
                     if let what = await faults(phase) {
-                        print("{\"name\": \"soak.fault\", \"at_s\": \(format((ContinuousClock.now - runStart).seconds)), \"what\": \"\(what)\"}")
+                        print(
+                            "{\"name\": \"soak.fault\", \"at_s\": \(format((ContinuousClock.now - runStart).seconds)), \"what\": \"\(what)\"}"
+                        )
                     }
                 }
                 let candidates = clients.filter { !$0.disconnected }
@@ -203,8 +219,10 @@ enum SoakBenchmark {
         let p50 = latencies.isEmpty ? 0 : latencies[latencies.count / 2]
         let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
         let sentTotal = clients.reduce(0) { $0 + $1.sent.count }
-        let disconnectedByGroup = Dictionary(grouping: clients.filter { !stayedConnected.contains($0.index) }, by: \.group).mapValues(\.count)
-        print("""
+        let disconnectedByGroup = Dictionary(grouping: clients.filter { !stayedConnected.contains($0.index) }, by: \.group).mapValues(
+            \.count)
+        print(
+            """
             {"name": "soak.result", "clients": \(clients.count), "stayed_connected": \(stable.count), \
             "disconnected_by_group": "\(disconnectedByGroup.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))", \
             "messages_sent": \(sentTotal), "deliveries_expected": \(expected), "deliveries_received": \(delivered), \
@@ -213,7 +231,9 @@ enum SoakBenchmark {
             """)
         for group in ["A", "B", "C"] as [Character] {
             if let example = clients.first(where: { $0.group == group && !stayedConnected.contains($0.index) })?.error {
-                print("{\"name\": \"soak.disconnect_example\", \"group\": \"\(group)\", \"why\": \"\(example.replacingOccurrences(of: "\"", with: "'"))\"}")
+                print(
+                    "{\"name\": \"soak.disconnect_example\", \"group\": \"\(group)\", \"why\": \"\(example.replacingOccurrences(of: "\"", with: "'"))\"}"
+                )
             }
         }
         if missing > 0 || duplicated > 0 || outOfOrder > 0 {

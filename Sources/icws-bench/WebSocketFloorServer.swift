@@ -61,14 +61,16 @@ enum WebSocketFloorServer {
 
     private static func serveHummingbird(port: Int) async throws {
         let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(
-            configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))) { _, _, _ in
+            configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))
+        ) { _, _, _ in
             .upgrade([:]) { inbound, outbound, _ in
                 try await outbound.write(.binary(ByteBuffer(bytes: greeting)))
                 for try await _ in inbound {}
             }
         }
-        let application = Application(router: Router(), server: upgrade,
-                                      configuration: .init(address: .hostname("127.0.0.1", port: port), backlog: 1024))
+        let application = Application(
+            router: Router(), server: upgrade,
+            configuration: .init(address: .hostname("127.0.0.1", port: port), backlog: 1024))
         try await application.runService(gracefulShutdownSignals: [])
     }
 }

@@ -82,7 +82,8 @@ struct CanisterCommand: AsyncParsableCommand {
         @Option(help: "install, reinstall or upgrade (the last two need --canister).")
         var mode = "install"
 
-        @Option(help: "Any canister id of the target subnet, to route provisional_create_canister_with_cycles (default: the first local id).")
+        @Option(
+            help: "Any canister id of the target subnet, to route provisional_create_canister_with_cycles (default: the first local id).")
         var effectiveCanisterID: String?
 
         @OptionGroup var connection: Connection
@@ -102,10 +103,12 @@ struct CanisterCommand: AsyncParsableCommand {
             let id: Principal
             if let canister {
                 id = try CanisterCommand.principal(canister, what: "--canister")
-                try await management.installCode(canister: id, module: wasm, arg: argument,
-                                                 mode: ManagementCanister.InstallMode(rawValue: mode) ?? .install)
+                try await management.installCode(
+                    canister: id, module: wasm, arg: argument,
+                    mode: ManagementCanister.InstallMode(rawValue: mode) ?? .install)
             } else {
-                let effective = try effectiveCanisterID.map { try CanisterCommand.principal($0, what: "--effective-canister-id") }
+                let effective =
+                    try effectiveCanisterID.map { try CanisterCommand.principal($0, what: "--effective-canister-id") }
                     ?? Principal.canister(index: 0)
                 id = try await management.deploy(module: wasm, arg: argument, effectiveCanisterID: effective)
             }
@@ -118,7 +121,8 @@ struct CanisterCommand: AsyncParsableCommand {
                 return try builder.module(module) { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
             guard let data = FileManager.default.contents(atPath: module) else {
-                throw ValidationError("cannot read \(module): give a .wasm file or one of \(CanisterBuilder.knownCanisters.joined(separator: ", "))")
+                throw ValidationError(
+                    "cannot read \(module): give a .wasm file or one of \(CanisterBuilder.knownCanisters.joined(separator: ", "))")
             }
             return [UInt8](data)
         }
@@ -130,10 +134,10 @@ struct CanisterCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Call a canister method with Candid text arguments and print the reply as Candid text.",
             discussion: """
-            Argument types are inferred from the text: annotate numbers with their exact type, e.g.
-            icws canister call <id> ws_get_messages '(record { nonce = 0 : nat64 })' --query
-            Field names of the IC WebSocket interface are printed by name; add others with --names.
-            """)
+                Argument types are inferred from the text: annotate numbers with their exact type, e.g.
+                icws canister call <id> ws_get_messages '(record { nonce = 0 : nat64 })' --query
+                Field names of the IC WebSocket interface are printed by name; add others with --names.
+                """)
 
         @Argument(help: "The canister id.")
         var canister: String
@@ -165,7 +169,8 @@ struct CanisterCommand: AsyncParsableCommand {
             let id = try CanisterCommand.principal(canister, what: "the canister id")
             let argument = try CanisterCommand.candidArgument(hex: argHex, text: argHex == nil ? arguments : nil)
             let agent = try connection.agent()
-            let reply = query
+            let reply =
+                query
                 ? try await agent.query(canister: id, method: method, arg: argument)
                 : try await agent.call(canister: id, method: method, arg: argument)
             if raw {
@@ -194,7 +199,9 @@ struct CanisterCommand: AsyncParsableCommand {
 
     static func locateBuilder() throws -> CanisterBuilder {
         guard let builder = CanisterBuilder.locate() else {
-            throw ValidationError("run this inside the icws repository: Canisters/Package.swift and scripts/build-canisters.sh were not found above \(FileManager.default.currentDirectoryPath)")
+            throw ValidationError(
+                "run this inside the icws repository: Canisters/Package.swift and scripts/build-canisters.sh were not found above \(FileManager.default.currentDirectoryPath)"
+            )
         }
         return builder
     }

@@ -13,17 +13,17 @@ struct ConnectCommand: AsyncParsableCommand {
         commandName: "connect",
         abstract: "Talk to a canister through an IC WebSocket gateway (messages are verified before they are shown).",
         discussion: """
-        Type a line and press return to send it. Ctrl-D closes the connection. Messages go to standard \
-        output one line each, as they arrive (also through a pipe); status lines go to standard error.
-        The message format is read from the canister's Candid interface (its certified candid:service \
-        metadata: the type of ws_message's second parameter):
-          chat: record { from : text; text : text } (the chat canister)
-          text: record { text : text } (the ping-pong and test canisters)
-        --message-format overrides it; auto sends record { text : text } and shows messages with or \
-        without a `from` field (the choice when the canister publishes no interface).
-        Each sent message's outcome is read from the IC (one read_state per message); a refused \
-        message prints "! the canister refused your message: <reason>" on standard error.
-        """
+            Type a line and press return to send it. Ctrl-D closes the connection. Messages go to standard \
+            output one line each, as they arrive (also through a pipe); status lines go to standard error.
+            The message format is read from the canister's Candid interface (its certified candid:service \
+            metadata: the type of ws_message's second parameter):
+              chat: record { from : text; text : text } (the chat canister)
+              text: record { text : text } (the ping-pong and test canisters)
+            --message-format overrides it; auto sends record { text : text } and shows messages with or \
+            without a `from` field (the choice when the canister publishes no interface).
+            Each sent message's outcome is read from the IC (one read_state per message); a refused \
+            message prints "! the canister refused your message: <reason>" on standard error.
+            """
     )
 
     enum MessageFormat: String, ExpressibleByArgument, CaseIterable {
@@ -36,7 +36,10 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(help: "Canister id (text form).")
     var canister: String
 
-    @Option(help: "URL of the IC or local replica: its root key (with --fetch-root-key), the canister's Candid interface and the outcomes of sent messages are read there.")
+    @Option(
+        help:
+            "URL of the IC or local replica: its root key (with --fetch-root-key), the canister's Candid interface and the outcomes of sent messages are read there."
+    )
     var icURL = "http://127.0.0.1:4943"
 
     @Option(help: "Identity PEM file (as dfx writes). Default: a fresh Ed25519 identity for this session.")
@@ -112,13 +115,15 @@ struct ConnectCommand: AsyncParsableCommand {
         do {
             interface = try await CanisterAppMessageType.fetchCandidInterface(canister: canisterID, network: network)
         } catch {
-            status("could not read the canister's Candid interface (\(error)); using --message-format auto "
-                + "(sends record { text : text }); pass --message-format chat or text to choose")
+            status(
+                "could not read the canister's Candid interface (\(error)); using --message-format auto "
+                    + "(sends record { text : text }); pass --message-format chat or text to choose")
             return .auto
         }
         guard let interface else {
-            status("the canister has no candid:service metadata; using --message-format auto "
-                + "(sends record { text : text }); pass --message-format chat or text to choose")
+            status(
+                "the canister has no candid:service metadata; using --message-format auto "
+                    + "(sends record { text : text }); pass --message-format chat or text to choose")
             return .auto
         }
         let type: CanisterAppMessageType
@@ -127,9 +132,10 @@ struct ConnectCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         guard let format = MessageFormat(for: type) else {
-            status("error: the canister's message type is \(type.candidText), which icws connect cannot type; "
-                + "it knows chat (record { from : text; text : text }) and text (record { text : text }); "
-                + "pass --message-format to force one")
+            status(
+                "error: the canister's message type is \(type.candidText), which icws connect cannot type; "
+                    + "it knows chat (record { from : text; text : text }) and text (record { text : text }); "
+                    + "pass --message-format to force one")
             throw ExitCode.failure
         }
         status("message format \(format.rawValue) (from the canister's Candid interface: \(type.candidText))")

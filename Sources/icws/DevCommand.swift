@@ -14,15 +14,15 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Run a local replica, deploy a WebSocket canister and start a gateway: the whole stack in one command.",
         discussion: """
-        Builds the canister on first use (Embedded Swift → Wasm; about a minute, cached after), starts the \
-        replica (auto-progress), installs the canister, starts the gateway, and prints the `icws connect` \
-        command to talk to it. Logs are prefixed [replica], [gateway] and [canister]. Ctrl-C stops everything \
-        (open WebSockets are closed with 1001 and their sessions closed on the canister).
-        With --state-dir the replica's state, the gateway key and the canister id survive restarts (the \
-        canister is upgraded when its module changed); without it everything starts fresh.
-        Every gateway flag of `icws gateway` for polling, limits and timeouts is accepted here too (and read \
-        from the same ICWS_* environment variables), e.g. --max-pending-calls 128 --ping-interval 0.
-        """
+            Builds the canister on first use (Embedded Swift → Wasm; about a minute, cached after), starts the \
+            replica (auto-progress), installs the canister, starts the gateway, and prints the `icws connect` \
+            command to talk to it. Logs are prefixed [replica], [gateway] and [canister]. Ctrl-C stops everything \
+            (open WebSockets are closed with 1001 and their sessions closed on the canister).
+            With --state-dir the replica's state, the gateway key and the canister id survive restarts (the \
+            canister is upgraded when its module changed); without it everything starts fresh.
+            Every gateway flag of `icws gateway` for polling, limits and timeouts is accepted here too (and read \
+            from the same ICWS_* environment variables), e.g. --max-pending-calls 128 --ping-interval 0.
+            """
     )
 
     @Option(help: "Canister to run: chat, ping-pong, test, or a path to a .wasm module.")
@@ -61,8 +61,9 @@ struct DevCommand: AsyncParsableCommand {
         let module = try loadModule(choice)
         let store = try stateDir.map { try DevStateDirectory(path: $0) }
 
-        var replicaConfiguration = ReplicaConfiguration(stateDirectory: store?.replicaDirectory, autoProgress: true,
-                                                        roundInterval: .milliseconds(50))
+        var replicaConfiguration = ReplicaConfiguration(
+            stateDirectory: store?.replicaDirectory, autoProgress: true,
+            roundInterval: .milliseconds(50))
         replicaConfiguration.syncCallTimeout = .seconds(10)
         let replica = try Replica(configuration: replicaConfiguration, logger: Logger(label: "replica"))
         let replicaListening = AsyncStream<Int>.makeStream()
@@ -78,17 +79,21 @@ struct DevCommand: AsyncParsableCommand {
             gatewayIdentity = Ed25519Identity()
         }
         let replicaURL = "http://\(host):\(replicaPort)"
-        var gatewayConfiguration = GatewayConfiguration(host: host, port: gatewayPort, icNetworkURL: replicaURL,
-                                                        rootKey: .explicit(replica.rootKey))
+        var gatewayConfiguration = GatewayConfiguration(
+            host: host, port: gatewayPort, icNetworkURL: replicaURL,
+            rootKey: .explicit(replica.rootKey))
         try gatewayTuning.apply(to: &gatewayConfiguration)
         gatewayConfiguration.prometheusEndpoint = prometheusEndpoint == "none" ? nil : prometheusEndpoint
         let gateway = try Gateway(configuration: gatewayConfiguration, identity: gatewayIdentity, logger: Logger(label: "gateway"))
 
-        let setup = DevSetupService(replica: replica, replicaURL: replicaURL, replicaListening: replicaListening.stream,
-                                    gateway: gateway, host: host, choice: choice, module: module, store: store)
+        let setup = DevSetupService(
+            replica: replica, replicaURL: replicaURL, replicaListening: replicaListening.stream,
+            gateway: gateway, host: host, choice: choice, module: module, store: store)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: server), .init(service: RoundService(replica: replica)), .init(service: gateway),
-                       .init(service: setup, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [
+                .init(service: server), .init(service: RoundService(replica: replica)), .init(service: gateway),
+                .init(service: setup, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "dev"))
         // Ctrl-C must always stop the stack: a graceful shutdown that takes longer (seen once
         // with a reused state directory, cause not found yet) turns into cancellation.
@@ -106,7 +111,8 @@ struct DevCommand: AsyncParsableCommand {
             return [UInt8](data)
         case .built(let product, _):
             guard let builder = CanisterBuilder.locate() ?? CanisterBuilder.locate(from: Self.executableDirectory) else {
-                throw ValidationError("""
+                throw ValidationError(
+                    """
                     cannot find the icws repository (Canisters/Package.swift) from the current directory; \
                     run `icws dev` inside the checkout, or pass --canister path/to/module.wasm
                     """)
@@ -233,27 +239,28 @@ struct DevSetupService: Service {
                 logger.info("reusing \(choice.name) (\(known)) from the state directory")
             }
         } else {
-            canisterID = try await management.deploy(module: module, arg: choice.initArgument,
-                                                     effectiveCanisterID: replica.canisterRange.lowerBound)
+            canisterID = try await management.deploy(
+                module: module, arg: choice.initArgument,
+                effectiveCanisterID: replica.canisterRange.lowerBound)
             store?.save(canisterID: canisterID, for: choice.name)
         }
         let gatewayPort = try await gateway.waitUntilListening()
         let banner = """
 
-        ── icws dev is running ─────────────────────────────────────────────
-          replica   \(replicaURL)   (root key below)
-          canister  \(canisterID)   (\(choice.name))
-          gateway   ws://\(host):\(gatewayPort)   principal \(gateway.principal)
-          root key  \(Hex.encode(replica.rootKey.der))
+            ── icws dev is running ─────────────────────────────────────────────
+              replica   \(replicaURL)   (root key below)
+              canister  \(canisterID)   (\(choice.name))
+              gateway   ws://\(host):\(gatewayPort)   principal \(gateway.principal)
+              root key  \(Hex.encode(replica.rootKey.der))
 
-          Connect (in another terminal):
-            \(Self.connectExecutable) connect ws://\(host):\(gatewayPort) --canister \(canisterID) \\
-              --ic-url \(replicaURL) --root-key \(Hex.encode(replica.rootKey.der))
+              Connect (in another terminal):
+                \(Self.connectExecutable) connect ws://\(host):\(gatewayPort) --canister \(canisterID) \\
+                  --ic-url \(replicaURL) --root-key \(Hex.encode(replica.rootKey.der))
 
-          Ctrl-C stops everything.
-        ────────────────────────────────────────────────────────────────────
+              Ctrl-C stops everything.
+            ────────────────────────────────────────────────────────────────────
 
-        """
+            """
         FileHandle.standardOutput.write(Data(banner.utf8))
         await cancelWhenGracefulShutdown {
             var cursor = 0
@@ -272,7 +279,8 @@ extension DevSetupService {
     /// from any directory and starts at once (`swift run` would check the build first, and
     /// without `-c release` build a second, debug copy).
     static var connectExecutable: String {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         return path.contains(" ") ? "'\(path)'" : path
     }

@@ -12,16 +12,16 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "Run the IC WebSocket gateway (drop-in for the reference ic-websocket-gateway).",
         discussion: """
-        Clients open WebSockets to --gateway-address; the gateway relays their signed envelopes to the IC \
-        unchanged and pushes each canister's certified messages back. Every option can also be set with the \
-        environment variable named in its help; a command-line flag wins over the variable.
-        SIGTERM/SIGINT close every WebSocket with 1001, call ws_close for open sessions within the grace \
-        period, and exit 0.
-        Close codes sent by the gateway: 1001 shutdown, 1003 text frame, 1007 frame is not a CBOR client \
-        request, 1008 protocol rule broken (not a call, bad ws_open, timeout, client too slow), 1009 frame, \
-        message or envelope too big, 1011 canister failed (poller stopped), 1013 IC unreachable after \
-        retries, or connection limit reached.
-        """
+            Clients open WebSockets to --gateway-address; the gateway relays their signed envelopes to the IC \
+            unchanged and pushes each canister's certified messages back. Every option can also be set with the \
+            environment variable named in its help; a command-line flag wins over the variable.
+            SIGTERM/SIGINT close every WebSocket with 1001, call ws_close for open sessions within the grace \
+            period, and exit 0.
+            Close codes sent by the gateway: 1001 shutdown, 1003 text frame, 1007 frame is not a CBOR client \
+            request, 1008 protocol rule broken (not a call, bad ws_open, timeout, client too slow), 1009 frame, \
+            message or envelope too big, 1011 canister failed (poller stopped), 1013 IC unreachable after \
+            retries, or connection limit reached.
+            """
     )
 
     private static func env(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
@@ -44,10 +44,11 @@ struct GatewayCommand: AsyncParsableCommand {
     // Ours.
     @Option(help: "Gateway identity: Ed25519 PEM, generated and saved on first start [ICWS_IDENTITY_PEM_PATH].")
     var identityPemPath = env("ICWS_IDENTITY_PEM_PATH") ?? "./data/key_pair.pem"
-    @Option(help: """
-        Root key: 'auto' (mainnet key for https://icp0.io and https://icp-api.io, else fetched from /api/v2/status), \
-        'mainnet', 'fetch', or the key as DER hex [ICWS_ROOT_KEY].
-        """)
+    @Option(
+        help: """
+            Root key: 'auto' (mainnet key for https://icp0.io and https://icp-api.io, else fetched from /api/v2/status), \
+            'mainnet', 'fetch', or the key as DER hex [ICWS_ROOT_KEY].
+            """)
     var rootKey = env("ICWS_ROOT_KEY") ?? "auto"
     @OptionGroup(title: "Polling, limits and timeouts")
     var tuning: GatewayTuningOptions
@@ -61,16 +62,18 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
         }
         switch logFormat {
-        case "text": LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        case "json": LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        case "text":
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardOutput(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         default: throw ValidationError("unknown log format '\(logFormat)'; use text or json")
         }
         let logger = Logger(label: "icws.gateway")
@@ -98,11 +101,14 @@ struct GatewayCommand: AsyncParsableCommand {
         try tuning.apply(to: &configuration)
         configuration.tlsHandshakeTimeout = .seconds(tlsHandshakeTimeout)
         let (identity, created) = try GatewayIdentity.loadOrCreate(path: identityPemPath)
-        logger.info(created ? "generated a new gateway identity" : "loaded the gateway identity",
-                    metadata: ["path": "\(identityPemPath)", "gateway_principal": "\(identity.principal)"])
+        logger.info(
+            created ? "generated a new gateway identity" : "loaded the gateway identity",
+            metadata: ["path": "\(identityPemPath)", "gateway_principal": "\(identity.principal)"])
         let gateway = try Gateway(configuration: configuration, identity: identity, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: gateway)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: gateway)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

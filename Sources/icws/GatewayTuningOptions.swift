@@ -39,21 +39,24 @@ struct GatewayTuningOptions: ParsableArguments {
     var newConnectionsPerSecond = env("ICWS_NEW_CONNECTIONS_PER_SECOND", 1_000)
     @Option(help: "Canister messages queued for one client before it is closed as too slow (1008) [ICWS_MAX_PENDING_OUTBOUND].")
     var maxPendingOutbound = env("ICWS_MAX_PENDING_OUTBOUND", 100)
-    @Option(help: """
-        Client envelopes waiting for the IC per connection before the gateway stops reading from it \
-        (backpressure, never a close); reading resumes at half [ICWS_MAX_PENDING_CALLS].
-        """)
+    @Option(
+        help: """
+            Client envelopes waiting for the IC per connection before the gateway stops reading from it \
+            (backpressure, never a close); reading resumes at half [ICWS_MAX_PENDING_CALLS].
+            """)
     var maxPendingCalls = env("ICWS_MAX_PENDING_CALLS", 64)
-    @Option(help: """
-        The same in bytes. A client that keeps sending after reading stopped is closed (1008) once its queue \
-        exceeds this + --max-message-size + 1 MiB [ICWS_MAX_PENDING_CALL_BYTES].
-        """)
+    @Option(
+        help: """
+            The same in bytes. A client that keeps sending after reading stopped is closed (1008) once its queue \
+            exceeds this + --max-message-size + 1 MiB [ICWS_MAX_PENDING_CALL_BYTES].
+            """)
     var maxPendingCallBytes = env("ICWS_MAX_PENDING_CALL_BYTES", 1 << 20)
-    @Option(help: """
-        When a connection's next envelope goes to the IC: 'accepted' (the previous one is in the IC's ingress \
-        queue; a burst drains at network speed) or 'executed' (the previous one ran; strictest order, refusals \
-        logged, about one message per consensus round) [ICWS_SUBMIT_NEXT_AFTER].
-        """)
+    @Option(
+        help: """
+            When a connection's next envelope goes to the IC: 'accepted' (the previous one is in the IC's ingress \
+            queue; a burst drains at network speed) or 'executed' (the previous one ran; strictest order, refusals \
+            logged, about one message per consensus round) [ICWS_SUBMIT_NEXT_AFTER].
+            """)
     var submitNextAfter = env("ICWS_SUBMIT_NEXT_AFTER") ?? "accepted"
     @Option(help: "Seconds a session may wait for its first canister message after ws_open [ICWS_SETUP_TIMEOUT].")
     var setupTimeout = env("ICWS_SETUP_TIMEOUT", 60)

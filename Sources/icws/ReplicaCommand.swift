@@ -27,7 +27,10 @@ struct ReplicaCommand: AsyncParsableCommand {
     @Flag(help: "Do not run rounds by themselves; drive them with POST /_/tick and /_/time.")
     var manual = false
 
-    @Option(help: "Milliseconds between rounds while a canister has a heartbeat; otherwise rounds run only on ingress, due timers, and every 30 s for fresh certified time.")
+    @Option(
+        help:
+            "Milliseconds between rounds while a canister has a heartbeat; otherwise rounds run only on ingress, due timers, and every 30 s for fresh certified time."
+    )
     var roundInterval = 100
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -39,8 +42,9 @@ struct ReplicaCommand: AsyncParsableCommand {
             throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
         }
         logger.logLevel = level
-        var configuration = ReplicaConfiguration(stateDirectory: stateDir, autoProgress: !manual,
-                                                 roundInterval: .milliseconds(max(1, roundInterval)))
+        var configuration = ReplicaConfiguration(
+            stateDirectory: stateDir, autoProgress: !manual,
+            roundInterval: .milliseconds(max(1, roundInterval)))
         if let seed {
             guard let bytes = try? Hex.decode(seed), bytes.count == 32 else {
                 throw ValidationError("--seed must be 64 hex digits (32 bytes)")
@@ -55,16 +59,18 @@ struct ReplicaCommand: AsyncParsableCommand {
         }
         // Unbuffered, so the key shows at once even when stdout is a file or a pipe.
         let banner = """
-        root key (DER, hex): \(Hex.encode(replica.rootKey.der))
-        subnet: \(replica.subnetID)  node: \(replica.nodeID)
-        mode: \(manual ? "manual (POST /_/tick, /_/time)" : "auto-progress: rounds on ingress, due timers and heartbeats (every \(roundInterval) ms), else every 30 s")  state: \(stateDir ?? "in memory")
+            root key (DER, hex): \(Hex.encode(replica.rootKey.der))
+            subnet: \(replica.subnetID)  node: \(replica.nodeID)
+            mode: \(manual ? "manual (POST /_/tick, /_/time)" : "auto-progress: rounds on ingress, due timers and heartbeats (every \(roundInterval) ms), else every 30 s")  state: \(stateDir ?? "in memory")
 
-        """
+            """
         FileHandle.standardOutput.write(Data(banner.utf8))
         var services: [any Service] = [app]
         if !manual { services.append(RoundService(replica: replica)) }
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

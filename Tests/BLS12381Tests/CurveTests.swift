@@ -1,9 +1,11 @@
-@testable import BLS12381
 import ICTestSupport
 import Testing
 
+@testable import BLS12381
+
 let g1GeneratorHex = "97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"
-let g2GeneratorHex = "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"
+let g2GeneratorHex =
+    "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"
 
 /// A point of E(Fp) that is (almost surely) not in G1: lift the first x ≥ start that is on the curve.
 func g1PointOutsideSubgroup(start: UInt64) -> G1Projective {
@@ -164,7 +166,7 @@ struct CurveTests {
         let p = G1Point.generator, q = G2Point.generator
         let base = BLS.pairing(p, q)
         #expect(!base.isOne)
-        #expect(base.pow(-Scalar.one) * base == .one)      // order r
+        #expect(base.pow(-Scalar.one) * base == .one)  // order r
         let lhs = BLS.pairing(p * a, q * b)
         #expect(lhs == base.pow(a * b))
         #expect(BLS.pairing(p * (a * b), q) == lhs)

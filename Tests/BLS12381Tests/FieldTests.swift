@@ -1,5 +1,6 @@
-@testable import BLS12381
 import Testing
+
+@testable import BLS12381
 
 @Suite("BLS12-381 fields")
 struct FieldTests {

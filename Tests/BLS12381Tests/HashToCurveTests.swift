@@ -1,6 +1,8 @@
-@testable import BLS12381
+import ICCore
 import ICTestSupport
 import Testing
+
+@testable import BLS12381
 
 struct ExpandFile: Decodable {
     struct Case: Decodable {
@@ -68,8 +70,10 @@ let expandCases: [ExpandCase] = TestVectors.cases {
     for file in ["bls/rfc9380_expand_message_xmd_SHA256_38.json", "bls/rfc9380_expand_message_xmd_SHA256_256.json"] {
         let f = try TestVectors.decode(ExpandFile.self, from: file)
         for t in f.tests {
-            result.append(ExpandCase(file: f.DST, dst: f.DST, msg: t.msg,
-                                     length: Int(t.len_in_bytes.dropFirst(2), radix: 16)!, expected: t.uniform_bytes))
+            result.append(
+                ExpandCase(
+                    file: f.DST, dst: f.DST, msg: t.msg,
+                    length: Int(t.len_in_bytes.dropFirst(2), radix: 16)!, expected: t.uniform_bytes))
         }
     }
     return result
@@ -78,8 +82,9 @@ let expandCases: [ExpandCase] = TestVectors.cases {
 let h2cCases: [H2CCase] = TestVectors.cases {
     let f = try TestVectors.decode(H2CFile.self, from: "bls/rfc9380_hash_to_g1_sswu_ro.json")
     return f.vectors.map {
-        H2CCase(dst: f.dst, msg: $0.msg, u: $0.u, q0: [$0.Q0.x, $0.Q0.y], q1: [$0.Q1.x, $0.Q1.y],
-                p: [$0.P.x, $0.P.y], compressed: $0.P_compressed_hex)
+        H2CCase(
+            dst: f.dst, msg: $0.msg, u: $0.u, q0: [$0.Q0.x, $0.Q0.y], q1: [$0.Q1.x, $0.Q1.y],
+            p: [$0.P.x, $0.P.y], compressed: $0.P_compressed_hex)
     }
 }
 
@@ -174,7 +179,6 @@ struct HashToCurveTests {
     }
 }
 
-import ICCore
 enum SHA256Helper {
     static func oversize(_ dst: [UInt8]) -> [UInt8] {
         SHA256.hash(Array("H2C-OVERSIZE-DST-".utf8) + dst)

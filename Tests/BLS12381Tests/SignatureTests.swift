@@ -1,6 +1,7 @@
-@testable import BLS12381
 import ICTestSupport
 import Testing
+
+@testable import BLS12381
 
 @Suite("BLS signatures (self-standing)")
 struct SignatureTests {
@@ -53,15 +54,20 @@ struct SignatureTests {
         #expect(try BLS.SecretKey(randomBytes: rPlus1).bytes == one.bytes)
         // KeyGen of draft-irtf-cfrg-bls-signature-05; expected values computed with a direct
         // transcription of the draft using Python's hashlib/hmac.
-        #expect(try hexString(BLS.SecretKey(seed: (0..<32).map { UInt8($0) }).bytes)
-            == "23360db7e337b0a32b264e06bc11c1b474d16f55665373de1ce93cf15ddb3456")
-        #expect(try hexString(BLS.SecretKey(seed: [UInt8](repeating: 7, count: 32), keyInfo: Array("icws".utf8)).bytes)
-            == "58ad6868becf9aed21414b675fc6f90052f22ca67914a1f9cbe91ff13026d241")
+        #expect(
+            try hexString(BLS.SecretKey(seed: (0..<32).map { UInt8($0) }).bytes)
+                == "23360db7e337b0a32b264e06bc11c1b474d16f55665373de1ce93cf15ddb3456")
+        #expect(
+            try hexString(BLS.SecretKey(seed: [UInt8](repeating: 7, count: 32), keyInfo: Array("icws".utf8)).bytes)
+                == "58ad6868becf9aed21414b675fc6f90052f22ca67914a1f9cbe91ff13026d241")
     }
 
     @Test("DER wrapping of public keys and IC constants")
     func der() throws {
-        let mainnetDER = bytes(hex: "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100814c0e6ec71fab583b08bd81373c255c3c371b2e84863c98a4f1e08b74235d14fb5d9c0cd546d9685f913a0c0b2cc5341583bf4b4392e467db96d65b9bb4cb717112f8472e0d5a4d14505ffd7484b01291091c5f87b98883463f98091a0baaae")
+        let mainnetDER = bytes(
+            hex:
+                "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100814c0e6ec71fab583b08bd81373c255c3c371b2e84863c98a4f1e08b74235d14fb5d9c0cd546d9685f913a0c0b2cc5341583bf4b4392e467db96d65b9bb4cb717112f8472e0d5a4d14505ffd7484b01291091c5f87b98883463f98091a0baaae"
+        )
         let key = try BLS.PublicKey(der: mainnetDER)
         #expect(key.der == mainnetDER)
         #expect(try BLS.derEncode(publicKey: key.compressed) == mainnetDER)

@@ -1,6 +1,7 @@
-@testable import BLS12381
 import ICTestSupport
 import Testing
+
+@testable import BLS12381
 
 struct SignatureFile: Decodable {
     struct Vector: Decodable {
@@ -23,9 +24,10 @@ struct SignatureCase: Sendable, CustomTestStringConvertible {
 
 let signatureCases: [SignatureCase] = TestVectors.cases {
     try TestVectors.decode(SignatureFile.self, from: "bls/bls_signatures.json").vectors.map {
-        SignatureCase(id: $0.id, publicKey: bytes(hex: $0.public_key_hex), signature: bytes(hex: $0.signature_hex),
-                      message: bytes(hex: $0.message_hex), dst: $0.dst, valid: $0.expected_valid,
-                      secretKey: $0.secret_key_hex.map { bytes(hex: $0) })
+        SignatureCase(
+            id: $0.id, publicKey: bytes(hex: $0.public_key_hex), signature: bytes(hex: $0.signature_hex),
+            message: bytes(hex: $0.message_hex), dst: $0.dst, valid: $0.expected_valid,
+            secretKey: $0.secret_key_hex.map { bytes(hex: $0) })
     }
 }
 

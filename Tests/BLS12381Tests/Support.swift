@@ -1,5 +1,6 @@
-@testable import BLS12381
 import ICTestSupport
+
+@testable import BLS12381
 
 /// SplitMix64: a small deterministic PRNG for property tests.
 struct TestRNG {

@@ -9,8 +9,9 @@ struct HTTPAgentTests {
     let canister = Principal.canister(index: 42)
 
     private func agent(_ url: String, _ replica: ScriptedReplica, timeout: Duration = .seconds(10), maxBytes: Int = 4 << 20) -> HTTPAgent {
-        HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica, requestTimeout: timeout, maxResponseBytes: maxBytes),
-                  identity: Ed25519Identity())
+        HTTPAgent(
+            configuration: .init(url: url, rootKey: .fetchFromReplica, requestTimeout: timeout, maxResponseBytes: maxBytes),
+            identity: Ed25519Identity())
     }
 
     @Test("status and the fetched root key")
@@ -140,14 +141,17 @@ struct HTTPAgentTests {
         let entry = try #require(entries.first { $0["id"] as? String == "mainnet_ii_request_status_replied" })
         let response = bytes(hex: try #require(entry["read_state_response_cbor_hex"] as? String))
         // The request id is the one the recorded certificate reveals under /request_status.
-        let certificate = try Certificate(cborBytes: bytes(hex: try #require(vectors.certificates.first { $0.id == "mainnet_ii_request_status_replied" }).certificate_cbor_hex))
+        let certificate = try Certificate(
+            cborBytes: bytes(
+                hex: try #require(vectors.certificates.first { $0.id == "mainnet_ii_request_status_replied" }).certificate_cbor_hex))
         let requestIDBytes = try #require(certificate.tree.labels(at: [Array("request_status".utf8)])?.first)
         let replica = try ScriptedReplica()
         replica.behaviour = .recordedReadState(response)
         try await replica.run { url in
             let agent = HTTPAgent(configuration: .init(url: url, rootKey: .mainnet, freshness: .disabled))
-            let status = try await agent.requestStatus(of: try RequestID(bytes: requestIDBytes),
-                                                       canister: try Principal(text: "rdmx6-jaaaa-aaaaa-aaadq-cai"))
+            let status = try await agent.requestStatus(
+                of: try RequestID(bytes: requestIDBytes),
+                canister: try Principal(text: "rdmx6-jaaaa-aaaaa-aaadq-cai"))
             guard case .replied(let reply) = status else { Issue.record("expected replied, got \(status)"); return }
             #expect(reply.starts(with: Array("DIDL".utf8)))
             // The same bytes do not verify for a canister outside the subnet's ranges.

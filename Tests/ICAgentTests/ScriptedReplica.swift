@@ -1,9 +1,9 @@
 import BLS12381
 import Foundation
 import Hummingbird
-import Logging
 import ICAgent
 import ICCore
+import Logging
 import NIOCore
 
 /// A scripted IC HTTP endpoint for agent tests (a fake, for injecting behaviour the real
@@ -63,9 +63,10 @@ final class ScriptedReplica: @unchecked Sendable {
         let ready = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "scripted-replica")
         logger.logLevel = .critical  // cancelling the server at the end of a test logs noise
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-                              logger: logger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService(gracefulShutdownSignals: []) }
             var iterator = ready.stream.makeAsyncIterator()
@@ -76,8 +77,9 @@ final class ScriptedReplica: @unchecked Sendable {
     }
 
     private func statusBody() -> [UInt8] {
-        CBOREncoder.encode(ReplicaStatus(rootKey: rootKey.der, implementationVersion: "scripted", healthStatus: "healthy").cbor,
-                           selfDescribe: true)
+        CBOREncoder.encode(
+            ReplicaStatus(rootKey: rootKey.der, implementationVersion: "scripted", healthStatus: "healthy").cbor,
+            selfDescribe: true)
     }
 
     private func respond(path: String, status: HTTPResponse.Status = .ok, _ make: () throws -> [UInt8]) async throws -> Response {
@@ -106,8 +108,11 @@ final class ScriptedReplica: @unchecked Sendable {
             return Response(status: .notFound)
         case ("call", .nonReplicatedReject):
             return try await respond(path: path) {
-                CBOREncoder.encode(["status": "non_replicated_rejection", "reject_code": 3,
-                                    "reject_message": "Canister not found", "error_code": "IC0301"], selfDescribe: true)
+                CBOREncoder.encode(
+                    [
+                        "status": "non_replicated_rejection", "reject_code": 3,
+                        "reject_message": "Canister not found", "error_code": "IC0301",
+                    ], selfDescribe: true)
             }
         case ("call", _):
             guard case .call(_, let method, _) = envelope.content.kind else { return Response(status: .badRequest) }
@@ -124,14 +129,15 @@ final class ScriptedReplica: @unchecked Sendable {
             return try await respond(path: path) { bytes }
         case ("read_state", _):
             guard case .readState(let paths) = envelope.content.kind, let first = paths.first, first.count >= 2,
-                  let id = try? ICCore.RequestID(bytes: first[1])
+                let id = try? ICCore.RequestID(bytes: first[1])
             else { return Response(status: .badRequest) }
             return try await respond(path: path) {
                 CBOREncoder.encode(["certificate": .bytes(try self.certificate(for: id))], selfDescribe: true)
             }
         case ("query", _):
             return try await respond(path: path) {
-                CBOREncoder.encode(["status": "replied", "reply": ["arg": .bytes([0x44, 0x49, 0x44, 0x4c, 0x00, 0x00])]], selfDescribe: true)
+                CBOREncoder.encode(
+                    ["status": "replied", "reply": ["arg": .bytes([0x44, 0x49, 0x44, 0x4c, 0x00, 0x00])]], selfDescribe: true)
             }
         default:
             return Response(status: .notFound)

@@ -17,12 +17,12 @@ struct BoundedCacheTests {
         var cache = BoundedCache<Int, Int>(capacity: 2)
         cache[1] = 10
         cache[2] = 20
-        cache[1] = 11              // still the oldest
-        cache[3] = 30              // evicts 1
+        cache[1] = 11  // still the oldest
+        cache[3] = 30  // evicts 1
         #expect(cache[1] == nil && cache[2] == 20 && cache[3] == 30)
         cache[2] = nil
-        cache[2] = 21              // newest now: 3 is the oldest
-        cache[4] = 40              // evicts 3, not the re-added 2
+        cache[2] = 21  // newest now: 3 is the oldest
+        cache[4] = 40  // evicts 3, not the re-added 2
         #expect(cache[2] == 21 && cache[3] == nil && cache[4] == 40)
         #expect(cache.count == 2)
     }
@@ -30,7 +30,7 @@ struct BoundedCacheTests {
     @Test("many removals and insertions stay bounded and consistent")
     func churn() {
         var cache = BoundedCache<Int, Int>(capacity: 8)
-        var reference: [Int] = []   // keys in insertion order, as the cache should hold them
+        var reference: [Int] = []  // keys in insertion order, as the cache should hold them
         for step in 0..<5_000 {
             let key = (step * 7919) % 37
             if step % 3 == 0 {

@@ -26,8 +26,9 @@ struct CertificateIssuerTests {
     }
 
     private func delegatedIssuer() -> CertificateIssuer {
-        let delegation = root.delegationCertificate(for: subnet, subnetKey: CertificateIssuer(secretKey: subnetKey).publicKey,
-                                                    ranges: ranges, time: now)
+        let delegation = root.delegationCertificate(
+            for: subnet, subnetKey: CertificateIssuer(secretKey: subnetKey).publicKey,
+            ranges: ranges, time: now)
         return CertificateIssuer(secretKey: subnetKey, delegation: (subnet, delegation))
     }
 
@@ -63,14 +64,16 @@ struct CertificateIssuerTests {
         let issuer = delegatedIssuer()
         let canister = Principal.canister(index: 150)
         // The subnet key delegates again: a delegation certificate that is itself delegated.
-        let nested = CertificateIssuer(secretKey: subnetKey, delegation: (subnet, issuer.certificate(for: try stateTree(canister: canister, time: now))))
+        let nested = CertificateIssuer(
+            secretKey: subnetKey, delegation: (subnet, issuer.certificate(for: try stateTree(canister: canister, time: now))))
         let verifier = CertificateVerifier(rootKey: root.publicKey, clock: { now })
         #expect(throws: CertificateError.nestedDelegation) {
             try verifier.verify(nested.certificate(for: try stateTree(canister: canister, time: now)), for: .canister(canister))
         }
         let impostor = CertificateIssuer(secretKey: try BLS.SecretKey(seed: SHA256.hash(Array("impostor".utf8))))
-        let forgedDelegation = impostor.delegationCertificate(for: subnet, subnetKey: CertificateIssuer(secretKey: subnetKey).publicKey,
-                                                             ranges: ranges, time: now)
+        let forgedDelegation = impostor.delegationCertificate(
+            for: subnet, subnetKey: CertificateIssuer(secretKey: subnetKey).publicKey,
+            ranges: ranges, time: now)
         let forged = CertificateIssuer(secretKey: subnetKey, delegation: (subnet, forgedDelegation))
         #expect(throws: CertificateError.self) {
             try verifier.verify(forged.certificate(for: try stateTree(canister: canister, time: now)), for: .canister(canister))

@@ -61,7 +61,8 @@ struct CertificateVectorTests {
                 let certDelegation = try #require(certificate.delegation)
                 #expect(certDelegation.subnetID.description == delegation.subnet_id_text)
                 let ranges = try CanisterRanges.revealed(in: certDelegation.certificate.tree, for: certDelegation.subnetID)
-                #expect(ranges?.map { [$0.lowerBound.description, $0.upperBound.description] }
+                #expect(
+                    ranges?.map { [$0.lowerBound.description, $0.upperBound.description] }
                         == expectedRanges.map { Array($0.prefix(2)) }, "\(entry.id)")
             }
         }
@@ -76,10 +77,16 @@ struct CertificateVectorTests {
         let mainnet = CertificateVerifier(rootKey: .mainnet, freshness: .disabled)
         let ivg37 = try Principal(text: "ivg37-qiaaa-aaaab-aaaga-cai")
         let ledger = try Principal(text: "ryjl3-tyaaa-aaaaa-aaaba-cai")
-        #expect(throws: CertificateError.canisterNotInRanges(canister: ledger, subnet: try Principal(text: "qxesv-zoxpm-vc64m-zxguk-5sj74-35vrb-tbgwg-pcird-5gr26-62oxl-cae"))) {
+        #expect(
+            throws: CertificateError.canisterNotInRanges(
+                canister: ledger, subnet: try Principal(text: "qxesv-zoxpm-vc64m-zxguk-5sj74-35vrb-tbgwg-pcird-5gr26-62oxl-cae"))
+        ) {
             try mainnet.verify(try certificate("mainnet_ivg37_time_v3_sharded_ranges"), for: .canister(ledger))
         }
-        #expect(throws: CertificateError.canisterRangesUnavailable(subnet: try Principal(text: "qxesv-zoxpm-vc64m-zxguk-5sj74-35vrb-tbgwg-pcird-5gr26-62oxl-cae"))) {
+        #expect(
+            throws: CertificateError.canisterRangesUnavailable(
+                subnet: try Principal(text: "qxesv-zoxpm-vc64m-zxguk-5sj74-35vrb-tbgwg-pcird-5gr26-62oxl-cae"))
+        ) {
             try mainnet.verify(try certificate("neg_ivg37_pruned_canister_ranges"), for: .canister(ivg37))
         }
         do {

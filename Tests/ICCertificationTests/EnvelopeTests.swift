@@ -22,7 +22,8 @@ struct EnvelopeVectors: Decodable {
     }
     let envelopes: [Entry]
 
-    static let loaded: EnvelopeVectors? = TestVectors.isAvailable
+    static let loaded: EnvelopeVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(EnvelopeVectors.self, from: "envelopes/envelopes.json") : nil
 }
 
@@ -91,8 +92,9 @@ struct EnvelopeTests {
         let identities: [any Identity] = [Ed25519Identity(), P256Identity(), Secp256k1Identity()]
         let authentication = RequestAuthentication(signatures: SignatureVerifier())
         for identity in identities {
-            let content = RequestContent(kind: .call(canisterID: canister, methodName: "ws_open", arg: [1, 2]),
-                                         sender: identity.principal, ingressExpiry: 1_000, nonce: [9])
+            let content = RequestContent(
+                kind: .call(canisterID: canister, methodName: "ws_open", arg: [1, 2]),
+                sender: identity.principal, ingressExpiry: 1_000, nonce: [9])
             let envelope = try Envelope.signed(content, by: identity)
             let decoded = try Envelope(cborBytes: envelope.encoded())
             #expect(try authentication.authenticate(decoded, now: 0).sender == identity.principal)
@@ -109,8 +111,9 @@ struct EnvelopeTests {
 
     @Test("anonymous envelopes carry no authentication; a named sender without signature is refused")
     func anonymous() throws {
-        let content = RequestContent(kind: .query(canisterID: canister, methodName: "get", arg: []),
-                                     sender: .anonymous, ingressExpiry: 5)
+        let content = RequestContent(
+            kind: .query(canisterID: canister, methodName: "get", arg: []),
+            sender: .anonymous, ingressExpiry: 5)
         let envelope = try Envelope.signed(content, by: AnonymousIdentity())
         #expect(envelope.senderPublicKey == nil && envelope.senderSignature == nil)
         let authentication = RequestAuthentication(signatures: SignatureVerifier())
@@ -132,8 +135,10 @@ struct EnvelopeTests {
         let authentication = RequestAuthentication(signatures: SignatureVerifier())
 
         func envelope(for target: Principal) throws -> Envelope {
-            try Envelope.signed(RequestContent(kind: .call(canisterID: target, methodName: "m", arg: []),
-                                               sender: delegated.principal, ingressExpiry: 1), by: delegated)
+            try Envelope.signed(
+                RequestContent(
+                    kind: .call(canisterID: target, methodName: "m", arg: []),
+                    sender: delegated.principal, ingressExpiry: 1), by: delegated)
         }
         let result = try authentication.authenticate(try envelope(for: canister), now: 5_000)
         #expect(result.sender == root.principal)
@@ -157,9 +162,12 @@ struct EnvelopeTests {
         #expect(short % 1_000_000_000 == 0 && short <= now + 30_000_000_000 && short > now + 29_000_000_000)
     }
 
-    @Test("malformed bodies give errors, never crashes", arguments: [
-        "", "d9d9f7", "a0", "a167636f6e74656e74a0", "a167636f6e74656e7401", "ff", "d9d9f7a167636f6e74656e74a16c726571756573745f7479706564636f6f6c",
-    ])
+    @Test(
+        "malformed bodies give errors, never crashes",
+        arguments: [
+            "", "d9d9f7", "a0", "a167636f6e74656e74a0", "a167636f6e74656e7401", "ff",
+            "d9d9f7a167636f6e74656e74a16c726571756573745f7479706564636f6f6c",
+        ])
     func malformed(hex: String) {
         #expect(throws: EnvelopeError.self) { try Envelope(cborBytes: bytes(hex: hex)) }
     }

@@ -35,7 +35,8 @@ enum OpenSSLKeys {
         OoIY0SOnBf8OJQaJ/6ZsEbGKzD96JIYPXKGpG/fCDXFZ4OXGvKFV
         -----END PRIVATE KEY-----
         """
-    static let secp256k1DER = "3056301006072a8648ce3d020106052b8104000a03420004a176a3e20d147a99d5b8b59afee0cc93be177d32c5462eeec03a8218d123a705ff0e250689ffa66c11b18acc3f7a24860f5ca1a91bf7c20d7159e0e5c6bca155"
+    static let secp256k1DER =
+        "3056301006072a8648ce3d020106052b8104000a03420004a176a3e20d147a99d5b8b59afee0cc93be177d32c5462eeec03a8218d123a705ff0e250689ffa66c11b18acc3f7a24860f5ca1a91bf7c20d7159e0e5c6bca155"
 
     static let p256 = """
         -----BEGIN EC PRIVATE KEY-----
@@ -44,17 +45,20 @@ enum OpenSSLKeys {
         cBVaKJSp2ikUIiu98t+mAdU53TDH92EAsQ==
         -----END EC PRIVATE KEY-----
         """
-    static let p256DER = "3059301306072a8648ce3d020106082a8648ce3d0301070342000402669f8fe088cf93bbf009a051ed9de84363ca8588d51a3ba37e584d41b64bbb6975936cd30c5870155a2894a9da2914222bbdf2dfa601d539dd30c7f76100b1"
+    static let p256DER =
+        "3059301306072a8648ce3d020106082a8648ce3d0301070342000402669f8fe088cf93bbf009a051ed9de84363ca8588d51a3ba37e584d41b64bbb6975936cd30c5870155a2894a9da2914222bbdf2dfa601d539dd30c7f76100b1"
 }
 
 @Suite("Identities and PEM files")
 struct IdentityTests {
-    @Test("PEM files written by OpenSSL load with the right public key", arguments: [
-        (OpenSSLKeys.ed25519, OpenSSLKeys.ed25519DER),
-        (OpenSSLKeys.secp256k1, OpenSSLKeys.secp256k1DER),
-        (OpenSSLKeys.secp256k1PKCS8, OpenSSLKeys.secp256k1DER),
-        (OpenSSLKeys.p256, OpenSSLKeys.p256DER),
-    ])
+    @Test(
+        "PEM files written by OpenSSL load with the right public key",
+        arguments: [
+            (OpenSSLKeys.ed25519, OpenSSLKeys.ed25519DER),
+            (OpenSSLKeys.secp256k1, OpenSSLKeys.secp256k1DER),
+            (OpenSSLKeys.secp256k1PKCS8, OpenSSLKeys.secp256k1DER),
+            (OpenSSLKeys.p256, OpenSSLKeys.p256DER),
+        ])
     func loadsOpenSSLKeys(pem: String, expectedDER: String) throws {
         let identity = try IdentityPEM.load(pem: pem)
         #expect(hexString(try #require(identity.publicKeyDER)) == expectedDER)
@@ -106,7 +110,8 @@ struct IdentityTests {
             #expect(try p256.privateKey.publicKey.isValidSignature(P256.Signing.ECDSASignature(rawRepresentation: signature), for: message))
             // Low S: s ≤ n/2.
             let s = Array(signature[32...])
-            #expect(s.lexicographicallyPrecedes(bytes(hex: "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a9"))
+            #expect(
+                s.lexicographicallyPrecedes(bytes(hex: "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a9"))
                     || s == bytes(hex: "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a9"))
         }
 

@@ -186,19 +186,24 @@ struct CBORDecoderTests {
         let input: [UInt8] = [0x82, 0x50] + [UInt8](repeating: 7, count: 16) + bytes(hex: "59012c0102")
         let failure = try #require(error(hexString(input)))
         #expect(failure == CBORError(.unexpectedEnd(context: .byteString(length: 300), remaining: 2), at: 18))
-        #expect(failure.description == "CBOR: unexpected end of input at offset 18 while reading a byte string of length 300 (only 2 bytes remain)")
+        #expect(
+            failure.description
+                == "CBOR: unexpected end of input at offset 18 while reading a byte string of length 300 (only 2 bytes remain)")
         #expect(CBORError(.duplicateMapKey, at: 5).description == "CBOR: duplicate map key at offset 5")
     }
 
     @Test("huge declared lengths fail immediately without allocating")
     func hugeLengths() {
         let unlimited = CBORDecoder(limits: .init(maxStringLength: Int.max))
-        #expect(error("5b7fffffffffffffff", unlimited) == CBORError(.unexpectedEnd(context: .byteString(length: 0x7fff_ffff_ffff_ffff), remaining: 0), at: 0))
+        #expect(
+            error("5b7fffffffffffffff", unlimited)
+                == CBORError(.unexpectedEnd(context: .byteString(length: 0x7fff_ffff_ffff_ffff), remaining: 0), at: 0))
         #expect(error("5bffffffffffffffff01", unlimited) == CBORError(.stringTooLong(length: UInt64.max, limit: Int.max), at: 0))
         #expect(error("5b7fffffffffffffff") == CBORError(.stringTooLong(length: 0x7fff_ffff_ffff_ffff, limit: 64 << 20), at: 0))
         #expect(error("7bffffffffffffffff00") == CBORError(.stringTooLong(length: UInt64.max, limit: 64 << 20), at: 0))
         #expect(error("9bffffffffffffffff00") == CBORError(.unexpectedEnd(context: .array(count: UInt64.max), remaining: 1), at: 0))
-        #expect(error("bb7fffffffffffffff0000") == CBORError(.unexpectedEnd(context: .map(count: 0x7fff_ffff_ffff_ffff), remaining: 2), at: 0))
+        #expect(
+            error("bb7fffffffffffffff0000") == CBORError(.unexpectedEnd(context: .map(count: 0x7fff_ffff_ffff_ffff), remaining: 2), at: 0))
         #expect(error("a20000") == CBORError(.unexpectedEnd(context: .map(count: 2), remaining: 2), at: 0))
         #expect(error("5f5affffffff00ff") != nil)
     }
@@ -228,7 +233,9 @@ struct CBORDecoderTests {
         #expect(throws: CBORError(.stringTooLong(length: 4, limit: 3), at: 0)) { try small.decode(bytes(hex: "4401020304")) }
         #expect(throws: CBORError(.stringTooLong(length: 4, limit: 3), at: 4)) { try small.decode(bytes(hex: "5f420102420304ff")) }
         #expect(throws: CBORError(.inputTooLong(length: 9, limit: 8), at: 0)) { try small.decode([UInt8](repeating: 0, count: 9)) }
-        #expect(CBORDecoder.Limits.default == CBORDecoder.Limits(maxDepth: 128, maxItems: 1_000_000, maxInputLength: 64 << 20, maxStringLength: 64 << 20))
+        #expect(
+            CBORDecoder.Limits.default
+                == CBORDecoder.Limits(maxDepth: 128, maxItems: 1_000_000, maxInputLength: 64 << 20, maxStringLength: 64 << 20))
     }
 
     @Test("self-describe tag: skipped at the top, optional, kept when nested")

@@ -142,11 +142,13 @@ struct CandidCodableTests {
     @Test("the encoding matches the text-parsed value at the parsed type")
     func matchesText() throws {
         let message = try sampleMessage(1)
-        let type = try CandidTextParser.parseType("""
+        let type = try CandidTextParser.parseType(
+            """
             record { client_key: record { client_principal: principal; client_nonce: nat64 };
                      sequence_num: nat64; timestamp: nat64; is_service_message: bool; content: blob }
             """)
-        let value = try CandidTextParser.parseValue("""
+        let value = try CandidTextParser.parseValue(
+            """
             record { client_key = record { client_principal = principal "2vxsx-fae"; client_nonce = 3735928560 };
                      sequence_num = 1; timestamp = 1_700_000_000_000_000_001; is_service_message = false;
                      content = blob "hello 1" }
@@ -196,8 +198,9 @@ struct CandidCodableTests {
         #expect(try Candid.decode(Newer.self, from: bytes) == Newer(sequenceNum: 5, note: nil, extra: nil))
 
         // A variant with a tag the receiver does not know fails at the top level …
-        let unknown = try CandidEncoder.encode([.variant("Maybe", .null)],
-                                               types: [.variant([.field("Ok", .null), .field("Maybe", .null)])])
+        let unknown = try CandidEncoder.encode(
+            [.variant("Maybe", .null)],
+            types: [.variant([.field("Ok", .null), .field("Maybe", .null)])])
         #expect(throws: CandidError.self) { try Candid.decode(MessagesResult.self, from: unknown) }
         // … and reads as null under an option.
         #expect(try Candid.decode(MessagesResult?.self, from: unknown) == nil)
@@ -209,12 +212,15 @@ struct CandidCodableTests {
         #expect(try Candid.decode(UInt8.self, from: Candid.encode(UInt8(7))) == 7)
         let two = try Candid.decode(String.self, Bool.self, from: Candid.encode("a", true))
         #expect(two.0 == "a" && two.1)
-        let three = try Candid.decode(Int64.self, [UInt16].self, Double?.self,
-                                      from: Candid.encode(Int64(-5), [UInt16(1), 2], Double?.some(0.5)))
+        let three = try Candid.decode(
+            Int64.self, [UInt16].self, Double?.self,
+            from: Candid.encode(Int64(-5), [UInt16(1), 2], Double?.some(0.5)))
         #expect(three.0 == -5 && three.1 == [1, 2] && three.2 == 0.5)
-        let four = try Candid.decode(BigNat.self, BigInt.self, Float.self, CandidNull.self,
-                                     from: Candid.encode(BigNat(decimal: "123456789012345678901234567890")!,
-                                                         BigInt(decimal: "-98765432109876543210")!, Float(1.5), CandidNull()))
+        let four = try Candid.decode(
+            BigNat.self, BigInt.self, Float.self, CandidNull.self,
+            from: Candid.encode(
+                BigNat(decimal: "123456789012345678901234567890")!,
+                BigInt(decimal: "-98765432109876543210")!, Float(1.5), CandidNull()))
         #expect(four.0.description == "123456789012345678901234567890")
         #expect(four.1.description == "-98765432109876543210")
         #expect(four.2 == 1.5)

@@ -3,8 +3,10 @@ import ICTestSupport
 import Testing
 
 /// Checks that `body` throws a `CandidError` of the given kind (wherever it was found).
-private func expectError(_ kind: CandidError.Kind, sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: () throws -> Void) {
+private func expectError(
+    _ kind: CandidError.Kind, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
     do {
         try body()
         Issue.record("expected \(kind), nothing thrown", sourceLocation: sourceLocation)
@@ -49,9 +51,18 @@ struct CandidRoundTripTests {
         ("(null, principal \"aaaaa-aa\", principal \"ryjl3-tyaaa-aaaaa-aaaba-cai\")", "(reserved, principal, principal)"),
         ("(opt 1, null, opt opt null, opt null)", "(opt nat, opt nat, opt opt nat, opt opt nat)"),
         ("(vec {}, vec { 1; 2; 3 }, blob \"\\00\\ff\", vec { vec { \"a\" }; vec {} })", "(vec int, vec int8, blob, vec vec text)"),
-        ("(record {}, record { 1; \"x\" }, record { foo = 42; bar = true })", "(record {}, record { nat; text }, record { foo: int; bar: bool })"),
-        ("(variant { ok = 1 }, variant { b }, variant { 4294967295 = \"max\" })", "(variant { ok: nat; err: text }, variant { a; b; c }, variant { 4294967295: text })"),
-        ("(service \"w7x7r-cok77-xa\", func \"w7x7r-cok77-xa\".foo, func \"aaaaa-aa\".\"🐂\")", "(service { foo: (text) -> (nat) query }, func (text) -> (nat) query, func () -> () oneway)"),
+        (
+            "(record {}, record { 1; \"x\" }, record { foo = 42; bar = true })",
+            "(record {}, record { nat; text }, record { foo: int; bar: bool })"
+        ),
+        (
+            "(variant { ok = 1 }, variant { b }, variant { 4294967295 = \"max\" })",
+            "(variant { ok: nat; err: text }, variant { a; b; c }, variant { 4294967295: text })"
+        ),
+        (
+            "(service \"w7x7r-cok77-xa\", func \"w7x7r-cok77-xa\".foo, func \"aaaaa-aa\".\"🐂\")",
+            "(service { foo: (text) -> (nat) query }, func (text) -> (nat) query, func () -> () oneway)"
+        ),
         ("(record { \"☃\" = opt vec { record { 5; null } } })", "(record { \"☃\": opt vec record { nat; opt int } })"),
     ]
 
@@ -71,7 +82,8 @@ struct CandidRoundTripTests {
             "(opt record { head = 1; tail = opt record { head = -2; tail = null } })", "(List)", definitions)
         // One table entry per recursive component: opt and record.
         #expect(try CandidDecoder().header(of: bytes).table.nodes.count == 2)
-        _ = try roundTrip("""
+        _ = try roundTrip(
+            """
             (variant { node = record { left = variant { leaf = 1 };
                                        right = variant { node = record { left = variant { leaf = 2 }; right = variant { leaf = 3 } } } } })
             """, "(Tree)", definitions)
@@ -137,13 +149,14 @@ struct CandidSubtypingTests {
 
     @Test("recursive subtyping (co-inductive)")
     func recursive() throws {
-        let env = try CandidTypeEnvironment(parsing: """
-            type Stream = opt record { head: nat; tail: Stream };
-            type IntStream = opt record { head: int; tail: IntStream };
-            type Tree = record { children: vec Tree; value: nat };
-            type IntTree = record { children: vec IntTree; value: int };
-            type BadTree = record { children: vec BadTree; value: nat8 };
-            """)
+        let env = try CandidTypeEnvironment(
+            parsing: """
+                type Stream = opt record { head: nat; tail: Stream };
+                type IntStream = opt record { head: int; tail: IntStream };
+                type Tree = record { children: vec Tree; value: nat };
+                type IntTree = record { children: vec IntTree; value: int };
+                type BadTree = record { children: vec BadTree; value: nat8 };
+                """)
         func type(_ s: String) throws -> CandidType { try CandidTextParser.parseType(s, environment: env) }
         #expect(try type("Stream").isSubtype(of: type("IntStream")))
         #expect(try type("Tree").isSubtype(of: type("IntTree")))
@@ -193,9 +206,10 @@ struct CandidSubtypingTests {
         #expect(throws: CandidError(.missingField(id: idHash("b")))) {
             try CandidTextParser.parseValue("record { a = 1 }").coerced(to: CandidTextParser.parseType("record { a: nat; b: nat }"))
         }
-        #expect(try CandidTextParser.parseValue("record { a = 1 }")
-            .coerced(to: CandidTextParser.parseType("record { a: nat; b: opt nat }"))
-            == .record([.field("a", .nat(BigNat(1))), .field("b", .opt(nil))].sorted { $0.id < $1.id }))
+        #expect(
+            try CandidTextParser.parseValue("record { a = 1 }")
+                .coerced(to: CandidTextParser.parseType("record { a: nat; b: opt nat }"))
+                == .record([.field("a", .nat(BigNat(1))), .field("b", .opt(nil))].sorted { $0.id < $1.id }))
         #expect(try CandidTextParser.parseValue("(-3 : int8)") == .int8(-3))
         #expect(try CandidTextParser.parseValue("opt \"x\"").coerced(to: .opt(.nat)) == .opt(nil))
         #expect(try CandidTextParser.parseValue("vec { 1; 2 }").coerced(to: .blob) == .blob([1, 2]))
@@ -237,8 +251,10 @@ struct CandidLimitTests {
 
     @Test("huge counts and lengths fail on the count, before any allocation")
     func overshoot() throws {
-        for hex in ["4449444c8094ebdc0300", "4449444c0001718094ebdc034d6f", "4449444c016d7e01008094ebdc03000000",
-                    "4449444c016c8094ebdc03", "4449444c016a8094ebdc03"] {
+        for hex in [
+            "4449444c8094ebdc0300", "4449444c0001718094ebdc034d6f", "4449444c016d7e01008094ebdc03000000",
+            "4449444c016c8094ebdc03", "4449444c016a8094ebdc03",
+        ] {
             #expect(throws: CandidError.self) { try CandidDecoder().decode(bytes(hex: hex)) }
         }
         let limits = CandidDecoder.Limits(maxTypeTableEntries: 1)
@@ -250,7 +266,8 @@ struct CandidLimitTests {
     @Test("every truncation of a valid message is rejected without crashing")
     func truncations() throws {
         let types = try parse("(record { a: vec opt text; b: variant { x: int; y: principal }; c: float64 }, func () -> (), nat)")
-        let value = try textValues("""
+        let value = try textValues(
+            """
             (record { a = vec { opt "hello"; null; opt "☃" }; b = variant { y = principal "ryjl3-tyaaa-aaaaa-aaaba-cai" }; c = 2.5 },
              func "aaaaa-aa".m, 300)
             """)
@@ -282,19 +299,21 @@ struct CandidLimitTests {
 struct CandidTextParserTests {
     @Test("types with comments, named arguments, definitions and shorthands")
     func types() throws {
-        let env = try CandidTypeEnvironment(parsing: """
-            // comment
-            type Id = nat64; /* block /* nested */ comment */
-            type F = func (x: Id, text) -> (opt Id) composite_query;
-            type S = service { "with space": F; plain: (nat) -> () };
-            """)
+        let env = try CandidTypeEnvironment(
+            parsing: """
+                // comment
+                type Id = nat64; /* block /* nested */ comment */
+                type F = func (x: Id, text) -> (opt Id) composite_query;
+                type S = service { "with space": F; plain: (nat) -> () };
+                """)
         let types = try CandidTextParser.parseArgumentTypes("(S, record { Id; id: Id }, variant { a; \"b\"; 3 }, blob)", environment: env)
         #expect(types.count == 4)
         #expect(throws: CandidError(.unknownTypeName(Array("Nope".utf8)))) {
             try CandidTextParser.parseType("Nope")
         }
         #expect(throws: CandidError(.nonWellFoundedType)) {
-            try CandidEncoder.encode([.null], types: [CandidTextParser.parseType("T", environment: CandidTypeEnvironment(parsing: "type T = T;"))])
+            try CandidEncoder.encode(
+                [.null], types: [CandidTextParser.parseType("T", environment: CandidTypeEnvironment(parsing: "type T = T;"))])
         }
     }
 
@@ -308,8 +327,9 @@ struct CandidTextParserTests {
         #expect(try CandidTextParser.parseValue("\"\\u{26_03}\\41\\n\"") == .text("☃A\n"))
         #expect(try CandidTextParser.parseValue("blob \"\\00asm\"") == .blob([0, 0x61, 0x73, 0x6d]))
         #expect(try CandidTextParser.parseValue("variant { ok }") == .variant("ok"))
-        #expect(try CandidTextParser.parseValue("record { 5 = true; false }")
-            == .record([.field(5, .bool(true)), .field(6, .bool(false))]))
+        #expect(
+            try CandidTextParser.parseValue("record { 5 = true; false }")
+                == .record([.field(5, .bool(true)), .field(6, .bool(false))]))
         #expect(throws: CandidError.self) { try CandidTextParser.parseValue("\"\\ff\"") }  // not UTF-8
         #expect(throws: CandidError.self) { try CandidTextParser.parseValue("principal \"not-a-principal\"") }
         #expect(throws: CandidError.self) { try CandidTextParser.parseValue("record { a = 1; a = 2 }") }

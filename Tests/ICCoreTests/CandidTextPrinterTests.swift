@@ -31,11 +31,13 @@ struct CandidTextPrinterTests {
         #expect(CandidValue.vec([]).candidText() == "vec {}")
     }
 
-    @Test("printed values parse back to the same value", arguments: [
-        "(variant { Ok = record { messages = vec { record { 1 = blob \"\\00\\ff\"; 2 = \"k_0\" } }; cert = blob \"\"; is_end_of_queue = true } })",
-        "(opt opt null, null, vec { 1; 2; 3 }, -5, principal \"aaaaa-aa\", \"quote \\\" and \\\\\")",
-        "(record { 0 = 1 : nat8; 1 = -1 : int64 }, variant { Err = \"Client with key x_1 doesn't have an open connection\" })",
-    ])
+    @Test(
+        "printed values parse back to the same value",
+        arguments: [
+            "(variant { Ok = record { messages = vec { record { 1 = blob \"\\00\\ff\"; 2 = \"k_0\" } }; cert = blob \"\"; is_end_of_queue = true } })",
+            "(opt opt null, null, vec { 1; 2; 3 }, -5, principal \"aaaaa-aa\", \"quote \\\" and \\\\\")",
+            "(record { 0 = 1 : nat8; 1 = -1 : int64 }, variant { Err = \"Client with key x_1 doesn't have an open connection\" })",
+        ])
     func roundTrip(text: String) throws {
         let values = try CandidTextParser.parseArguments(text)
         for multiline in [false, true] {
@@ -48,14 +50,15 @@ struct CandidTextPrinterTests {
     @Test("multiline output indents nested blocks")
     func multiline() throws {
         let value = try CandidTextParser.parseValue("record { Ok = vec { 1; 2 } }")
-        #expect(value.candidText(names: Self.resultNames, multiline: true) == """
-        record {
-          Ok = vec {
-            1;
-            2;
-          };
-        }
-        """)
+        #expect(
+            value.candidText(names: Self.resultNames, multiline: true) == """
+                record {
+                  Ok = vec {
+                    1;
+                    2;
+                  };
+                }
+                """)
     }
 
     @Test("inferred types encode what the text says and decode at the receiver's types")
@@ -65,7 +68,8 @@ struct CandidTextPrinterTests {
         let decoded = try Candid.decode(UInt64.self, UInt64.self, from: bytes)
         #expect(decoded.0 == 10 && decoded.1 == 300_000)
 
-        let record = try CandidTextParser.parseValue("record { nonce = 5 : nat64; tags = vec { \"a\" }; none = null; blob = blob \"\\01\" }")
+        let record = try CandidTextParser.parseValue(
+            "record { nonce = 5 : nat64; tags = vec { \"a\" }; none = null; blob = blob \"\\01\" }")
         let type = CandidType.inferred(from: record)
         let wire = try CandidEncoder.encode([record], types: [type])
         let back = try Candid.decodeValues(from: wire)

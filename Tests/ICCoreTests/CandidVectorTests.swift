@@ -21,7 +21,8 @@ struct CandidDecodeVectors: Decodable {
     let type_definitions_per_file: [String: [String]]
     let tests: [Case]
 
-    static let loaded: CandidDecodeVectors? = TestVectors.isAvailable
+    static let loaded: CandidDecodeVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(CandidDecodeVectors.self, from: "candid/candid_decode_tests.json") : nil
 }
 
@@ -37,7 +38,8 @@ struct CandidEncodeVectors: Decodable {
     let canister_settings_used: String
     let canister_install_mode_used: String
 
-    static let loaded: CandidEncodeVectors? = TestVectors.isAvailable
+    static let loaded: CandidEncodeVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(CandidEncodeVectors.self, from: "candid/candid_encode.json") : nil
 }
 
@@ -48,14 +50,17 @@ struct FieldHashVectors: Decodable {
     }
     let hashes: [Case]
 
-    static let loaded: FieldHashVectors? = TestVectors.isAvailable
+    static let loaded: FieldHashVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(FieldHashVectors.self, from: "candid/field_id_hashes.json") : nil
 }
 
 /// Reads one side of a vector: binary input is decoded at the types; textual input is parsed,
 /// coerced to the types, and additionally round-tripped through our encoder and decoder.
-private func read(_ input: CandidDecodeVectors.Input, at types: [CandidType],
-                  environment: CandidTypeEnvironment) throws -> [CandidValue] {
+private func read(
+    _ input: CandidDecodeVectors.Input, at types: [CandidType],
+    environment: CandidTypeEnvironment
+) throws -> [CandidValue] {
     if input.format == "binary" {
         return try CandidDecoder().decode(bytes(hex: input.hex ?? ""), as: types)
     }

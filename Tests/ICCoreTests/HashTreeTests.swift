@@ -33,7 +33,8 @@ struct HashTreeVectors: Decodable {
     }
     let trees: [Tree]
 
-    static let loaded: HashTreeVectors? = TestVectors.isAvailable
+    static let loaded: HashTreeVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(HashTreeVectors.self, from: "hash_tree/hash_trees.json") : nil
 }
 
@@ -61,7 +62,8 @@ struct CertificateTreeVectors: Decodable {
     }
     let certificates: [Certificate]
 
-    static let loaded: CertificateTreeVectors? = TestVectors.isAvailable
+    static let loaded: CertificateTreeVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(CertificateTreeVectors.self, from: "certificates/certificates.json") : nil
 }
 
@@ -187,8 +189,8 @@ struct HashTreeTests {
         #expect(witness.lookup(textPath: ["ax"]) == .absent)
         #expect(witness.lookup(textPath: ["d"]) == .found(Array("morning".utf8)))
         #expect(witness.lookup(path: [Self.a, Self.x]) == .unknown)
-        #expect(witness.lookup(textPath: ["b"]) == .unknown)   // b's label is kept, its leaf pruned
-        #expect(witness.lookup(textPath: ["e"]) == .absent)    // after the last label, d
+        #expect(witness.lookup(textPath: ["b"]) == .unknown)  // b's label is kept, its leaf pruned
+        #expect(witness.lookup(textPath: ["e"]) == .absent)  // after the last label, d
         // A prefix path keeps its whole subtree.
         let prefixWitness = tree.witness(for: [[Self.a]])
         #expect(prefixWitness.values(under: [Self.a]).count == 2)
@@ -212,7 +214,9 @@ struct HashTreeTests {
             try HashTree(paths: [(path: [Self.a, Self.b], value: []), (path: [Self.a], value: [1])])
         }
         // Unsorted LabeledTree children with a duplicate: sorted, the last duplicate wins.
-        let content = LabeledTree.subtree([(label: Self.b, tree: .leaf([1])), (label: Self.a, tree: .leaf([2])), (label: Self.b, tree: .leaf([3]))])
+        let content = LabeledTree.subtree([
+            (label: Self.b, tree: .leaf([1])), (label: Self.a, tree: .leaf([2])), (label: Self.b, tree: .leaf([3])),
+        ])
         let built = content.hashTree
         #expect(built.isWellFormed)
         #expect(built == .fork(.labeled(Self.a, .leaf([2])), .labeled(Self.b, .leaf([3]))))
@@ -234,7 +238,9 @@ struct HashTreeTests {
         }
         #expect(throws: HashTree.DecodingError(.notAnArray, location: "/")) { try HashTree(cborBytes: [0x00]) }
         #expect(throws: HashTree.DecodingError(.missingNodeTag, location: "/")) { try HashTree(cborBytes: [0x80]) }
-        #expect(throws: HashTree.DecodingError(.cbor(CBORError(.unexpectedEnd(context: .array(count: 2), remaining: 1), at: 0)), location: "")) {
+        #expect(
+            throws: HashTree.DecodingError(.cbor(CBORError(.unexpectedEnd(context: .array(count: 2), remaining: 1), at: 0)), location: "")
+        ) {
             try HashTree(cborBytes: [0x82, 0x03])
         }
     }

@@ -99,8 +99,10 @@ struct LEB128Tests {
 
     @Test("values above 64 bits survive LEB128 and decimal round trips")
     func bigValues() throws {
-        let texts = ["18446744073709551616", "340282366920938463463374607431768211455",
-                     "1000000000000000000000000000000000000000000000000000000000001"]
+        let texts = [
+            "18446744073709551616", "340282366920938463463374607431768211455",
+            "1000000000000000000000000000000000000000000000000000000000001",
+        ]
         for text in texts {
             let value = try #require(BigNat(decimal: text))
             #expect(value.description == text)

@@ -30,7 +30,8 @@ struct PrincipalVectors: Decodable {
     let case_insensitive_parse: [CaseInsensitive]
     let invalid_text: [Invalid]
 
-    static let loaded: PrincipalVectors? = TestVectors.isAvailable
+    static let loaded: PrincipalVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(PrincipalVectors.self, from: "principal/principals.json") : nil
 }
 

@@ -96,7 +96,8 @@ struct RequestIdVectors: Decodable {
     let vectors: [Vector]
     let leb128_examples: [LEBExample]
 
-    static let loaded: RequestIdVectors? = TestVectors.isAvailable
+    static let loaded: RequestIdVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(RequestIdVectors.self, from: "request_id/request_ids.json") : nil
 }
 
@@ -200,7 +201,8 @@ struct RequestIDEnvelopeVectors: Decodable {
     }
     let envelopes: [Envelope]
 
-    static let loaded: RequestIDEnvelopeVectors? = TestVectors.isAvailable
+    static let loaded: RequestIDEnvelopeVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(RequestIDEnvelopeVectors.self, from: "envelopes/envelopes.json") : nil
 }
 

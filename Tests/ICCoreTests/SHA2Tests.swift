@@ -3,24 +3,34 @@ import Testing
 
 @Suite("SHA-2")
 struct SHA2Tests {
-    @Test("FIPS 180-4 SHA-256 examples", arguments: [
-        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
-        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
-         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
-    ])
+    @Test(
+        "FIPS 180-4 SHA-256 examples",
+        arguments: [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+            ),
+            (
+                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+                "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+            ),
+        ])
     func sha256(input: String, expected: String) {
         #expect(Hex.encode(SHA256.hash(Array(input.utf8))) == expected)
     }
 
-    @Test("FIPS 180-4 SHA-224 examples", arguments: [
-        ("", "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f"),
-        ("abc", "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-         "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525"),
-    ])
+    @Test(
+        "FIPS 180-4 SHA-224 examples",
+        arguments: [
+            ("", "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f"),
+            ("abc", "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525"
+            ),
+        ])
     func sha224(input: String, expected: String) {
         #expect(Hex.encode(SHA224.hash(Array(input.utf8))) == expected)
     }

@@ -2,11 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import ICAgent
 import ICCore
-@testable import ICReplica
 import ICTestSupport
 import NIOCore
 import NIOHTTP1
 import Testing
+
+@testable import ICReplica
 
 /// Requests a real agent would never send, over raw HTTP: each gets the spec's status and a
 /// text body, and the replica keeps serving.
@@ -26,14 +27,18 @@ struct IngressTests {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 8 << 20)
-        return Answer(status: Int(response.status.code), body: Array(bytes.readableBytesView),
-                      headers: response.headers.map { ($0.name, $0.value) })
+        return Answer(
+            status: Int(response.status.code), body: Array(bytes.readableBytesView),
+            headers: response.headers.map { ($0.name, $0.value) })
     }
 
-    static func envelope(_ identity: any Identity, canister: Principal, method: String = "inc", expiry: UInt64,
-                         nonce: [UInt8]? = nil) throws -> Envelope {
-        let content = RequestContent(kind: .call(canisterID: canister, methodName: method, arg: []), sender: identity.principal,
-                                     ingressExpiry: expiry, nonce: nonce)
+    static func envelope(
+        _ identity: any Identity, canister: Principal, method: String = "inc", expiry: UInt64,
+        nonce: [UInt8]? = nil
+    ) throws -> Envelope {
+        let content = RequestContent(
+            kind: .call(canisterID: canister, methodName: method, arg: []), sender: identity.principal,
+            ingressExpiry: expiry, nonce: nonce)
         return try Envelope.signed(content, by: identity)
     }
 
@@ -77,8 +82,9 @@ struct IngressTests {
 
             // Wrong effective canister id.
             let other = try await harness.createCanister(agent)
-            answer = try await Self.post("\(harness.url)/api/v2/canister/\(other)/call",
-                                         try Self.envelope(identity, canister: id, expiry: now + 60_000_000_000, nonce: [1]).encoded())
+            answer = try await Self.post(
+                "\(harness.url)/api/v2/canister/\(other)/call",
+                try Self.envelope(identity, canister: id, expiry: now + 60_000_000_000, nonce: [1]).encoded())
             #expect(answer.status == 400)
 
             // Garbage, a non-map, and an oversize body.
@@ -91,8 +97,9 @@ struct IngressTests {
 
             // Unknown canister: rejected before execution.
             let missing = Principal.canister(index: 4242)
-            answer = try await Self.post("\(harness.url)/api/v3/canister/\(missing)/call",
-                                         try Self.envelope(identity, canister: missing, expiry: now + 60_000_000_000).encoded())
+            answer = try await Self.post(
+                "\(harness.url)/api/v3/canister/\(missing)/call",
+                try Self.envelope(identity, canister: missing, expiry: now + 60_000_000_000).encoded())
             #expect(answer.status == 200)
             let value = try CBORDecoder().decode(answer.body).removingSelfDescribeTag
             #expect(value["status"]?.text == "non_replicated_rejection")
@@ -138,7 +145,8 @@ struct IngressTests {
 
     @Test func recordedEnvelopesAuthenticateAndForgeriesDoNot() throws {
         guard TestVectors.isAvailable, let json = try TestVectors.json("envelopes/envelopes.json") as? [String: Any],
-              let cases = json["envelopes"] as? [[String: Any]] else { return }
+            let cases = json["envelopes"] as? [[String: Any]]
+        else { return }
         let validator = IngressValidator(rootKey: .mainnet)
         for entry in cases {
             guard let hex = entry["envelope_cbor_hex"] as? String else { continue }

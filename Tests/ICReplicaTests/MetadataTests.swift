@@ -1,7 +1,8 @@
 import ICAgent
 import ICCore
-@testable import ICReplica
 import Testing
+
+@testable import ICReplica
 
 /// A canister's `icp:public` / `icp:private` custom sections, served as
 /// `/canister/<id>/metadata/<name>` in `read_state` (essentials §5.4): what `icws connect` reads
@@ -60,9 +61,10 @@ struct MetadataTests {
             #expect(missing.lookup(Self.path(id, "no_such_section")) == .absent)
 
             let newInterface = Array("service : {}".utf8)
-            try await harness.install(agent, canister: id,
-                                      module: Self.withCustomSection(TestCanisters.counter, name: "icp:public candid:service", newInterface),
-                                      mode: "upgrade")
+            try await harness.install(
+                agent, canister: id,
+                module: Self.withCustomSection(TestCanisters.counter, name: "icp:public candid:service", newInterface),
+                mode: "upgrade")
             let upgraded = try await agent.readState(canister: id, paths: [Self.path(id, "candid:service"), Self.path(id, "build_secret")])
             #expect(upgraded.lookup(Self.path(id, "candid:service")).value == newInterface)
             #expect(upgraded.lookup(Self.path(id, "build_secret")) == .absent)
@@ -81,10 +83,12 @@ struct MetadataTests {
         }
         #expect { _ = try ModuleValidator.validate(many) } throws: { "\($0)".contains("at most 16 are allowed") }
 
-        let large = Self.withCustomSection(TestCanisters.counter, name: "icp:public big", Array(repeating: 7, count: ModuleValidator.maxMetadataBytes))
+        let large = Self.withCustomSection(
+            TestCanisters.counter, name: "icp:public big", Array(repeating: 7, count: ModuleValidator.maxMetadataBytes))
         #expect { _ = try ModuleValidator.validate(large) } throws: { "\($0)".contains("at most \(ModuleValidator.maxMetadataBytes)") }
 
-        let twice = Self.withCustomSection(Self.withCustomSection(TestCanisters.counter, name: "icp:public x", []), name: "icp:private x", [])
+        let twice = Self.withCustomSection(
+            Self.withCustomSection(TestCanisters.counter, name: "icp:public x", []), name: "icp:private x", [])
         #expect { _ = try ModuleValidator.validate(twice) } throws: { "\($0)".contains("declared twice") }
 
         let validated = try ModuleValidator.validate(Self.moduleWithMetadata)

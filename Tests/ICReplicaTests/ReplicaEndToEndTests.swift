@@ -1,8 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-@testable import ICReplica
 import Testing
+
+@testable import ICReplica
 
 /// The replica over loopback HTTP with our HTTPAgent: every certificate is verified under the
 /// root key fetched from /api/v2/status, and query node signatures are checked.
@@ -26,11 +27,15 @@ struct ReplicaEndToEndTests {
             #expect(uint64(state) == 2 && uint64(state, at: 8) == 2)
             #expect(try await agent.call(canister: id, method: "echo", arg: [1, 2, 3]) == [1, 2, 3])
             #expect(try await agent.query(canister: id, method: "whoami", arg: []) == agent.identity.principal.bytes)
-            let certificate = try await agent.readState(canister: id, paths: [
-                [Array("canister".utf8), id.bytes, Array("module_hash".utf8)],
-                [Array("canister".utf8), id.bytes, Array("controllers".utf8)],
-            ])
-            #expect(certificate.lookup([Array("canister".utf8), id.bytes, Array("module_hash".utf8)]).value == SHA256.hash(TestCanisters.counter))
+            let certificate = try await agent.readState(
+                canister: id,
+                paths: [
+                    [Array("canister".utf8), id.bytes, Array("module_hash".utf8)],
+                    [Array("canister".utf8), id.bytes, Array("controllers".utf8)],
+                ])
+            #expect(
+                certificate.lookup([Array("canister".utf8), id.bytes, Array("module_hash".utf8)]).value
+                    == SHA256.hash(TestCanisters.counter))
             let controllers = certificate.lookup([Array("canister".utf8), id.bytes, Array("controllers".utf8)]).value
             #expect(controllers == CBOREncoder.encode(.array([.bytes(agent.identity.principal.bytes)]), selfDescribe: true))
             // The v2 asynchronous endpoint with read_state polling gives the same outcome.
@@ -93,7 +98,7 @@ struct ReplicaEndToEndTests {
             for _ in 0..<3 { _ = try await agent.call(canister: id, method: "inc", arg: []) }
             try await harness.install(agent, canister: id, module: TestCanisters.counter, mode: "upgrade")
             let state = try await agent.query(canister: id, method: "get", arg: [])
-            #expect(uint64(state) == 3)         // restored by post_upgrade from stable memory
+            #expect(uint64(state) == 3)  // restored by post_upgrade from stable memory
             #expect(uint64(state, at: 8) == 0)  // the heap starts afresh
             try await harness.install(agent, canister: id, module: TestCanisters.counter, mode: "reinstall")
             #expect(uint64(try await agent.query(canister: id, method: "stable_get", arg: [])) == UInt64.max)
@@ -186,7 +191,9 @@ struct PersistenceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let identity = Ed25519Identity()
         let box = Box()
-        try await ReplicaHarness.run(configure: { $0.stateDirectory = directory; $0.seed = nil }) { harness in
+        try await ReplicaHarness.run(configure: {
+            $0.stateDirectory = directory; $0.seed = nil
+        }) { harness in
             let agent = harness.agent(identity)
             let id = try await harness.deploy(agent)
             _ = try await agent.call(canister: id, method: "inc", arg: [])
@@ -194,7 +201,9 @@ struct PersistenceTests {
             _ = try await agent.call(canister: id, method: "inc", arg: [])
             box.set(id, harness.replica.rootKey)
         }
-        try await ReplicaHarness.run(configure: { $0.stateDirectory = directory; $0.seed = nil }) { harness in
+        try await ReplicaHarness.run(configure: {
+            $0.stateDirectory = directory; $0.seed = nil
+        }) { harness in
             let (id, key) = box.get()
             #expect(harness.replica.rootKey == key)
             let agent = harness.agent(identity)

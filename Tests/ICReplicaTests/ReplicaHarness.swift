@@ -23,7 +23,6 @@ extension LocalReplica {
     }
 }
 
-
 func uint64(_ bytes: [UInt8], at offset: Int = 0) -> UInt64 {
     var value: UInt64 = 0
     for i in 0..<8 where offset + i < bytes.count { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }

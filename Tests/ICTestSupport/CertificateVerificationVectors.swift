@@ -31,6 +31,7 @@ public struct CertificateVerificationVectors: Decodable, Sendable {
     public let root_keys: [String: Key]
     public let certificates: [Entry]
 
-    public static let loaded: CertificateVerificationVectors? = TestVectors.isAvailable
+    public static let loaded: CertificateVerificationVectors? =
+        TestVectors.isAvailable
         ? try? TestVectors.decode(CertificateVerificationVectors.self, from: "certificates/certificates.json") : nil
 }

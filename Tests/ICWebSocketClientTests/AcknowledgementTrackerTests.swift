@@ -1,5 +1,6 @@
-@testable import ICWebSocketClient
 import Testing
+
+@testable import ICWebSocketClient
 
 /// The ack queue rules of protocol §5.6 (§8.3 scenarios 58–62).
 struct AcknowledgementTrackerTests {

@@ -15,8 +15,9 @@ struct CanisterAppMessageTypeTests {
 
     @Test("the chat canister's .did names record { from : text; text : text }")
     func chat() throws {
-        #expect(try CanisterAppMessageType(candidInterface: Self.interface("ChatCanister"))
-            == .record([.init(name: "from", type: "text"), .init(name: "text", type: "text")]))
+        #expect(
+            try CanisterAppMessageType(candidInterface: Self.interface("ChatCanister"))
+                == .record([.init(name: "from", type: "text"), .init(name: "text", type: "text")]))
     }
 
     @Test("the ping-pong and test canisters' .did name record { text : text }", arguments: ["PingPongCanister", "TestCanister"])
@@ -32,15 +33,16 @@ struct CanisterAppMessageTypeTests {
     @Test("inline, quoted, commented and nested types")
     func otherShapes() throws {
         let inline = """
-        // comment with ws_message : (text)
-        service : { ws_message : (CanisterWsMessageArguments, opt record { "text" : text }) -> (variant { Ok; Err : text }) }
-        """
+            // comment with ws_message : (text)
+            service : { ws_message : (CanisterWsMessageArguments, opt record { "text" : text }) -> (variant { Ok; Err : text }) }
+            """
         #expect(try CanisterAppMessageType(candidInterface: inline) == .record([.init(name: "text", type: "text")]))
         let primitive = "type M = text; service : { \"ws_message\" : (A, opt M) -> (R); }"
         #expect(try CanisterAppMessageType(candidInterface: primitive) == .other("text"))
         let nested = "type M = record { body : record { a : nat }; n : nat64 }; service : { ws_message : (A, opt M) -> (R) }"
-        #expect(try CanisterAppMessageType(candidInterface: nested)
-            == .record([.init(name: "body", type: "record { a : nat }"), .init(name: "n", type: "nat64")]))
+        #expect(
+            try CanisterAppMessageType(candidInterface: nested)
+                == .record([.init(name: "body", type: "record { a : nat }"), .init(name: "n", type: "nat64")]))
         let notOpt = "service : { ws_message : (A, text) -> (R) }"
         #expect(throws: ICWebSocketClientError.self) { try CanisterAppMessageType(candidInterface: notOpt) }
         let cyclic = "type A = B; type B = A; service : { ws_message : (X, opt A) -> (R) }"

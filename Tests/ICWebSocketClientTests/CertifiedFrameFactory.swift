@@ -21,7 +21,7 @@ struct CertifiedFrameFactory {
 
     init(canister: Principal, gateway: Principal, clientKey: ClientKey, time: UInt64, delegated: Bool = false) {
         guard let root = try? BLS.SecretKey(seed: SHA256.hash(Array("client test root".utf8))),
-              let subnetSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("client test subnet".utf8)))
+            let subnetSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("client test subnet".utf8)))
         else { preconditionFailure("fixed seeds make valid keys") }
         rootIssuer = CertificateIssuer(secretKey: root)
         if delegated {
@@ -47,16 +47,18 @@ struct CertifiedFrameFactory {
             lastSequenceNumber += 1
             let key = MessageKey.format(gateway: gateway, nonce: nextNonce)
             nextNonce += 1
-            let content = WebsocketMessage(clientKey: clientKey, sequenceNum: lastSequenceNumber, timestamp: time,
-                                           isServiceMessage: message.isService, content: message.content).cborEncoded()
+            let content = WebsocketMessage(
+                clientKey: clientKey, sequenceNum: lastSequenceNumber, timestamp: time,
+                isServiceMessage: message.isService, content: message.content
+            ).cborEncoded()
             entries.append(([MessageKey.certificationLabel, Array(key.utf8)], SHA256.hash(content)))
             pending.append((key, content))
         }
         guard let tree = try? HashTree(paths: entries),
-              let stateTree = try? HashTree(paths: [
-                  ([Array("time".utf8)], LEB128.encode(time)),
-                  ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], tree.reconstruct()),
-              ])
+            let stateTree = try? HashTree(paths: [
+                ([Array("time".utf8)], LEB128.encode(time)),
+                ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], tree.reconstruct()),
+            ])
         else { preconditionFailure("distinct keys always build a tree") }
         let certificate = issuer.certificate(for: stateTree)
         let treeBytes = tree.encoded(selfDescribe: true)

@@ -1,10 +1,11 @@
 import ICAgent
 import ICCore
 import ICTestSupport
-@testable import ICWebSocketClient
 import ICWebSocketProtocol
 import ICWebSocketTesting
 import Testing
+
+@testable import ICWebSocketClient
 
 /// The client state table of protocol §1.4.1 and the service-message rules of §5.5, on frames
 /// alone (§8.3 scenarios 49–61).
@@ -19,15 +20,17 @@ struct ClientSessionTests {
     }
 
     private func makeSession(_ factory: CertifiedFrameFactory) -> ClientStateMachine {
-        ClientStateMachine(canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
-                      ackTimeout: .seconds(330), clock: { Self.time })
+        ClientStateMachine(
+            canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
+            ackTimeout: .seconds(330), clock: { Self.time })
     }
 
     /// A session that has received the handshake and the OpenMessage.
     private func openSession(_ factory: inout CertifiedFrameFactory) throws -> ClientStateMachine {
         var session = makeSession(factory)
         #expect(try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded()) == gateway)
-        #expect(try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded()) == .opened(gateway: gateway))
+        #expect(
+            try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded()) == .opened(gateway: gateway))
         return session
     }
 
@@ -39,8 +42,9 @@ struct ClientSessionTests {
     @Test(.enabled(if: TestVectors.isAvailable))
     func theRecordedSessionOpensDeliversAndCloses() throws {
         let fixtures = try SDKFixtures.load()
-        var session = ClientStateMachine(canister: fixtures.canister, clientKey: fixtures.clientKey, rootKey: fixtures.rootKey,
-                                    maxCertificateAge: .seconds(300), ackTimeout: .seconds(330), clock: { fixtures.freshTime })
+        var session = ClientStateMachine(
+            canister: fixtures.canister, clientKey: fixtures.clientKey, rootKey: fixtures.rootKey,
+            maxCertificateAge: .seconds(300), ackTimeout: .seconds(330), clock: { fixtures.freshTime })
         #expect(try session.receiveHandshake(fixtures.handshake) == fixtures.gateway)
         let frames = fixtures.frames.map { $0.frame.encoded() }
         #expect(try session.receiveCanisterMessage(frames[0]) == .opened(gateway: fixtures.gateway))
@@ -81,19 +85,28 @@ struct ClientSessionTests {
     @Test func sendingBeforeOpenAndAfterCloseFails() throws {
         var factory = makeFactory()
         var session = makeSession(factory)
-        guard case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false) }) else {
+        guard
+            case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false)
+                })
+        else {
             Issue.record("send before the handshake must fail with notOpen")
             return
         }
         _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
-        guard case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false) }) else {
+        guard
+            case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false)
+                })
+        else {
             Issue.record("send before the open message must fail with notOpen")
             return
         }
         _ = try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded())
         #expect(try session.nextMessage(content: [1], isServiceMessage: false).sequenceNum == 1)
         session.close()
-        guard case .closed? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false) }) else {
+        guard
+            case .closed? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false)
+                })
+        else {
             Issue.record("send after close must fail with closed")
             return
         }
@@ -107,8 +120,10 @@ struct ClientSessionTests {
         #expect(sent.sequenceNum == 1)
         #expect(!sent.isServiceMessage)
         #expect(session.unacknowledgedContent.map(\.sequenceNumber) == [1])
-        guard case .sendKeepAlive(let keepAlive) = try session.receiveCanisterMessage(
-            factory.service(.ackMessage(lastIncomingSequenceNum: 1)).encoded()) else {
+        guard
+            case .sendKeepAlive(let keepAlive) = try session.receiveCanisterMessage(
+                factory.service(.ackMessage(lastIncomingSequenceNum: 1)).encoded())
+        else {
             Issue.record("expected a keep-alive")
             return
         }
@@ -123,9 +138,11 @@ struct ClientSessionTests {
         var session = try openSession(&factory)
         _ = factory.service(.ackMessage(lastIncomingSequenceNum: 0))  // number 2, never delivered
         let third = factory.application(try Candid.encode(TextMessage(text: "x")))
-        guard case .verification(.unexpectedSequenceNumber(2, 3))? = error({ () throws(ICWebSocketClientError) in
-            _ = try session.receiveCanisterMessage(third.encoded())
-        }) else {
+        guard
+            case .verification(.unexpectedSequenceNumber(2, 3))? = error({ () throws(ICWebSocketClientError) in
+                _ = try session.receiveCanisterMessage(third.encoded())
+            })
+        else {
             Issue.record("expected a sequence number error naming 2 and 3")
             return
         }
@@ -137,9 +154,11 @@ struct ClientSessionTests {
         _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
         let other = ClientKey(clientPrincipal: clientKey.clientPrincipal, clientNonce: 43)
         let frame = factory.service(.openMessage(clientKey: other))
-        guard case .openMessageForAnotherClient(clientKey, other)? = error({ () throws(ICWebSocketClientError) in
-            _ = try session.receiveCanisterMessage(frame.encoded())
-        }) else {
+        guard
+            case .openMessageForAnotherClient(clientKey, other)? = error({ () throws(ICWebSocketClientError) in
+                _ = try session.receiveCanisterMessage(frame.encoded())
+            })
+        else {
             Issue.record("expected the open message to be refused")
             return
         }
@@ -148,9 +167,11 @@ struct ClientSessionTests {
     @Test func aCloseMessageWithAnotherReasonIsAnError() throws {
         var factory = makeFactory()
         var session = try openSession(&factory)
-        guard case .closedByCanister(.keepAliveTimeout)? = error({ () throws(ICWebSocketClientError) in
-            _ = try session.receiveCanisterMessage(factory.service(.closeMessage(reason: .keepAliveTimeout)).encoded())
-        }) else {
+        guard
+            case .closedByCanister(.keepAliveTimeout)? = error({ () throws(ICWebSocketClientError) in
+                _ = try session.receiveCanisterMessage(factory.service(.closeMessage(reason: .keepAliveTimeout)).encoded())
+            })
+        else {
             Issue.record("expected closedByCanister(KeepAliveTimeout)")
             return
         }
@@ -160,17 +181,21 @@ struct ClientSessionTests {
     @Test func serviceMessagesOnlyClientsSendAreRejected() throws {
         var factory = makeFactory()
         var session = try openSession(&factory)
-        guard case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
-            _ = try session.receiveCanisterMessage(factory.service(.keepAliveMessage(lastIncomingSequenceNum: 1)).encoded())
-        }) else {
+        guard
+            case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
+                _ = try session.receiveCanisterMessage(factory.service(.keepAliveMessage(lastIncomingSequenceNum: 1)).encoded())
+            })
+        else {
             Issue.record("a KeepAliveMessage from the canister must be refused")
             return
         }
         var garbage = makeFactory()
         var other = try openSession(&garbage)
-        guard case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
-            _ = try other.receiveCanisterMessage(garbage.batch([(true, [0x44, 0x49, 0x44, 0x4c, 0xff])])[0].encoded())
-        }) else {
+        guard
+            case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
+                _ = try other.receiveCanisterMessage(garbage.batch([(true, [0x44, 0x49, 0x44, 0x4c, 0xff])])[0].encoded())
+            })
+        else {
             Issue.record("an undecodable service message must be refused")
             return
         }
@@ -180,9 +205,11 @@ struct ClientSessionTests {
         var factory = makeFactory()
         var session = makeSession(factory)
         _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
-        guard case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
-            _ = try session.receiveCanisterMessage(factory.application([1]).encoded())
-        }) else {
+        guard
+            case .invalidServiceMessage? = error({ () throws(ICWebSocketClientError) in
+                _ = try session.receiveCanisterMessage(factory.application([1]).encoded())
+            })
+        else {
             Issue.record("expected the early application message to be refused")
             return
         }
@@ -192,9 +219,11 @@ struct ClientSessionTests {
         var factory = makeFactory()
         var session = try openSession(&factory)
         _ = try session.nextMessage(content: [1], isServiceMessage: false)
-        guard case .acknowledgementForUnsentMessage(5, 1)? = error({ () throws(ICWebSocketClientError) in
-            _ = try session.receiveCanisterMessage(factory.service(.ackMessage(lastIncomingSequenceNum: 5)).encoded())
-        }) else {
+        guard
+            case .acknowledgementForUnsentMessage(5, 1)? = error({ () throws(ICWebSocketClientError) in
+                _ = try session.receiveCanisterMessage(factory.service(.ackMessage(lastIncomingSequenceNum: 5)).encoded())
+            })
+        else {
             Issue.record("expected an ack error")
             return
         }
@@ -203,22 +232,29 @@ struct ClientSessionTests {
     @Test func aDelegatedCertificateMustCoverTheCanister() throws {
         var factory = makeFactory(delegated: true)
         let frame = factory.service(.openMessage(clientKey: clientKey))
-        var verifier = CanisterMessageVerifier(canister: canister, rootKey: factory.rootKey, clientKey: clientKey,
-                                               gateway: gateway, clock: { Self.time })
+        var verifier = CanisterMessageVerifier(
+            canister: canister, rootKey: factory.rootKey, clientKey: clientKey,
+            gateway: gateway, clock: { Self.time })
         #expect(try verifier.verify(frame).sequenceNum == 1)
         let other = Principal.canister(index: 8)
-        var foreign = CanisterMessageVerifier(canister: other, rootKey: factory.rootKey, clientKey: clientKey,
-                                              gateway: gateway, clock: { Self.time })
-        #expect(throws: CanisterMessageVerificationError.certificate(.canisterNotInRanges(canister: other, subnet: factory.issuer.delegation!.subnetID))) {
+        var foreign = CanisterMessageVerifier(
+            canister: other, rootKey: factory.rootKey, clientKey: clientKey,
+            gateway: gateway, clock: { Self.time })
+        #expect(
+            throws: CanisterMessageVerificationError.certificate(
+                .canisterNotInRanges(canister: other, subnet: factory.issuer.delegation!.subnetID))
+        ) {
             _ = try foreign.verify(frame)
         }
     }
 
     @Test func aKeyOfAnotherGatewayIsRejected() throws {
-        var factory = CertifiedFrameFactory(canister: canister, gateway: Principal.canister(index: 99), clientKey: clientKey,
-                                            time: Self.time)
-        var verifier = CanisterMessageVerifier(canister: canister, rootKey: factory.rootKey, clientKey: clientKey,
-                                               gateway: gateway, clock: { Self.time })
+        var factory = CertifiedFrameFactory(
+            canister: canister, gateway: Principal.canister(index: 99), clientKey: clientKey,
+            time: Self.time)
+        var verifier = CanisterMessageVerifier(
+            canister: canister, rootKey: factory.rootKey, clientKey: clientKey,
+            gateway: gateway, clock: { Self.time })
         let frame = factory.service(.openMessage(clientKey: clientKey))
         #expect(throws: CanisterMessageVerificationError.keyOfAnotherGateway(key: frame.key, gateway: gateway)) {
             _ = try verifier.verify(frame)

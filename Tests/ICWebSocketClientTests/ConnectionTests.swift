@@ -1,19 +1,22 @@
 import ICAgent
 import ICCore
 import ICTestSupport
-import ICWebSocketTesting
-@testable import ICWebSocketClient
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Logging
 import Testing
+
+@testable import ICWebSocketClient
 
 /// The SDK over real WebSockets: the Swift canisters on the in-process replica, reached through
 /// the ``FaultInjectingGateway`` (faithful, or misbehaving on purpose).
 @Suite(.serialized)
 struct ConnectionTests {
     /// Deploys `module`, starts a gateway for it and runs `body`.
-    private func withStack(module: () throws -> [UInt8], arg: [UInt8] = Candid.encode(), manual: Bool = false,
-                           _ body: @Sendable @escaping (LocalReplica, Principal, FaultInjectingGateway, String) async throws -> Void) async throws {
+    private func withStack(
+        module: () throws -> [UInt8], arg: [UInt8] = Candid.encode(), manual: Bool = false,
+        _ body: @Sendable @escaping (LocalReplica, Principal, FaultInjectingGateway, String) async throws -> Void
+    ) async throws {
         let wasm = try module()
         try await LocalReplica.run(manual: manual) { local in
             let canister = try await local.deploy(module: wasm, arg: arg)
@@ -22,14 +25,19 @@ struct ConnectionTests {
         }
     }
 
-    private func configuration(_ local: LocalReplica, ackInterval: Duration = .seconds(300), openTimeout: Duration = .seconds(20),
-                               reconnect: ReconnectPolicy = .disabled) -> ICWebSocketClientConfiguration {
-        ICWebSocketClientConfiguration(openTimeout: openTimeout, ackMessageInterval: ackInterval, timerResolution: .milliseconds(20),
-                                       reconnect: reconnect, clock: local.clock)
+    private func configuration(
+        _ local: LocalReplica, ackInterval: Duration = .seconds(300), openTimeout: Duration = .seconds(20),
+        reconnect: ReconnectPolicy = .disabled
+    ) -> ICWebSocketClientConfiguration {
+        ICWebSocketClientConfiguration(
+            openTimeout: openTimeout, ackMessageInterval: ackInterval, timerResolution: .milliseconds(20),
+            reconnect: reconnect, clock: local.clock)
     }
 
-    private func connect(_ local: LocalReplica, _ canister: Principal, _ url: String, network: ICNetwork? = nil,
-                         _ configuration: ICWebSocketClientConfiguration) async throws(ICWebSocketClientError) -> ICWebSocketConnection<TextMessage> {
+    private func connect(
+        _ local: LocalReplica, _ canister: Principal, _ url: String, network: ICNetwork? = nil,
+        _ configuration: ICWebSocketClientConfiguration
+    ) async throws(ICWebSocketClientError) -> ICWebSocketConnection<TextMessage> {
         var logger = Logger(label: "client-test")
         logger.logLevel = .critical
         return try await ICWebSocketConnection.connect(
@@ -75,7 +83,8 @@ struct ConnectionTests {
     }
 
     @Test func aCanisterCloseEndsTheConnectionWithoutError() async throws {
-        try await withStack(module: CanisterModules.testCanister, arg: try Candid.encode(UInt64(10), UInt64(300_000))) { local, canister, _, url in
+        try await withStack(module: CanisterModules.testCanister, arg: try Candid.encode(UInt64(10), UInt64(300_000))) {
+            local, canister, _, url in
             let connection = try await connect(local, canister, url, configuration(local))
             let agent = local.agent()
             _ = try await agent.call(canister, "close", connection.clientKey.clientPrincipal, returning: CanisterWsResult.self)
@@ -148,8 +157,9 @@ struct ConnectionTests {
     @Test func theAnonymousIdentityAndBadURLsAreRefused() async throws {
         let canister = Principal.canister(index: 1)
         do {
-            _ = try await ICWebSocketConnection.connect(gatewayURL: "ws://127.0.0.1:1", canister: canister, identity: AnonymousIdentity(),
-                                                        network: .mainnet, messageType: TextMessage.self)
+            _ = try await ICWebSocketConnection.connect(
+                gatewayURL: "ws://127.0.0.1:1", canister: canister, identity: AnonymousIdentity(),
+                network: .mainnet, messageType: TextMessage.self)
             Issue.record("anonymous must be refused")
         } catch ICWebSocketClientError.invalidConfiguration {
             // expected
@@ -157,8 +167,9 @@ struct ConnectionTests {
             Issue.record("got \(error)")
         }
         do {
-            _ = try await ICWebSocketConnection.connect(gatewayURL: "http://127.0.0.1:1", canister: canister, identity: Ed25519Identity(),
-                                                        network: .mainnet, messageType: TextMessage.self)
+            _ = try await ICWebSocketConnection.connect(
+                gatewayURL: "http://127.0.0.1:1", canister: canister, identity: Ed25519Identity(),
+                network: .mainnet, messageType: TextMessage.self)
             Issue.record("http URL must be refused")
         } catch ICWebSocketClientError.invalidConfiguration {
             // expected
@@ -166,8 +177,9 @@ struct ConnectionTests {
             Issue.record("got \(error)")
         }
         do {
-            _ = try await ICWebSocketConnection.connect(gatewayURL: "ws://127.0.0.1:1", canister: canister, identity: Ed25519Identity(),
-                                                        network: .mainnet, messageType: TextMessage.self)
+            _ = try await ICWebSocketConnection.connect(
+                gatewayURL: "ws://127.0.0.1:1", canister: canister, identity: Ed25519Identity(),
+                network: .mainnet, messageType: TextMessage.self)
             Issue.record("nothing listens on port 1")
         } catch ICWebSocketClientError.transport {
             // expected
@@ -179,7 +191,8 @@ struct ConnectionTests {
     /// Keep-alive rounds under replica time control (ack interval 61 s on both sides): each
     /// ack is answered with a keep-alive that the canister accepts, and the connection stays open.
     @Test func keepAliveRoundsUnderReplicaTimeControl() async throws {
-        try await withStack(module: CanisterModules.testCanister, arg: try Candid.encode(UInt64(10), UInt64(61_000)), manual: true) { local, canister, gateway, url in
+        try await withStack(module: CanisterModules.testCanister, arg: try Candid.encode(UInt64(10), UInt64(61_000)), manual: true) {
+            local, canister, gateway, url in
             let connection = try await connect(local, canister, url, configuration(local, ackInterval: .seconds(61)))
             try await connection.send(TextMessage(text: "one"))
             try await eventually("the application message") { gateway.relayed.count == 1 }
@@ -194,7 +207,7 @@ struct ConnectionTests {
 
             local.replica.advanceTime(by: .seconds(60))  // the canister's keep-alive check: we answered in time
             try await Task.sleep(for: .milliseconds(300))
-            local.replica.advanceTime(by: .seconds(1))   // ack round 2: acknowledges 1 and 2
+            local.replica.advanceTime(by: .seconds(1))  // ack round 2: acknowledges 1 and 2
             try await eventually("the second keep-alive") { gateway.relayed.count == 3 }
             let second = gateway.relayed[2]
             #expect(second.message.sequenceNum == 3)
@@ -210,7 +223,8 @@ struct ConnectionTests {
 
     /// A gateway that withholds acks is detected by the ack timer (61 s + 30 s of replica time).
     @Test func withheldAcksAreDetected() async throws {
-        try await withStack(module: CanisterModules.testCanister, arg: try Candid.encode(UInt64(10), UInt64(61_000)), manual: true) { local, canister, gateway, url in
+        try await withStack(module: CanisterModules.testCanister, arg: try Candid.encode(UInt64(10), UInt64(61_000)), manual: true) {
+            local, canister, gateway, url in
             let connection = try await connect(local, canister, url, configuration(local, ackInterval: .seconds(61)))
             gateway.fault = .dropAcks
             try await connection.send(TextMessage(text: "one"))

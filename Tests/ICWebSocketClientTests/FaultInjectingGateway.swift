@@ -3,8 +3,8 @@ import Hummingbird
 import HummingbirdWebSocket
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Logging
 import NIOCore
 
@@ -49,9 +49,11 @@ final class FaultInjectingGateway: Sendable {
 
     init(replicaURL: String, rootKey: RootKey, canister: Principal, clock: @escaping @Sendable () -> UInt64) {
         self.canister = canister
-        agent = HTTPAgent(configuration: .init(url: replicaURL, rootKey: .explicit(rootKey),
-                                               pollingInterval: (.milliseconds(5), .milliseconds(50)), clock: clock),
-                          identity: identity)
+        agent = HTTPAgent(
+            configuration: .init(
+                url: replicaURL, rootKey: .explicit(rootKey),
+                pollingInterval: (.milliseconds(5), .milliseconds(50)), clock: clock),
+            identity: identity)
     }
 
     var fault: Fault {
@@ -71,16 +73,17 @@ final class FaultInjectingGateway: Sendable {
     func run(_ body: @Sendable (String) async throws -> Void) async throws {
         var logger = Logger(label: "fault-injecting-gateway")
         logger.logLevel = .critical
-        try await LoopbackServer.run({ onServerRunning in
-            Application(
-                router: Router(),
-                server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))) { _, _, _ in
-                    .upgrade([:]) { inbound, outbound, _ in
-                        await self.serve(inbound: inbound, outbound: outbound)
-                    }
-                },
-                configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onServerRunning, logger: logger)
-        }, while: { port in try await body("ws://127.0.0.1:\(port)") })
+        try await LoopbackServer.run(
+            { onServerRunning in
+                Application(
+                    router: Router(),
+                    server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))) { _, _, _ in
+                        .upgrade([:]) { inbound, outbound, _ in
+                            await self.serve(inbound: inbound, outbound: outbound)
+                        }
+                    },
+                    configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: onServerRunning, logger: logger)
+            }, while: { port in try await body("ws://127.0.0.1:\(port)") })
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
@@ -111,7 +114,8 @@ final class FaultInjectingGateway: Sendable {
                     let request = try ClientRequestFrame(decoding: Array(buffer.readableBytesView))
                     let result = try await submit(request)
                     if let arg = request.arg,
-                       let decoded = try? Candid.decode(CanisterWsMessageArguments.self, CandidNull?.self, from: arg) {
+                        let decoded = try? Candid.decode(CanisterWsMessageArguments.self, CandidNull?.self, from: arg)
+                    {
                         state.lock.withLock { state.relayed.append(RelayedMessage(message: decoded.0.msg, result: result)) }
                     }
                 }
@@ -125,16 +129,18 @@ final class FaultInjectingGateway: Sendable {
     /// Forwards a client envelope byte for byte and returns the canister's answer.
     private func submit(_ request: ClientRequestFrame) async throws -> CanisterWsResult? {
         let envelope = try Envelope(cborBytes: request.envelopeBytes)
-        let reply = try await agent.submitCall(request.envelopeBytes, requestID: envelope.content.requestID,
-                                               effectiveCanisterID: canister, ingressExpiry: envelope.content.ingressExpiry)
+        let reply = try await agent.submitCall(
+            request.envelopeBytes, requestID: envelope.content.requestID,
+            effectiveCanisterID: canister, ingressExpiry: envelope.content.ingressExpiry)
         return try? Candid.decode(CanisterWsResult.self, from: reply)
     }
 
     private func poll(for clientKey: ClientKey, outbound: WebSocketOutboundWriter, generation: Int) async throws {
         var nonce: UInt64 = 0
         while disconnectGeneration == generation {
-            let result = try await agent.query(canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: nonce),
-                                               returning: CanisterWsGetMessagesResult.self)
+            let result = try await agent.query(
+                canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: nonce),
+                returning: CanisterWsGetMessagesResult.self)
             guard case .ok(let batch) = result else { throw CancellationError() }
             for message in batch.messages {
                 nonce = (MessageKey.nonce(of: message.key) ?? nonce) + 1
@@ -145,7 +151,9 @@ final class FaultInjectingGateway: Sendable {
                 case .relayNothing:
                     continue
                 case .dropAcks:
-                    if decoded.isServiceMessage, case .ackMessage? = try? WebsocketServiceMessageContent.decode(decoded.content) { continue }
+                    if decoded.isServiceMessage, case .ackMessage? = try? WebsocketServiceMessageContent.decode(decoded.content) {
+                        continue
+                    }
                 case .dropNextApplicationMessage where !decoded.isServiceMessage:
                     fault = .none
                     continue

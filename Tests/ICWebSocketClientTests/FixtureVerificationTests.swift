@@ -16,7 +16,8 @@ struct FixtureVerificationTests {
     init() throws { fixtures = try SDKFixtures.load() }
 
     /// Runs `frames` through one verifier and returns the error of the first rejected frame.
-    private func firstError(_ frames: [CanisterMessageFrame], verifier: CanisterMessageVerifier? = nil) -> CanisterMessageVerificationError? {
+    private func firstError(_ frames: [CanisterMessageFrame], verifier: CanisterMessageVerifier? = nil) -> CanisterMessageVerificationError?
+    {
         var verifier = verifier ?? fixtures.verifier()
         for frame in frames {
             do { _ = try verifier.verify(frame) } catch { return error }
@@ -158,10 +159,11 @@ struct FixtureVerificationTests {
         }
         // `key` as bytes instead of text (§8.3 scenario 63).
         let frame = valid[0]
-        let wrongKeyType = CBOREncoder.encode(.map([
-            (.text("key"), .bytes(Array(frame.key.utf8))), (.text("content"), .bytes(frame.content)),
-            (.text("cert"), .bytes(frame.cert)), (.text("tree"), .bytes(frame.tree)),
-        ]))
+        let wrongKeyType = CBOREncoder.encode(
+            .map([
+                (.text("key"), .bytes(Array(frame.key.utf8))), (.text("content"), .bytes(frame.content)),
+                (.text("cert"), .bytes(frame.cert)), (.text("tree"), .bytes(frame.tree)),
+            ]))
         guard case .malformedFrame? = firstErrorBytes(wrongKeyType) else {
             Issue.record("expected a malformed frame")
             return

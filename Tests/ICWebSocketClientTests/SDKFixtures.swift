@@ -31,8 +31,9 @@ struct SDKFixtures: @unchecked Sendable {
     static func load() throws -> SDKFixtures {
         let json = try TestVectors.json("ic-websocket/sdk-js-frames.json") as! [String: Any]
         func frame(_ entry: [String: Any]) -> CanisterMessageFrame {
-            CanisterMessageFrame(key: entry["key"] as! String, content: bytes(hex: entry["content"] as! String),
-                                 cert: bytes(hex: entry["cert"] as! String), tree: bytes(hex: entry["tree"] as! String))
+            CanisterMessageFrame(
+                key: entry["key"] as! String, content: bytes(hex: entry["content"] as! String),
+                cert: bytes(hex: entry["cert"] as! String), tree: bytes(hex: entry["tree"] as! String))
         }
         let key = json["client_key"] as! [String: Any]
         let nonce = try uint64(key["client_nonce"])
@@ -43,11 +44,12 @@ struct SDKFixtures: @unchecked Sendable {
             rootKey: try RootKey(der: bytes(hex: json["root_key_der"] as! String)),
             frames: try (json["canister_to_client_frames"] as! [[String: Any]]).map { entry in
                 let expected = entry["expected"] as! [String: Any]
-                return Frame(name: entry["name"] as! String, frame: frame(entry),
-                             sequenceNumber: try uint64(expected["sequence_num"]),
-                             timestamp: try uint64(expected["timestamp_ns"]),
-                             isServiceMessage: expected["is_service_message"] as! Bool,
-                             contentSHA256: bytes(hex: expected["sha256_content"] as! String))
+                return Frame(
+                    name: entry["name"] as! String, frame: frame(entry),
+                    sequenceNumber: try uint64(expected["sequence_num"]),
+                    timestamp: try uint64(expected["timestamp_ns"]),
+                    isServiceMessage: expected["is_service_message"] as! Bool,
+                    contentSHA256: bytes(hex: expected["sha256_content"] as! String))
             },
             invalidKeyFrame: frame(json["invalid_key_frame"] as! [String: Any]),
             handshake: bytes(hex: json["handshake_frame_derived"] as! String))
@@ -61,11 +63,14 @@ struct SDKFixtures: @unchecked Sendable {
     }
 
     /// A verifier for the fixtures' client at `time` (default: when the certificates are fresh).
-    func verifier(time: UInt64? = nil, canister: Principal? = nil, rootKey: RootKey? = nil,
-                  clientKey: ClientKey? = nil, maxAge: Duration? = .seconds(300)) -> CanisterMessageVerifier {
+    func verifier(
+        time: UInt64? = nil, canister: Principal? = nil, rootKey: RootKey? = nil,
+        clientKey: ClientKey? = nil, maxAge: Duration? = .seconds(300)
+    ) -> CanisterMessageVerifier {
         let now = time ?? freshTime
-        return CanisterMessageVerifier(canister: canister ?? self.canister, rootKey: rootKey ?? self.rootKey,
-                                       clientKey: clientKey ?? self.clientKey, gateway: gateway,
-                                       maxCertificateAge: maxAge, clock: { now })
+        return CanisterMessageVerifier(
+            canister: canister ?? self.canister, rootKey: rootKey ?? self.rootKey,
+            clientKey: clientKey ?? self.clientKey, gateway: gateway,
+            maxCertificateAge: maxAge, clock: { now })
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketGateway
+import ICWebSocketTesting
 import Testing
 
 /// The Swift SDK sending as a chat or game client does, in bursts, while every IC call takes as
@@ -12,8 +12,10 @@ import Testing
 struct BurstTests {
     /// Runs the ping-pong canister behind a proxy that gives calls mainnet's latency, and one
     /// gateway in front of that proxy.
-    static func withMainnetLatency(configure: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
-                                   _ body: @Sendable (LocalReplica, Principal, GatewayRunner) async throws -> Void) async throws {
+    static func withMainnetLatency(
+        configure: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        _ body: @Sendable (LocalReplica, Principal, GatewayRunner) async throws -> Void
+    ) async throws {
         let module = try CanisterModules.pingPongCanister()
         try await LocalReplica.run { local in
             let canister = try await local.deploy(module: module)

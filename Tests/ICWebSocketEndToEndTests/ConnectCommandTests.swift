@@ -1,9 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// The real `icws connect` binary as a child process, with no `--message-format`, against each
@@ -11,18 +11,22 @@ import Testing
 /// certified `candid:service` metadata, print each verified reply on its piped standard output
 /// while it still runs (line-buffered), and report a refused message on standard error.
 ///
-@Suite("icws connect (CLI) end to end", .serialized,
-       .enabled(if: ICWSExecutable.url != nil, "needs .build/debug/icws (swift build)"))
+@Suite(
+    "icws connect (CLI) end to end", .serialized,
+    .enabled(if: ICWSExecutable.url != nil, "needs .build/debug/icws (swift build)"))
 struct ConnectCommandTests {
     static func arguments(_ stack: Stack, _ extra: [String] = []) -> [String] {
-        ["connect", stack.gateways[0].url, "--canister", stack.canister.description, "--ic-url", stack.local.url,
-         "--root-key", Hex.encode(stack.local.rootKey.der)] + extra
+        [
+            "connect", stack.gateways[0].url, "--canister", stack.canister.description, "--ic-url", stack.local.url,
+            "--root-key", Hex.encode(stack.local.rootKey.der),
+        ] + extra
     }
 
     /// The principal `icws connect` reports on its "connecting … as <principal>" line.
     static func principal(in stderr: String) -> String? {
         guard let line = stderr.split(separator: "\n").first(where: { $0.contains("connecting to") }),
-              let range = line.range(of: " as ") else { return nil }
+            let range = line.range(of: " as ")
+        else { return nil }
         return String(line[range.upperBound...])
     }
 
@@ -39,8 +43,8 @@ struct ConnectCommandTests {
             let (out, err) = try await connect.waitFor("the broadcast reply") { out, _ in out.contains(": hello from the pipe\n") }
             let me = try #require(Self.principal(in: err))
             #expect(out.contains("\(me): hello from the pipe\n"))
-            #expect(!err.contains("! "))   // no refusal, no unconfirmed message
-            #expect(connect.exitStatus == nil)   // still running: the line arrived before exit
+            #expect(!err.contains("! "))  // no refusal, no unconfirmed message
+            #expect(connect.exitStatus == nil)  // still running: the line arrived before exit
             connect.endInput()
             #expect(await connect.waitForExit() == 0)
         }
@@ -110,10 +114,11 @@ struct ConnectCommandTests {
                 err.contains("! the canister refused your message: not today\n")
             }
             let me = try #require(Self.principal(in: err))
-            #expect(stack.local.replica.log(of: stack.canister).contains {
-                $0.contains("ws_message from client \(me) refused: not today")
-            })
-            #expect(connect.exitStatus == nil)   // a refusal never closes the connection
+            #expect(
+                stack.local.replica.log(of: stack.canister).contains {
+                    $0.contains("ws_message from client \(me) refused: not today")
+                })
+            #expect(connect.exitStatus == nil)  // a refusal never closes the connection
             connect.type("accepted after a refusal")
             let accepted = await eventuallyTrue(timeout: .seconds(60)) {
                 stack.local.replica.log(of: stack.canister).filter { $0.contains("Received message: \(me)") }.count == 1
@@ -135,8 +140,10 @@ struct CallOutcomeTests {
         let arg = try Candid.encode(UInt64(50), UInt64(300_000))
         try await withStack(module: try CanisterModules.testCanister(), arg: arg) { stack in
             let identity = Ed25519Identity()
-            let client = try await connect(stack.gateways[0].url, stack.canister, stack.local, as: WrongShape.self,
-                                           identity: identity) {
+            let client = try await connect(
+                stack.gateways[0].url, stack.canister, stack.local, as: WrongShape.self,
+                identity: identity
+            ) {
                 $0.callOutcomeChecks = CallOutcomeChecks(reportsAccepted: true)
             }
             #expect(try await client.send(WrongShape(number: 7)) == 1)
@@ -151,9 +158,10 @@ struct CallOutcomeTests {
             }
             #expect(number == 1)
             #expect(reason.hasPrefix("cannot decode the message as AppMessage: "))
-            #expect(stack.local.replica.log(of: stack.canister).contains {
-                $0.contains("ws_message from client \(identity.principal) refused: \(reason)")
-            })
+            #expect(
+                stack.local.replica.log(of: stack.canister).contains {
+                    $0.contains("ws_message from client \(identity.principal) refused: \(reason)")
+                })
             // The session goes on: the next message (sequence number 2) is checked and refused too.
             #expect(try await client.send(WrongShape(number: 8)) == 2)
             let next = try await within(.seconds(60), "the second outcome") {

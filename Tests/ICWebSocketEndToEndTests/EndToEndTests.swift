@@ -1,10 +1,10 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketGateway
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// The whole system on loopback: the Swift client SDK, `icws gateway`, `icws replica` and the
@@ -100,21 +100,21 @@ struct EndToEndTests {
             // steps, as the check runs at its due time on the IC.
             for round in 1...3 {
                 let received = await client.statistics().messagesReceived
-                local.replica.advanceTime(by: .seconds(round == 1 ? 300 : 240))   // ack tick
+                local.replica.advanceTime(by: .seconds(round == 1 ? 300 : 240))  // ack tick
                 // The ack reached the client (which answers it with a keep-alive at once); on a
                 // busy machine that can take a while, so wait for it rather than a fixed time.
                 let deadline = ContinuousClock.now + .seconds(60)
                 while await client.statistics().messagesReceived == received, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(50))
                 }
-                try await Task.sleep(for: .seconds(2))                              // keep-alive relayed and executed
-                local.replica.advanceTime(by: .seconds(60))                         // keep-alive check
+                try await Task.sleep(for: .seconds(2))  // keep-alive relayed and executed
+                local.replica.advanceTime(by: .seconds(60))  // keep-alive check
                 try await Task.sleep(for: .milliseconds(200))
                 try await client.send(TextMessage(text: "round \(round)"))
                 #expect(try await client.next() == TextMessage(text: "round \(round) ping"))
             }
             let statistics = await client.statistics()
-            #expect(statistics.messagesReceived >= 8)   // open, ping, one ping, 3 acks, 3 replies
+            #expect(statistics.messagesReceived >= 8)  // open, ping, one ping, 3 acks, 3 replies
             await client.close()
         }
     }
@@ -128,9 +128,9 @@ struct EndToEndTests {
                 let client = try await connect(url, canister, local, as: TextMessage.self)
                 #expect(try await client.next() == TextMessage(text: "ping"))
                 proxy.inject { $0.dropFromClientAfterOpen = true }
-                local.replica.advanceTime(by: .seconds(300))     // ack; the keep-alive is lost
+                local.replica.advanceTime(by: .seconds(300))  // ack; the keep-alive is lost
                 try await Task.sleep(for: .milliseconds(600))
-                local.replica.advanceTime(by: .seconds(61))      // keep-alive check: timeout
+                local.replica.advanceTime(by: .seconds(61))  // keep-alive check: timeout
                 let closed = try await client.waitForState(.seconds(20), "the canister's close") {
                     if case .closed = $0 { true } else { false }
                 }
@@ -152,7 +152,7 @@ struct EndToEndTests {
             try await proxy.run { url in
                 let client = try await connect(url, canister, local, as: TextMessage.self)
                 #expect(try await client.next() == TextMessage(text: "ping"))
-                proxy.inject { $0.dropToClient = { $0.sequenceNum == 3 } }   // the reply to "one"
+                proxy.inject { $0.dropToClient = { $0.sequenceNum == 3 } }  // the reply to "one"
                 try await client.send(TextMessage(text: "one"))
                 try await client.send(TextMessage(text: "two"))
                 let closed = try await client.waitForState(.seconds(20), "the gap to be detected") {
@@ -182,8 +182,8 @@ struct EndToEndTests {
             _ = try await client.waitForState(.seconds(20), "reconnecting") { if case .reconnecting = $0 { true } else { false } }
             try await gateway.start()
             _ = try await client.waitForState(.seconds(30), "open again") { if case .open = $0 { true } else { false } }
-            #expect(client.clientKey != firstKey)                  // a new nonce
-            #expect(try await client.next() == TextMessage(text: "ping"))   // the new session's greeting
+            #expect(client.clientKey != firstKey)  // a new nonce
+            #expect(try await client.next() == TextMessage(text: "ping"))  // the new session's greeting
             try await client.send(TextMessage(text: "after restart"))
             #expect(try await client.next() == TextMessage(text: "after restart ping"))
             await client.close()

@@ -1,8 +1,8 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
+import ICWebSocketTesting
 import Testing
 
 // The README's client SDK example, compiled and run here so it stays true. Keep the two in step.
@@ -26,8 +26,8 @@ func readmeExample(gatewayURL: String, canisterID: String, replicaURL: String, r
 
     var received = [String]()
     try await connection.send(AppMessage(text: "hello"))
-    for try await message in connection.messages {     // verified: certificate, tree, sequence
-        received.append(message.text)                   // "ping", then "hello ping"
+    for try await message in connection.messages {  // verified: certificate, tree, sequence
+        received.append(message.text)  // "ping", then "hello ping"
         if received.count == 2 { break }
     }
     await connection.close()
@@ -40,8 +40,9 @@ struct ReadmeExampleTests {
     func readmeExampleRuns() async throws {
         try await withStack(module: try CanisterModules.pingPongCanister()) { stack in
             let received = try await within(.seconds(60), "the README example") {
-                try await readmeExample(gatewayURL: stack.gateways[0].url, canisterID: stack.canister.description,
-                                        replicaURL: stack.local.url, rootKeyHex: Hex.encode(stack.local.rootKey.der))
+                try await readmeExample(
+                    gatewayURL: stack.gateways[0].url, canisterID: stack.canister.description,
+                    replicaURL: stack.local.url, rootKeyHex: Hex.encode(stack.local.rootKey.der))
             }
             #expect(received == ["ping", "hello ping"])
         }

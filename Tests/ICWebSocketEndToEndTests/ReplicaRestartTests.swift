@@ -2,9 +2,9 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
-import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketGateway
+import ICWebSocketTesting
 import Logging
 import Testing
 
@@ -17,10 +17,14 @@ struct ReplicaRestartTests {
     static func runReplica(stateDirectory: String, port: Int, _ body: @Sendable (Replica, Int) async throws -> Void) async throws {
         var logger = Logger(label: "restart-replica")
         logger.logLevel = .critical
-        let replica = try Replica(configuration: .init(seed: LocalReplica.seed, stateDirectory: stateDirectory, autoProgress: true,
-                                                       roundInterval: .milliseconds(20)), logger: logger)
+        let replica = try Replica(
+            configuration: .init(
+                seed: LocalReplica.seed, stateDirectory: stateDirectory, autoProgress: true,
+                roundInterval: .milliseconds(20)), logger: logger)
         let ready = AsyncStream<Int>.makeStream()
-        let app = ReplicaServer.application(replica: replica, host: "127.0.0.1", port: port, logger: logger) { ready.continuation.yield($0) }
+        let app = ReplicaServer.application(replica: replica, host: "127.0.0.1", port: port, logger: logger) {
+            ready.continuation.yield($0)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService(gracefulShutdownSignals: []) }
             group.addTask { await replica.runRounds() }
@@ -36,7 +40,8 @@ struct ReplicaRestartTests {
 
     @Test("Replica restart mid-session: the session continues after the replica comes back")
     func replicaRestartMidSession() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icws-restart-\(UInt64.random(in: 0...UInt64.max))").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icws-restart-\(UInt64.random(in: 0...UInt64.max))")
+            .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let module = try CanisterModules.pingPongCanister()
         let identity = Ed25519Identity()
@@ -51,9 +56,10 @@ struct ReplicaRestartTests {
         guard let (port, canister, rootKey) = state.get() else { throw TimedOut(what: "the first replica") }
         let url = "http://127.0.0.1:\(port)"
         // The gateway and the client outlive the replica process that serves them first.
-        var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, icNetworkURL: url, rootKey: .explicit(rootKey),
-                                                 pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
-                                                 prometheusEndpoint: nil)
+        var configuration = GatewayConfiguration(
+            host: "127.0.0.1", port: 0, icNetworkURL: url, rootKey: .explicit(rootKey),
+            pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
+            prometheusEndpoint: nil)
         configuration.pollRetryBudget = 50
         configuration.maxPollRetryBackoff = .milliseconds(200)
         let gatewayConfiguration = configuration

@@ -1,9 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketGateway
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// Clients that send faster than the IC answers: the gateway holds them back by not reading
@@ -13,9 +13,11 @@ import Testing
 /// that delays each call's answer as mainnet's consensus does.
 @Suite(.serialized) struct BackpressureTests {
     /// Runs the ping-pong canister behind a call-delaying proxy and a gateway.
-    static func withSlowIC(callLatency: FaultInjectingReplicaProxy.Fault?,
-                           configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
-                           _ body: @Sendable (LocalReplica, Principal, RunningGateway) async throws -> Void) async throws {
+    static func withSlowIC(
+        callLatency: FaultInjectingReplicaProxy.Fault?,
+        configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        _ body: @Sendable (LocalReplica, Principal, RunningGateway) async throws -> Void
+    ) async throws {
         let module = try CanisterModules.pingPongCanister()
         try await LocalReplica.run { local in
             let canister = try await local.deploy(module: module)
@@ -51,16 +53,19 @@ import Testing
     /// Pre-signed `ws_message` frames carrying `"<tag><i>"` for i in `range`.
     static func frames(_ session: Session, tag: String, _ range: Range<Int>) throws -> [[UInt8]] {
         try range.map { index in
-            try session.requests.message(sequenceNumber: UInt64(index + 1),
-                                         content: Candid.encode(TextMessage(text: "\(tag)\(index)")))
+            try session.requests.message(
+                sequenceNumber: UInt64(index + 1),
+                content: Candid.encode(TextMessage(text: "\(tag)\(index)")))
         }
     }
 
     /// Reads verified replies until `count` application messages arrived or the time runs out;
     /// returns their texts in arrival order. Service messages (acks) are skipped; a CloseMessage
     /// (the canister saw a wrong sequence number) ends the read.
-    static func replies(_ session: inout Session, count: Int, canister: Principal, rootKey: RootKey,
-                        within timeout: Duration) async throws -> [String] {
+    static func replies(
+        _ session: inout Session, count: Int, canister: Principal, rootKey: RootKey,
+        within timeout: Duration
+    ) async throws -> [String] {
         var texts: [String] = []
         let deadline = ContinuousClock.now + timeout
         while texts.count < count, ContinuousClock.now < deadline {
@@ -84,10 +89,13 @@ import Testing
 
     /// Expects `texts` to be exactly `expected`, reporting the count and the first difference
     /// rather than both arrays.
-    static func expectReplies(_ texts: [String], _ expected: [String], _ comment: String = "",
-                              sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(texts.count == expected.count, "\(comment) received \(texts.count) of \(expected.count) replies",
-                sourceLocation: sourceLocation)
+    static func expectReplies(
+        _ texts: [String], _ expected: [String], _ comment: String = "",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            texts.count == expected.count, "\(comment) received \(texts.count) of \(expected.count) replies",
+            sourceLocation: sourceLocation)
         if let (index, pair) = zip(texts, expected).enumerated().first(where: { $0.element.0 != $0.element.1 }) {
             Issue.record("\(comment) reply \(index) is '\(pair.0)', expected '\(pair.1)'", sourceLocation: sourceLocation)
         }
@@ -97,16 +105,20 @@ import Testing
     /// old per-connection limit (16), while each IC call takes 1–2 s as on mainnet. Reading
     /// pauses (the queue holds 4 here), nobody is closed, everything arrives in order.
     @Test func aBurstAgainstAnICAsSlowAsMainnetIsHeldBackNotClosed() async throws {
-        try await Self.withSlowIC(callLatency: .mainnetCallLatency, configure: {
-            $0.maxPendingCalls = 4
-            // Pings go on while reading is paused; a paused reader must not be taken for a dead client.
-            $0.pingInterval = .seconds(10)
-        }) { local, canister, gateway in
+        try await Self.withSlowIC(
+            callLatency: .mainnetCallLatency,
+            configure: {
+                $0.maxPendingCalls = 4
+                // Pings go on while reading is paused; a paused reader must not be taken for a dead client.
+                $0.pingInterval = .seconds(10)
+            }
+        ) { local, canister, gateway in
             var session = try await Self.open(local, canister, gateway)
             let count = 24
             for frame in try Self.frames(session, tag: "b", 0..<count) { session.socket.send(frame) }
-            let texts = try await Self.replies(&session, count: count, canister: canister, rootKey: local.rootKey,
-                                               within: .seconds(180))
+            let texts = try await Self.replies(
+                &session, count: count, canister: canister, rootKey: local.rootKey,
+                within: .seconds(180))
             Self.expectReplies(texts, Self.expected(tag: "b", 0..<count))
             #expect(gateway.metrics.counterTotal(label: "icws_gateway_reading_paused_total") >= 1)
             #expect(gateway.metrics.counterTotal(label: "icws_gateway_sessions_closed_total") == 0)
@@ -125,8 +137,9 @@ import Testing
             var session = try await Self.open(local, canister, gateway)
             let count = 48
             for frame in try Self.frames(session, tag: "t", 0..<count) { session.socket.send(frame) }
-            let texts = try await Self.replies(&session, count: count, canister: canister, rootKey: local.rootKey,
-                                               within: .seconds(400))
+            let texts = try await Self.replies(
+                &session, count: count, canister: canister, rootKey: local.rootKey,
+                within: .seconds(400))
             Self.expectReplies(texts, Self.expected(tag: "t", 0..<count))
             #expect(gateway.metrics.counterTotal(label: "icws_gateway_reading_paused_total") >= 2)
             #expect(gateway.metrics.counterTotal(label: "icws_gateway_sessions_closed_total") == 0)
@@ -138,18 +151,22 @@ import Testing
     /// A hundred clients burst at once against the slow IC: none is closed and each one's
     /// replies come back in its own order.
     @Test func aHundredClientsBurstAtOnce() async throws {
-        try await Self.withSlowIC(callLatency: .mainnetCallLatency, configure: {
-            $0.maxPendingCalls = 1
-            $0.pingInterval = .seconds(10)
-        }) { local, canister, gateway in
+        try await Self.withSlowIC(
+            callLatency: .mainnetCallLatency,
+            configure: {
+                $0.maxPendingCalls = 1
+                $0.pingInterval = .seconds(10)
+            }
+        ) { local, canister, gateway in
             let perClient = 3
             let results = try await withThrowingTaskGroup(of: [String].self) { group in
                 for client in 0..<100 {
                     group.addTask {
                         var session = try await Self.open(local, canister, gateway)
                         for frame in try Self.frames(session, tag: "c\(client)-", 0..<perClient) { session.socket.send(frame) }
-                        let texts = try await Self.replies(&session, count: perClient, canister: canister,
-                                                           rootKey: local.rootKey, within: .seconds(240))
+                        let texts = try await Self.replies(
+                            &session, count: perClient, canister: canister,
+                            rootKey: local.rootKey, within: .seconds(240))
                         Self.expectReplies(texts, Self.expected(tag: "c\(client)-", 0..<perClient), "client \(client):")
                         session.socket.close()
                         _ = await session.socket.closed()
@@ -162,8 +179,10 @@ import Testing
             #expect(results.allSatisfy { $0.count == perClient })
             #expect(gateway.metrics.counterTotal(label: "icws_gateway_reading_paused_total") >= 1)
             let abnormal = GatewayCloseCode.allCases.filter { $0 != .normal }.reduce(Int64(0)) { total, code in
-                total + gateway.metrics.counterTotal(label: "icws_gateway_sessions_closed_total",
-                                                     dimensions: [("code", "\(code.rawValue)")])
+                total
+                    + gateway.metrics.counterTotal(
+                        label: "icws_gateway_sessions_closed_total",
+                        dimensions: [("code", "\(code.rawValue)")])
             }
             #expect(abnormal == 0, "no session was closed by the gateway")
         }
@@ -173,23 +192,29 @@ import Testing
     /// within its bound while the kernel's buffers and TCP hold the rest; the connection stays
     /// open and keeps being served in order.
     @Test func aClientThatNeverStopsSendingIsHeldBackWithinTheBound() async throws {
-        try await Self.withSlowIC(callLatency: .callLatency(execution: .milliseconds(200)...(.milliseconds(200)),
-                                                            acceptance: .milliseconds(200)...(.milliseconds(200))), configure: {
-            $0.maxPendingCalls = 16
-            $0.maxPendingCallBytes = 32 * 1024
-            $0.maxMessageBytes = 64 * 1024
-            $0.maxFrameBytes = 64 * 1024
-        }) { local, canister, gateway in
+        try await Self.withSlowIC(
+            callLatency: .callLatency(
+                execution: .milliseconds(200)...(.milliseconds(200)),
+                acceptance: .milliseconds(200)...(.milliseconds(200))),
+            configure: {
+                $0.maxPendingCalls = 16
+                $0.maxPendingCallBytes = 32 * 1024
+                $0.maxMessageBytes = 64 * 1024
+                $0.maxFrameBytes = 64 * 1024
+            }
+        ) { local, canister, gateway in
             var session = try await Self.open(local, canister, gateway)
             let padding = String(repeating: "x", count: 1_000)
             // About 2.5 MB of envelopes, far more than the gateway may hold (budget 1.1 MB).
             let frames = try (0..<1_800).map { index in
-                try session.requests.message(sequenceNumber: UInt64(index + 1),
-                                             content: Candid.encode(TextMessage(text: "f\(index)" + padding)))
+                try session.requests.message(
+                    sequenceNumber: UInt64(index + 1),
+                    content: Candid.encode(TextMessage(text: "f\(index)" + padding)))
             }
             for frame in frames { session.socket.send(frame) }
-            let texts = try await Self.replies(&session, count: 10, canister: canister, rootKey: local.rootKey,
-                                               within: .seconds(120))
+            let texts = try await Self.replies(
+                &session, count: 10, canister: canister, rootKey: local.rootKey,
+                within: .seconds(120))
             Self.expectReplies(texts, (0..<10).map { "f\($0)" + padding + " ping" })
             #expect(await session.socket.isClosed == false)
             #expect(gateway.metrics.counterTotal(label: "icws_gateway_reading_paused_total") >= 1)
@@ -209,14 +234,18 @@ import Testing
     /// the budget. A real client is held back by TCP before that; here the read slack is zero and
     /// the limits tiny, so that the frames of one read already exceed the budget.
     @Test func aPeerPastItsBudgetIsClosedWithTheBudgetNamed() async throws {
-        try await Self.withSlowIC(callLatency: .callLatency(execution: .milliseconds(500)...(.milliseconds(500)),
-                                                            acceptance: .milliseconds(500)...(.milliseconds(500))), configure: {
-            $0.maxPendingCalls = 1
-            $0.maxPendingCallBytes = 1
-            $0.maxMessageBytes = 2_048
-            $0.maxFrameBytes = 2_048
-            $0.callBacklogSlackBytes = 0
-        }) { local, canister, gateway in
+        try await Self.withSlowIC(
+            callLatency: .callLatency(
+                execution: .milliseconds(500)...(.milliseconds(500)),
+                acceptance: .milliseconds(500)...(.milliseconds(500))),
+            configure: {
+                $0.maxPendingCalls = 1
+                $0.maxPendingCallBytes = 1
+                $0.maxMessageBytes = 2_048
+                $0.maxFrameBytes = 2_048
+                $0.callBacklogSlackBytes = 0
+            }
+        ) { local, canister, gateway in
             let session = try await Self.open(local, canister, gateway)
             for frame in try Self.frames(session, tag: "p", 0..<50) { session.socket.send(frame) }
             let closed = await session.socket.closed(timeout: .seconds(60))

@@ -1,8 +1,8 @@
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketGateway
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import NIOCore
 import NIOPosix
 import Testing
@@ -11,7 +11,9 @@ import Testing
 /// code, nothing crashes, and a healthy session of the same canister keeps working.
 @Suite(.serialized) struct BadInputTests {
     /// Opens a connection, reads the handshake, sends `frame`, returns how the gateway closed it.
-    static func closeCode(_ gateway: RunningGateway, after send: (TestWebSocket) throws -> Void) async throws -> (code: UInt16?, reason: String?) {
+    static func closeCode(
+        _ gateway: RunningGateway, after send: (TestWebSocket) throws -> Void
+    ) async throws -> (code: UInt16?, reason: String?) {
         let socket = TestWebSocket(url: gateway.url, maxFrameSize: 1 << 20)
         _ = try #require(await socket.nextBinary())
         try send(socket)
@@ -19,14 +21,17 @@ import Testing
     }
 
     @Test func badFramesGetTheirCloseCodesAndOthersAreUnaffected() async throws {
-        try await RealReplicaTests.withStack(configure: { $0.maxFrameBytes = 64 * 1024; $0.maxMessageBytes = 64 * 1024 }) { local, canister, gateway in
+        try await RealReplicaTests.withStack(configure: {
+            $0.maxFrameBytes = 64 * 1024; $0.maxMessageBytes = 64 * 1024
+        }) { local, canister, gateway in
             let (healthy, healthySocket) = try await RealReplicaTests.open(local, canister, gateway)
             let requests = ClientRequests(canister: canister, clock: local.clock)
 
             #expect(try await Self.closeCode(gateway) { $0.sendText("hello") }.code == GatewayCloseCode.unsupportedData.rawValue)
             #expect(try await Self.closeCode(gateway) { $0.send([0xff, 0xfe, 0x00]) }.code == GatewayCloseCode.invalidFrame.rawValue)
-            let query = try requests.frame(method: "ws_open", arg: [],
-                                           requestType: .query(canisterID: canister, methodName: "ws_open", arg: []))
+            let query = try requests.frame(
+                method: "ws_open", arg: [],
+                requestType: .query(canisterID: canister, methodName: "ws_open", arg: []))
             #expect(try await Self.closeCode(gateway) { $0.send(query) }.code == GatewayCloseCode.policyViolation.rawValue)
             let big = [UInt8](repeating: 0x41, count: 100 * 1024)
             #expect(try await Self.closeCode(gateway) { $0.send(big) }.code == GatewayCloseCode.messageTooBig.rawValue)
@@ -35,10 +40,11 @@ import Testing
             let (victim, victimSocket) = try await RealReplicaTests.open(local, canister, gateway)
             victimSocket.sendText("not a protocol frame")
             #expect(await victimSocket.closed().code == GatewayCloseCode.unsupportedData.rawValue)
-            #expect(try await eventually {
-                if case .err = try await RealReplicaTests.send(local, canister, to: victim.identity.principal, [[1]]) { return true }
-                return false
-            })
+            #expect(
+                try await eventually {
+                    if case .err = try await RealReplicaTests.send(local, canister, to: victim.identity.principal, [[1]]) { return true }
+                    return false
+                })
 
             // The healthy session never noticed.
             #expect(try await RealReplicaTests.send(local, canister, to: healthy.identity.principal, [[42]]) == .ok)
@@ -118,15 +124,18 @@ import Testing
             }
             #expect(accepted == 5)
             #expect(refused == 7)
-            #expect(gateway.metrics.counterTotal(label: "icws_gateway_rejected_connections_total",
-                                                dimensions: [("reason", "max_connections_per_ip")]) == 7)
+            #expect(
+                gateway.metrics.counterTotal(
+                    label: "icws_gateway_rejected_connections_total",
+                    dimensions: [("reason", "max_connections_per_ip")]) == 7)
             for socket in sockets { socket.cancel() }
             // Slots come back when connections end.
-            #expect(await eventually {
-                let socket = TestWebSocket(url: gateway.url)
-                defer { socket.cancel() }
-                return await socket.nextBinary(timeout: .seconds(2)) != nil
-            })
+            #expect(
+                await eventually {
+                    let socket = TestWebSocket(url: gateway.url)
+                    defer { socket.cancel() }
+                    return await socket.nextBinary(timeout: .seconds(2)) != nil
+                })
         }
     }
 
@@ -137,10 +146,11 @@ import Testing
             let requests = ClientRequests(canister: canister, clock: local.clock)
             try await sleeper.sendBinary(try requests.open(gateway: gateway.principal))
             let principal = requests.identity.principal
-            #expect(try await eventually {
-                // Registered once the canister knows the client (ws_open executed).
-                try await RealReplicaTests.send(local, canister, to: principal, [[0]]) == .ok
-            })
+            #expect(
+                try await eventually {
+                    // Registered once the canister knows the client (ws_open executed).
+                    try await RealReplicaTests.send(local, canister, to: principal, [[0]]) == .ok
+                })
             // Far more than socket buffers hold: the gateway's writer blocks, its queue fills.
             let chunk = [UInt8](repeating: 7, count: 64 * 1024)
             for _ in 0..<4 {
@@ -148,14 +158,16 @@ import Testing
                 #expect(try await RealReplicaTests.send(local, canister, to: healthy.identity.principal, [[1]]) == .ok)
                 #expect(try verifiedMessage(await healthySocket.nextBinary(), canister: canister, rootKey: local.rootKey).content == [1])
             }
-            #expect(await eventually(timeout: .seconds(60)) {
-                gateway.metrics.counterTotal(label: "icws_gateway_sessions_closed_total", dimensions: [("code", "1008")]) >= 1
-            })
+            #expect(
+                await eventually(timeout: .seconds(60)) {
+                    gateway.metrics.counterTotal(label: "icws_gateway_sessions_closed_total", dimensions: [("code", "1008")]) >= 1
+                })
             // The slow client was unregistered and ws_close'd.
-            #expect(try await eventually {
-                if case .err = try await RealReplicaTests.send(local, canister, to: principal, [[1]]) { return true }
-                return false
-            })
+            #expect(
+                try await eventually {
+                    if case .err = try await RealReplicaTests.send(local, canister, to: principal, [[1]]) { return true }
+                    return false
+                })
             // The gateway already dropped the connection.
             try? await sleeper.close()
             healthySocket.close()
@@ -174,7 +186,8 @@ struct NeverReadingClient {
             .channelOption(.socketOption(.so_rcvbuf), value: 4096)
             .channelOption(.autoRead, value: false)
             .connect(host: "127.0.0.1", port: port).get()
-        let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        let request =
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         try await channel.writeAndFlush(ByteBuffer(string: request)).get()
         return NeverReadingClient(channel: channel)

@@ -19,7 +19,8 @@ import Testing
 
     /// Any well-formed root key: nothing in these tests is certified.
     static let rootKeyDER: [UInt8] = {
-        let hex = "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c050302010361008005229d89a17c6f9ec403a4b1a8aa103fc48055046c95f1e60ee2fbfb0bb23ab21617a93f48b99b1199ac89008cf3cf0a83e9da35f5cf27d0d51535ceff89c43ee236c31c3a7865cc6b333194ad3f7155b2931a7ffec2066777dffb20f277ca"
+        let hex =
+            "308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c050302010361008005229d89a17c6f9ec403a4b1a8aa103fc48055046c95f1e60ee2fbfb0bb23ab21617a93f48b99b1199ac89008cf3cf0a83e9da35f5cf27d0d51535ceff89c43ee236c31c3a7865cc6b333194ad3f7155b2931a7ffec2066777dffb20f277ca"
         return (try? Hex.decode(hex)) ?? []
     }()
 
@@ -96,10 +97,12 @@ import Testing
             CanisterOutputMessage(clientKey: clientKey, key: key(nonce), content: [UInt8(nonce)])
         }
         let batches = [
-            CanisterOutputCertifiedMessages(messages: [message(stranger, 0), message(client.clientKey, 1), message(stranger, 2)],
-                                            cert: [1], tree: [2], isEndOfQueue: false),
-            CanisterOutputCertifiedMessages(messages: [message(stranger, 3), message(client.clientKey, 4)],
-                                            cert: [3], tree: [4], isEndOfQueue: true),
+            CanisterOutputCertifiedMessages(
+                messages: [message(stranger, 0), message(client.clientKey, 1), message(stranger, 2)],
+                cert: [1], tree: [2], isEndOfQueue: false),
+            CanisterOutputCertifiedMessages(
+                messages: [message(stranger, 3), message(client.clientKey, 4)],
+                cert: [3], tree: [4], isEndOfQueue: true),
         ]
         let ic = FaultInjectingIC(.script(batches))
         try await ic.run { url in

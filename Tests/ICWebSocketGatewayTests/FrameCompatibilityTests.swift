@@ -37,20 +37,23 @@ import Testing
     @Test func handshakeMatchesTheReferenceBytes() throws {
         let fixture = try Fixture()
         let principal = try Principal(bytes: bytes(hex: fixture.json["gateway_principal_hex"] as! String))
-        #expect(GatewayHandshakeFrame(gatewayPrincipal: principal).encoded() == bytes(hex: fixture.json["handshake_frame_derived"] as! String))
+        #expect(
+            GatewayHandshakeFrame(gatewayPrincipal: principal).encoded() == bytes(hex: fixture.json["handshake_frame_derived"] as! String))
     }
 
     @Test func relayedFramesAreByteCompatible() async throws {
         let fixture = try Fixture()
         let key = fixture.json["client_key"] as! [String: Any]
-        let client = ClientKey(clientPrincipal: try Principal(bytes: bytes(hex: key["client_principal_hex"] as! String)),
-                               clientNonce: UInt64(key["client_nonce"] as! String)!)
+        let client = ClientKey(
+            clientPrincipal: try Principal(bytes: bytes(hex: key["client_principal_hex"] as! String)),
+            clientNonce: UInt64(key["client_nonce"] as! String)!)
         let canister = try Principal(bytes: bytes(hex: fixture.json["canister_id_hex"] as! String))
         // The poller hands out each poll's cert and tree with every message of that poll; the
         // fixture's last two messages came from one poll.
         var batches: [CanisterOutputCertifiedMessages] = []
         for frame in fixture.frames {
-            let message = CanisterOutputMessage(clientKey: client, key: frame["key"] as! String, content: fixture.hexField(frame, "content"))
+            let message = CanisterOutputMessage(
+                clientKey: client, key: frame["key"] as! String, content: fixture.hexField(frame, "content"))
             let cert = fixture.hexField(frame, "cert")
             let tree = fixture.hexField(frame, "tree")
             if let last = batches.last, last.cert == cert, last.tree == tree {
@@ -70,8 +73,9 @@ import Testing
         let ic = FaultInjectingIC(.script(batches))
         try await ic.run { url in
             try await withGateway(testConfiguration(icURL: url, rootKey: .explicit(rootKey))) { gateway in
-                let requests = ClientRequests(identity: ImpersonatingIdentity(principal: client.clientPrincipal),
-                                              canister: canister, clientNonce: client.clientNonce)
+                let requests = ClientRequests(
+                    identity: ImpersonatingIdentity(principal: client.clientPrincipal),
+                    canister: canister, clientNonce: client.clientNonce)
                 let socket = TestWebSocket(url: gateway.url)
                 #expect(await socket.nextBinary() == GatewayHandshakeFrame(gatewayPrincipal: gateway.principal).encoded())
                 socket.send(try requests.open(gateway: gateway.principal))

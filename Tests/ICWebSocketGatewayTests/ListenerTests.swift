@@ -40,10 +40,12 @@ import Testing
             #expect(await plain.nextBinary(timeout: .seconds(5)) == nil)
             untrusting.cancel()
             plain.cancel()
-            #expect(await eventually {
-                gateway.metrics.counterTotal(label: "icws_gateway_rejected_connections_total",
-                                             dimensions: [("reason", "tls_handshake_failed")]) == 2
-            })
+            #expect(
+                await eventually {
+                    gateway.metrics.counterTotal(
+                        label: "icws_gateway_rejected_connections_total",
+                        dimensions: [("reason", "tls_handshake_failed")]) == 2
+                })
         }
     }
 
@@ -53,8 +55,10 @@ import Testing
         try await withGateway(configuration) { gateway in
             let silent = try await RawConnection.open(port: gateway.port)
             #expect(try await silent.closedByServer(within: .seconds(5)))
-            #expect(gateway.metrics.counterTotal(label: "icws_gateway_rejected_connections_total",
-                                                 dimensions: [("reason", "tls_handshake_timeout")]) == 1)
+            #expect(
+                gateway.metrics.counterTotal(
+                    label: "icws_gateway_rejected_connections_total",
+                    dimensions: [("reason", "tls_handshake_timeout")]) == 1)
         }
     }
 
@@ -63,10 +67,12 @@ import Testing
         configuration.handshakeTimeout = .milliseconds(300)
         try await withGateway(configuration) { gateway in
             let silent = try await RawConnection.open(port: gateway.port)
-            try await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")   // a request that never ends
+            try await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // a request that never ends
             #expect(try await silent.closedByServer(within: .seconds(5)))
-            #expect(gateway.metrics.counterTotal(label: "icws_gateway_rejected_connections_total",
-                                                 dimensions: [("reason", "upgrade_timeout")]) == 1)
+            #expect(
+                gateway.metrics.counterTotal(
+                    label: "icws_gateway_rejected_connections_total",
+                    dimensions: [("reason", "upgrade_timeout")]) == 1)
         }
     }
 
@@ -75,14 +81,15 @@ import Testing
         // the whole suite answers in time (a 1 s interval failed once under CI load).
         var configuration = Self.configuration()
         configuration.pingInterval = .seconds(10)
-        configuration.handshakeTimeout = .seconds(300)   // only pings may close the silent client
+        configuration.handshakeTimeout = .seconds(300)  // only pings may close the silent client
         try await withGateway(configuration) { gateway in
-            let answering = TestWebSocket(url: gateway.url)   // WSClient answers pings itself
+            let answering = TestWebSocket(url: gateway.url)  // WSClient answers pings itself
             #expect(await answering.nextBinary(timeout: .seconds(60)) != nil)
             // Upgrades, then never answers a ping: gone at the second interval (about 20 s).
             let silent = try await RawConnection.open(port: gateway.port)
-            try await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            try await silent.send(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
             #expect(try await silent.closedByServer(within: .seconds(120)))
             // By then the answering client has been pinged twice and is still connected.
             #expect(await !answering.isClosed)
@@ -130,7 +137,9 @@ final class RawConnection: Sendable {
     static func open(port: Int) async throws -> RawConnection {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
             .connect(host: "127.0.0.1", port: port).get()
         return RawConnection(channel: channel, collector: collector)
     }

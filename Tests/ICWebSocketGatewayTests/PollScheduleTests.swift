@@ -9,8 +9,9 @@ import Testing
     let key = ClientKey(clientPrincipal: .anonymous, clientNonce: 1)
 
     func schedule() -> PollSchedule {
-        PollSchedule(pollingInterval: .milliseconds(100), maxIdleInterval: .milliseconds(800), retryBudget: 3,
-                     maxRetryBackoff: .milliseconds(300))
+        PollSchedule(
+            pollingInterval: .milliseconds(100), maxIdleInterval: .milliseconds(800), retryBudget: 3,
+            maxRetryBackoff: .milliseconds(300))
     }
 
     func messages(_ nonces: ClosedRange<UInt64>) -> [CanisterOutputMessage] {
@@ -55,8 +56,11 @@ import Testing
     @Test func idlePollsBackOffUpToTheMaximumAndMessagesOrCallsReset() {
         var schedule = schedule()
         let waits = (0..<6).map { _ in schedule.succeeded(messageCount: 0, isEndOfQueue: true, elapsed: .zero) }
-        #expect(waits == [.wait(.milliseconds(200)), .wait(.milliseconds(400)), .wait(.milliseconds(800)),
-                          .wait(.milliseconds(800)), .wait(.milliseconds(800)), .wait(.milliseconds(800))])
+        #expect(
+            waits == [
+                .wait(.milliseconds(200)), .wait(.milliseconds(400)), .wait(.milliseconds(800)),
+                .wait(.milliseconds(800)), .wait(.milliseconds(800)), .wait(.milliseconds(800)),
+            ])
         schedule.clientCallRelayed()
         #expect(schedule.idleInterval == .milliseconds(100))
         _ = schedule.succeeded(messageCount: 0, isEndOfQueue: true, elapsed: .zero)
@@ -78,8 +82,9 @@ import Testing
     }
 
     @Test func theBudgetAlsoNeedsTheFailuresToLastTheWindow() {
-        var schedule = PollSchedule(pollingInterval: .milliseconds(100), maxIdleInterval: .seconds(1), retryBudget: 1,
-                                    maxRetryBackoff: .seconds(1), retryWindow: .seconds(60))
+        var schedule = PollSchedule(
+            pollingInterval: .milliseconds(100), maxIdleInterval: .seconds(1), retryBudget: 1,
+            maxRetryBackoff: .seconds(1), retryWindow: .seconds(60))
         let start = ContinuousClock.now
         #expect(schedule.timedOut(now: start) == .pollNow)
         #expect(schedule.timedOut(now: start + .seconds(10)) == .pollNow)

@@ -1,12 +1,13 @@
 import ICAgent
 import ICCore
-@testable import ICWebSocketGateway
 import ICWebSocketProtocol
 import Logging
 import MetricsTestKit
 import NIOConcurrencyHelpers
 import NIOEmbedded
 import Testing
+
+@testable import ICWebSocketGateway
 
 /// §8.2 scenario 39 under contention: the registry's lock is the only thing that keeps a canister
 /// at one poller, so it is hammered here from many tasks at once. Sessions sit on embedded
@@ -21,28 +22,33 @@ import Testing
     }
 
     static func registry() throws -> Registry {
-        let configuration = testConfiguration(icURL: "http://127.0.0.1:9",
-                                              rootKey: .explicit(try RootKey(der: FaultyReplicaTests.rootKeyDER)))
+        let configuration = testConfiguration(
+            icURL: "http://127.0.0.1:9",
+            rootKey: .explicit(try RootKey(der: FaultyReplicaTests.rootKeyDER)))
         let metrics = GatewayMetrics(factory: TestMetrics())
         let agent = HTTPAgent(configuration: .init(url: configuration.icNetworkURL, rootKey: configuration.rootKey))
         let logger = Logger(label: "poller-registration-test")
         let created = NIOLockedValueBox(0)
         let state = GatewayState(metrics: metrics) { canister in
             created.withLockedValue { $0 += 1 }
-            return CanisterPoller(canister: canister, agent: agent, configuration: configuration, metrics: metrics,
-                                  certificates: nil, logger: logger)
+            return CanisterPoller(
+                canister: canister, agent: agent, configuration: configuration, metrics: metrics,
+                certificates: nil, logger: logger)
         }
-        let services = SessionServices(configuration: configuration, gatewayPrincipal: Ed25519Identity().principal, state: state,
-                                       callAgent: agent, metrics: metrics, startPoller: { _ in }, closeOnCanister: { _ in },
-                                       sessionFinished: { _ in })
+        let services = SessionServices(
+            configuration: configuration, gatewayPrincipal: Ed25519Identity().principal, state: state,
+            callAgent: agent, metrics: metrics, startPoller: { _ in }, closeOnCanister: { _ in },
+            sessionFinished: { _ in })
         return Registry(state: state, services: services, pollersCreated: created)
     }
 
     static func sessions(_ count: Int, _ services: SessionServices) -> [(ClientKey, ClientSession)] {
         let client = Ed25519Identity().principal
         return (0..<count).map { index in
-            (ClientKey(clientPrincipal: client, clientNonce: UInt64(index)),
-             ClientSession(id: UInt64(index), channel: EmbeddedChannel(), services: services, logger: Logger(label: "session")))
+            (
+                ClientKey(clientPrincipal: client, clientNonce: UInt64(index)),
+                ClientSession(id: UInt64(index), channel: EmbeddedChannel(), services: services, logger: Logger(label: "session"))
+            )
         }
     }
 
@@ -77,8 +83,11 @@ import Testing
     func leavingWhileThePollerChecksNeverStrandsAClient() async throws {
         let registry = try Self.registry()
         let sessions = Self.sessions(1_000, registry.services)
-        guard case .registeredStartingPoller(let first) = registry.state.register(sessions[0].1, key: sessions[0].0,
-                                                                                   canister: Self.canister) else {
+        guard
+            case .registeredStartingPoller(let first) = registry.state.register(
+                sessions[0].1, key: sessions[0].0,
+                canister: Self.canister)
+        else {
             Issue.record("the first registration did not start a poller")
             return
         }

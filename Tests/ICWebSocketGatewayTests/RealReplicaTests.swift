@@ -1,9 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketGateway
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// The real path: `icws replica` on loopback running the Embedded Swift test canister, the
@@ -12,8 +12,10 @@ import Testing
     static let initArgument = try! Candid.encode(UInt64(10), UInt64(300_000))
 
     /// Deploys the test canister and runs a gateway in front of the replica.
-    static func withStack(configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
-                          _ body: @Sendable (LocalReplica, Principal, RunningGateway) async throws -> Void) async throws {
+    static func withStack(
+        configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+        _ body: @Sendable (LocalReplica, Principal, RunningGateway) async throws -> Void
+    ) async throws {
         let module = try CanisterModules.testCanister()
         try await LocalReplica.run { local in
             let canister = try await local.deploy(module: module, arg: initArgument)
@@ -26,8 +28,11 @@ import Testing
     }
 
     /// Opens a session and returns the client, its socket and the verified OpenMessage.
-    static func open(_ local: LocalReplica, _ canister: Principal, _ gateway: RunningGateway) async throws
-        -> (ClientRequests, TestWebSocket) {
+    static func open(
+        _ local: LocalReplica, _ canister: Principal, _ gateway: RunningGateway
+    ) async throws
+        -> (ClientRequests, TestWebSocket)
+    {
         let client = ClientRequests(canister: canister, clock: local.clock)
         let socket = TestWebSocket(url: gateway.url)
         let handshake = try #require(await socket.nextBinary())
@@ -40,10 +45,14 @@ import Testing
         return (client, socket)
     }
 
-    static func send(_ local: LocalReplica, _ canister: Principal, to principal: Principal, _ messages: [[UInt8]]) async throws
-        -> CanisterWsResult {
-        try await local.agent().call(canister, "send", arguments: Candid.encode(principal, messages.map(CandidBlob.init)),
-                                     returning: CanisterWsResult.self)
+    static func send(
+        _ local: LocalReplica, _ canister: Principal, to principal: Principal, _ messages: [[UInt8]]
+    ) async throws
+        -> CanisterWsResult
+    {
+        try await local.agent().call(
+            canister, "send", arguments: Candid.encode(principal, messages.map(CandidBlob.init)),
+            returning: CanisterWsResult.self)
     }
 
     @Test func openRelayAndCloseThroughTheRealReplica() async throws {
@@ -138,8 +147,10 @@ import Testing
             try await withGateway(testConfiguration(icURL: local.url), identity: identity) { first in
                 let (client, socket) = try await RealReplicaTests.open(local, canister, first)
                 for _ in 0..<6 {
-                    #expect(try await RealReplicaTests.send(local, canister, to: client.identity.principal,
-                                                            Array(repeating: [1], count: 100)) == .ok)
+                    #expect(
+                        try await RealReplicaTests.send(
+                            local, canister, to: client.identity.principal,
+                            Array(repeating: [1], count: 100)) == .ok)
                 }
                 try await withGateway(testConfiguration(icURL: local.url), identity: identity) { second in
                     let (_, newcomer) = try await RealReplicaTests.open(local, canister, second)

@@ -70,7 +70,8 @@ import Testing
 
     @Test func initQueryEnvelopeIsRejected() throws {
         var machine = machine()
-        let frame = try requests.frame(method: "ws_open", arg: [], requestType: .query(canisterID: canister, methodName: "ws_open", arg: []))
+        let frame = try requests.frame(
+            method: "ws_open", arg: [], requestType: .query(canisterID: canister, methodName: "ws_open", arg: []))
         #expect(ending(machine.handle(.binaryFrame(frame)))?.closeFrame?.code == .policyViolation)
     }
 
@@ -108,8 +109,10 @@ import Testing
     @Test func setupDropsClientFrames() throws {
         var machine = try inSetup()
         let state = machine.state
-        for event in [SessionStateMachine.Event.binaryFrame(try requests.open(gateway: gateway)), .textFrame,
-                      .binaryFrame(try requests.message(sequenceNumber: 1, content: [1]))] {
+        for event in [
+            SessionStateMachine.Event.binaryFrame(try requests.open(gateway: gateway)), .textFrame,
+            .binaryFrame(try requests.message(sequenceNumber: 1, content: [1])),
+        ] {
             guard case .ignore = machine.handle(event) else {
                 Issue.record("expected the frame to be dropped in SETUP")
                 return

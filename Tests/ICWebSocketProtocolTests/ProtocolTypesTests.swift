@@ -47,31 +47,37 @@ struct CandidTypesTests {
     func matchesDid() throws {
         let key = ClientKey(clientPrincipal: client, clientNonce: 1)
         let message = WebsocketMessage(clientKey: key, sequenceNum: 2, timestamp: 3, isServiceMessage: true, content: [4])
-        let type = try CandidTextParser.parseType("""
+        let type = try CandidTextParser.parseType(
+            """
             record { msg : record { client_key : record { client_principal : principal; client_nonce : nat64 };
               sequence_num : nat64; timestamp : nat64; is_service_message : bool; content : blob } }
             """)
-        let value = try CandidTextParser.parseValue("""
+        let value = try CandidTextParser.parseValue(
+            """
             record { msg = record { client_key = record { client_principal = principal "\(client)"; client_nonce = 1 };
               sequence_num = 2; timestamp = 3; is_service_message = true; content = blob "\\04" } }
             """)
         #expect(try Candid.encode(CanisterWsMessageArguments(msg: message)) == CandidEncoder.encode([value], types: [type]))
 
-        let serviceType = try CandidTextParser.parseType("""
+        let serviceType = try CandidTextParser.parseType(
+            """
             variant { OpenMessage : record { client_key : record { client_principal : principal; client_nonce : nat64 } };
               AckMessage : record { last_incoming_sequence_num : nat64 };
               KeepAliveMessage : record { last_incoming_sequence_num : nat64 };
               CloseMessage : record { reason : variant { WrongSequenceNumber; InvalidServiceMessage; KeepAliveTimeout; ClosedByApplication } } }
             """)
         let close = try CandidTextParser.parseValue("variant { CloseMessage = record { reason = variant { KeepAliveTimeout } } }")
-        #expect(WebsocketServiceMessageContent.closeMessage(reason: .keepAliveTimeout).encoded()
-            == (try CandidEncoder.encode([close], types: [serviceType])))
+        #expect(
+            WebsocketServiceMessageContent.closeMessage(reason: .keepAliveTimeout).encoded()
+                == (try CandidEncoder.encode([close], types: [serviceType])))
 
-        let resultType = try CandidTextParser.parseType("""
+        let resultType = try CandidTextParser.parseType(
+            """
             variant { Ok : record { messages : vec record { client_key : record { client_principal : principal; client_nonce : nat64 };
               key : text; content : blob }; cert : blob; tree : blob; is_end_of_queue : bool }; Err : text }
             """)
-        let resultValue = try CandidTextParser.parseValue("""
+        let resultValue = try CandidTextParser.parseValue(
+            """
             variant { Ok = record { messages = vec {}; cert = blob ""; tree = blob ""; is_end_of_queue = true } }
             """)
         #expect(try Candid.encode(CanisterWsGetMessagesResult.ok(.empty)) == CandidEncoder.encode([resultValue], types: [resultType]))
@@ -79,7 +85,8 @@ struct CandidTypesTests {
 
     @Test("is_end_of_queue: absent (libraries before 0.3.1) reads as true")
     func endOfQueueAbsent() throws {
-        let oldType = try CandidTextParser.parseType("""
+        let oldType = try CandidTextParser.parseType(
+            """
             variant { Ok : record { messages : vec record { client_key : record { client_principal : principal; client_nonce : nat64 };
               key : text; content : blob }; cert : blob; tree : blob }; Err : text }
             """)
@@ -87,14 +94,16 @@ struct CandidTypesTests {
         let bytes = try CandidEncoder.encode([value], types: [oldType])
         let decoded = try CandidDecoder().decode(bytes, as: [CanisterWsGetMessagesResult.lenientCandidType])
         let result = try CanisterWsGetMessagesResult(candid: decoded[0])
-        #expect(result == .ok(CanisterOutputCertifiedMessages(messages: [], cert: Array("c".utf8), tree: Array("t".utf8), isEndOfQueue: true)))
+        #expect(
+            result == .ok(CanisterOutputCertifiedMessages(messages: [], cert: Array("c".utf8), tree: Array("t".utf8), isEndOfQueue: true)))
     }
 
     @Test("ws_message's two arguments: (CanisterWsMessageArguments, opt null) as the JS client sends them")
     func wsMessageArguments() throws {
         let key = ClientKey(clientPrincipal: client, clientNonce: 1)
-        let args = CanisterWsMessageArguments(msg: WebsocketMessage(
-            clientKey: key, sequenceNum: 1, timestamp: 0, isServiceMessage: false, content: []))
+        let args = CanisterWsMessageArguments(
+            msg: WebsocketMessage(
+                clientKey: key, sequenceNum: 1, timestamp: 0, isServiceMessage: false, content: []))
         let bytes = try Candid.encode(args, CandidNull?.none)
         // The canister declares `opt AppMessage`; `opt null` none is accepted and ignored.
         let decoded = try Candid.decode(CanisterWsMessageArguments.self, String?.self, from: bytes)
@@ -105,8 +114,9 @@ struct CandidTypesTests {
     @Test("client key text and message keys (scenario 30)")
     func keys() throws {
         #expect(ClientKey(clientPrincipal: client, clientNonce: 42).description == "\(client)_42")
-        #expect(MessageKey.format(gateway: gateway, nonce: 5)
-            == "sqdfl-mr4km-2hfjy-gajqo-xqvh7-hf4mf-nra4i-3it6l-neaw4-soolw-tae_00000000000000000005")
+        #expect(
+            MessageKey.format(gateway: gateway, nonce: 5)
+                == "sqdfl-mr4km-2hfjy-gajqo-xqvh7-hf4mf-nra4i-3it6l-neaw4-soolw-tae_00000000000000000005")
         #expect(MessageKey.format(gateway: .anonymous, nonce: .max) == "2vxsx-fae_18446744073709551615")
         #expect(MessageKey.format(gateway: .anonymous, nonce: 0) == "2vxsx-fae_00000000000000000000")
         for nonce: UInt64 in [0, 1, 9, 10, 99, 12_345_678_901, .max - 1, .max] {
@@ -153,7 +163,9 @@ struct FrameTests {
     @Test("G1 handshake bytes (§2.3)")
     func handshake() throws {
         let bytes = GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded()
-        #expect(Hex.encode(bytes) == "d9d9f7a171676174657761795f7072696e636970616c581d3c533472a7060260ebc2a7f9cbc615b10711b44fcb69016e49ce5da602")
+        #expect(
+            Hex.encode(bytes)
+                == "d9d9f7a171676174657761795f7072696e636970616c581d3c533472a7060260ebc2a7f9cbc615b10711b44fcb69016e49ce5da602")
         #expect(try GatewayHandshakeFrame(decoding: bytes).gatewayPrincipal == gateway)
         let text = CBOREncoder.encode(["gateway_principal": .textString(gateway.description)], selfDescribe: true)
         #expect(throws: ICWebSocketProtocolError.self) { try GatewayHandshakeFrame(decoding: text) }
@@ -168,7 +180,9 @@ struct FrameTests {
         #expect(bytes.first == 0xa4)
         #expect(try CanisterMessageFrame(decoding: bytes) == frame)
         #expect(try CanisterMessageFrame(decoding: [0xd9, 0xd9, 0xf7] + bytes) == frame)
-        let bad = CBOREncoder.encode(["key": .byteString([1]), "content": .byteString([]), "cert": .byteString([]), "tree": .byteString([])])
+        let bad = CBOREncoder.encode([
+            "key": .byteString([1]), "content": .byteString([]), "cert": .byteString([]), "tree": .byteString([]),
+        ])
         #expect(throws: ICWebSocketProtocolError.self) { try CanisterMessageFrame(decoding: bad) }
     }
 
@@ -244,8 +258,9 @@ struct FixtureTests {
     @Test("content bytes: decode, re-encode byte for byte, and the expected fields")
     func contents() throws {
         let fixture = try Self.load()
-        let key = ClientKey(clientPrincipal: try Principal(text: fixture.client_key.client_principal_text),
-                            clientNonce: UInt64(fixture.client_key.client_nonce)!)
+        let key = ClientKey(
+            clientPrincipal: try Principal(text: fixture.client_key.client_principal_text),
+            clientNonce: UInt64(fixture.client_key.client_nonce)!)
         let gatewayPrincipal = try Principal(text: fixture.gateway_principal_text)
         #expect(Hex.encode(GatewayHandshakeFrame(gatewayPrincipal: gatewayPrincipal).encoded()) == fixture.handshake_frame_derived)
         for (index, frame) in fixture.canister_to_client_frames.enumerated() {
@@ -260,8 +275,9 @@ struct FixtureTests {
             #expect(message.cborEncoded() == content, "\(frame.name)")
             #expect(frame.key == MessageKey.format(gateway: gatewayPrincipal, nonce: UInt64(index)))
             // The G2 frame round trip.
-            let g2 = CanisterMessageFrame(key: frame.key, content: content, cert: try Hex.decode(frame.cert),
-                                          tree: try Hex.decode(frame.tree))
+            let g2 = CanisterMessageFrame(
+                key: frame.key, content: content, cert: try Hex.decode(frame.cert),
+                tree: try Hex.decode(frame.tree))
             #expect(try CanisterMessageFrame(decoding: g2.encoded()) == g2)
             // The certified tree holds SHA-256(content) under ["websocket", key].
             let tree = try HashTree(cborBytes: Hex.decode(frame.tree))

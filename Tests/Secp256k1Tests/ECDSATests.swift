@@ -33,8 +33,9 @@ struct WycheproofCase: Sendable, CustomTestStringConvertible {
         let file = try TestVectors.decode(WycheproofECDSAFile.self, from: "wycheproof/ecdsa_secp256k1_sha256_p1363_test.json")
         return file.testGroups.flatMap { group in
             group.tests.map {
-                WycheproofCase(publicKey: bytes(hex: group.publicKey.uncompressed), id: $0.tcId, comment: $0.comment,
-                               message: bytes(hex: $0.msg), signature: bytes(hex: $0.sig), valid: $0.result == "valid")
+                WycheproofCase(
+                    publicKey: bytes(hex: group.publicKey.uncompressed), id: $0.tcId, comment: $0.comment,
+                    message: bytes(hex: $0.msg), signature: bytes(hex: $0.sig), valid: $0.result == "valid")
             }
         }
     }
@@ -50,7 +51,8 @@ struct Secp256k1WycheproofTests {
         // Plain ECDSA: exactly Wycheproof's verdict.
         #expect(key.isValidSignature(vector.signature, for: vector.message, policy: .acceptHighS) == vector.valid)
         // The IC's policy additionally refuses high-S signatures.
-        let highS = vector.signature.count == 64 && Array(vector.signature[32...]).lexicographicallyPrecedes(Self.halfOrder) == false
+        let highS =
+            vector.signature.count == 64 && Array(vector.signature[32...]).lexicographicallyPrecedes(Self.halfOrder) == false
             && Array(vector.signature[32...]) != Self.halfOrder
         #expect(key.isValidSignature(vector.signature, for: vector.message) == (vector.valid && !highS))
     }
@@ -69,9 +71,9 @@ struct Secp256k1Tests {
         secret[31] = 1
         let key = try Secp256k1.PrivateKey(rawRepresentation: secret)
         let signature = key.signature(for: Array("Satoshi Nakamoto".utf8))
-        #expect(Hex.encode(signature) ==
-            "934b1ea10a4b3c1757e2b0c017d0b6143ce3c9a7e6a4a49860d7a6ab210ee3d8"
-            + "2442ce9d2b916064108014783e923ec36b49743e2ffa1c4496f01a512aafd9e5")
+        #expect(
+            Hex.encode(signature) == "934b1ea10a4b3c1757e2b0c017d0b6143ce3c9a7e6a4a49860d7a6ab210ee3d8"
+                + "2442ce9d2b916064108014783e923ec36b49743e2ffa1c4496f01a512aafd9e5")
         #expect(key.publicKey.isValidSignature(signature, for: Array("Satoshi Nakamoto".utf8)))
     }
 
@@ -79,8 +81,10 @@ struct Secp256k1Tests {
     func scalarMultiplications() {
         var state: UInt64 = 0x1234_5678_9abc_def1
         func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
-        let edge = [UInt256.zero, UInt256.one, UInt256(15, 0, 0, 0), UInt256(16, 0, 0, 0),
-                    UInt256(0, 0, 0, 1 << 63), UInt256(~0, ~0, ~0, ~0)]
+        let edge = [
+            UInt256.zero, UInt256.one, UInt256(15, 0, 0, 0), UInt256(16, 0, 0, 0),
+            UInt256(0, 0, 0, 1 << 63), UInt256(~0, ~0, ~0, ~0),
+        ]
         for scalar in edge + (0..<6).map({ _ in UInt256(next(), next(), next(), next()) }) {
             let fast = Secp256k1Point.generator.multiplied(byConstantTime: scalar)
             let reference = Secp256k1Point.doubleScalarMultiplication(scalar, .zero, .identity)
@@ -144,10 +148,15 @@ struct Secp256k1Tests {
     @Test("malformed keys and signatures are refused")
     func malformed() throws {
         #expect(throws: Secp256k1Error.invalidSecretKey) { try Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0, count: 32)) }
-        #expect(throws: Secp256k1Error.invalidSecretKey) { try Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0xff, count: 32)) }
+        #expect(throws: Secp256k1Error.invalidSecretKey) {
+            try Secp256k1.PrivateKey(rawRepresentation: [UInt8](repeating: 0xff, count: 32))
+        }
         #expect(throws: Secp256k1Error.invalidSecretKey) { try Secp256k1.PrivateKey(rawRepresentation: [1, 2, 3]) }
         // Off-curve point: G with y + 1.
-        var offCurve = bytes(hex: "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")
+        var offCurve = bytes(
+            hex:
+                "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8"
+        )
         offCurve[64] ^= 1
         #expect(throws: Secp256k1Error.publicKeyNotOnCurve) { try Secp256k1.PublicKey(sec1: offCurve) }
         #expect(throws: Secp256k1Error.coordinateOutOfRange) { try Secp256k1.PublicKey(sec1: [0x02] + [UInt8](repeating: 0xff, count: 32)) }

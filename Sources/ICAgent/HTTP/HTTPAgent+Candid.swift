@@ -12,7 +12,8 @@ extension HTTPAgent {
     public func call<Argument: CandidEncodable, Result: CandidDecodable>(
         _ canister: Principal, _ method: String, _ argument: Argument, returning: Result.Type
     ) async throws(AgentError) -> Result {
-        try await call(canister, method, arguments: try Self.encode { () throws(CandidError) in try Candid.encode(argument) }, returning: returning)
+        try await call(
+            canister, method, arguments: try Self.encode { () throws(CandidError) in try Candid.encode(argument) }, returning: returning)
     }
 
     /// An update call with pre-encoded arguments (`Candid.encode(a, b, …)`), decoding the reply as `Result`.
@@ -23,7 +24,9 @@ extension HTTPAgent {
     }
 
     /// An update call returning the reply's values at their wire types.
-    public func callValues(_ canister: Principal, _ method: String, arguments: [UInt8] = Candid.encode()) async throws(AgentError) -> [CandidValue] {
+    public func callValues(
+        _ canister: Principal, _ method: String, arguments: [UInt8] = Candid.encode()
+    ) async throws(AgentError) -> [CandidValue] {
         try Self.decodeValues(try await call(canister: canister, method: method, arg: arguments))
     }
 
@@ -31,7 +34,8 @@ extension HTTPAgent {
     public func query<Argument: CandidEncodable, Result: CandidDecodable>(
         _ canister: Principal, _ method: String, _ argument: Argument, returning: Result.Type
     ) async throws(AgentError) -> Result {
-        try await query(canister, method, arguments: try Self.encode { () throws(CandidError) in try Candid.encode(argument) }, returning: returning)
+        try await query(
+            canister, method, arguments: try Self.encode { () throws(CandidError) in try Candid.encode(argument) }, returning: returning)
     }
 
     /// A query with pre-encoded arguments, decoding the reply as `Result`.
@@ -42,7 +46,9 @@ extension HTTPAgent {
     }
 
     /// A query returning the reply's values at their wire types.
-    public func queryValues(_ canister: Principal, _ method: String, arguments: [UInt8] = Candid.encode()) async throws(AgentError) -> [CandidValue] {
+    public func queryValues(
+        _ canister: Principal, _ method: String, arguments: [UInt8] = Candid.encode()
+    ) async throws(AgentError) -> [CandidValue] {
         try Self.decodeValues(try await query(canister: canister, method: method, arg: arguments))
     }
 

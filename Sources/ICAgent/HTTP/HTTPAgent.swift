@@ -143,19 +143,25 @@ public final class HTTPAgent: Sendable {
 
     /// Performs an update call and returns the reply's Candid bytes.
     /// - Parameter effectiveCanisterID: routing id; defaults to `canister` (set it for management canister calls).
-    public func call(canister: Principal, method: String, arg: [UInt8], effectiveCanisterID: Principal? = nil) async throws(AgentError) -> [UInt8] {
+    public func call(
+        canister: Principal, method: String, arg: [UInt8], effectiveCanisterID: Principal? = nil
+    ) async throws(AgentError) -> [UInt8] {
         let nonce: [UInt8]? = configuration.addsNonceToCalls ? (0..<16).map { _ in UInt8.random(in: 0...255) } : nil
-        let content = RequestContent(kind: .call(canisterID: canister, methodName: method, arg: arg),
-                                     sender: identity.principal, ingressExpiry: expiry(), nonce: nonce)
+        let content = RequestContent(
+            kind: .call(canisterID: canister, methodName: method, arg: arg),
+            sender: identity.principal, ingressExpiry: expiry(), nonce: nonce)
         let envelope: Envelope
         do { envelope = try Envelope.signed(content, by: identity) } catch { throw .identity(error) }
-        return try await submitCall(envelope.encoded(), requestID: content.requestID,
-                                    effectiveCanisterID: effectiveCanisterID ?? canister, ingressExpiry: content.ingressExpiry)
+        return try await submitCall(
+            envelope.encoded(), requestID: content.requestID,
+            effectiveCanisterID: effectiveCanisterID ?? canister, ingressExpiry: content.ingressExpiry)
     }
 
     /// Submits an already signed call envelope (as a gateway relays a client's) and waits for
     /// the certified outcome.
-    public func submitCall(_ body: [UInt8], requestID: RequestID, effectiveCanisterID: Principal, ingressExpiry: UInt64) async throws(AgentError) -> [UInt8] {
+    public func submitCall(
+        _ body: [UInt8], requestID: RequestID, effectiveCanisterID: Principal, ingressExpiry: UInt64
+    ) async throws(AgentError) -> [UInt8] {
         var version = state.withLockedValue { $0.callVersion }
         while true {
             let response = try await send(method: .POST, path: "/api/v\(version)/canister/\(effectiveCanisterID)/call", body: body)
@@ -239,9 +245,12 @@ public final class HTTPAgent: Sendable {
     // MARK: Queries
 
     /// Performs a query and returns the reply's Candid bytes.
-    public func query(canister: Principal, method: String, arg: [UInt8], effectiveCanisterID: Principal? = nil) async throws(AgentError) -> [UInt8] {
-        let content = RequestContent(kind: .query(canisterID: canister, methodName: method, arg: arg),
-                                     sender: identity.principal, ingressExpiry: expiry())
+    public func query(
+        canister: Principal, method: String, arg: [UInt8], effectiveCanisterID: Principal? = nil
+    ) async throws(AgentError) -> [UInt8] {
+        let content = RequestContent(
+            kind: .query(canisterID: canister, methodName: method, arg: arg),
+            sender: identity.principal, ingressExpiry: expiry())
         let envelope: Envelope
         do { envelope = try Envelope.signed(content, by: identity) } catch { throw .identity(error) }
         let target = effectiveCanisterID ?? canister
@@ -311,7 +320,7 @@ public final class HTTPAgent: Sendable {
         let keys = try await nodeKeys(for: canister)
         for entry in signatures {
             guard let timestamp = entry["timestamp"]?.uint64, let signature = entry["signature"]?.bytes,
-                  let nodeBytes = entry["identity"]?.bytes, let node = try? Principal(bytes: nodeBytes)
+                let nodeBytes = entry["identity"]?.bytes, let node = try? Principal(bytes: nodeBytes)
             else { throw .querySignature("malformed node signature entry") }
             guard let key = keys[node] else { throw .querySignature("node \(node) is not a member of the canister's subnet") }
             let now = configuration.clock()

@@ -5,8 +5,9 @@ extension ReplicaStatus {
     public init(cbor value: CBORValue) throws(AgentError) {
         let value = value.removingSelfDescribeTag
         guard value.mapEntries != nil else { throw .malformedResponse("status is not a CBOR map") }
-        self.init(rootKey: value["root_key"]?.bytes, implementationVersion: value["impl_version"]?.text,
-                  healthStatus: value["replica_health_status"]?.text, certifiedHeight: value["certified_height"]?.uint64)
+        self.init(
+            rootKey: value["root_key"]?.bytes, implementationVersion: value["impl_version"]?.text,
+            healthStatus: value["replica_health_status"]?.text, certifiedHeight: value["certified_height"]?.uint64)
     }
 }
 

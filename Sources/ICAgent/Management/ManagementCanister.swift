@@ -31,8 +31,9 @@ public struct ManagementCanister: Sendable {
     /// (any canister id of the target subnet; a local replica's range starts at its first id).
     public func provisionalCreateCanister(effectiveCanisterID: Principal) async throws(AgentError) -> Principal {
         let argument = Self.encode { () throws(CandidError) in try CandidEncoder.encode([.record([])], types: [.record([])]) }
-        let reply = try await agent.call(canister: .managementCanister, method: "provisional_create_canister_with_cycles",
-                                         arg: try argument(), effectiveCanisterID: effectiveCanisterID)
+        let reply = try await agent.call(
+            canister: .managementCanister, method: "provisional_create_canister_with_cycles",
+            arg: try argument(), effectiveCanisterID: effectiveCanisterID)
         let values: [CandidValue]
         do { values = try Candid.decodeValues(from: reply) } catch {
             throw .replyDecoding("create_canister reply is not valid Candid: \(error)")
@@ -45,8 +46,10 @@ public struct ManagementCanister: Sendable {
 
     /// `install_code`: installs, reinstalls or upgrades `module` (raw or gzipped Wasm) with the
     /// init / post-upgrade argument `arg` (Candid bytes; empty means no argument).
-    public func installCode(canister: Principal, module: [UInt8], arg: [UInt8] = Candid.encode(),
-                            mode: InstallMode = .install) async throws(AgentError) {
+    public func installCode(
+        canister: Principal, module: [UInt8], arg: [UInt8] = Candid.encode(),
+        mode: InstallMode = .install
+    ) async throws(AgentError) {
         let modeType: CandidType = .variant([
             .init(name: "install", type: .null), .init(name: "reinstall", type: .null),
             .init(name: "upgrade", type: .opt(.record([.init(name: "skip_pre_upgrade", type: .opt(.bool))]))),
@@ -61,8 +64,9 @@ public struct ManagementCanister: Sendable {
             .field("wasm_module", .blob(module)), .field("arg", .blob(arg)),
         ])
         let argument = Self.encode { () throws(CandidError) in try CandidEncoder.encode([value], types: [type]) }
-        _ = try await agent.call(canister: .managementCanister, method: "install_code", arg: try argument(),
-                                 effectiveCanisterID: canister)
+        _ = try await agent.call(
+            canister: .managementCanister, method: "install_code", arg: try argument(),
+            effectiveCanisterID: canister)
     }
 
     /// `uninstall_code`: removes the canister's module and state (the canister itself stays).
@@ -71,13 +75,16 @@ public struct ManagementCanister: Sendable {
         let argument = Self.encode { () throws(CandidError) in
             try CandidEncoder.encode([.record([.field("canister_id", .principal(canister))])], types: [type])
         }
-        _ = try await agent.call(canister: .managementCanister, method: "uninstall_code", arg: try argument(),
-                                 effectiveCanisterID: canister)
+        _ = try await agent.call(
+            canister: .managementCanister, method: "uninstall_code", arg: try argument(),
+            effectiveCanisterID: canister)
     }
 
     /// Creates a canister and installs `module` into it; returns the new canister's id.
-    public func deploy(module: [UInt8], arg: [UInt8] = Candid.encode(),
-                       effectiveCanisterID: Principal) async throws(AgentError) -> Principal {
+    public func deploy(
+        module: [UInt8], arg: [UInt8] = Candid.encode(),
+        effectiveCanisterID: Principal
+    ) async throws(AgentError) -> Principal {
         let id = try await provisionalCreateCanister(effectiveCanisterID: effectiveCanisterID)
         try await installCode(canister: id, module: module, arg: arg)
         return id

@@ -65,7 +65,7 @@ public struct Certificate: Sendable, Equatable {
         self.signature = signature
         if let delegationValue = value["delegation"] {
             guard let subnetBytes = delegationValue["subnet_id"]?.bytes,
-                  let subnetID = try? Principal(bytes: subnetBytes)
+                let subnetID = try? Principal(bytes: subnetBytes)
             else { throw .malformed("delegation 'subnet_id' must be a principal") }
             guard let inner = delegationValue["certificate"]?.bytes else {
                 throw .malformed("delegation 'certificate' must be a byte string")

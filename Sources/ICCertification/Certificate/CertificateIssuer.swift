@@ -31,17 +31,22 @@ public struct CertificateIssuer: Sendable {
             (.text("signature"), .bytes(signature)),
         ]
         if let delegation {
-            entries.append((.text("delegation"), .map([
-                (.text("subnet_id"), .bytes(delegation.subnetID.bytes)),
-                (.text("certificate"), .bytes(delegation.certificate)),
-            ])))
+            entries.append(
+                (
+                    .text("delegation"),
+                    .map([
+                        (.text("subnet_id"), .bytes(delegation.subnetID.bytes)),
+                        (.text("certificate"), .bytes(delegation.certificate)),
+                    ])
+                ))
         }
         return CBOREncoder.encode(.map(entries), selfDescribe: true)
     }
 
     /// A delegation certificate by this (root) key for `subnet`: it reveals the subnet's
     /// public key and its canister ranges (sharded layout), at `time`.
-    public func delegationCertificate(for subnet: Principal, subnetKey: RootKey, ranges: [ClosedRange<Principal>], time: UInt64) -> [UInt8] {
+    public func delegationCertificate(for subnet: Principal, subnetKey: RootKey, ranges: [ClosedRange<Principal>], time: UInt64) -> [UInt8]
+    {
         let entries: [(path: [[UInt8]], value: [UInt8])] = [
             ([Array("time".utf8)], LEB128.encode(time)),
             ([Array("subnet".utf8), subnet.bytes, Array("public_key".utf8)], subnetKey.der),

@@ -1,4 +1,5 @@
 import Foundation
+
 #if !ICWS_SINGLE_MODULE
 import BLS12381
 import ICCore
@@ -79,8 +80,10 @@ public final class CertificateVerifier: @unchecked Sendable {
     ///   - freshness: the allowed age and skew of `/time`.
     ///   - cacheCapacity: how many verified certificates and delegations to remember.
     ///   - clock: current time in ns since 1970 (inject one in tests).
-    public init(rootKey: RootKey, freshness: CertificateFreshness = .default, cacheCapacity: Int = 1024,
-                clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock) {
+    public init(
+        rootKey: RootKey, freshness: CertificateFreshness = .default, cacheCapacity: Int = 1024,
+        clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock
+    ) {
         self.rootKey = rootKey
         self.freshness = freshness
         self.clock = clock
@@ -213,9 +216,9 @@ public enum CanisterRanges {
         var ranges = [ClosedRange<Principal>]()
         for item in items {
             guard let pair = item.arrayItems, pair.count == 2,
-                  let lowBytes = pair[0].bytes, let highBytes = pair[1].bytes,
-                  let low = try? Principal(bytes: lowBytes), let high = try? Principal(bytes: highBytes),
-                  low <= high
+                let lowBytes = pair[0].bytes, let highBytes = pair[1].bytes,
+                let low = try? Principal(bytes: lowBytes), let high = try? Principal(bytes: highBytes),
+                low <= high
             else { throw .malformed("a canister range must be [low, high] principals with low <= high") }
             ranges.append(low...high)
         }

@@ -32,7 +32,8 @@ public struct RootKey: Sendable, Hashable {
 
     /// The IC mainnet root key (NNS root subnet `tdb26-jop6k-…-eqe`).
     public static let mainnet: RootKey = {
-        let hex = "814c0e6ec71fab583b08bd81373c255c3c371b2e84863c98a4f1e08b74235d14fb5d9c0cd546d9685f913a0c0b2cc5341583bf4b4392e467db96d65b9bb4cb717112f8472e0d5a4d14505ffd7484b01291091c5f87b98883463f98091a0baaae"
+        let hex =
+            "814c0e6ec71fab583b08bd81373c255c3c371b2e84863c98a4f1e08b74235d14fb5d9c0cd546d9685f913a0c0b2cc5341583bf4b4392e467db96d65b9bb4cb717112f8472e0d5a4d14505ffd7484b01291091c5f87b98883463f98091a0baaae"
         guard let bytes = try? Hex.decode(hex), let key = try? RootKey(raw: bytes) else {
             preconditionFailure("mainnet root key constant is malformed")
         }

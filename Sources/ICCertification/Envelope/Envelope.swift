@@ -17,8 +17,10 @@ public struct Envelope: Sendable, Equatable {
     /// `sender_delegation`, absent when empty.
     public var senderDelegation: [SignedDelegation]?
 
-    public init(content: RequestContent, senderPublicKey: [UInt8]? = nil, senderSignature: [UInt8]? = nil,
-                senderDelegation: [SignedDelegation]? = nil) {
+    public init(
+        content: RequestContent, senderPublicKey: [UInt8]? = nil, senderSignature: [UInt8]? = nil,
+        senderDelegation: [SignedDelegation]? = nil
+    ) {
         self.content = content
         self.senderPublicKey = senderPublicKey
         self.senderSignature = senderSignature
@@ -31,8 +33,9 @@ public struct Envelope: Sendable, Equatable {
         guard let publicKey = identity.publicKeyDER else { return Envelope(content: content) }
         let signature = try identity.sign(content.requestID.signaturePayload)
         let chain = identity.delegationChain
-        return Envelope(content: content, senderPublicKey: publicKey, senderSignature: signature,
-                        senderDelegation: chain.isEmpty ? nil : chain)
+        return Envelope(
+            content: content, senderPublicKey: publicKey, senderSignature: signature,
+            senderDelegation: chain.isEmpty ? nil : chain)
     }
 
     /// The envelope as a CBOR map.

@@ -11,7 +11,8 @@ public enum IngressExpiry {
     ///   - nowNanoseconds: the current time in ns since 1970 (inject a clock in tests).
     ///   - delta: how far ahead; the IC accepts at most 5 minutes (+30 s of drift).
     public static func value(nowNanoseconds: UInt64, delta: Duration = defaultDelta) -> UInt64 {
-        let deltaNanoseconds = UInt64(delta.components.seconds) * 1_000_000_000
+        let deltaNanoseconds =
+            UInt64(delta.components.seconds) * 1_000_000_000
             + UInt64(delta.components.attoseconds / 1_000_000_000)
         let expiry = nowNanoseconds + deltaNanoseconds
         let unit: UInt64 = delta > .seconds(90) ? 60_000_000_000 : 1_000_000_000

@@ -57,11 +57,13 @@ public enum IdentityPEM {
             case let key as Ed25519Identity:
                 return try ed25519PKCS8(seed: Array(key.privateKey.rawRepresentation))
             case let key as Secp256k1Identity:
-                return try sec1(secret: key.privateKey.rawRepresentation, curve: secp256k1OID,
-                                publicKey: key.privateKey.publicKey.uncompressedRepresentation)
+                return try sec1(
+                    secret: key.privateKey.rawRepresentation, curve: secp256k1OID,
+                    publicKey: key.privateKey.publicKey.uncompressedRepresentation)
             case let key as P256Identity:
-                return try sec1(secret: Array(key.privateKey.rawRepresentation), curve: p256OID,
-                                publicKey: Array(key.privateKey.publicKey.x963Representation))
+                return try sec1(
+                    secret: Array(key.privateKey.rawRepresentation), curve: p256OID,
+                    publicKey: Array(key.privateKey.publicKey.x963Representation))
             default:
                 throw IdentityError.invalidPEM("only Ed25519, P-256 and secp256k1 key identities can be written as PEM")
             }

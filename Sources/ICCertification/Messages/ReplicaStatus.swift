@@ -9,7 +9,8 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var healthStatus: String?
     public var certifiedHeight: UInt64?
 
-    public init(rootKey: [UInt8]? = nil, implementationVersion: String? = nil, healthStatus: String? = nil, certifiedHeight: UInt64? = nil) {
+    public init(rootKey: [UInt8]? = nil, implementationVersion: String? = nil, healthStatus: String? = nil, certifiedHeight: UInt64? = nil)
+    {
         self.rootKey = rootKey
         self.implementationVersion = implementationVersion
         self.healthStatus = healthStatus

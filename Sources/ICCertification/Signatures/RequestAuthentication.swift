@@ -32,7 +32,8 @@ public struct RequestAuthentication: Sendable {
                 throw .invalid("sender_sig or sender_delegation given without sender_pubkey")
             }
             guard content.sender.isAnonymous else {
-                throw .invalid("request from \(content.sender) carries no signature; only the anonymous principal may send unsigned requests")
+                throw .invalid(
+                    "request from \(content.sender) carries no signature; only the anonymous principal may send unsigned requests")
             }
             return Result(requestID: requestID, sender: content.sender, targets: nil)
         }

@@ -26,14 +26,15 @@ public struct SignatureVerifier: Sendable {
     /// Checks `signature` over `message` by the DER public key `publicKeyDER`.
     public func verify(signature: [UInt8], message: [UInt8], publicKeyDER: [UInt8]) throws(SignatureError) {
         if publicKeyDER.starts(with: PublicKeyDER.ed25519Prefix) {
-            try verifyEd25519(signature: signature, message: message, rawKey: Array(publicKeyDER.dropFirst(PublicKeyDER.ed25519Prefix.count)))
+            try verifyEd25519(
+                signature: signature, message: message, rawKey: Array(publicKeyDER.dropFirst(PublicKeyDER.ed25519Prefix.count)))
         } else if publicKeyDER.starts(with: PublicKeyDER.p256Prefix) {
             let key: P256.Signing.PublicKey
             do { key = try P256.Signing.PublicKey(x963Representation: publicKeyDER.dropFirst(PublicKeyDER.p256Prefix.count)) } catch {
                 throw .invalidPublicKey("P-256 point does not decode")
             }
             guard signature.count == 64, let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
-                  key.isValidSignature(sig, for: message)
+                key.isValidSignature(sig, for: message)
             else { throw .mismatch(scheme: "ECDSA P-256") }
         } else if publicKeyDER.starts(with: PublicKeyDER.secp256k1Prefix) {
             let key: Secp256k1.PublicKey
@@ -59,13 +60,13 @@ public struct SignatureVerifier: Sendable {
 
     private func verifyWebAuthn(signature: [UInt8], message: [UInt8], coseKey: [UInt8]) throws(SignatureError) {
         guard let envelope = try? CBORDecoder().decode(signature).removingSelfDescribeTag,
-              let authenticatorData = envelope["authenticator_data"]?.bytes,
-              let clientDataJSON = envelope["client_data_json"]?.text,
-              let innerSignature = envelope["signature"]?.bytes
+            let authenticatorData = envelope["authenticator_data"]?.bytes,
+            let clientDataJSON = envelope["client_data_json"]?.text,
+            let innerSignature = envelope["signature"]?.bytes
         else { throw .malformed("WebAuthn signature must be a CBOR map with authenticator_data, client_data_json and signature") }
         // The signed payload travels as the base64url challenge inside client_data_json.
         guard let json = try? JSONSerialization.jsonObject(with: Data(clientDataJSON.utf8)) as? [String: Any],
-              let challenge = json["challenge"] as? String
+            let challenge = json["challenge"] as? String
         else { throw .malformed("WebAuthn client_data_json has no challenge") }
         guard challenge == Base64URL.encode(message) else { throw .mismatch(scheme: "WebAuthn (challenge)") }
         let signedBytes = authenticatorData + Array(SHA256.hash(Array(clientDataJSON.utf8)))
@@ -73,10 +74,10 @@ public struct SignatureVerifier: Sendable {
         switch (key[key: .unsigned(1)]?.uint64, key[key: .negative(0)]?.uint64) {
         case (2, 1):  // kty EC2, crv P-256
             guard let x = key[key: .negative(1)]?.bytes, let y = key[key: .negative(2)]?.bytes,
-                  let publicKey = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y)
+                let publicKey = try? P256.Signing.PublicKey(x963Representation: [0x04] + x + y)
             else { throw .invalidPublicKey("COSE EC2 key lacks a valid P-256 point") }
             guard let sig = try? P256.Signing.ECDSASignature(derRepresentation: innerSignature),
-                  publicKey.isValidSignature(sig, for: signedBytes)
+                publicKey.isValidSignature(sig, for: signedBytes)
             else { throw .mismatch(scheme: "WebAuthn ECDSA P-256") }
         case (1, 6):  // kty OKP, crv Ed25519
             guard let x = key[key: .negative(1)]?.bytes else { throw .invalidPublicKey("COSE OKP key lacks x") }
@@ -91,12 +92,12 @@ public struct SignatureVerifier: Sendable {
     private func verifyCanisterSignature(signature: [UInt8], message: [UInt8], keyPayload: [UInt8]) throws(SignatureError) {
         guard let certificates else { throw .unsupportedKeyType }
         guard let length = keyPayload.first, keyPayload.count > Int(length),
-              let canister = try? Principal(bytes: Array(keyPayload[1...Int(length)]))
+            let canister = try? Principal(bytes: Array(keyPayload[1...Int(length)]))
         else { throw .invalidPublicKey("canister signature key must be len(canister id) · canister id · seed") }
         let seed = Array(keyPayload[(Int(length) + 1)...])
         guard let envelope = try? CBORDecoder().decode(signature).removingSelfDescribeTag,
-              let certificateBytes = envelope["certificate"]?.bytes, let treeValue = envelope["tree"],
-              let tree = try? HashTree(cbor: treeValue)
+            let certificateBytes = envelope["certificate"]?.bytes, let treeValue = envelope["tree"],
+            let tree = try? HashTree(cbor: treeValue)
         else { throw .malformed("canister signature must be a CBOR map with certificate and tree") }
         let verified: VerifiedCertificate
         do { verified = try certificates.verify(certificateBytes, for: .canister(canister)) } catch {
@@ -151,16 +152,16 @@ enum DERKey {
     /// The BIT STRING payload of `SEQUENCE { SEQUENCE { oid }, BIT STRING }`, if `der` has that shape.
     static func payload(of der: [UInt8], oid: ASN1ObjectIdentifier) -> [UInt8]? {
         guard let root = try? DER.parse(der), root.identifier == .sequence,
-              case .constructed(let nodes) = root.content
+            case .constructed(let nodes) = root.content
         else { return nil }
         var fields = nodes.makeIterator()
         guard let algorithm = fields.next(), let key = fields.next(), fields.next() == nil,
-              algorithm.identifier == .sequence, case .constructed(let algorithmNodes) = algorithm.content
+            algorithm.identifier == .sequence, case .constructed(let algorithmNodes) = algorithm.content
         else { return nil }
         var algorithmFields = algorithmNodes.makeIterator()
         guard let oidNode = algorithmFields.next(), algorithmFields.next() == nil,
-              (try? ASN1ObjectIdentifier(derEncoded: oidNode)) == oid,
-              let bits = try? ASN1BitString(derEncoded: key), bits.paddingBits == 0
+            (try? ASN1ObjectIdentifier(derEncoded: oidNode)) == oid,
+            let bits = try? ASN1BitString(derEncoded: key), bits.paddingBits == 0
         else { return nil }
         return Array(bits.bytes)
     }

@@ -1,9 +1,9 @@
 import Foundation
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketClient
 import ICWebSocketGateway
+import ICWebSocketTesting
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -17,11 +17,12 @@ struct Stack: Sendable {
     let controller: HTTPAgent
 }
 
-
 /// Runs a replica, deploys `module`, starts `gateways` gateways; stops them all afterwards.
-func withStack(module: [UInt8], arg: [UInt8] = Candid.encode(), manual: Bool = false, gateways count: Int = 1,
-               configure: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
-               _ body: @Sendable (Stack) async throws -> Void) async throws {
+func withStack(
+    module: [UInt8], arg: [UInt8] = Candid.encode(), manual: Bool = false, gateways count: Int = 1,
+    configure: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+    _ body: @Sendable (Stack) async throws -> Void
+) async throws {
     try await LocalReplica.run(manual: manual) { local in
         let controller = local.agent()
         let canister = try await local.deploy(module: module, arg: arg, agent: controller)
@@ -48,9 +49,10 @@ func connect<Message: CandidCodable & Sendable>(
     configure(&configuration)
     var logger = Logger(label: "e2e-client")
     logger.logLevel = ProcessInfo.processInfo.environment["ICWS_TEST_CLIENT_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-    return try await ICWebSocketConnection.connect(gatewayURL: gatewayURL, canister: canister, identity: identity,
-                                                   network: .local(local.url, rootKey: local.rootKey), messageType: type,
-                                                   configuration: configuration, logger: logger)
+    return try await ICWebSocketConnection.connect(
+        gatewayURL: gatewayURL, canister: canister, identity: identity,
+        network: .local(local.url, rootKey: local.rootKey), messageType: type,
+        configuration: configuration, logger: logger)
 }
 
 struct TimedOut: Error, CustomStringConvertible {
@@ -59,7 +61,9 @@ struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a deadline.
-func within<T: Sendable>(_ timeout: Duration = .seconds(20), _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func within<T: Sendable>(
+    _ timeout: Duration = .seconds(20), _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
         group.addTask {
@@ -84,8 +88,10 @@ extension ICWebSocketConnection {
     }
 
     /// Waits until the connection reports a state matching `predicate`; returns it.
-    func waitForState(_ timeout: Duration = .seconds(20), _ what: String,
-                      _ predicate: @escaping @Sendable (ICWebSocketConnectionState) -> Bool) async throws -> ICWebSocketConnectionState {
+    func waitForState(
+        _ timeout: Duration = .seconds(20), _ what: String,
+        _ predicate: @escaping @Sendable (ICWebSocketConnectionState) -> Bool
+    ) async throws -> ICWebSocketConnectionState {
         let stream = states
         return try await within(timeout, what) {
             for await state in stream where predicate(state) { return state }

@@ -11,8 +11,10 @@ struct ClientRequests {
 
     var clientKey: ClientKey { ClientKey(clientPrincipal: identity.principal, clientNonce: clientNonce) }
 
-    init(identity: any Identity = Ed25519Identity(), canister: Principal, clientNonce: UInt64 = .random(in: 1...UInt64.max),
-         clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock) {
+    init(
+        identity: any Identity = Ed25519Identity(), canister: Principal, clientNonce: UInt64 = .random(in: 1...UInt64.max),
+        clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock
+    ) {
         self.identity = identity
         self.clientNonce = clientNonce
         self.canister = canister
@@ -22,9 +24,10 @@ struct ClientRequests {
     /// A signed envelope for `method` with `arg`, wrapped in C1.
     func frame(method: String, arg: [UInt8], requestType: RequestContent.Kind? = nil) throws -> [UInt8] {
         let nonce = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        let content = RequestContent(kind: requestType ?? .call(canisterID: canister, methodName: method, arg: arg),
-                                     sender: identity.principal,
-                                     ingressExpiry: IngressExpiry.value(nowNanoseconds: clock(), delta: .seconds(300)), nonce: nonce)
+        let content = RequestContent(
+            kind: requestType ?? .call(canisterID: canister, methodName: method, arg: arg),
+            sender: identity.principal,
+            ingressExpiry: IngressExpiry.value(nowNanoseconds: clock(), delta: .seconds(300)), nonce: nonce)
         let envelope = try Envelope.signed(content, by: identity)
         return try ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor, selfDescribe: false)).encoded()
     }
@@ -35,10 +38,12 @@ struct ClientRequests {
 
     /// `ws_message` with an application payload, as the JS client encodes it: `(args, opt null)` with none.
     func message(sequenceNumber: UInt64, content: [UInt8]) throws -> [UInt8] {
-        let message = WebsocketMessage(clientKey: clientKey, sequenceNum: sequenceNumber, timestamp: clock(),
-                                       isServiceMessage: false, content: content)
-        return try frame(method: "ws_message",
-                         arg: Candid.encode(CanisterWsMessageArguments(msg: message), CandidNull?.none))
+        let message = WebsocketMessage(
+            clientKey: clientKey, sequenceNum: sequenceNumber, timestamp: clock(),
+            isServiceMessage: false, content: content)
+        return try frame(
+            method: "ws_message",
+            arg: Candid.encode(CanisterWsMessageArguments(msg: message), CandidNull?.none))
     }
 }
 

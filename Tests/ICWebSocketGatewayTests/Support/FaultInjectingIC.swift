@@ -1,7 +1,7 @@
 import Hummingbird
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -38,17 +38,20 @@ final class FaultInjectingIC: Sendable {
         router.post("/api/:version/canister/:id/query") { _, _ in try await self.answerQuery() }
         router.post("/api/:version/canister/:id/call") { _, _ in
             self.state.withLockedValue { $0.calls += 1 }
-            return Self.cbor(.map([
-                (.text("status"), .text("non_replicated_rejection")), (.text("reject_code"), .unsigned(4)),
-                (.text("reject_message"), .text("fault-injecting IC executes nothing")),
-            ]))
+            return Self.cbor(
+                .map([
+                    (.text("status"), .text("non_replicated_rejection")), (.text("reject_code"), .unsigned(4)),
+                    (.text("reject_message"), .text("fault-injecting IC executes nothing")),
+                ]))
         }
         var logger = Logger(label: "fault-injecting-ic")
         logger.logLevel = .critical
-        try await LoopbackServer.run({ [logger] onServerRunning in
-            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                        onServerRunning: onServerRunning, logger: logger)
-        }, while: { port in try await body("http://127.0.0.1:\(port)") })
+        try await LoopbackServer.run(
+            { [logger] onServerRunning in
+                Application(
+                    router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                    onServerRunning: onServerRunning, logger: logger)
+            }, while: { port in try await body("http://127.0.0.1:\(port)") })
     }
 
     private func answerQuery() async throws -> Response {
@@ -58,16 +61,18 @@ final class FaultInjectingIC: Sendable {
         }
         switch behaviour {
         case .garbage:
-            return Response(status: .ok, headers: [.contentType: "application/cbor"],
-                            body: .init(byteBuffer: ByteBuffer(string: "this is not CBOR")))
+            return Response(
+                status: .ok, headers: [.contentType: "application/cbor"],
+                body: .init(byteBuffer: ByteBuffer(string: "this is not CBOR")))
         case .slow(let delay):
             try await Task.sleep(for: delay)
             return try Self.reply(.ok(.empty))
         case .reject(let code):
-            return Self.cbor(.map([
-                (.text("status"), .text("rejected")), (.text("reject_code"), .unsigned(code)),
-                (.text("reject_message"), .text("Canister is stopped")), (.text("error_code"), .text("IC0508")),
-            ]))
+            return Self.cbor(
+                .map([
+                    (.text("status"), .text("rejected")), (.text("reject_code"), .unsigned(code)),
+                    (.text("reject_message"), .text("Canister is stopped")), (.text("error_code"), .text("IC0508")),
+                ]))
         case .script:
             return try Self.reply(.ok(next ?? .empty))
         }
@@ -78,7 +83,8 @@ final class FaultInjectingIC: Sendable {
     }
 
     private static func cbor(_ value: CBORValue) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/cbor"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: CBOREncoder.encode(value, selfDescribe: true))))
+        Response(
+            status: .ok, headers: [.contentType: "application/cbor"],
+            body: .init(byteBuffer: ByteBuffer(bytes: CBOREncoder.encode(value, selfDescribe: true))))
     }
 }

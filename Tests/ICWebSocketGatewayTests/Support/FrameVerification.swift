@@ -4,14 +4,17 @@ import ICWebSocketProtocol
 import Testing
 
 /// Checks a relayed G2 frame as a client must (protocol §5.1–5.2) and returns its message.
-func verifiedMessage(_ bytes: [UInt8]?, canister: Principal, rootKey: RootKey,
-                     freshness: CertificateFreshness = .default) throws -> WebsocketMessage {
+func verifiedMessage(
+    _ bytes: [UInt8]?, canister: Principal, rootKey: RootKey,
+    freshness: CertificateFreshness = .default
+) throws -> WebsocketMessage {
     let frame = try CanisterMessageFrame(decoding: try #require(bytes, "no canister message frame arrived"))
     let certificate = try CertificateVerifier(rootKey: rootKey, freshness: freshness).verify(frame.cert, for: .canister(canister))
     let tree = try HashTree(cborBytes: frame.tree)
     #expect(certificate.certifiedData(of: canister).value == tree.reconstruct(), "tree root is not the certified data")
-    #expect(tree.lookup(path: [MessageKey.certificationLabel, Array(frame.key.utf8)]).value == SHA256.hash(frame.content),
-            "message \(frame.key) is not certified by the tree")
+    #expect(
+        tree.lookup(path: [MessageKey.certificationLabel, Array(frame.key.utf8)]).value == SHA256.hash(frame.content),
+        "message \(frame.key) is not certified by the tree")
     return try WebsocketMessage(cbor: frame.content)
 }
 

@@ -17,15 +17,18 @@ struct RunningGateway: Sendable {
 
 /// Test defaults: loopback, port 0, no Prometheus listener, quick polls.
 func testConfiguration(icURL: String, rootKey: RootKeyPolicy = .fetchFromReplica) -> GatewayConfiguration {
-    GatewayConfiguration(host: "127.0.0.1", port: 0, icNetworkURL: icURL, rootKey: rootKey,
-                         pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
-                         pollRetryWindow: .zero, prometheusEndpoint: nil)
+    GatewayConfiguration(
+        host: "127.0.0.1", port: 0, icNetworkURL: icURL, rootKey: rootKey,
+        pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
+        pollRetryWindow: .zero, prometheusEndpoint: nil)
 }
 
 /// Runs a gateway while `body` runs, then shuts it down gracefully (as SIGTERM would).
 @discardableResult
-func withGateway<T: Sendable>(_ configuration: GatewayConfiguration, identity: any Identity = Ed25519Identity(),
-                              _ body: @Sendable (RunningGateway) async throws -> T) async throws -> T {
+func withGateway<T: Sendable>(
+    _ configuration: GatewayConfiguration, identity: any Identity = Ed25519Identity(),
+    _ body: @Sendable (RunningGateway) async throws -> T
+) async throws -> T {
     var logger = Logger(label: "test-gateway")
     logger.logLevel = ProcessInfo.processInfo.environment["ICWS_TEST_GATEWAY_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     let metrics = TestMetrics()

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOWebSocket
 import NIOSSL
+import NIOWebSocket
 import WSClient
 
 /// A real WebSocket client (swift-websocket's WSClient) for tests: sends what it is told,
