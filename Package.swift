@@ -106,6 +106,7 @@ let package = Package(
             dependencies: [
                 "ICCore", "ICAgent", "ICWebSocketProtocol",
                 .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Builds this repository's Embedded Swift canisters (Canisters/) to Wasm, cached.

@@ -1,6 +1,7 @@
 import ICAgent
 import ICCore
 import ICWebSocketProtocol
+import NIOConcurrencyHelpers
 
 /// Reads the outcome of each sent `ws_message` call from the IC and reports it
 /// (``CallOutcomeChecks``). Bounded: at most `maxOutstanding` polls at once, each ending at its
@@ -10,7 +11,7 @@ final class CallOutcomeChecker: Sendable {
     private let canister: Principal
     private let checks: CallOutcomeChecks
     private let continuation: AsyncStream<ICWebSocketCallOutcome>.Continuation
-    private let tasks = LockedValue<(outstanding: [UInt64: Task<Void, Never>], closed: Bool)>(([:], false))
+    private let tasks = NIOLockedValueBox<(outstanding: [UInt64: Task<Void, Never>], closed: Bool)>(([:], false))
 
     /// `agent` must sign with the client's own identity: the IC lets only a request's sender
     /// read its status.
@@ -26,11 +27,11 @@ final class CallOutcomeChecker: Sendable {
 
     /// Starts checking one sent message, or reports it unknown when too many checks run.
     func check(_ sent: SentMessage) {
-        let started: Bool = tasks.withValue { state in
+        let started: Bool = tasks.withLockedValue { state in
             guard !state.closed, state.outstanding.count < checks.maxOutstanding else { return false }
             state.outstanding[sent.sequenceNumber] = Task { [self] in
                 let outcome = await self.outcome(of: sent)
-                self.tasks.withValue { _ = $0.outstanding.removeValue(forKey: sent.sequenceNumber) }
+                self.tasks.withLockedValue { _ = $0.outstanding.removeValue(forKey: sent.sequenceNumber) }
                 if case .accepted = outcome, !checks.reportsAccepted { return }
                 continuation.yield(outcome)
             }
@@ -46,7 +47,7 @@ final class CallOutcomeChecker: Sendable {
 
     /// Stops every check and finishes the outcome stream.
     func close() {
-        let running = tasks.withValue { state -> [Task<Void, Never>] in
+        let running = tasks.withLockedValue { state -> [Task<Void, Never>] in
             state.closed = true
             return Array(state.outstanding.values)
         }

@@ -2,6 +2,7 @@ import ICAgent
 import ICCore
 import ICWebSocketProtocol
 import Logging
+import NIOConcurrencyHelpers
 
 /// Runs a connection's I/O around ``ClientStateMachine``: the WebSocket, the reader, the ordered
 /// writer, the timers, and reconnecting. Everything protocol-related is decided by the session.
@@ -33,7 +34,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private let principal: Principal
     private let messages: AsyncThrowingStream<Message, any Error>.Continuation
     private let states: AsyncStream<ICWebSocketConnectionState>.Continuation
-    let currentKey: LockedValue<ClientKey?>
+    let currentKey: NIOLockedValueBox<ClientKey?>
 
     private var session: ClientStateMachine?
     private var channel: (any GatewayChannel)?
@@ -73,7 +74,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             ingressExpiry: configuration.ingressExpiry, clock: configuration.clock)
         self.messages = messages
         self.states = states
-        currentKey = LockedValue(nil)
+        currentKey = NIOLockedValueBox(nil)
     }
 
     // MARK: Life cycle
@@ -299,7 +300,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         case .opened(let gateway):
             everOpened = true
             openedInAttempt = true
-            currentKey.set(session.clientKey)
+            currentKey.withLockedValue { $0 = session.clientKey }
             logger.info("connection open", metadata: ["client_key": "\(session.clientKey)", "gateway": "\(gateway)"])
             states.yield(.open(clientKey: session.clientKey, gateway: gateway))
             resolveOpen(.success(()))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import WSClient
@@ -51,19 +52,18 @@ struct WebSocketGatewayTransport: GatewayTransport {
 final class WebSocketGatewayChannel: GatewayChannel, @unchecked Sendable {
     // The iterator is only advanced by the session's single reader (see `receive`), which the
     // lock makes safe even if that rule is broken.
-    private let lock = NSLock()
-    private var iterator: WebSocketInboundMessageStream.AsyncIterator
+    private let iterator: NIOLockedValueBox<WebSocketInboundMessageStream.AsyncIterator>
     private let outbound: WebSocketOutboundWriter
 
     init(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxFrameSize: Int) {
-        iterator = inbound.messages(maxSize: maxFrameSize).makeAsyncIterator()
+        iterator = NIOLockedValueBox(inbound.messages(maxSize: maxFrameSize).makeAsyncIterator())
         self.outbound = outbound
     }
 
     func receive() async throws -> GatewayFrame? {
-        var local = lock.withLock { iterator }
+        var local = iterator.withLockedValue { $0 }
         let message = try await local.next()
-        lock.withLock { iterator = local }
+        iterator.withLockedValue { $0 = local }
         switch message {
         case nil: return nil
         case .binary(let buffer)?: return .binary(Array(buffer.readableBytesView))

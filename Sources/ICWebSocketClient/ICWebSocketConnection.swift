@@ -2,6 +2,7 @@ import ICAgent
 import ICCore
 import ICWebSocketProtocol
 import Logging
+import NIOConcurrencyHelpers
 
 /// A verified, acknowledged WebSocket session with one canister through an IC WebSocket gateway.
 ///
@@ -151,7 +152,7 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
     /// This connection's client key (the identity's principal and this connection's random
     /// nonce). After a reconnect it is the new connection's key.
     public var clientKey: ClientKey {
-        guard let key = driver.currentKey.get() else {
+        guard let key = driver.currentKey.withLockedValue({ $0 }) else {
             preconditionFailure("a connection is only handed out once open, so it always has a key")
         }
         return key

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// One JSON object per line on stdout (`--log-format json`), for log collectors in containers.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     private let label: String
-    private static let lock = NSLock()
+    private static let lock = NIOLock()
 
     public init(label: String) { self.label = label }
 
@@ -23,8 +24,6 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         data.append(0x0a)
-        Self.lock.lock()
-        defer { Self.lock.unlock() }
-        FileHandle.standardOutput.write(data)
+        Self.lock.withLock { FileHandle.standardOutput.write(data) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The `icws` executable that `swift build` puts in `.build/debug` of this checkout.
 public enum ICWSExecutable {
@@ -18,8 +19,8 @@ public enum ICWSExecutable {
 public final class ICWSProcess: Sendable {
     private let process: Process
     private let input: Pipe
-    private let output = LockedBox((stdout: "", stderr: ""))
-    private let exited = LockedBox<Int32?>(nil)
+    private let output = NIOLockedValueBox((stdout: "", stderr: ""))
+    private let exited = NIOLockedValueBox<Int32?>(nil)
 
     /// Starts `icws` with `arguments` in the repository root.
     public init(_ arguments: [String]) throws {
@@ -106,12 +107,4 @@ public final class ICWSProcess: Sendable {
 public struct ICWSProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// A value behind a lock (the pipe handlers run on their own threads).
-final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLockedValue<Result>(_ body: (inout Value) -> Result) -> Result { lock.withLock { body(&value) } }
 }

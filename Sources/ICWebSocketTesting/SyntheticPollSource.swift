@@ -4,8 +4,8 @@ import Hummingbird
 import ICCore
 import ICWebSocketProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -94,21 +94,21 @@ public final class SyntheticPollSource: Sendable {
     }
 
     private let upstream: String
-    private let learned = Mutex(Learned())
-    private let current = Mutex<Run?>(nil)
-    private let statistics = Mutex(RunStatistics())
+    private let learned = NIOLockedValueBox(Learned())
+    private let current = NIOLockedValueBox<Run?>(nil)
+    private let statistics = NIOLockedValueBox(RunStatistics())
     /// Where the next run starts after an earlier one: nonce, and the earlier run's clients with
     /// their next sequence numbers.
-    private let continuation = Mutex<(nonce: UInt64, clients: [ClientKey], sequence: [UInt64])?>(nil)
+    private let continuation = NIOLockedValueBox<(nonce: UInt64, clients: [ClientKey], sequence: [UInt64])?>(nil)
 
     public init(upstream: String) {
         self.upstream = upstream
     }
 
     /// Distinct client keys seen in real `ws_get_messages` replies.
-    public var learnedClientCount: Int { learned.withLock { $0.clients.count } }
+    public var learnedClientCount: Int { learned.withLockedValue { $0.clients.count } }
 
-    public var currentStatistics: RunStatistics { statistics.withLock { $0 } }
+    public var currentStatistics: RunStatistics { statistics.withLockedValue { $0 } }
 
     public enum SetupError: Error, CustomStringConvertible {
         case nothingLearned
@@ -127,12 +127,12 @@ public final class SyntheticPollSource: Sendable {
     /// the gateway has been served so far (real messages, then earlier runs). Call `activate(_:)`
     /// to start serving them.
     public func prepare(messages: Int, batchSize: Int, gateway: Principal, timestamp: UInt64, payloadBytes: Int = 32) throws -> Run {
-        let seen = learned.withLock { $0 }
+        let seen = learned.withLockedValue { $0 }
         guard let lastNonce = seen.lastNonce, !seen.clients.isEmpty else { throw SetupError.nothingLearned }
         let prefix = String(decoding: gateway.textBytes + [UInt8(ascii: "_")], as: UTF8.self)
         guard seen.keyPrefixes == [prefix] else { throw SetupError.foreignKeys(seen.keyPrefixes, expected: prefix) }
         let start =
-            continuation.withLock { $0 }
+            continuation.withLockedValue { $0 }
             ?? (nonce: lastNonce + 1, clients: seen.clients, sequence: seen.clients.map { (seen.lastSequence[$0] ?? 0) + 1 })
         var run = Run(
             firstNonce: start.nonce, total: max(0, messages), batchSize: max(1, batchSize), clients: start.clients,
@@ -152,9 +152,9 @@ public final class SyntheticPollSource: Sendable {
             // Messages client `client` gets in this run: indexes client, client + n, client + 2n, … below total.
             run.firstSequence[client] + UInt64(run.total > client ? (run.total - client + clients - 1) / clients : 0)
         }
-        continuation.withLock { $0 = (run.firstNonce + UInt64(run.total), run.clients, nextSequence) }
-        statistics.withLock { $0 = RunStatistics() }
-        current.withLock { $0 = run }
+        continuation.withLockedValue { $0 = (run.firstNonce + UInt64(run.total), run.clients, nextSequence) }
+        statistics.withLockedValue { $0 = RunStatistics() }
+        current.withLockedValue { $0 = run }
     }
 
     /// Serves on a loopback port while `body` runs with the proxy's `http://` URL.
@@ -184,9 +184,9 @@ public final class SyntheticPollSource: Sendable {
     /// The synthetic reply to `ws_get_messages(nonce)`, or nil in pass-through mode or for nonces
     /// before the run.
     private func syntheticAnswer(nonce: UInt64, cpuStartedAt: UInt64) -> Response? {
-        guard let run = current.withLock({ $0 }) else { return nil }
+        guard let run = current.withLockedValue({ $0 }) else { return nil }
         guard nonce >= run.firstNonce else {
-            statistics.withLock { $0.earlierPolls += 1 }
+            statistics.withLockedValue { $0.earlierPolls += 1 }
             return nil
         }
         let first = nonce - run.firstNonce
@@ -207,7 +207,7 @@ public final class SyntheticPollSource: Sendable {
         }
         let now = ContinuousClock.now
         let cpu = Self.threadCPUNanoseconds() &- cpuStartedAt
-        statistics.withLock { stats in
+        statistics.withLockedValue { stats in
             stats.polls += 1
             stats.handlerCPUNanoseconds &+= cpu
             if unaligned { stats.unalignedPolls += 1 }
@@ -254,7 +254,7 @@ public final class SyntheticPollSource: Sendable {
             let first = try? CandidDecoder().decode(arg, as: [CanisterWsGetMessagesResult.lenientCandidType]).first,
             case .ok(let batch)? = try? CanisterWsGetMessagesResult(candid: first), !batch.messages.isEmpty
         else { return }
-        learned.withLock { seen in
+        learned.withLockedValue { seen in
             for message in batch.messages {
                 if seen.known.insert(message.clientKey).inserted { seen.clients.append(message.clientKey) }
                 if let nonce = MessageKey.nonce(of: message.key) { seen.lastNonce = max(seen.lastNonce ?? 0, nonce) }

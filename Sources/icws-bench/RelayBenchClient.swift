@@ -4,6 +4,7 @@ import ICCore
 import ICReplica
 import ICWebSocketProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 import WSClient
@@ -12,42 +13,42 @@ import WSClient
 final class RelayDeliveryCounter: Sendable {
     private let delivered = Atomic<Int>(0)
     private let target = Atomic<Int>(.max)
-    private let reachedAt = Mutex<ContinuousClock.Instant?>(nil)
+    private let reachedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     private let ended = Atomic<Int>(0)
 
     var count: Int { delivered.load(ordering: .relaxed) }
     /// Open sessions whose connection ended without the bench closing it.
     var endedSessions: Int { ended.load(ordering: .relaxed) }
-    var reached: ContinuousClock.Instant? { reachedAt.withLock { $0 } }
+    var reached: ContinuousClock.Instant? { reachedAt.withLockedValue { $0 } }
 
     /// Records the instant the count reaches `total` (an absolute count).
     func arm(total: Int) {
-        reachedAt.withLock { $0 = nil }
+        reachedAt.withLockedValue { $0 = nil }
         target.store(total, ordering: .relaxed)
-        if delivered.load(ordering: .relaxed) >= total { reachedAt.withLock { $0 = $0 ?? .now } }
+        if delivered.load(ordering: .relaxed) >= total { reachedAt.withLockedValue { $0 = $0 ?? .now } }
     }
 
     func received() {
         if delivered.wrappingAdd(1, ordering: .relaxed).newValue == target.load(ordering: .relaxed) {
-            reachedAt.withLock { $0 = .now }
+            reachedAt.withLockedValue { $0 = .now }
         }
     }
 
     func sessionEnded() { _ = ended.wrappingAdd(1, ordering: .relaxed) }
 
-    private let checks = Mutex((passed: 0, failed: 0))
+    private let checks = NIOLockedValueBox((passed: 0, failed: 0))
 
     /// First relayed messages that decoded to this client's next application message, and those that did not.
-    var firstMessageChecks: (passed: Int, failed: Int) { checks.withLock { $0 } }
+    var firstMessageChecks: (passed: Int, failed: Int) { checks.withLockedValue { $0 } }
 
-    func checked(ok: Bool) { checks.withLock { if ok { $0.passed += 1 } else { $0.failed += 1 } } }
+    func checked(ok: Bool) { checks.withLockedValue { if ok { $0.passed += 1 } else { $0.failed += 1 } } }
 }
 
 /// A raw WebSocket client for the relay bench: handshake, `ws_open`, the open message, then it
 /// only counts the binary messages the gateway relays (no decoding, no verification, so that the
 /// bench's own CPU stays small).
 final class RelayBenchClient: Sendable {
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let opened = Atomic<Bool>(false)
     private let closing = Atomic<Bool>(false)
 
@@ -105,7 +106,7 @@ final class RelayBenchClient: Sendable {
             openingsContinuation.finish()
             if client.opened.load(ordering: .relaxed), !client.closing.load(ordering: .relaxed) { counter.sessionEnded() }
         }
-        client.task.withLock { $0 = task }
+        client.task.withLockedValue { $0 = task }
         let didOpen = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 var iterator = openings.makeAsyncIterator()
@@ -134,6 +135,6 @@ final class RelayBenchClient: Sendable {
 
     func close() {
         closing.store(true, ordering: .relaxed)
-        task.withLock { $0?.cancel() }
+        task.withLockedValue { $0?.cancel() }
     }
 }

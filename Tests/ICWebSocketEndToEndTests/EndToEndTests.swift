@@ -107,7 +107,10 @@ struct EndToEndTests {
                 while await client.statistics().messagesReceived == received, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(50))
                 }
-                try await Task.sleep(for: .seconds(2))  // keep-alive relayed and executed
+                // The keep-alive relayed and executed. Nothing outside the canister shows when it
+                // ran, so this is a wait; 2 s was too short once with a build running beside the
+                // suite on 2 cores.
+                try await Task.sleep(for: .seconds(5))
                 local.replica.advanceTime(by: .seconds(60))  // keep-alive check
                 try await Task.sleep(for: .milliseconds(200))
                 try await client.send(TextMessage(text: "round \(round)"))
