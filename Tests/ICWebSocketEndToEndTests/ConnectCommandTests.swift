@@ -175,6 +175,31 @@ struct CallOutcomeTests {
         }
     }
 
+    @Test("a handler that traps: the client gets .rejected with the IC's reject and the trap message")
+    func trappedMessage() async throws {
+        let arg = try Candid.encode(UInt64(50), UInt64(300_000))
+        try await withStack(module: try CanisterModules.testCanister(), arg: arg) { stack in
+            let client = try await connect(stack.gateways[0].url, stack.canister, stack.local, as: TextMessage.self) {
+                $0.callOutcomeChecks = CallOutcomeChecks(reportsAccepted: true)
+            }
+            _ = try await stack.controller.callValues(stack.canister, "set_handlers_trap", arguments: try Candid.encode(true))
+            #expect(try await client.send(TextMessage(text: "trap, please")) == 1)
+            let outcome = try await within(.seconds(60), "the call outcome") {
+                var iterator = client.callOutcomes.makeAsyncIterator()
+                guard let outcome = await iterator.next() else { throw TimedOut(what: "an outcome (stream ended)") }
+                return outcome
+            }
+            guard case .rejected(let number, let reject) = outcome else {
+                Issue.record("expected .rejected, got \(outcome)")
+                return
+            }
+            #expect(number == 1)
+            #expect(reject.code == .canisterError)
+            #expect(reject.message.contains("on_message trapped as requested by set_handlers_trap"), "\(reject)")
+            await client.close()
+        }
+    }
+
     @Test("an accepted message is reported as accepted when asked")
     func acceptedMessage() async throws {
         try await withStack(module: try CanisterModules.pingPongCanister()) { stack in
