@@ -58,6 +58,36 @@ public enum ICWebSocket {
         }
     }
 
+    /// Queues one application message (Candid bytes of one value) for several clients; the
+    /// new messages are certified together, once, at the end of the IC message. Principals
+    /// without an open connection are skipped; returns how many were queued.
+    @discardableResult
+    public static func broadcast(_ candidBytes: [UInt8], to principals: [Principal]) -> Int {
+        let queued = core.broadcast(candidBytes, to: principals, now: currentTime())
+        dispatchEvents()
+        return queued
+    }
+
+    /// Queues one application message for every member of a group.
+    @discardableResult
+    public static func broadcast(_ candidBytes: [UInt8], toGroup group: String) -> Int {
+        let queued = core.broadcast(candidBytes, toGroup: group, now: currentTime())
+        dispatchEvents()
+        return queued
+    }
+
+    /// Adds a connected client to a named group (it leaves every group when it disconnects).
+    @discardableResult
+    public static func join(_ principal: Principal, group: String) -> CanisterWsResult {
+        core.join(principal, group: group)
+    }
+
+    /// Removes a client from a named group.
+    public static func leave(_ principal: Principal, group: String) { core.leave(principal, group: group) }
+
+    /// The members of a group, sorted.
+    public static func members(of group: String) -> [Principal] { core.members(of: group) }
+
     /// Closes a client's connection with `CloseMessage { ClosedByApplication }`.
     @discardableResult
     public static func close(_ principal: Principal) -> CanisterWsResult {
@@ -120,8 +150,10 @@ func wsMessage() {
     // The second argument (`opt AppMessage`) only documents the application type; decoding
     // the first is enough (extra arguments are skipped by Candid).
     Canister.update(CanisterWsMessageArguments.self) { args in
-        let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
-        return WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())
+        let caller = Message.caller()
+        let result = ICWebSocket.core.wsMessage(caller: caller, args, now: currentTime())
+        let refusals = ICWebSocket.dispatchEvents()
+        return WebSocketCanisterCore.messageReply(result, refusals: refusals)
     }
 }
 
@@ -136,12 +168,17 @@ func wsClose() {
 
 @_expose(wasm, "canister_query ws_get_messages") @_cdecl("canister_query_ws_get_messages")
 func wsGetMessages() {
-    Canister.query(CanisterWsGetMessagesArguments.self) { args in
+    Canister.query(CanisterWsGetMessagesArguments.self, replyBytes: { args in
+        let result: CanisterWsGetMessagesResult
         do throws(CanisterTrap) {
-            return try ICWebSocket.core.wsGetMessages(
-                caller: Message.caller(), args, certificate: CertifiedData.certificate())
+            let caller = Message.caller()
+            let certificate = CertifiedData.certificate()
+            result = try ICWebSocket.core.wsGetMessages(caller: caller, args, certificate: certificate)
         } catch {
             trap(error.message)
         }
-    }
+        // The batch is written straight to Candid (the generic encoder costs ~10× more).
+        if case .ok(let batch) = result { return GetMessagesReply.encode(batch) }
+        return unwrapOrTrap(try? Candid.encode(result), "failed to encode the reply")
+    })
 }
