@@ -84,10 +84,16 @@ public struct WebSocketCanisterCore: Sendable {
     var waitingForKeepAlive: Set<ClientKey> = []
     var gateways: [Principal: RegisteredGateway] = [:]
     var gatewaysToRemove: [Principal: UInt64] = [:]
-    /// Named groups of connected clients (`join`/`leave`), by the UTF-8 bytes of the name (a
-    /// `String` key would link Unicode normalisation tables into every canister); a client
+    /// Named groups of connected clients (`join`/`leave`), sorted by the UTF-8 bytes of the
+    /// name, each with its members sorted: no `String` keys (they would link the Unicode
+    /// normalisation tables) and no new hash-table specialisations (module size). A client
     /// leaves all of them when its connection goes.
-    var groups: [[UInt8]: Set<Principal>] = [:]
+    var groups: [Group] = []
+
+    struct Group: Sendable {
+        var name: [UInt8]
+        var members: [Principal]
+    }
 
     /// Next ack tick (ns), if the ack timer runs.
     public private(set) var nextAckTick: UInt64?
@@ -397,7 +403,15 @@ public struct WebSocketCanisterCore: Sendable {
         guard currentKey[principal] != nil else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
-        groups[Array(group.utf8), default: []].insert(principal)
+        let name = Array(group.utf8)
+        let index = groupIndex(name)
+        if index == groups.count || groups[index].name != name {
+            groups.insert(Group(name: name, members: []), at: index)
+        }
+        let position = WebSocketCanisterCore.insertionIndex(of: principal, in: groups[index].members)
+        if position == groups[index].members.count || groups[index].members[position] != principal {
+            groups[index].members.insert(principal, at: position)
+        }
         return .ok
     }
 
@@ -405,16 +419,19 @@ public struct WebSocketCanisterCore: Sendable {
     public mutating func leave(_ principal: Principal, group: String) { leave(principal, group: Array(group.utf8)) }
 
     private mutating func leave(_ principal: Principal, group name: [UInt8]) {
-        guard groups[name] != nil else { return }
-        groups[name]!.remove(principal)
-        if groups[name]!.isEmpty { groups[name] = nil }
+        let index = groupIndex(name)
+        guard index < groups.count, groups[index].name == name else { return }
+        let position = WebSocketCanisterCore.insertionIndex(of: principal, in: groups[index].members)
+        guard position < groups[index].members.count, groups[index].members[position] == principal else { return }
+        groups[index].members.remove(at: position)
+        if groups[index].members.isEmpty { groups.remove(at: index) }
     }
 
     /// The members of a group, sorted.
     public func members(of group: String) -> [Principal] {
-        var members = Array(groups[Array(group.utf8)] ?? [])
-        members.sort()
-        return members
+        let name = Array(group.utf8)
+        let index = groupIndex(name)
+        return index < groups.count && groups[index].name == name ? groups[index].members : []
     }
 
     /// The groups a client belongs to, sorted by their UTF-8 bytes.
@@ -424,9 +441,32 @@ public struct WebSocketCanisterCore: Sendable {
 
     private func groupNames(of principal: Principal) -> [[UInt8]] {
         var names = [[UInt8]]()
-        for (name, members) in groups where members.contains(principal) { names.append(name) }
-        names.sort { $0.lexicographicallyPrecedes($1) }
+        for group in groups {
+            let position = WebSocketCanisterCore.insertionIndex(of: principal, in: group.members)
+            if position < group.members.count && group.members[position] == principal { names.append(group.name) }
+        }
         return names
+    }
+
+    /// The index of the group named `name`, or where it would be inserted.
+    private func groupIndex(_ name: [UInt8]) -> Int {
+        var low = 0
+        var high = groups.count
+        while low < high {
+            let middle = (low + high) / 2
+            if groups[middle].name.lexicographicallyPrecedes(name) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private static func insertionIndex(of principal: Principal, in members: [Principal]) -> Int {
+        var low = 0
+        var high = members.count
+        while low < high {
+            let middle = (low + high) / 2
+            if members[middle] < principal { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// `broadcast` to every member of a group (in principal order); returns how many were queued.
@@ -458,7 +498,7 @@ public struct WebSocketCanisterCore: Sendable {
         waitingForKeepAlive = []
         gateways = [:]
         gatewaysToRemove = [:]
-        groups = [:]
+        groups = []
         certificationDirty = true
     }
 

@@ -100,4 +100,11 @@ struct BroadcastTests {
             }
         }
     }
+
+    @Test("the direct variant { Ok; Err : text } reply is the generic encoding")
+    func resultReply() throws {
+        for result in [CanisterWsResult.ok, .err(""), .err("Client with principal x doesn't have an open connection")] {
+            #expect(WsResultReply.encode(result) == (try Candid.encode(result)))
+        }
+    }
 }

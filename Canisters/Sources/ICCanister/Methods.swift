@@ -48,6 +48,27 @@ public enum Canister {
         icws_debug_flush()
     }
 
+    /// An update method whose body writes the reply's Candid bytes itself.
+    public static func update<A: CandidDecodable>(_ argument: A.Type, replyBytes body: (A) -> [UInt8]) {
+        let arg = decodeArgument(A.self)
+        Message.reply(bytes: body(arg))
+        icws_flushOutput()
+    }
+
+    /// A method with two arguments whose body writes the reply's Candid bytes itself.
+    public static func method<A: CandidDecodable, B: CandidDecodable>(
+        _ a: A.Type, _ b: B.Type, replyBytes body: (A, B) -> [UInt8]
+    ) {
+        let decoded: (A, B)
+        do {
+            decoded = try Candid.decode(A.self, B.self, from: Message.argumentBytes())
+        } catch {
+            trap("failed to decode the arguments: \(error)")
+        }
+        Message.reply(bytes: body(decoded.0, decoded.1))
+        icws_flushOutput()
+    }
+
     /// A method with two arguments.
     public static func method<A: CandidDecodable, B: CandidDecodable, R: CandidEncodable>(
         _ a: A.Type, _ b: B.Type, _ body: (A, B) -> R

@@ -138,32 +138,30 @@ public enum ICWebSocket {
 
 @_expose(wasm, "canister_update ws_open") @_cdecl("canister_update_ws_open")
 func wsOpen() {
-    Canister.update(CanisterWsOpenArguments.self) { args in
+    Canister.update(CanisterWsOpenArguments.self, replyBytes: { args in
         let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
         ICWebSocket.dispatchEvents()
-        return result
-    }
+        return WsResultReply.encode(result)
+    })
 }
 
 @_expose(wasm, "canister_update ws_message") @_cdecl("canister_update_ws_message")
 func wsMessage() {
     // The second argument (`opt AppMessage`) only documents the application type; decoding
     // the first is enough (extra arguments are skipped by Candid).
-    Canister.update(CanisterWsMessageArguments.self) { args in
-        let caller = Message.caller()
-        let result = ICWebSocket.core.wsMessage(caller: caller, args, now: currentTime())
-        let refusals = ICWebSocket.dispatchEvents()
-        return WebSocketCanisterCore.messageReply(result, refusals: refusals)
-    }
+    Canister.update(CanisterWsMessageArguments.self, replyBytes: { args in
+        let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
+        return WsResultReply.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents()))
+    })
 }
 
 @_expose(wasm, "canister_update ws_close") @_cdecl("canister_update_ws_close")
 func wsClose() {
-    Canister.update(CanisterWsCloseArguments.self) { args in
+    Canister.update(CanisterWsCloseArguments.self, replyBytes: { args in
         let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
         ICWebSocket.dispatchEvents()
-        return result
-    }
+        return WsResultReply.encode(result)
+    })
 }
 
 @_expose(wasm, "canister_query ws_get_messages") @_cdecl("canister_query_ws_get_messages")

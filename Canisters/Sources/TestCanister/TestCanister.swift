@@ -91,13 +91,13 @@ func canisterPostUpgrade() {
 /// application message; stops at the first error.
 @_expose(wasm, "canister_update send") @_cdecl("canister_update_send")
 func sendMethod() {
-    Canister.method(Principal.self, [CandidBlob].self) { principal, messages in
+    Canister.method(Principal.self, [CandidBlob].self, replyBytes: { principal, messages in
         for message in messages {
             let result = ICWebSocket.send(principal, message.bytes)
-            if case .err = result { return result }
+            if case .err = result { return WsResultReply.encode(result) }
         }
-        return CanisterWsResult.ok
-    }
+        return WsResultReply.encode(.ok)
+    })
 }
 
 @_expose(wasm, "canister_update close") @_cdecl("canister_update_close")
