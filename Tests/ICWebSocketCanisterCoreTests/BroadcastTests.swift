@@ -108,3 +108,51 @@ struct BroadcastTests {
         }
     }
 }
+
+@Suite("ICWebSocketCanisterCore: the ws_message argument fast path")
+struct MessageArgumentsDecodingTests {
+    @Test("decodes what the generic decoder decodes, for the exact type with and without the second argument")
+    func sameAsGeneric() throws {
+        var random = SplitMix(seed: 7)
+        for index in 0..<40 {
+            let message = WebsocketMessage(
+                clientKey: ClientKey(clientPrincipal: principal(UInt8(index)), clientNonce: random.next()),
+                sequenceNum: random.next() % 1_000, timestamp: random.next(), isServiceMessage: index % 2 == 0,
+                content: (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+            let args = CanisterWsMessageArguments(msg: message)
+            for bytes in [
+                try Candid.encode(args), try Candid.encode(args, CandidNull?.none),
+                try CandidEncoder.encode(
+                    [args.candidValue(), .opt(.record([.field("text", "hi")]))],
+                    types: [CanisterWsMessageArguments.candidType, .opt(.record([.field("text", String.self)]))]),
+            ] {
+                let fast = WsMessageArgumentsDecoder.decode(bytes)
+                #expect(fast != nil)
+                #expect(fast == (try Candid.decode(CanisterWsMessageArguments.self, from: bytes)))
+            }
+        }
+    }
+
+    @Test("anything else falls back (nil): other shapes, truncations, garbage")
+    func fallsBack() throws {
+        let message = WebsocketMessage(
+            clientKey: ClientKey(clientPrincipal: clientA, clientNonce: 5), sequenceNum: 1, timestamp: 2,
+            isServiceMessage: false, content: [1, 2, 3])
+        let exact = try Candid.encode(CanisterWsMessageArguments(msg: message))
+        for cut in 0..<exact.count { #expect(WsMessageArgumentsDecoder.decode(Array(exact[..<cut])) == nil) }
+        // An extra field in the message record: a valid subtype, left to the generic decoder.
+        let extended = try CandidEncoder.encode(
+            [.record([.field("msg", .record(sorting: [
+                .field("client_key", message.clientKey), .field("sequence_num", UInt64(1)), .field("timestamp", UInt64(2)),
+                .field("is_service_message", false), .field("content", CandidBlob([1, 2, 3])), .field("extra", "x"),
+            ]))])],
+            types: [.record([.field("msg", .record([
+                .field("client_key", ClientKey.self), .field("sequence_num", UInt64.self), .field("timestamp", UInt64.self),
+                .field("is_service_message", Bool.self), .field("content", CandidBlob.self), .field("extra", String.self),
+            ]))])])
+        #expect(WsMessageArgumentsDecoder.decode(extended) == nil)
+        #expect((try? Candid.decode(CanisterWsMessageArguments.self, from: extended))?.msg == message)
+        #expect(WsMessageArgumentsDecoder.decode(try Candid.encode(UInt64(3))) == nil)
+        #expect(WsMessageArgumentsDecoder.decode(Array("DIDL garbage".utf8)) == nil)
+    }
+}

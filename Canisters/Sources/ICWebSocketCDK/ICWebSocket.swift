@@ -148,11 +148,22 @@ func wsOpen() {
 @_expose(wasm, "canister_update ws_message") @_cdecl("canister_update_ws_message")
 func wsMessage() {
     // The second argument (`opt AppMessage`) only documents the application type; decoding
-    // the first is enough (extra arguments are skipped by Candid).
-    Canister.update(CanisterWsMessageArguments.self, replyBytes: { args in
-        let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
-        return WsResultReply.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents()))
-    })
+    // the first is enough. The fast decoder reads the exact type the SDKs send; anything else
+    // goes through the generic decoder.
+    let bytes = Message.argumentBytes()
+    let args: CanisterWsMessageArguments
+    if let fast = WsMessageArgumentsDecoder.decode(bytes) {
+        args = fast
+    } else {
+        do {
+            args = try Candid.decode(CanisterWsMessageArguments.self, from: bytes)
+        } catch {
+            trap("failed to decode the argument: \(error)")
+        }
+    }
+    let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
+    Message.reply(bytes: WsResultReply.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())))
+    icws_flushOutput()
 }
 
 @_expose(wasm, "canister_update ws_close") @_cdecl("canister_update_ws_close")
