@@ -116,3 +116,78 @@ public enum WsResultReply {
         return (try? Candid.encode(result)) ?? []
     }
 }
+
+/// The CBOR `content` document of a queued message (§2.7), byte for byte
+/// `WebsocketMessage.cborEncoded()` (a host test compares them), written into an exactly sized
+/// array with `memory.copy` instead of appending byte by byte.
+public enum MessageContentEncoding {
+    private static let clientKeyHead: [UInt8] =
+        [0xd9, 0xd9, 0xf7, 0xa5] + text("client_key") + [0xa2] + text("client_principal")
+    private static let clientNonceKey: [UInt8] = text("client_nonce")
+    private static let sequenceNumKey: [UInt8] = text("sequence_num")
+    private static let timestampKey: [UInt8] = text("timestamp")
+    private static let isServiceMessageKey: [UInt8] = text("is_service_message")
+    private static let contentKey: [UInt8] = text("content")
+
+    /// A short text string (< 24 bytes): header and UTF-8.
+    private static func text(_ string: String) -> [UInt8] { [0x60 | UInt8(string.utf8.count)] + Array(string.utf8) }
+
+    private static func headSize(_ argument: UInt64) -> Int {
+        switch argument {
+        case 0..<24: return 1
+        case 24..<0x100: return 2
+        case 0x100..<0x1_0000: return 3
+        case 0x1_0000..<0x1_0000_0000: return 5
+        default: return 9
+        }
+    }
+
+    public static func encode(clientKey: ClientKey, sequenceNum: UInt64, timestamp: UInt64, isServiceMessage: Bool, content: [UInt8]) -> [UInt8] {
+        let principal = clientKey.clientPrincipal.bytes
+        let size = clientKeyHead.count + headSize(UInt64(principal.count)) + principal.count
+            + clientNonceKey.count + headSize(clientKey.clientNonce) + sequenceNumKey.count + headSize(sequenceNum)
+            + timestampKey.count + headSize(timestamp) + isServiceMessageKey.count + 1
+            + contentKey.count + headSize(UInt64(content.count)) + content.count
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var next = buffer.baseAddress!
+            func raw(_ bytes: [UInt8]) {
+                bytes.withUnsafeBytes { source in
+                    if source.isEmpty { return }
+                    UnsafeMutableRawPointer(next).copyMemory(from: source.baseAddress!, byteCount: source.count)
+                    next += source.count
+                }
+            }
+            func head(_ major: UInt8, _ argument: UInt64) {
+                let count = headSize(argument)
+                switch count {
+                case 1: next.pointee = major | UInt8(argument)
+                case 2: next.pointee = major | 24
+                case 3: next.pointee = major | 25
+                case 5: next.pointee = major | 26
+                default: next.pointee = major | 27
+                }
+                for index in 1..<count {
+                    next[index] = UInt8(truncatingIfNeeded: argument >> UInt64(8 * (count - 1 - index)))
+                }
+                next += count
+            }
+            raw(clientKeyHead)
+            head(0x40, UInt64(principal.count))
+            raw(principal)
+            raw(clientNonceKey)
+            head(0x00, clientKey.clientNonce)
+            raw(sequenceNumKey)
+            head(0x00, sequenceNum)
+            raw(timestampKey)
+            head(0x00, timestamp)
+            raw(isServiceMessageKey)
+            next.pointee = isServiceMessage ? 0xf5 : 0xf4
+            next += 1
+            raw(contentKey)
+            head(0x40, UInt64(content.count))
+            raw(content)
+            initialized = next - buffer.baseAddress!
+            precondition(initialized == size, "MessageContentEncoding: size mismatch")
+        }
+    }
+}

@@ -586,16 +586,15 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// `_ws_send` (§4.3).
     mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> CanisterWsResult {
-        guard var client = clients[key] else { return .err("Client with key \(key) doesn't have an open connection") }
-        client.outgoing += 1
-        clients[key] = client
-        let bytes = WebsocketMessage(
-            clientKey: key, sequenceNum: client.outgoing, timestamp: now, isServiceMessage: isServiceMessage,
-            content: content
-        ).cborEncoded()
+        // One dictionary access (in place) instead of a read and a write.
+        guard let (gatewayPrincipal, sequenceNum) = WebSocketCanisterCore.nextOutgoing(&clients[key]) else {
+            return .err("Client with key \(key) doesn't have an open connection")
+        }
+        let bytes = MessageContentEncoding.encode(
+            clientKey: key, sequenceNum: sequenceNum, timestamp: now, isServiceMessage: isServiceMessage, content: content)
         let expiry = ackIntervalNs
         // In place: a copy of the gateway would make its queue copy itself on append.
-        WebSocketCanisterCore.withGateway(&gateways, client.gateway) { gateway in
+        WebSocketCanisterCore.withGateway(&gateways, gatewayPrincipal) { gateway in
             let nonce = gateway.nextNonce
             gateway.nextNonce += 1
             // Cleanup (§4.7): at most 5 of the oldest, while strictly older than one interval.
@@ -619,6 +618,13 @@ public struct WebSocketCanisterCore: Sendable {
         }
         certificationDirty = true
         return .ok
+    }
+
+    /// Counts one more outgoing message of a client: its gateway and the new sequence number.
+    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64)? {
+        guard client != nil else { return nil }
+        client!.outgoing += 1
+        return (client!.gateway, client!.outgoing)
     }
 
     private static func withGateway(

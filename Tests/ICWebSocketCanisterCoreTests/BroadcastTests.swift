@@ -156,3 +156,23 @@ struct MessageArgumentsDecodingTests {
         #expect(WsMessageArgumentsDecoder.decode(Array("DIDL garbage".utf8)) == nil)
     }
 }
+
+@Suite("ICWebSocketCanisterCore: the queued message's CBOR content")
+struct MessageContentEncodingTests {
+    @Test("byte for byte WebsocketMessage.cborEncoded(), across every CBOR head size")
+    func sameAsCBOREncoder() {
+        var random = SplitMix(seed: 11)
+        let numbers: [UInt64] = [0, 1, 23, 24, 255, 256, 65_535, 65_536, 0xffff_ffff, 0x1_0000_0000, .max]
+        for index in 0..<60 {
+            let message = WebsocketMessage(
+                clientKey: ClientKey(clientPrincipal: index % 7 == 0 ? Principal.anonymous : principal(UInt8(index)),
+                                     clientNonce: numbers[index % numbers.count]),
+                sequenceNum: numbers[(index / 3) % numbers.count], timestamp: index % 2 == 0 ? random.next() : numbers[index % numbers.count],
+                isServiceMessage: index % 3 == 0,
+                content: (0..<[0, 1, 23, 24, 255, 256, 70_000][index % 7]).map { _ in UInt8.random(in: 0...255, using: &random) })
+            #expect(MessageContentEncoding.encode(
+                clientKey: message.clientKey, sequenceNum: message.sequenceNum, timestamp: message.timestamp,
+                isServiceMessage: message.isServiceMessage, content: message.content) == message.cborEncoded())
+        }
+    }
+}
