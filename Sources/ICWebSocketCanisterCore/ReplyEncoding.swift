@@ -132,7 +132,7 @@ public enum MessageContentEncoding {
     /// A short text string (< 24 bytes): header and UTF-8.
     private static func text(_ string: String) -> [UInt8] { [0x60 | UInt8(string.utf8.count)] + Array(string.utf8) }
 
-    private static func headSize(_ argument: UInt64) -> Int {
+    static func headSize(_ argument: UInt64) -> Int {
         switch argument {
         case 0..<24: return 1
         case 24..<0x100: return 2
@@ -188,6 +188,85 @@ public enum MessageContentEncoding {
             raw(content)
             initialized = next - buffer.baseAddress!
             precondition(initialized == size, "MessageContentEncoding: size mismatch")
+        }
+    }
+}
+
+/// A witness's CBOR (with the self-describe tag), byte for byte `HashTree.encoded(selfDescribe:
+/// true)`, written into an exactly sized array with `memory.copy` (labels and hashes are most
+/// of its bytes).
+public enum WitnessEncoding {
+    public static func encode(_ tree: HashTree) -> [UInt8] {
+        let size = 3 + self.size(tree)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var next = buffer.baseAddress!
+            next[0] = 0xd9
+            next[1] = 0xd9
+            next[2] = 0xf7
+            next += 3
+            write(tree, &next)
+            initialized = next - buffer.baseAddress!
+            precondition(initialized == size, "WitnessEncoding: size mismatch")
+        }
+    }
+
+    private static func bytesSize(_ bytes: [UInt8]) -> Int {
+        MessageContentEncoding.headSize(UInt64(bytes.count)) + bytes.count
+    }
+
+    private static func size(_ tree: HashTree) -> Int {
+        switch tree {
+        case .empty: return 2
+        case .fork(let left, let right): return 2 + size(left) + size(right)
+        case .labeled(let label, let subtree): return 2 + bytesSize(label) + size(subtree)
+        case .leaf(let value): return 2 + bytesSize(value)
+        case .pruned(let digest): return 2 + bytesSize(digest)
+        }
+    }
+
+    private static func write(_ tree: HashTree, _ next: inout UnsafeMutablePointer<UInt8>) {
+        func header(_ count: UInt8, _ tag: UInt8) {
+            next[0] = 0x80 | count
+            next[1] = tag
+            next += 2
+        }
+        func bytes(_ value: [UInt8]) {
+            let count = MessageContentEncoding.headSize(UInt64(value.count))
+            let length = UInt64(value.count)
+            switch count {
+            case 1: next[0] = 0x40 | UInt8(length)
+            case 2: next[0] = 0x58
+            case 3: next[0] = 0x59
+            case 5: next[0] = 0x5a
+            default: next[0] = 0x5b
+            }
+            for index in 1..<count { next[index] = UInt8(truncatingIfNeeded: length >> UInt64(8 * (count - 1 - index))) }
+            next += count
+            value.withUnsafeBytes { source in
+                if source.isEmpty { return }
+                UnsafeMutableRawPointer(next).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+            next += value.count
+        }
+        switch tree {
+        case .empty:
+            next[0] = 0x81
+            next[1] = 0
+            next += 2
+        case .fork(let left, let right):
+            header(3, 1)
+            write(left, &next)
+            write(right, &next)
+        case .labeled(let label, let subtree):
+            header(3, 2)
+            bytes(label)
+            write(subtree, &next)
+        case .leaf(let value):
+            header(2, 3)
+            bytes(value)
+        case .pruned(let digest):
+            header(2, 4)
+            bytes(digest)
         }
     }
 }

@@ -362,7 +362,7 @@ public struct WebSocketCanisterCore: Sendable {
         var messages = [CanisterOutputMessage]()
         messages.reserveCapacity(end - start)
         for index in start..<end { messages.append(queue[index].output) }
-        let witness = witness(gateway: caller, queueIndices: Array(start..<end)).encoded(selfDescribe: true)
+        let witness = WitnessEncoding.encode(witness(gateway: caller, queueIndices: Array(start..<end)))
         return .ok(CanisterOutputCertifiedMessages(
             messages: messages, cert: certificate, tree: witness, isEndOfQueue: end == queue.count))
     }

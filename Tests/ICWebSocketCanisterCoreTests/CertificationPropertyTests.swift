@@ -140,6 +140,7 @@ struct CertificationPropertyTests {
         let expected = full.witness(for: batch.messages.map { [MessageKey.certificationLabel, Array($0.key.utf8)] })
         let witness = try? HashTree(cborBytes: batch.tree)
         #expect(witness == expected, "the witness must be the full tree pruned to the returned keys")
+        #expect(batch.tree == expected.encoded(selfDescribe: true), "the witness bytes are ICCore's CBOR encoding")
         return 1
     }
 }
