@@ -1,34 +1,33 @@
 import ICCore
 import ICWebSocketProtocol
 
-/// Hashing for the certified tree of queued messages (protocol §4.5), built so that a send or a
-/// deletion re-hashes little.
+/// Hashing for the certified tree of queued messages (protocol §4.5).
 ///
 /// Shape (the protocol fixes the hashing rules and label order, not the shape):
 /// `Labeled("websocket", T)`, where `T` is a balanced fork tree over the gateways that have
 /// messages (in byte order of `<gateway text>_`, so keys stay sorted: a gateway's keys are
-/// contiguous because principal text never contains `_`), each gateway a balanced fork tree over
-/// *chunks* of 64 consecutive nonces, each chunk a balanced fork tree over its messages'
-/// `Labeled(key, Leaf(SHA-256(content)))` nodes.
-///
-/// Every message's labeled-node hash is computed once, when it is queued; a chunk's hash is
-/// cached until a message of that chunk is added or deleted. Re-certifying after a send costs
-/// about 64 + n/64 fork hashes instead of re-hashing all n messages.
+/// contiguous because principal text never contains `_`), each gateway a `NonceTree` over its
+/// messages' `Labeled(key, Leaf(SHA-256(content)))` nodes, shaped so that an append or an
+/// expiry re-hashes about two forks (amortised) however long the queue is.
 enum MessageCertification {
-    static let chunkSize: UInt64 = 64
     static let forkDomain: [UInt8] = [16] + Array("ic-hashtree-fork".utf8)
     static let labeledDomain: [UInt8] = [19] + Array("ic-hashtree-labeled".utf8)
     static let leafDomain: [UInt8] = [16] + Array("ic-hashtree-leaf".utf8)
 
-    /// `h(Labeled(key, Leaf(contentHash)))`.
-    static func labeledHash(key: [UInt8], contentHash: [UInt8]) -> [UInt8] {
+    /// `h(Leaf(contentHash))`.
+    static func leafHash(_ contentHash: [UInt8]) -> [UInt8] {
         var leaf = SHA256()
         leaf.update(leafDomain)
         leaf.update(contentHash)
+        return leaf.finalize()
+    }
+
+    /// `h(Labeled(key, Leaf(contentHash)))`.
+    static func labeledHash(key: [UInt8], contentHash: [UInt8]) -> [UInt8] {
         var labeled = SHA256()
         labeled.update(labeledDomain)
         labeled.update(key)
-        labeled.update(leaf.finalize())
+        labeled.update(leafHash(contentHash))
         return labeled.finalize()
     }
 

@@ -10,8 +10,6 @@ public struct QueuedMessage: Sendable {
     public var timestamp: UInt64
     /// SHA-256 of `output.content`: the certified leaf.
     public var contentHash: [UInt8]
-    /// `h(Labeled(key, Leaf(contentHash)))`, computed once.
-    var labeledHash: [UInt8]
 }
 
 /// A FIFO with O(1) amortised append and pop-front (an array and a head index, compacted when

@@ -61,8 +61,21 @@ public struct WebSocketCanisterCore: Sendable {
         var queue = MessageQueue()
         var nextNonce: UInt64 = 0
         var clientCount: UInt64 = 0
-        /// Cached hashes of the chunks of 64 nonces (MessageCertification), by chunk number.
-        var chunkHashes: [UInt64: [UInt8]] = [:]
+        /// `<gateway principal text>_`: the prefix of its message keys, and its sort key in `T`.
+        var keyPrefix: [UInt8]
+        /// The certified tree of the queued messages, hashed incrementally.
+        var tree = NonceTree()
+        /// A SHA-256 state that has absorbed `ds("ic-hashtree-labeled") · keyPrefix`: every
+        /// message's labeled hash continues from it (for most gateways its first block is
+        /// compressed once here instead of once per message).
+        var labeledHashPrefix: SHA256
+
+        init(_ principal: Principal) {
+            keyPrefix = MessageCertification.gatewayOrderKey(principal)
+            labeledHashPrefix = SHA256()
+            labeledHashPrefix.update(MessageCertification.labeledDomain)
+            labeledHashPrefix.update(keyPrefix)
+        }
     }
 
     public private(set) var parameters: WebSocketParameters
@@ -71,6 +84,16 @@ public struct WebSocketCanisterCore: Sendable {
     var waitingForKeepAlive: Set<ClientKey> = []
     var gateways: [Principal: RegisteredGateway] = [:]
     var gatewaysToRemove: [Principal: UInt64] = [:]
+    /// Named groups of connected clients (`join`/`leave`), sorted by the UTF-8 bytes of the
+    /// name, each with its members sorted: no `String` keys (they would link the Unicode
+    /// normalisation tables) and no new hash-table specialisations (module size). A client
+    /// leaves all of them when its connection goes.
+    var groups: [Group] = []
+
+    struct Group: Sendable {
+        var name: [UInt8]
+        var members: [Principal]
+    }
 
     /// Next ack tick (ns), if the ack timer runs.
     public private(set) var nextAckTick: UInt64?
@@ -172,108 +195,76 @@ public struct WebSocketCanisterCore: Sendable {
     /// Gateways with messages, in key order.
     private func certifiedGateways() -> [Principal] {
         var list = [(key: [UInt8], gateway: Principal)]()
-        for (gateway, registered) in gateways where !registered.queue.isEmpty {
-            list.append((key: MessageCertification.gatewayOrderKey(gateway), gateway: gateway))
+        for (gateway, registered) in gateways where !registered.tree.isEmpty {
+            list.append((key: registered.keyPrefix, gateway: gateway))
         }
         list.sort { $0.key.lexicographicallyPrecedes($1.key) }
         return list.map { $0.gateway }
     }
 
-    /// Chunk numbers of a gateway's queue, first to last.
-    private static func chunks(of gateway: RegisteredGateway) -> ClosedRange<UInt64> {
-        let first = gateway.queue[0].nonce / MessageCertification.chunkSize
-        let last = gateway.queue[gateway.queue.count - 1].nonce / MessageCertification.chunkSize
-        return first...last
-    }
-
-    /// Queue indices of one chunk.
-    private static func indices(of chunk: UInt64, in gateway: RegisteredGateway) -> Range<Int> {
-        let head = gateway.queue[0].nonce
-        let next = head + UInt64(gateway.queue.count)
-        let low = max(chunk * MessageCertification.chunkSize, head)
-        let high = min((chunk + 1) * MessageCertification.chunkSize, next)
-        return Int(low - head)..<Int(high - head)
-    }
-
-    private static func chunkDigest(_ chunk: UInt64, of gateway: RegisteredGateway) -> [UInt8] {
-        if let cached = gateway.chunkHashes[chunk] { return cached }
-        let queue = gateway.queue
-        return MessageCertification.forkDigest(indices(of: chunk, in: gateway)) { queue[$0].labeledHash }
-    }
-
-    /// The digest of `T`, filling the chunk caches.
+    /// The digest of `T`: a balanced fork tree over the gateways' trees, each brought up to
+    /// date (only the paths touched since the last time are re-hashed).
     private mutating func gatewaysDigest() -> [UInt8] {
         let ordered = certifiedGateways()
-        var gatewayDigests = [[UInt8]]()
-        gatewayDigests.reserveCapacity(ordered.count)
+        var digests = [[UInt8]]()
+        digests.reserveCapacity(ordered.count)
         for principal in ordered {
-            guard var gateway = gateways[principal] else { continue }
-            var chunkDigests = [[UInt8]]()
-            for chunk in WebSocketCanisterCore.chunks(of: gateway) {
-                let digest = WebSocketCanisterCore.chunkDigest(chunk, of: gateway)
-                gateway.chunkHashes[chunk] = digest
-                chunkDigests.append(digest)
-            }
-            gateways[principal] = gateway
-            gatewayDigests.append(MessageCertification.forkDigest(0..<chunkDigests.count) { chunkDigests[$0] })
+            gateways[principal]!.tree.update()
+            digests.append(gateways[principal]!.tree.rootHash!)
         }
-        return MessageCertification.forkDigest(0..<gatewayDigests.count) { gatewayDigests[$0] }
+        return MessageCertification.forkDigest(0..<digests.count) { digests[$0] }
     }
 
-    /// The witness tree revealing the given messages of `gateway` (queue indices, sorted):
-    /// `Labeled("websocket", W)`, where `W` prunes everything else. Its hash is the certified
-    /// data.
-    public func witness(gateway principal: Principal, queueIndices: [Int]) -> HashTree {
+    /// The witness `Labeled("websocket", W)` for messages of one gateway (queue indices,
+    /// sorted). Every tree is up to date (`certifiedData()` ran after the last change).
+    private func witness(gateway principal: Principal, queueIndices: [Int]) -> HashTree {
         let ordered = certifiedGateways()
         guard let position = ordered.firstIndex(of: principal), let target = gateways[principal] else {
-            return .labeled(MessageKey.certificationLabel, .pruned(gatewaysDigestWithoutCaching()))
-        }
-        let gatewayDigest: (Int) -> [UInt8] = { index in
-            let gateway = self.gateways[ordered[index]]!
-            let chunks = Array(WebSocketCanisterCore.chunks(of: gateway))
-            return MessageCertification.forkDigest(0..<chunks.count) {
-                WebSocketCanisterCore.chunkDigest(chunks[$0], of: gateway)
-            }
-        }
-        let chunks = Array(WebSocketCanisterCore.chunks(of: target))
-        let head = target.queue[0].nonce
-        // Requested chunk positions, and per chunk the requested queue indices.
-        var requestedChunks = [Int]()
-        for index in queueIndices {
-            let chunkPosition = Int((head + UInt64(index)) / MessageCertification.chunkSize - chunks[0])
-            if requestedChunks.last != chunkPosition { requestedChunks.append(chunkPosition) }
+            return .labeled(MessageKey.certificationLabel, .pruned(HashTree.emptyHash))
         }
         let queue = target.queue
-        let revealChunk: (Int, ArraySlice<Int>) -> HashTree = { chunkPosition, _ in
-            let range = WebSocketCanisterCore.indices(of: chunks[chunkPosition], in: target)
-            var inChunk = [Int]()
-            for index in queueIndices where range.contains(index) { inChunk.append(index) }
-            return MessageCertification.forkWitness(
-                range, requested: inChunk[...], digest: { queue[$0].labeledHash },
-                reveal: { index, _ in
-                    .labeled(Array(queue[index].output.key.utf8), .leaf(queue[index].contentHash))
-                })
-        }
+        let head = queue[0].nonce
+        var nonces = [UInt64]()
+        nonces.reserveCapacity(queueIndices.count)
+        for index in queueIndices { nonces.append(queue[index].nonce) }
         let revealGateway: (Int, ArraySlice<Int>) -> HashTree = { _, _ in
-            MessageCertification.forkWitness(
-                0..<chunks.count, requested: requestedChunks[...],
-                digest: { WebSocketCanisterCore.chunkDigest(chunks[$0], of: target) }, reveal: revealChunk)
+            target.tree.witness(requested: nonces[...]) { nonce in
+                let message = queue[Int(nonce - head)]
+                return .labeled(Array(message.output.key.utf8), .leaf(message.contentHash))
+            }
         }
         let top = MessageCertification.forkWitness(
-            0..<ordered.count, requested: [position][...], digest: gatewayDigest, reveal: revealGateway)
+            0..<ordered.count, requested: [position][...],
+            digest: { self.gateways[ordered[$0]]!.tree.rootHash! }, reveal: revealGateway)
         return .labeled(MessageKey.certificationLabel, top)
     }
 
-    private func gatewaysDigestWithoutCaching() -> [UInt8] {
-        var copy = self
-        return copy.gatewaysDigest()
-    }
-
     /// The certified data recomputed without any cached hash (for tests of the caches).
-    public func certifiedDataFromScratch() -> [UInt8] {
-        var copy = self
-        for principal in copy.gateways.keys { copy.gateways[principal]?.chunkHashes = [:] }
-        return WebSocketCanisterCore.websocketRoot(copy.gatewaysDigest())
+    public func certifiedDataFromScratch() -> [UInt8] { certifiedTreeFromScratch().reconstruct() }
+
+    /// The whole certified tree `Labeled("websocket", T)` with every message revealed, built
+    /// from the queues alone (for tests: its root must be the certified data, and its
+    /// `witness(for:)` the witness `ws_get_messages` returns).
+    public func certifiedTreeFromScratch() -> HashTree {
+        var subtrees = [HashTree]()
+        for principal in certifiedGateways() {
+            let queue = gateways[principal]!.queue
+            let head = queue[0].nonce
+            subtrees.append(NonceTree.treeFromScratch(head: head, tail: head + UInt64(queue.count)) { nonce in
+                let message = queue[Int(nonce - head)]
+                return .labeled(Array(message.output.key.utf8), .leaf(message.contentHash))
+            }!)
+        }
+        func balanced(_ items: ArraySlice<HashTree>) -> HashTree {
+            switch items.count {
+            case 0: return .empty
+            case 1: return items[items.startIndex]
+            default:
+                let middle = items.startIndex + items.count / 2
+                return .fork(balanced(items[..<middle]), balanced(items[middle...]))
+            }
+        }
+        return .labeled(MessageKey.certificationLabel, balanced(subtrees[...]))
     }
 
     // MARK: - Methods of the Candid interface (§3.3)
@@ -288,9 +279,8 @@ public struct WebSocketCanisterCore: Sendable {
 
         clients[key] = RegisteredClient(gateway: args.gatewayPrincipal, lastKeepAlive: now, expectedIncoming: 1, outgoing: 0)
         currentKey[caller] = key
-        var gateway = gateways[args.gatewayPrincipal] ?? RegisteredGateway()
-        gateway.clientCount += 1
-        gateways[args.gatewayPrincipal] = gateway
+        // Mutated in place: a copy would make the queue's storage copy itself on write.
+        gateways[args.gatewayPrincipal, default: RegisteredGateway(args.gatewayPrincipal)].clientCount += 1
         gatewaysToRemove[args.gatewayPrincipal] = nil
 
         _ = sendServiceMessage(.openMessage(clientKey: key), to: key, now: now)
@@ -345,6 +335,9 @@ public struct WebSocketCanisterCore: Sendable {
     public mutating func wsGetMessages(
         caller: Principal, _ args: CanisterWsGetMessagesArguments, certificate: [UInt8]?
     ) throws(CanisterTrap) -> CanisterWsGetMessagesResult {
+        // The trees are up to date after every update; this only matters to callers that
+        // poll before taking the certified data (tests).
+        if certificationDirty { _ = certifiedData() }
         guard let gateway = gateways[caller] else { return .ok(.empty) }
         let queue = gateway.queue
         let start = queue.firstIndex(nonceAtLeast: args.nonce)
@@ -369,7 +362,7 @@ public struct WebSocketCanisterCore: Sendable {
         var messages = [CanisterOutputMessage]()
         messages.reserveCapacity(end - start)
         for index in start..<end { messages.append(queue[index].output) }
-        let witness = witness(gateway: caller, queueIndices: Array(start..<end)).encoded(selfDescribe: true)
+        let witness = WitnessEncoding.encode(witness(gateway: caller, queueIndices: Array(start..<end)))
         return .ok(CanisterOutputCertifiedMessages(
             messages: messages, cert: certificate, tree: witness, isEndOfQueue: end == queue.count))
     }
@@ -391,6 +384,101 @@ public struct WebSocketCanisterCore: Sendable {
         return queueMessage(to: key, content: content, isServiceMessage: false, now: now)
     }
 
+    /// Queues one application message for several clients: the content is encoded once by
+    /// the caller, every recipient gets its own sequence number and key, and all the new
+    /// leaves are certified together at the end of the IC message (one pass over the tree).
+    /// Principals without an open connection are skipped; returns how many were queued.
+    @discardableResult
+    public mutating func broadcast(_ content: [UInt8], to principals: [Principal], now: UInt64) -> Int {
+        var queued = 0
+        for principal in principals {
+            guard let key = currentKey[principal] else { continue }
+            if case .ok = queueMessage(to: key, content: content, isServiceMessage: false, now: now) { queued += 1 }
+        }
+        return queued
+    }
+
+    /// Adds a connected client to a named group.
+    public mutating func join(_ principal: Principal, group: String) -> CanisterWsResult {
+        guard currentKey[principal] != nil else {
+            return .err("Client with principal \(principal) doesn't have an open connection")
+        }
+        let name = Array(group.utf8)
+        let index = groupIndex(name)
+        if index == groups.count || groups[index].name != name {
+            groups.insert(Group(name: name, members: []), at: index)
+        }
+        let position = WebSocketCanisterCore.insertionIndex(of: principal, in: groups[index].members)
+        if position == groups[index].members.count || groups[index].members[position] != principal {
+            groups[index].members.insert(principal, at: position)
+        }
+        return .ok
+    }
+
+    /// Removes a client from a named group (no effect if it is not a member).
+    public mutating func leave(_ principal: Principal, group: String) { leave(principal, group: Array(group.utf8)) }
+
+    private mutating func leave(_ principal: Principal, group name: [UInt8]) {
+        let index = groupIndex(name)
+        guard index < groups.count, groups[index].name == name else { return }
+        let position = WebSocketCanisterCore.insertionIndex(of: principal, in: groups[index].members)
+        guard position < groups[index].members.count, groups[index].members[position] == principal else { return }
+        groups[index].members.remove(at: position)
+        if groups[index].members.isEmpty { groups.remove(at: index) }
+    }
+
+    /// The members of a group, sorted.
+    public func members(of group: String) -> [Principal] {
+        let name = Array(group.utf8)
+        let index = groupIndex(name)
+        return index < groups.count && groups[index].name == name ? groups[index].members : []
+    }
+
+    /// The groups a client belongs to, sorted by their UTF-8 bytes.
+    public func groups(of principal: Principal) -> [String] {
+        groupNames(of: principal).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func groupNames(of principal: Principal) -> [[UInt8]] {
+        var names = [[UInt8]]()
+        for group in groups {
+            let position = WebSocketCanisterCore.insertionIndex(of: principal, in: group.members)
+            if position < group.members.count && group.members[position] == principal { names.append(group.name) }
+        }
+        return names
+    }
+
+    /// The index of the group named `name`, or where it would be inserted.
+    private func groupIndex(_ name: [UInt8]) -> Int {
+        var low = 0
+        var high = groups.count
+        while low < high {
+            let middle = (low + high) / 2
+            if groups[middle].name.lexicographicallyPrecedes(name) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private static func insertionIndex(of principal: Principal, in members: [Principal]) -> Int {
+        var low = 0
+        var high = members.count
+        while low < high {
+            let middle = (low + high) / 2
+            if members[middle] < principal { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// `broadcast` to every member of a group (in principal order); returns how many were queued.
+    @discardableResult
+    public mutating func broadcast(_ content: [UInt8], toGroup group: String, now: UInt64) -> Int {
+        broadcast(content, to: members(of: group), now: now)
+    }
+
+    private mutating func leaveAllGroups(_ principal: Principal) {
+        for name in groupNames(of: principal) { leave(principal, group: name) }
+    }
+
     /// `close(client_principal)`: queues `CloseMessage { ClosedByApplication }` and removes the
     /// client.
     public mutating func close(_ principal: Principal, now: UInt64) -> CanisterWsResult {
@@ -410,6 +498,7 @@ public struct WebSocketCanisterCore: Sendable {
         waitingForKeepAlive = []
         gateways = [:]
         gatewaysToRemove = [:]
+        groups = []
         certificationDirty = true
     }
 
@@ -480,11 +569,13 @@ public struct WebSocketCanisterCore: Sendable {
     mutating func removeClient(_ key: ClientKey, reason: CloseMessageReason?, now: UInt64) {
         if let reason { _ = sendServiceMessage(.closeMessage(reason: reason), to: key, now: now) }
         waitingForKeepAlive.remove(key)
-        if currentKey[key.clientPrincipal] == key { currentKey[key.clientPrincipal] = nil }
-        if let client = clients.removeValue(forKey: key), var gateway = gateways[client.gateway] {
-            gateway.clientCount -= 1
-            if gateway.clientCount == 0 { gatewaysToRemove[client.gateway] = now }
-            gateways[client.gateway] = gateway
+        if currentKey[key.clientPrincipal] == key {
+            currentKey[key.clientPrincipal] = nil
+            if !groups.isEmpty { leaveAllGroups(key.clientPrincipal) }
+        }
+        if let client = clients.removeValue(forKey: key), gateways[client.gateway] != nil {
+            gateways[client.gateway]!.clientCount -= 1
+            if gateways[client.gateway]!.clientCount == 0 { gatewaysToRemove[client.gateway] = now }
         }
         events.append(.close(clientPrincipal: key.clientPrincipal))
     }
@@ -495,33 +586,50 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// `_ws_send` (§4.3).
     mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> CanisterWsResult {
-        guard var client = clients[key] else { return .err("Client with key \(key) doesn't have an open connection") }
-        var gateway = gateways[client.gateway] ?? RegisteredGateway()
-        let nonce = gateway.nextNonce
-        gateway.nextNonce += 1
-        let messageKey = MessageKey.format(gateway: client.gateway, nonce: nonce)
-        client.outgoing += 1
-        clients[key] = client
-
-        let bytes = WebsocketMessage(
-            clientKey: key, sequenceNum: client.outgoing, timestamp: now, isServiceMessage: isServiceMessage,
-            content: content
-        ).cborEncoded()
-
-        // Cleanup (§4.7): at most 5 of the oldest, while strictly older than one interval.
-        for _ in 0..<WebSocketCanisterCore.messagesToDeletePerSend {
-            guard let first = gateway.queue.first, now > first.timestamp, now - first.timestamp > ackIntervalNs else { break }
-            gateway.queue.removeFirst()
-            gateway.chunkHashes[first.nonce / MessageCertification.chunkSize] = nil
+        // One dictionary access (in place) instead of a read and a write.
+        guard let (gatewayPrincipal, sequenceNum) = WebSocketCanisterCore.nextOutgoing(&clients[key]) else {
+            return .err("Client with key \(key) doesn't have an open connection")
         }
-        let contentHash = SHA256.hash(bytes)
-        gateway.queue.append(QueuedMessage(
-            output: CanisterOutputMessage(clientKey: key, key: messageKey, content: bytes),
-            nonce: nonce, timestamp: now, contentHash: contentHash,
-            labeledHash: MessageCertification.labeledHash(key: Array(messageKey.utf8), contentHash: contentHash)))
-        gateway.chunkHashes[nonce / MessageCertification.chunkSize] = nil
-        gateways[client.gateway] = gateway
+        let bytes = MessageContentEncoding.encode(
+            clientKey: key, sequenceNum: sequenceNum, timestamp: now, isServiceMessage: isServiceMessage, content: content)
+        let expiry = ackIntervalNs
+        // In place: a copy of the gateway would make its queue copy itself on append.
+        WebSocketCanisterCore.withGateway(&gateways, gatewayPrincipal) { gateway in
+            let nonce = gateway.nextNonce
+            gateway.nextNonce += 1
+            // Cleanup (§4.7): at most 5 of the oldest, while strictly older than one interval.
+            for _ in 0..<WebSocketCanisterCore.messagesToDeletePerSend {
+                guard let first = gateway.queue.first, now > first.timestamp, now - first.timestamp > expiry else { break }
+                gateway.queue.removeFirst()
+                gateway.tree.removeFirst()
+            }
+            let digits = MessageKey.paddedDigits(nonce)
+            var keyBytes = gateway.keyPrefix
+            keyBytes.append(contentsOf: digits)
+            let contentHash = SHA256.hash(bytes)
+            var labeled = gateway.labeledHashPrefix
+            labeled.update(digits)
+            labeled.update(MessageCertification.leafHash(contentHash))
+            let labeledHash = labeled.finalize()
+            gateway.queue.append(QueuedMessage(
+                output: CanisterOutputMessage(clientKey: key, key: String(decoding: keyBytes, as: UTF8.self), content: bytes),
+                nonce: nonce, timestamp: now, contentHash: contentHash))
+            gateway.tree.append(nonce: nonce, labeledHash: labeledHash)
+        }
         certificationDirty = true
         return .ok
+    }
+
+    /// Counts one more outgoing message of a client: its gateway and the new sequence number.
+    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64)? {
+        guard client != nil else { return nil }
+        client!.outgoing += 1
+        return (client!.gateway, client!.outgoing)
+    }
+
+    private static func withGateway(
+        _ gateways: inout [Principal: RegisteredGateway], _ principal: Principal, _ body: (inout RegisteredGateway) -> Void
+    ) {
+        body(&gateways[principal, default: RegisteredGateway(principal)])
     }
 }

@@ -81,7 +81,7 @@ enum CanisterBenchmarks {
         }
     }
 
-    private struct Bench {
+    private struct Bench: Sendable {
         let replica: Replica
         let canister: Principal
         let controller: HTTPAgent
@@ -191,6 +191,40 @@ enum CanisterBenchmarks {
                     }
                 }
                 largePolls.report("canister.ws_get_messages_50_at_queue_\(queued)", extra: ", \"queued\": \(queued)")
+            }
+
+            // ICWebSocket.broadcast of one 32-byte message to every registered client (the test
+            // canister's `broadcast (null, blob)`): queueing, CBOR, hashing and one certification
+            // pass for all the new leaves.
+            let blob = CandidBlob(try Candid.encode([UInt8](repeating: 0x64, count: 32)))
+            try await wipe()
+            var opened = 0
+            for recipients in [10, 100, 1_000] {
+                while opened < recipients {
+                    let batch = min(recipients - opened, 50)
+                    let agents = (0..<batch).map { _ in makeAgent(Ed25519Identity()) }
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for (index, agent) in agents.enumerated() {
+                            let nonce = UInt64(opened + index)
+                            group.addTask { try await self.open(agent, nonce: nonce) }
+                        }
+                        try await group.waitForAll()
+                    }
+                    opened += batch
+                }
+                var broadcasts = Samples()
+                let argument = try Candid.encode([Principal]?.none, blob)
+                for _ in 0..<min(iterations, 5) {
+                    try await measure(&broadcasts) {
+                        let reply = try await controller.call(canister: canister, method: "broadcast", arg: argument)
+                        guard try Candid.decode(UInt64.self, from: reply) == UInt64(recipients) else {
+                            throw BenchFailure("broadcast did not reach \(recipients) clients")
+                        }
+                    }
+                }
+                let perRecipient = broadcasts.instructions.sorted()[broadcasts.instructions.count / 2] / Double(recipients)
+                broadcasts.report("canister.broadcast_\(recipients)",
+                                  extra: ", \"recipients\": \(recipients), \"instructions_per_recipient\": \(Int(perRecipient))")
             }
         }
     }

@@ -38,13 +38,20 @@ struct ChatMessage: CandidCodable {
     }
 }
 
+/// Every connected client is in this group.
+let room = "chat"
+
+/// Encodes once; the library queues a copy per member and certifies them in one pass.
 func broadcast(_ message: ChatMessage) {
     let bytes = unwrapOrTrap(try? Candid.encode(message), "encoding failed")
-    for key in ICWebSocket.clients { ICWebSocket.send(key.clientPrincipal, bytes) }
+    ICWebSocket.broadcast(bytes, toGroup: room)
 }
 
 func handlers() -> WebSocketHandlers { WebSocketHandlers(
-    onOpen: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) joined")) },
+    onOpen: { principal in
+        ICWebSocket.join(principal, group: room)
+        broadcast(ChatMessage(from: "system", text: "\(principal) joined"))
+    },
     onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
         // Refused, not ignored: the library logs the refusal and replies `Err` to the client.
         let message = try WebSocketMessageRefusal.decode(ChatInput.self, named: "record { text : text }", from: bytes)

@@ -50,3 +50,5 @@ func ic0_stable64_write(_ offset: Int64, _ src: Int64, _ size: Int64)
 func ic0_is_controller(_ src: UnsafeRawPointer?, _ size: Int32) -> Int32
 @_extern(wasm, module: "ic0", name: "in_replicated_execution") @_extern(c)
 func ic0_in_replicated_execution() -> Int32
+@_extern(wasm, module: "ic0", name: "performance_counter") @_extern(c)
+func ic0_performance_counter(_ counterType: Int32) -> Int64

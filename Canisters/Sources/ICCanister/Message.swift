@@ -82,3 +82,7 @@ public func isController(_ principal: Principal) -> Bool {
 
 /// Whether this message runs in replicated mode (updates, replicated queries).
 public func inReplicatedExecution() -> Bool { ic0_in_replicated_execution() == 1 }
+
+/// Wasm instructions executed so far in the current message (`ic0.performance_counter(0)`):
+/// for measuring what a piece of code costs in cycles.
+public func instructionCounter() -> UInt64 { UInt64(bitPattern: ic0_performance_counter(0)) }

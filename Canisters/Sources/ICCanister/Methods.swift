@@ -20,7 +20,8 @@ public enum Canister {
         _ argument: A.Type, _ body: (A) -> R
     ) {
         let arg = decodeArgument(A.self)
-        replyCandid(body(arg))
+        let result = body(arg)
+        replyCandid(result)
         icws_flushOutput()
     }
 
@@ -33,8 +34,39 @@ public enum Canister {
     /// data and their state changes are discarded.
     public static func query<A: CandidDecodable, R: CandidEncodable>(_ argument: A.Type, _ body: (A) -> R) {
         let arg = decodeArgument(A.self)
-        replyCandid(body(arg))
+        let result = body(arg)
+        replyCandid(result)
         icws_debug_flush()
+    }
+
+    /// A query method whose body writes the reply's Candid bytes itself (for hot paths that
+    /// encode faster than the generic encoder).
+    public static func query<A: CandidDecodable>(_ argument: A.Type, replyBytes body: (A) -> [UInt8]) {
+        let arg = decodeArgument(A.self)
+        let bytes = body(arg)
+        Message.reply(bytes: bytes)
+        icws_debug_flush()
+    }
+
+    /// An update method whose body writes the reply's Candid bytes itself.
+    public static func update<A: CandidDecodable>(_ argument: A.Type, replyBytes body: (A) -> [UInt8]) {
+        let arg = decodeArgument(A.self)
+        Message.reply(bytes: body(arg))
+        icws_flushOutput()
+    }
+
+    /// A method with two arguments whose body writes the reply's Candid bytes itself.
+    public static func method<A: CandidDecodable, B: CandidDecodable>(
+        _ a: A.Type, _ b: B.Type, replyBytes body: (A, B) -> [UInt8]
+    ) {
+        let decoded: (A, B)
+        do {
+            decoded = try Candid.decode(A.self, B.self, from: Message.argumentBytes())
+        } catch {
+            trap("failed to decode the arguments: \(error)")
+        }
+        Message.reply(bytes: body(decoded.0, decoded.1))
+        icws_flushOutput()
     }
 
     /// A method with two arguments.
@@ -48,7 +80,8 @@ public enum Canister {
         } catch {
             trap("failed to decode the arguments: \(error)")
         }
-        replyCandid(body(decoded.0, decoded.1))
+        let result = body(decoded.0, decoded.1)
+        replyCandid(result)
         icws_flushOutput()
     }
 

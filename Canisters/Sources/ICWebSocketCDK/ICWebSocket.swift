@@ -58,6 +58,36 @@ public enum ICWebSocket {
         }
     }
 
+    /// Queues one application message (Candid bytes of one value) for several clients; the
+    /// new messages are certified together, once, at the end of the IC message. Principals
+    /// without an open connection are skipped; returns how many were queued.
+    @discardableResult
+    public static func broadcast(_ candidBytes: [UInt8], to principals: [Principal]) -> Int {
+        let queued = core.broadcast(candidBytes, to: principals, now: currentTime())
+        dispatchEvents()
+        return queued
+    }
+
+    /// Queues one application message for every member of a group.
+    @discardableResult
+    public static func broadcast(_ candidBytes: [UInt8], toGroup group: String) -> Int {
+        let queued = core.broadcast(candidBytes, toGroup: group, now: currentTime())
+        dispatchEvents()
+        return queued
+    }
+
+    /// Adds a connected client to a named group (it leaves every group when it disconnects).
+    @discardableResult
+    public static func join(_ principal: Principal, group: String) -> CanisterWsResult {
+        core.join(principal, group: group)
+    }
+
+    /// Removes a client from a named group.
+    public static func leave(_ principal: Principal, group: String) { core.leave(principal, group: group) }
+
+    /// The members of a group, sorted.
+    public static func members(of group: String) -> [Principal] { core.members(of: group) }
+
     /// Closes a client's connection with `CloseMessage { ClosedByApplication }`.
     @discardableResult
     public static func close(_ principal: Principal) -> CanisterWsResult {
@@ -108,40 +138,56 @@ public enum ICWebSocket {
 
 @_expose(wasm, "canister_update ws_open") @_cdecl("canister_update_ws_open")
 func wsOpen() {
-    Canister.update(CanisterWsOpenArguments.self) { args in
+    Canister.update(CanisterWsOpenArguments.self, replyBytes: { args in
         let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
         ICWebSocket.dispatchEvents()
-        return result
-    }
+        return WsResultReply.encode(result)
+    })
 }
 
 @_expose(wasm, "canister_update ws_message") @_cdecl("canister_update_ws_message")
 func wsMessage() {
     // The second argument (`opt AppMessage`) only documents the application type; decoding
-    // the first is enough (extra arguments are skipped by Candid).
-    Canister.update(CanisterWsMessageArguments.self) { args in
-        let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
-        return WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())
+    // the first is enough. The fast decoder reads the exact type the SDKs send; anything else
+    // goes through the generic decoder.
+    let bytes = Message.argumentBytes()
+    let args: CanisterWsMessageArguments
+    if let fast = WsMessageArgumentsDecoder.decode(bytes) {
+        args = fast
+    } else {
+        do {
+            args = try Candid.decode(CanisterWsMessageArguments.self, from: bytes)
+        } catch {
+            trap("failed to decode the argument: \(error)")
+        }
     }
+    let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
+    Message.reply(bytes: WsResultReply.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())))
+    icws_flushOutput()
 }
 
 @_expose(wasm, "canister_update ws_close") @_cdecl("canister_update_ws_close")
 func wsClose() {
-    Canister.update(CanisterWsCloseArguments.self) { args in
+    Canister.update(CanisterWsCloseArguments.self, replyBytes: { args in
         let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
         ICWebSocket.dispatchEvents()
-        return result
-    }
+        return WsResultReply.encode(result)
+    })
 }
 
 @_expose(wasm, "canister_query ws_get_messages") @_cdecl("canister_query_ws_get_messages")
 func wsGetMessages() {
-    Canister.query(CanisterWsGetMessagesArguments.self) { args in
+    Canister.query(CanisterWsGetMessagesArguments.self, replyBytes: { args in
+        let result: CanisterWsGetMessagesResult
         do throws(CanisterTrap) {
-            return try ICWebSocket.core.wsGetMessages(
-                caller: Message.caller(), args, certificate: CertifiedData.certificate())
+            let caller = Message.caller()
+            let certificate = CertifiedData.certificate()
+            result = try ICWebSocket.core.wsGetMessages(caller: caller, args, certificate: certificate)
         } catch {
             trap(error.message)
         }
-    }
+        // The batch is written straight to Candid (the generic encoder costs ~10× more).
+        if case .ok(let batch) = result { return GetMessagesReply.encode(batch) }
+        return unwrapOrTrap(try? Candid.encode(result), "failed to encode the reply")
+    })
 }

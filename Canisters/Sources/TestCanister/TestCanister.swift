@@ -91,13 +91,13 @@ func canisterPostUpgrade() {
 /// application message; stops at the first error.
 @_expose(wasm, "canister_update send") @_cdecl("canister_update_send")
 func sendMethod() {
-    Canister.method(Principal.self, [CandidBlob].self) { principal, messages in
+    Canister.method(Principal.self, [CandidBlob].self, replyBytes: { principal, messages in
         for message in messages {
             let result = ICWebSocket.send(principal, message.bytes)
-            if case .err = result { return result }
+            if case .err = result { return WsResultReply.encode(result) }
         }
-        return CanisterWsResult.ok
-    }
+        return WsResultReply.encode(.ok)
+    })
 }
 
 @_expose(wasm, "canister_update close") @_cdecl("canister_update_close")
@@ -120,3 +120,15 @@ func wipeMethod() {
 func setHandlersTrap() {
     Canister.method(Bool.self) { (enabled: Bool) -> Void in handlersTrap = enabled }
 }
+
+/// Ours, beyond the reference: `broadcast : (opt vec principal, blob) -> (nat64)` queues one
+/// message for the given clients (`null`: every registered client) with
+/// `ICWebSocket.broadcast` and replies how many were queued (`icws-bench canister` measures
+/// the cost per recipient with it).
+@_expose(wasm, "canister_update broadcast") @_cdecl("canister_update_broadcast")
+func broadcastMethod() {
+    Canister.method([Principal]?.self, CandidBlob.self) { principals, message in
+        UInt64(ICWebSocket.broadcast(message.bytes, to: principals ?? ICWebSocket.clients.map { $0.clientPrincipal }))
+    }
+}
+

@@ -1,0 +1,272 @@
+import ICCore
+import ICWebSocketProtocol
+
+/// The `ws_get_messages` reply written straight to Candid bytes.
+///
+/// The generic encoder builds a `CandidValue` tree of every message (its key, client key and
+/// content) and walks it against the type table; at 50 messages a poll that was most of its
+/// cost. The bytes here are exactly the generic encoder's (`Candid.encode(result)`; a host
+/// test compares them): the type table comes from the generic encoder once, and the values
+/// are written in field-id order:
+///
+/// - result: `Ok` (index 0, id 17724) before `Err` (3456837);
+/// - batch: `messages`, `cert`, `tree`, `is_end_of_queue`;
+/// - message: `key`, `content`, `client_key`; client key: `client_principal`, `client_nonce`.
+public enum GetMessagesReply {
+    /// `DIDL`, the type table and the argument type of `CanisterWsGetMessagesResult`, and the
+    /// index of `Ok`.
+    private struct Header {
+        var bytes: [UInt8]
+        var okIndex: UInt8
+    }
+
+    private static let header: Header = {
+        // `Err("")` ends with its variant index and the empty text's length, one byte each.
+        var bytes = (try? Candid.encode(CanisterWsGetMessagesResult.err(""))) ?? []
+        let errIndex = bytes[bytes.count - 2]
+        bytes.removeLast(2)
+        return Header(bytes: bytes, okIndex: errIndex == 0 ? 1 : 0)
+    }()
+
+    /// The Candid encoding of `.ok(batch)`. The size is computed first and every field copied
+    /// with `memory.copy` (appending to an array byte by byte costs ~17 instructions a byte).
+    public static func encode(_ batch: CanisterOutputCertifiedMessages) -> [UInt8] {
+        var size = header.bytes.count + 1 + lebSize(batch.messages.count)
+        for message in batch.messages {
+            size += blobSize(message.key.utf8.count) + blobSize(message.content.count)
+                + 1 + blobSize(message.clientKey.clientPrincipal.bytes.count) + 8
+        }
+        size += blobSize(batch.cert.count) + blobSize(batch.tree.count) + 1
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var writer = Writer(next: buffer.baseAddress!)
+            writer.bytes(header.bytes)
+            writer.byte(header.okIndex)
+            writer.leb(batch.messages.count)
+            for message in batch.messages {
+                var key = message.key
+                key.withUTF8 { utf8 in
+                    writer.leb(utf8.count)
+                    writer.raw(UnsafeRawBufferPointer(utf8))
+                }
+                writer.blob(message.content)
+                writer.byte(1)
+                writer.blob(message.clientKey.clientPrincipal.bytes)
+                var nonce = message.clientKey.clientNonce.littleEndian
+                withUnsafeBytes(of: &nonce) { writer.raw($0) }
+            }
+            writer.blob(batch.cert)
+            writer.blob(batch.tree)
+            writer.byte(batch.isEndOfQueue ? 1 : 0)
+            initialized = writer.next - buffer.baseAddress!
+            precondition(initialized == size, "GetMessagesReply: size mismatch")
+        }
+    }
+
+    private static func lebSize(_ value: Int) -> Int {
+        var size = 1
+        var rest = UInt64(value) >> 7
+        while rest > 0 {
+            size += 1
+            rest >>= 7
+        }
+        return size
+    }
+
+    private static func blobSize(_ count: Int) -> Int { lebSize(count) + count }
+
+    private struct Writer {
+        var next: UnsafeMutablePointer<UInt8>
+
+        mutating func byte(_ value: UInt8) {
+            next.pointee = value
+            next += 1
+        }
+
+        mutating func leb(_ value: Int) {
+            var rest = UInt64(value)
+            while rest >= 0x80 {
+                byte(UInt8(truncatingIfNeeded: rest) | 0x80)
+                rest >>= 7
+            }
+            byte(UInt8(rest))
+        }
+
+        mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+            if bytes.isEmpty { return }
+            UnsafeMutableRawPointer(next).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            next += bytes.count
+        }
+
+        mutating func bytes(_ array: [UInt8]) { array.withUnsafeBytes { raw($0) } }
+
+        mutating func blob(_ array: [UInt8]) {
+            leb(array.count)
+            bytes(array)
+        }
+    }
+}
+
+/// `variant { Ok; Err : text }` replies without the generic encoder (`Ok` is encoded once).
+public enum WsResultReply {
+    private static let ok: [UInt8] = (try? Candid.encode(CanisterWsResult.ok)) ?? []
+
+    /// The Candid bytes of `result`.
+    public static func encode(_ result: CanisterWsResult) -> [UInt8] {
+        if case .ok = result { return ok }
+        return (try? Candid.encode(result)) ?? []
+    }
+}
+
+/// The CBOR `content` document of a queued message (§2.7), byte for byte
+/// `WebsocketMessage.cborEncoded()` (a host test compares them), written into an exactly sized
+/// array with `memory.copy` instead of appending byte by byte.
+public enum MessageContentEncoding {
+    private static let clientKeyHead: [UInt8] =
+        [0xd9, 0xd9, 0xf7, 0xa5] + text("client_key") + [0xa2] + text("client_principal")
+    private static let clientNonceKey: [UInt8] = text("client_nonce")
+    private static let sequenceNumKey: [UInt8] = text("sequence_num")
+    private static let timestampKey: [UInt8] = text("timestamp")
+    private static let isServiceMessageKey: [UInt8] = text("is_service_message")
+    private static let contentKey: [UInt8] = text("content")
+
+    /// A short text string (< 24 bytes): header and UTF-8.
+    private static func text(_ string: String) -> [UInt8] { [0x60 | UInt8(string.utf8.count)] + Array(string.utf8) }
+
+    static func headSize(_ argument: UInt64) -> Int {
+        switch argument {
+        case 0..<24: return 1
+        case 24..<0x100: return 2
+        case 0x100..<0x1_0000: return 3
+        case 0x1_0000..<0x1_0000_0000: return 5
+        default: return 9
+        }
+    }
+
+    public static func encode(clientKey: ClientKey, sequenceNum: UInt64, timestamp: UInt64, isServiceMessage: Bool, content: [UInt8]) -> [UInt8] {
+        let principal = clientKey.clientPrincipal.bytes
+        let size = clientKeyHead.count + headSize(UInt64(principal.count)) + principal.count
+            + clientNonceKey.count + headSize(clientKey.clientNonce) + sequenceNumKey.count + headSize(sequenceNum)
+            + timestampKey.count + headSize(timestamp) + isServiceMessageKey.count + 1
+            + contentKey.count + headSize(UInt64(content.count)) + content.count
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var next = buffer.baseAddress!
+            func raw(_ bytes: [UInt8]) {
+                bytes.withUnsafeBytes { source in
+                    if source.isEmpty { return }
+                    UnsafeMutableRawPointer(next).copyMemory(from: source.baseAddress!, byteCount: source.count)
+                    next += source.count
+                }
+            }
+            func head(_ major: UInt8, _ argument: UInt64) {
+                let count = headSize(argument)
+                switch count {
+                case 1: next.pointee = major | UInt8(argument)
+                case 2: next.pointee = major | 24
+                case 3: next.pointee = major | 25
+                case 5: next.pointee = major | 26
+                default: next.pointee = major | 27
+                }
+                for index in 1..<count {
+                    next[index] = UInt8(truncatingIfNeeded: argument >> UInt64(8 * (count - 1 - index)))
+                }
+                next += count
+            }
+            raw(clientKeyHead)
+            head(0x40, UInt64(principal.count))
+            raw(principal)
+            raw(clientNonceKey)
+            head(0x00, clientKey.clientNonce)
+            raw(sequenceNumKey)
+            head(0x00, sequenceNum)
+            raw(timestampKey)
+            head(0x00, timestamp)
+            raw(isServiceMessageKey)
+            next.pointee = isServiceMessage ? 0xf5 : 0xf4
+            next += 1
+            raw(contentKey)
+            head(0x40, UInt64(content.count))
+            raw(content)
+            initialized = next - buffer.baseAddress!
+            precondition(initialized == size, "MessageContentEncoding: size mismatch")
+        }
+    }
+}
+
+/// A witness's CBOR (with the self-describe tag), byte for byte `HashTree.encoded(selfDescribe:
+/// true)`, written into an exactly sized array with `memory.copy` (labels and hashes are most
+/// of its bytes).
+public enum WitnessEncoding {
+    public static func encode(_ tree: HashTree) -> [UInt8] {
+        let size = 3 + self.size(tree)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var next = buffer.baseAddress!
+            next[0] = 0xd9
+            next[1] = 0xd9
+            next[2] = 0xf7
+            next += 3
+            write(tree, &next)
+            initialized = next - buffer.baseAddress!
+            precondition(initialized == size, "WitnessEncoding: size mismatch")
+        }
+    }
+
+    private static func bytesSize(_ bytes: [UInt8]) -> Int {
+        MessageContentEncoding.headSize(UInt64(bytes.count)) + bytes.count
+    }
+
+    private static func size(_ tree: HashTree) -> Int {
+        switch tree {
+        case .empty: return 2
+        case .fork(let left, let right): return 2 + size(left) + size(right)
+        case .labeled(let label, let subtree): return 2 + bytesSize(label) + size(subtree)
+        case .leaf(let value): return 2 + bytesSize(value)
+        case .pruned(let digest): return 2 + bytesSize(digest)
+        }
+    }
+
+    private static func write(_ tree: HashTree, _ next: inout UnsafeMutablePointer<UInt8>) {
+        func header(_ count: UInt8, _ tag: UInt8) {
+            next[0] = 0x80 | count
+            next[1] = tag
+            next += 2
+        }
+        func bytes(_ value: [UInt8]) {
+            let count = MessageContentEncoding.headSize(UInt64(value.count))
+            let length = UInt64(value.count)
+            switch count {
+            case 1: next[0] = 0x40 | UInt8(length)
+            case 2: next[0] = 0x58
+            case 3: next[0] = 0x59
+            case 5: next[0] = 0x5a
+            default: next[0] = 0x5b
+            }
+            for index in 1..<count { next[index] = UInt8(truncatingIfNeeded: length >> UInt64(8 * (count - 1 - index))) }
+            next += count
+            value.withUnsafeBytes { source in
+                if source.isEmpty { return }
+                UnsafeMutableRawPointer(next).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+            next += value.count
+        }
+        switch tree {
+        case .empty:
+            next[0] = 0x81
+            next[1] = 0
+            next += 2
+        case .fork(let left, let right):
+            header(3, 1)
+            write(left, &next)
+            write(right, &next)
+        case .labeled(let label, let subtree):
+            header(3, 2)
+            bytes(label)
+            write(subtree, &next)
+        case .leaf(let value):
+            header(2, 3)
+            bytes(value)
+        case .pruned(let digest):
+            header(2, 4)
+            bytes(digest)
+        }
+    }
+}
