@@ -35,7 +35,7 @@ let canisterLinker: [LinkerSetting] = [
         "-Xlinker", "-l:embedded/wasm32-unknown-none-wasm/libswiftUnicodeDataTables.a",
         // Never --allow-undefined: a missing symbol must fail the link, not become an
         // `env.*` import that the IC rejects.
-    ]),
+    ])
 ]
 
 func canister(_ name: String, dependencies: [Target.Dependency]) -> Target {
@@ -60,9 +60,11 @@ let package = Package(
         // The canister kit: ic0 bindings, message API, timers, stable memory, certified data.
         .target(name: "ICCanister", dependencies: ["CSupport", "ICCore"], swiftSettings: embedded),
         // The IC WebSocket canister library: the core wired to ic0 and the four ws_* methods.
-        .target(name: "ICWebSocketCDK", dependencies: [
-            "ICCanister", "ICCore", "ICWebSocketProtocol", "ICWebSocketCanisterCore",
-        ], swiftSettings: embedded),
+        .target(
+            name: "ICWebSocketCDK",
+            dependencies: [
+                "ICCanister", "ICCore", "ICWebSocketProtocol", "ICWebSocketCanisterCore",
+            ], swiftSettings: embedded),
         canister("MinimalCanister", dependencies: ["ICCanister", "ICCore"]),
         canister("TestCanister", dependencies: ["ICWebSocketCDK", "ICCanister", "ICCore", "ICWebSocketProtocol"]),
         canister("ChatCanister", dependencies: ["ICWebSocketCDK", "ICCanister", "ICCore", "ICWebSocketProtocol"]),

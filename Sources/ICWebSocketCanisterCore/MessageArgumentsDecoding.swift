@@ -126,7 +126,8 @@ public enum WsMessageArgumentsDecoder {
         }
         // The exact shape, fields in id order.
         guard let outer = record(argumentTypes[0]), outer.count == 1, outer[0].id == msgID,
-              let message = record(outer[0].type), message.count == 5 else { return nil }
+            let message = record(outer[0].type), message.count == 5
+        else { return nil }
         var key: [(id: UInt32, type: Int64)]?
         for field in message {
             switch field.id {
@@ -138,7 +139,7 @@ public enum WsMessageArgumentsDecoder {
             }
         }
         guard let key, key.count == 2,
-              (key[0].id == clientPrincipalID && key[0].type == -24 && key[1].id == clientNonceID && key[1].type == -8)
+            (key[0].id == clientPrincipalID && key[0].type == -24 && key[1].id == clientNonceID && key[1].type == -8)
                 || (key[1].id == clientPrincipalID && key[1].type == -24 && key[0].id == clientNonceID && key[0].type == -8)
         else { return nil }
 
@@ -154,7 +155,8 @@ public enum WsMessageArgumentsDecoder {
                 for keyField in key {
                     if keyField.id == clientPrincipalID {
                         guard reader.byte() == 1, let bytes = reader.blob(maximum: 29),
-                              let parsed = try? Principal(bytes: bytes) else { return nil }
+                            let parsed = try? Principal(bytes: bytes)
+                        else { return nil }
                         principal = parsed
                     } else {
                         clientNonce = reader.nat64()
@@ -172,8 +174,9 @@ public enum WsMessageArgumentsDecoder {
             }
         }
         guard let principal, let clientNonce, let sequenceNum, let timestamp, let isServiceMessage, let content else { return nil }
-        return CanisterWsMessageArguments(msg: WebsocketMessage(
-            clientKey: ClientKey(clientPrincipal: principal, clientNonce: clientNonce), sequenceNum: sequenceNum,
-            timestamp: timestamp, isServiceMessage: isServiceMessage, content: content))
+        return CanisterWsMessageArguments(
+            msg: WebsocketMessage(
+                clientKey: ClientKey(clientPrincipal: principal, clientNonce: clientNonce), sequenceNum: sequenceNum,
+                timestamp: timestamp, isServiceMessage: isServiceMessage, content: content))
     }
 }

@@ -33,7 +33,8 @@ public enum GetMessagesReply {
     public static func encode(_ batch: CanisterOutputCertifiedMessages) -> [UInt8] {
         var size = header.bytes.count + 1 + lebSize(batch.messages.count)
         for message in batch.messages {
-            size += blobSize(message.key.utf8.count) + blobSize(message.content.count)
+            size +=
+                blobSize(message.key.utf8.count) + blobSize(message.content.count)
                 + 1 + blobSize(message.clientKey.clientPrincipal.bytes.count) + 8
         }
         size += blobSize(batch.cert.count) + blobSize(batch.tree.count) + 1
@@ -142,9 +143,12 @@ public enum MessageContentEncoding {
         }
     }
 
-    public static func encode(clientKey: ClientKey, sequenceNum: UInt64, timestamp: UInt64, isServiceMessage: Bool, content: [UInt8]) -> [UInt8] {
+    public static func encode(
+        clientKey: ClientKey, sequenceNum: UInt64, timestamp: UInt64, isServiceMessage: Bool, content: [UInt8]
+    ) -> [UInt8] {
         let principal = clientKey.clientPrincipal.bytes
-        let size = clientKeyHead.count + headSize(UInt64(principal.count)) + principal.count
+        let size =
+            clientKeyHead.count + headSize(UInt64(principal.count)) + principal.count
             + clientNonceKey.count + headSize(clientKey.clientNonce) + sequenceNumKey.count + headSize(sequenceNum)
             + timestampKey.count + headSize(timestamp) + isServiceMessageKey.count + 1
             + contentKey.count + headSize(UInt64(content.count)) + content.count

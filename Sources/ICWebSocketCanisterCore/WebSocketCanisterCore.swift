@@ -250,10 +250,11 @@ public struct WebSocketCanisterCore: Sendable {
         for principal in certifiedGateways() {
             let queue = gateways[principal]!.queue
             let head = queue[0].nonce
-            subtrees.append(NonceTree.treeFromScratch(head: head, tail: head + UInt64(queue.count)) { nonce in
-                let message = queue[Int(nonce - head)]
-                return .labeled(Array(message.output.key.utf8), .leaf(message.contentHash))
-            }!)
+            subtrees.append(
+                NonceTree.treeFromScratch(head: head, tail: head + UInt64(queue.count)) { nonce in
+                    let message = queue[Int(nonce - head)]
+                    return .labeled(Array(message.output.key.utf8), .leaf(message.contentHash))
+                }!)
         }
         func balanced(_ items: ArraySlice<HashTree>) -> HashTree {
             switch items.count {
@@ -353,7 +354,8 @@ public struct WebSocketCanisterCore: Sendable {
         while end < queue.count && end - start < countLimit {
             let message = queue[end]
             // Candid record + witness path (label, leaf hash and ~log2 n pruned siblings).
-            let cost = message.output.content.count + 2 * message.output.key.utf8.count
+            let cost =
+                message.output.content.count + 2 * message.output.key.utf8.count
                 + message.output.clientKey.clientPrincipal.bytes.count + 64 + 40 * depth(queue.count)
             if end > start && bytes + cost > parameters.maxReplyBytes { break }
             bytes += cost
@@ -363,8 +365,9 @@ public struct WebSocketCanisterCore: Sendable {
         messages.reserveCapacity(end - start)
         for index in start..<end { messages.append(queue[index].output) }
         let witness = WitnessEncoding.encode(witness(gateway: caller, queueIndices: Array(start..<end)))
-        return .ok(CanisterOutputCertifiedMessages(
-            messages: messages, cert: certificate, tree: witness, isEndOfQueue: end == queue.count))
+        return .ok(
+            CanisterOutputCertifiedMessages(
+                messages: messages, cert: certificate, tree: witness, isEndOfQueue: end == queue.count))
     }
 
     private func depth(_ count: Int) -> Int {
@@ -611,9 +614,10 @@ public struct WebSocketCanisterCore: Sendable {
             labeled.update(digits)
             labeled.update(MessageCertification.leafHash(contentHash))
             let labeledHash = labeled.finalize()
-            gateway.queue.append(QueuedMessage(
-                output: CanisterOutputMessage(clientKey: key, key: String(decoding: keyBytes, as: UTF8.self), content: bytes),
-                nonce: nonce, timestamp: now, contentHash: contentHash))
+            gateway.queue.append(
+                QueuedMessage(
+                    output: CanisterOutputMessage(clientKey: key, key: String(decoding: keyBytes, as: UTF8.self), content: bytes),
+                    nonce: nonce, timestamp: now, contentHash: contentHash))
             gateway.tree.append(nonce: nonce, labeledHash: labeledHash)
         }
         certificationDirty = true

@@ -30,8 +30,9 @@ enum CanisterBenchmarks {
         var callMicroseconds: [Double] = []
 
         func report(_ name: String, extra: String = "") {
-            print("{\"name\": \"\(name)\", \"instructions\": \(Int(median(instructions))), \"wasm_us\": \(rounded(median(wasmMicroseconds))), "
-                + "\"call_us\": \(rounded(median(callMicroseconds))), \"iterations\": \(instructions.count)\(extra)}")
+            print(
+                "{\"name\": \"\(name)\", \"instructions\": \(Int(median(instructions))), \"wasm_us\": \(rounded(median(wasmMicroseconds))), "
+                    + "\"call_us\": \(rounded(median(callMicroseconds))), \"iterations\": \(instructions.count)\(extra)}")
         }
 
         private func median(_ values: [Double]) -> Double {
@@ -59,7 +60,8 @@ enum CanisterBenchmarks {
 
         var logger = Logger(label: "bench-canister")
         logger.logLevel = .critical
-        let replica = try Replica(configuration: .init(seed: [UInt8](repeating: 3, count: 32), roundInterval: .milliseconds(50)), logger: logger)
+        let replica = try Replica(
+            configuration: .init(seed: [UInt8](repeating: 3, count: 32), roundInterval: .milliseconds(50)), logger: logger)
         let ready = AsyncStream<Int>.makeStream()
         let app = ReplicaServer.application(replica: replica, host: "127.0.0.1", port: 0, logger: logger) { ready.continuation.yield($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -68,9 +70,11 @@ enum CanisterBenchmarks {
             var iterator = ready.stream.makeAsyncIterator()
             let url = "http://127.0.0.1:\(await iterator.next() ?? 0)"
             func agent(_ identity: any Identity) -> HTTPAgent {
-                HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica, requestTimeout: .seconds(120),
-                                               pollingInterval: (.milliseconds(2), .milliseconds(20))),
-                          identity: identity)
+                HTTPAgent(
+                    configuration: .init(
+                        url: url, rootKey: .fetchFromReplica, requestTimeout: .seconds(120),
+                        pollingInterval: (.milliseconds(2), .milliseconds(20))),
+                    identity: identity)
             }
             let controller = agent(Ed25519Identity())
             let canister = try await ManagementCanister(agent: controller).deploy(
@@ -104,8 +108,11 @@ enum CanisterBenchmarks {
         }
 
         func open(_ client: HTTPAgent, nonce: UInt64) async throws {
-            try check(try await client.call(canister: canister, method: "ws_open", arg: try Candid.encode(
-                CanisterWsOpenArguments(clientNonce: nonce, gatewayPrincipal: gateway.identity.principal))), "ws_open")
+            try check(
+                try await client.call(
+                    canister: canister, method: "ws_open",
+                    arg: try Candid.encode(
+                        CanisterWsOpenArguments(clientNonce: nonce, gatewayPrincipal: gateway.identity.principal))), "ws_open")
         }
 
         func send(to principal: Principal, count: Int, size: Int = 32) async throws {
@@ -113,8 +120,11 @@ enum CanisterBenchmarks {
             var left = count
             while left > 0 {
                 let chunk = min(left, 500)
-                try check(try await controller.call(canister: canister, method: "send", arg: try Candid.encode(
-                    principal, [CandidBlob](repeating: CandidBlob(blob), count: chunk))), "send")
+                try check(
+                    try await controller.call(
+                        canister: canister, method: "send",
+                        arg: try Candid.encode(
+                            principal, [CandidBlob](repeating: CandidBlob(blob), count: chunk))), "send")
                 left -= chunk
             }
         }
@@ -140,12 +150,16 @@ enum CanisterBenchmarks {
             let client = makeAgent(Ed25519Identity())
             try await open(client, nonce: 1)
             let key = ClientKey(clientPrincipal: client.identity.principal, clientNonce: 1)
-            let content = try CandidEncoder.encode([.record([.field("text", .text(String(repeating: "b", count: 32)))])],
-                                                   types: [.record([.field("text", String.self)])])
+            let content = try CandidEncoder.encode(
+                [.record([.field("text", .text(String(repeating: "b", count: 32)))])],
+                types: [.record([.field("text", String.self)])])
             var messages = Samples()
             for sequence in 1...UInt64(iterations) {
-                let argument = try Candid.encode(CanisterWsMessageArguments(msg: WebsocketMessage(
-                    clientKey: key, sequenceNum: sequence, timestamp: replica.currentTime, isServiceMessage: false, content: content)),
+                let argument = try Candid.encode(
+                    CanisterWsMessageArguments(
+                        msg: WebsocketMessage(
+                            clientKey: key, sequenceNum: sequence, timestamp: replica.currentTime, isServiceMessage: false, content: content
+                        )),
                     CandidNull?.none)
                 try await measure(&messages) {
                     try check(try await client.call(canister: canister, method: "ws_message", arg: argument), "ws_message")
@@ -161,8 +175,11 @@ enum CanisterBenchmarks {
             var returned = 0
             for _ in 0..<iterations {
                 try await measure(&polls) {
-                    let result = try Candid.decode(CanisterWsGetMessagesResult.self, from: try await gateway.query(
-                        canister: canister, method: "ws_get_messages", arg: try Candid.encode(CanisterWsGetMessagesArguments(nonce: 0))))
+                    let result = try Candid.decode(
+                        CanisterWsGetMessagesResult.self,
+                        from: try await gateway.query(
+                            canister: canister, method: "ws_get_messages", arg: try Candid.encode(CanisterWsGetMessagesArguments(nonce: 0)))
+                    )
                     guard case .ok(let batch) = result else { throw BenchFailure("ws_get_messages failed") }
                     returned = batch.messages.count
                 }
@@ -176,7 +193,8 @@ enum CanisterBenchmarks {
                 try await open(client, nonce: 1)
                 try await send(to: client.identity.principal, count: queued - 1)
                 var sends = Samples()
-                let argument = try Candid.encode(client.identity.principal, [CandidBlob(try Candid.encode([UInt8](repeating: 0x63, count: 32)))])
+                let argument = try Candid.encode(
+                    client.identity.principal, [CandidBlob(try Candid.encode([UInt8](repeating: 0x63, count: 32)))])
                 for _ in 0..<min(iterations, 20) {
                     try await measure(&sends) {
                         try check(try await controller.call(canister: canister, method: "send", arg: argument), "send")
@@ -186,8 +204,9 @@ enum CanisterBenchmarks {
                 var largePolls = Samples()
                 for _ in 0..<min(iterations, 20) {
                     try await measure(&largePolls) {
-                        _ = try await gateway.query(canister: canister, method: "ws_get_messages",
-                                                    arg: try Candid.encode(CanisterWsGetMessagesArguments(nonce: UInt64(queued / 2))))
+                        _ = try await gateway.query(
+                            canister: canister, method: "ws_get_messages",
+                            arg: try Candid.encode(CanisterWsGetMessagesArguments(nonce: UInt64(queued / 2))))
                     }
                 }
                 largePolls.report("canister.ws_get_messages_50_at_queue_\(queued)", extra: ", \"queued\": \(queued)")
@@ -223,8 +242,9 @@ enum CanisterBenchmarks {
                     }
                 }
                 let perRecipient = broadcasts.instructions.sorted()[broadcasts.instructions.count / 2] / Double(recipients)
-                broadcasts.report("canister.broadcast_\(recipients)",
-                                  extra: ", \"recipients\": \(recipients), \"instructions_per_recipient\": \(Int(perRecipient))")
+                broadcasts.report(
+                    "canister.broadcast_\(recipients)",
+                    extra: ", \"recipients\": \(recipients), \"instructions_per_recipient\": \(Int(perRecipient))")
             }
         }
     }

@@ -87,8 +87,9 @@ struct BroadcastTests {
             for index in 0..<count {
                 let client = ClientKey(clientPrincipal: principal(UInt8(index % 200)), clientNonce: random.next())
                 let content = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-                messages.append(CanisterOutputMessage(
-                    clientKey: client, key: MessageKey.format(gateway: gateway1, nonce: UInt64(index) * 977), content: content))
+                messages.append(
+                    CanisterOutputMessage(
+                        clientKey: client, key: MessageKey.format(gateway: gateway1, nonce: UInt64(index) * 977), content: content))
             }
             for isEnd in [true, false] {
                 let batch = CanisterOutputCertifiedMessages(
@@ -142,14 +143,26 @@ struct MessageArgumentsDecodingTests {
         for cut in 0..<exact.count { #expect(WsMessageArgumentsDecoder.decode(Array(exact[..<cut])) == nil) }
         // An extra field in the message record: a valid subtype, left to the generic decoder.
         let extended = try CandidEncoder.encode(
-            [.record([.field("msg", .record(sorting: [
-                .field("client_key", message.clientKey), .field("sequence_num", UInt64(1)), .field("timestamp", UInt64(2)),
-                .field("is_service_message", false), .field("content", CandidBlob([1, 2, 3])), .field("extra", "x"),
-            ]))])],
-            types: [.record([.field("msg", .record([
-                .field("client_key", ClientKey.self), .field("sequence_num", UInt64.self), .field("timestamp", UInt64.self),
-                .field("is_service_message", Bool.self), .field("content", CandidBlob.self), .field("extra", String.self),
-            ]))])])
+            [
+                .record([
+                    .field(
+                        "msg",
+                        .record(sorting: [
+                            .field("client_key", message.clientKey), .field("sequence_num", UInt64(1)), .field("timestamp", UInt64(2)),
+                            .field("is_service_message", false), .field("content", CandidBlob([1, 2, 3])), .field("extra", "x"),
+                        ]))
+                ])
+            ],
+            types: [
+                .record([
+                    .field(
+                        "msg",
+                        .record([
+                            .field("client_key", ClientKey.self), .field("sequence_num", UInt64.self), .field("timestamp", UInt64.self),
+                            .field("is_service_message", Bool.self), .field("content", CandidBlob.self), .field("extra", String.self),
+                        ]))
+                ])
+            ])
         #expect(WsMessageArgumentsDecoder.decode(extended) == nil)
         #expect((try? Candid.decode(CanisterWsMessageArguments.self, from: extended))?.msg == message)
         #expect(WsMessageArgumentsDecoder.decode(try Candid.encode(UInt64(3))) == nil)
@@ -165,14 +178,17 @@ struct MessageContentEncodingTests {
         let numbers: [UInt64] = [0, 1, 23, 24, 255, 256, 65_535, 65_536, 0xffff_ffff, 0x1_0000_0000, .max]
         for index in 0..<60 {
             let message = WebsocketMessage(
-                clientKey: ClientKey(clientPrincipal: index % 7 == 0 ? Principal.anonymous : principal(UInt8(index)),
-                                     clientNonce: numbers[index % numbers.count]),
-                sequenceNum: numbers[(index / 3) % numbers.count], timestamp: index % 2 == 0 ? random.next() : numbers[index % numbers.count],
+                clientKey: ClientKey(
+                    clientPrincipal: index % 7 == 0 ? Principal.anonymous : principal(UInt8(index)),
+                    clientNonce: numbers[index % numbers.count]),
+                sequenceNum: numbers[(index / 3) % numbers.count],
+                timestamp: index % 2 == 0 ? random.next() : numbers[index % numbers.count],
                 isServiceMessage: index % 3 == 0,
                 content: (0..<[0, 1, 23, 24, 255, 256, 70_000][index % 7]).map { _ in UInt8.random(in: 0...255, using: &random) })
-            #expect(MessageContentEncoding.encode(
-                clientKey: message.clientKey, sequenceNum: message.sequenceNum, timestamp: message.timestamp,
-                isServiceMessage: message.isServiceMessage, content: message.content) == message.cborEncoded())
+            #expect(
+                MessageContentEncoding.encode(
+                    clientKey: message.clientKey, sequenceNum: message.sequenceNum, timestamp: message.timestamp,
+                    isServiceMessage: message.isServiceMessage, content: message.content) == message.cborEncoded())
         }
     }
 }

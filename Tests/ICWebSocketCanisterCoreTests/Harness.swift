@@ -93,8 +93,9 @@ struct Harness {
         #expect(tree.reconstruct() == certifiedData, "h(tree) must equal the certified data")
         #expect(tree.isWellFormed)
         for message in batch.messages {
-            #expect(tree.lookup(path: [MessageKey.certificationLabel, Array(message.key.utf8)])
-                == .found(SHA256.hash(message.content)))
+            #expect(
+                tree.lookup(path: [MessageKey.certificationLabel, Array(message.key.utf8)])
+                    == .found(SHA256.hash(message.content)))
         }
     }
 }

@@ -26,8 +26,10 @@ struct MessageRefusalTests {
     }
 
     /// One `ws_message` as the CDK runs it.
-    static func wsMessage(_ core: inout WebSocketCanisterCore, _ handlers: WebSocketHandlers, from client: Principal,
-                          seq: UInt64, content: [UInt8], now: UInt64) -> (CanisterWsMessageResult, [WebSocketHandlers.Refusal]) {
+    static func wsMessage(
+        _ core: inout WebSocketCanisterCore, _ handlers: WebSocketHandlers, from client: Principal,
+        seq: UInt64, content: [UInt8], now: UInt64
+    ) -> (CanisterWsMessageResult, [WebSocketHandlers.Refusal]) {
         let key = core.clientKey(of: client) ?? ClientKey(clientPrincipal: client, clientNonce: 1)
         let message = WebsocketMessage(clientKey: key, sequenceNum: seq, timestamp: now, isServiceMessage: false, content: content)
         let result = core.wsMessage(caller: client, CanisterWsMessageArguments(msg: message), now: now)
@@ -74,8 +76,12 @@ struct MessageRefusalTests {
         let (reply, refusals) = Self.wsMessage(&h.core, handlers, from: clientA, seq: 5, content: [0xff], now: h.now)
         #expect(reply == .err("Expected incoming sequence number 1 but got 5"))
         #expect(refusals.isEmpty)
-        #expect(WebSocketCanisterCore.messageReply(.err("core"), refusals: [
-            WebSocketHandlers.Refusal(clientPrincipal: clientA, refusal: WebSocketMessageRefusal("app"))]) == .err("core"))
+        #expect(
+            WebSocketCanisterCore.messageReply(
+                .err("core"),
+                refusals: [
+                    WebSocketHandlers.Refusal(clientPrincipal: clientA, refusal: WebSocketMessageRefusal("app"))
+                ]) == .err("core"))
     }
 
     @Test("garbage bytes are refused, not trapped on")

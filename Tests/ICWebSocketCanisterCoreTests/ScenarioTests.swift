@@ -56,8 +56,9 @@ struct ScenarioTests {
         #expect(batch.messages.map { service($0) } == [.openMessage(clientKey: old), .openMessage(clientKey: new)])
         #expect(h.send(clientA) == .ok)
         #expect(h.poll(from: 2).messages.first?.clientKey == new)
-        #expect(h.message(clientA, key: old, seq: 1)
-            == .err("Client with principal \(clientA) has a different key than the one used in the message"))
+        #expect(
+            h.message(clientA, key: old, seq: 1)
+                == .err("Client with principal \(clientA) has a different key than the one used in the message"))
     }
 
     @Test("5: ws_message from a principal without a connection")
@@ -71,11 +72,13 @@ struct ScenarioTests {
         var h = Harness()
         h.open(clientA, nonce: 1)
         let otherPrincipal = ClientKey(clientPrincipal: clientB, clientNonce: 1)
-        #expect(h.message(clientA, key: otherPrincipal, seq: 1)
-            == .err("Client with principal \(clientB) has a different key than the one used in the message"))
+        #expect(
+            h.message(clientA, key: otherPrincipal, seq: 1)
+                == .err("Client with principal \(clientB) has a different key than the one used in the message"))
         let otherNonce = ClientKey(clientPrincipal: clientA, clientNonce: 2)
-        #expect(h.message(clientA, key: otherNonce, seq: 1)
-            == .err("Client with principal \(clientA) has a different key than the one used in the message"))
+        #expect(
+            h.message(clientA, key: otherNonce, seq: 1)
+                == .err("Client with principal \(clientA) has a different key than the one used in the message"))
     }
 
     @Test("7: first ws_message with sequence number 1 reaches on_message")
@@ -276,8 +279,10 @@ struct ScenarioTests {
         h.open(clientA)
         #expect(h.send(clientA, [5]) == .ok)
         let batch = h.poll(from: 1)
-        #expect(decoded(batch.messages[0]) == WebsocketMessage(
-            clientKey: h.core.clientKey(of: clientA)!, sequenceNum: 2, timestamp: h.now, isServiceMessage: false, content: [5]))
+        #expect(
+            decoded(batch.messages[0])
+                == WebsocketMessage(
+                    clientKey: h.core.clientKey(of: clientA)!, sequenceNum: 2, timestamp: h.now, isServiceMessage: false, content: [5]))
     }
 
     @Test("23: close")
@@ -350,7 +355,8 @@ struct ScenarioTests {
         #expect(h.core.clientKey(of: clientB) != nil)
         h.advance(ms: 240_000)  // next tick: B gets an ack
         let forB = h.poll().messages.filter { $0.clientKey.clientPrincipal == clientB }
-        #expect(forB.map { service($0) } == [.openMessage(clientKey: h.core.clientKey(of: clientB)!), .ackMessage(lastIncomingSequenceNum: 0)])
+        #expect(
+            forB.map { service($0) } == [.openMessage(clientKey: h.core.clientKey(of: clientB)!), .ackMessage(lastIncomingSequenceNum: 0)])
     }
 
     @Test("28: gateway switch: counters restart per connection, nonces per gateway")
@@ -398,10 +404,11 @@ struct ScenarioTests {
         h.message(clientA, seq: 2, content: [2])
         _ = h.core.close(clientA, now: h.now)
         h.endOfMessage()
-        #expect(h.events == [
-            .open(clientPrincipal: clientA), .message(clientPrincipal: clientA, content: [1]),
-            .message(clientPrincipal: clientA, content: [2]), .close(clientPrincipal: clientA),
-        ])
+        #expect(
+            h.events == [
+                .open(clientPrincipal: clientA), .message(clientPrincipal: clientA, content: [1]),
+                .message(clientPrincipal: clientA, content: [2]), .close(clientPrincipal: clientA),
+            ])
     }
 }
 

@@ -1,7 +1,7 @@
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 extension CanisterReplicaTests {
@@ -118,8 +118,9 @@ extension CanisterReplicaTests {
                 // The IC keeps certified data across an upgrade; post_upgrade re-certifies the empty queue.
                 #expect(bed.certifiedData == emptyQueues)
                 #expect(try await gateway.poll(from: 0).messages.isEmpty)
-                #expect(try await gateway.relay(client.appMessage(sequence: 1, "hello"))
-                    == .err("Client with principal \(client.principal) doesn't have an open connection"))
+                #expect(
+                    try await gateway.relay(client.appMessage(sequence: 1, "hello"))
+                        == .err("Client with principal \(client.principal) doesn't have an open connection"))
 
                 #expect(try await gateway.open(client) == .ok)
                 let reopened = try await gateway.pollAll()
@@ -141,8 +142,9 @@ extension CanisterReplicaTests {
                 let bob = bed.client(nonce: 2)
                 #expect(try await gateway.open(alice) == .ok)
                 #expect(try await gateway.open(bob) == .ok)
-                #expect(try await bed.anonymous.query(bed.canister, "members", returning: [Principal].self).sorted()
-                    == [alice.principal, bob.principal].sorted())
+                #expect(
+                    try await bed.anonymous.query(bed.canister, "members", returning: [Principal].self).sorted()
+                        == [alice.principal, bob.principal].sorted())
                 let hello = try Candid.encode(ChatMessage(from: "ignored", text: "hello"))
                 #expect(try await gateway.relay(alice.messageEnvelope(sequence: 1, content: hello)) == .ok)
                 #expect(try await gateway.close(bob.key) == .ok)
@@ -152,16 +154,18 @@ extension CanisterReplicaTests {
                     messages.filter { $0.clientKey == client.key && !$0.message.isServiceMessage }
                         .compactMap { try? Candid.decode(ChatMessage.self, from: $0.message.content) }
                 }
-                #expect(chat(to: alice) == [
-                    ChatMessage(from: "system", text: "\(alice.principal) joined"),
-                    ChatMessage(from: "system", text: "\(bob.principal) joined"),
-                    ChatMessage(from: alice.principal.description, text: "hello"),
-                    ChatMessage(from: "system", text: "\(bob.principal) left"),
-                ])
-                #expect(chat(to: bob) == [
-                    ChatMessage(from: "system", text: "\(bob.principal) joined"),
-                    ChatMessage(from: alice.principal.description, text: "hello"),
-                ])
+                #expect(
+                    chat(to: alice) == [
+                        ChatMessage(from: "system", text: "\(alice.principal) joined"),
+                        ChatMessage(from: "system", text: "\(bob.principal) joined"),
+                        ChatMessage(from: alice.principal.description, text: "hello"),
+                        ChatMessage(from: "system", text: "\(bob.principal) left"),
+                    ])
+                #expect(
+                    chat(to: bob) == [
+                        ChatMessage(from: "system", text: "\(bob.principal) joined"),
+                        ChatMessage(from: alice.principal.description, text: "hello"),
+                    ])
                 // Per-client sequence numbers stay gap-free across the fan-out.
                 for client in [alice, bob] {
                     let sequences = messages.filter { $0.clientKey == client.key }.map(\.sequence)

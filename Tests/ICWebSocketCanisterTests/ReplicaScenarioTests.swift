@@ -1,7 +1,7 @@
 import ICAgent
 import ICCore
-import ICWebSocketTesting
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 extension CanisterReplicaTests {
@@ -66,8 +66,9 @@ extension CanisterReplicaTests {
                 #expect(messages.compactMap(\.service).allSatisfy { if case .openMessage = $0 { true } else { false } })
                 #expect(messages.last?.appText == "after reopen")
                 #expect(messages.last?.sequence == 2)
-                #expect(try await gateway.relay(first.messageEnvelope(sequence: 1, content: [], key: first.key))
-                    == .err("Client with principal \(first.principal) has a different key than the one used in the message"))
+                #expect(
+                    try await gateway.relay(first.messageEnvelope(sequence: 1, content: [], key: first.key))
+                        == .err("Client with principal \(first.principal) has a different key than the one used in the message"))
                 // on_close ran for the evicted key.
                 #expect(bed.log.filter { $0 == "Client \(first.principal) disconnected" }.count == 1)
             }
@@ -78,16 +79,19 @@ extension CanisterReplicaTests {
             try await Testbed.withTestCanister { (bed: WebSocketTestbed) async throws in
                 let gateway = bed.gateway()
                 let stranger = bed.client(nonce: 1)
-                #expect(try await gateway.relay(stranger.appMessage(sequence: 1, "hi"))
-                    == .err("Client with principal \(stranger.principal) doesn't have an open connection"))
+                #expect(
+                    try await gateway.relay(stranger.appMessage(sequence: 1, "hi"))
+                        == .err("Client with principal \(stranger.principal) doesn't have an open connection"))
                 let client = bed.client(nonce: 5)
                 #expect(try await gateway.open(client) == .ok)
                 let otherPrincipal = ClientKey(clientPrincipal: stranger.principal, clientNonce: 5)
-                #expect(try await gateway.relay(client.messageEnvelope(sequence: 1, content: [], key: otherPrincipal))
-                    == .err("Client with principal \(stranger.principal) has a different key than the one used in the message"))
+                #expect(
+                    try await gateway.relay(client.messageEnvelope(sequence: 1, content: [], key: otherPrincipal))
+                        == .err("Client with principal \(stranger.principal) has a different key than the one used in the message"))
                 let otherNonce = ClientKey(clientPrincipal: client.principal, clientNonce: 6)
-                #expect(try await gateway.relay(client.messageEnvelope(sequence: 1, content: [], key: otherNonce))
-                    == .err("Client with principal \(client.principal) has a different key than the one used in the message"))
+                #expect(
+                    try await gateway.relay(client.messageEnvelope(sequence: 1, content: [], key: otherNonce))
+                        == .err("Client with principal \(client.principal) has a different key than the one used in the message"))
                 // Neither failure consumed the sequence number.
                 #expect(try await gateway.relay(client.appMessage(sequence: 1, "hello")) == .ok)
             }
@@ -115,13 +119,17 @@ extension CanisterReplicaTests {
                 let gateway = bed.gateway()
                 let client = bed.client(nonce: 8)
                 #expect(try await gateway.open(client) == .ok)
-                #expect(try await gateway.relay(client.appMessage(sequence: 2, "skipped one")) == .err("Expected incoming sequence number 1 but got 2"))
+                #expect(
+                    try await gateway.relay(client.appMessage(sequence: 2, "skipped one"))
+                        == .err("Expected incoming sequence number 1 but got 2"))
                 let close = try #require(try await gateway.poll(from: 1).messages.first)
                 #expect(close.service == .closeMessage(reason: .wrongSequenceNumber))
                 #expect(close.sequence == 2)
-                #expect(try await gateway.close(client.key) == .err("Client with key \(client.principal)_8 doesn't have an open connection"))
-                #expect(try await gateway.relay(client.appMessage(sequence: 1, "too late"))
-                    == .err("Client with principal \(client.principal) doesn't have an open connection"))
+                #expect(
+                    try await gateway.close(client.key) == .err("Client with key \(client.principal)_8 doesn't have an open connection"))
+                #expect(
+                    try await gateway.relay(client.appMessage(sequence: 1, "too late"))
+                        == .err("Client with principal \(client.principal) doesn't have an open connection"))
             }
         }
 
@@ -131,15 +139,21 @@ extension CanisterReplicaTests {
                 let gateway = bed.gateway()
                 let client = bed.client(nonce: 9)
                 #expect(try await gateway.open(client) == .ok)
-                guard case .err(let decoding) = try await gateway.relay(client.messageEnvelope(
-                    sequence: 1, content: try Candid.encode(AppMessage(text: "not a service message")), isService: true)) else {
+                guard
+                    case .err(let decoding) = try await gateway.relay(
+                        client.messageEnvelope(
+                            sequence: 1, content: try Candid.encode(AppMessage(text: "not a service message")), isService: true))
+                else {
                     Issue.record("a service message of another type was accepted")
                     return
                 }
                 #expect(decoding.hasPrefix("Error decoding service message content:"))
-                #expect(try await gateway.relay(client.messageEnvelope(
-                    sequence: 2, content: WebsocketServiceMessageContent.ackMessage(lastIncomingSequenceNum: 0).encoded(), isService: true))
-                    == .err("Invalid service message"))
+                #expect(
+                    try await gateway.relay(
+                        client.messageEnvelope(
+                            sequence: 2, content: WebsocketServiceMessageContent.ackMessage(lastIncomingSequenceNum: 0).encoded(),
+                            isService: true))
+                        == .err("Invalid service message"))
                 #expect(try await gateway.relay(client.keepAlive(sequence: 3, lastIncoming: 1)) == .ok)
                 // Still registered: only the open message was ever queued.
                 #expect(try await gateway.pollAll().count == 1)
@@ -151,14 +165,17 @@ extension CanisterReplicaTests {
         func unknownGateway() async throws {
             try await Testbed.withTestCanister { (bed: WebSocketTestbed) async throws in
                 let stranger = bed.gateway()
-                let result = try await stranger.agent.query(bed.canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: 0),
-                                                            returning: CanisterWsGetMessagesResult.self)
+                let result = try await stranger.agent.query(
+                    bed.canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: 0),
+                    returning: CanisterWsGetMessagesResult.self)
                 #expect(result == .ok(.empty))
                 // Also once another gateway has messages.
                 let gateway = bed.gateway()
                 #expect(try await gateway.open(bed.client(nonce: 1)) == .ok)
-                #expect(try await stranger.agent.query(bed.canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: 0),
-                                                       returning: CanisterWsGetMessagesResult.self) == .ok(.empty))
+                #expect(
+                    try await stranger.agent.query(
+                        bed.canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: 0),
+                        returning: CanisterWsGetMessagesResult.self) == .ok(.empty))
             }
         }
 
@@ -246,8 +263,12 @@ extension CanisterReplicaTests {
                 #expect(try await first.close(client.key) == .err("Gateway with principal \(first.principal) is not registered"))
                 #expect(try await first.open(client) == .ok)
                 #expect(try await second.open(other) == .ok)
-                #expect(try await first.close(other.key) == .err("Client with key \(other.principal)_22 was not registered to gateway \(first.principal)"))
-                #expect(try await second.close(client.key) == .err("Client with key \(client.principal)_21 was not registered to gateway \(second.principal)"))
+                #expect(
+                    try await first.close(other.key)
+                        == .err("Client with key \(other.principal)_22 was not registered to gateway \(first.principal)"))
+                #expect(
+                    try await second.close(client.key)
+                        == .err("Client with key \(client.principal)_21 was not registered to gateway \(second.principal)"))
                 let unknown = ClientKey(clientPrincipal: other.principal, clientNonce: 99)
                 #expect(try await first.close(unknown) == .err("Client with key \(other.principal)_99 doesn't have an open connection"))
                 #expect(try await first.close(client.key) == .ok)
@@ -263,18 +284,26 @@ extension CanisterReplicaTests {
                 let gateway = bed.gateway()
                 let client = bed.client(nonce: 23)
                 let stranger = bed.client(nonce: 1)
-                #expect(try await bed.send(to: stranger.principal, ["x"]) == .err("Client with principal \(stranger.principal) doesn't have an open connection"))
-                #expect(try await bed.closeByApplication(stranger.principal) == .err("Client with principal \(stranger.principal) doesn't have an open connection"))
+                #expect(
+                    try await bed.send(to: stranger.principal, ["x"])
+                        == .err("Client with principal \(stranger.principal) doesn't have an open connection"))
+                #expect(
+                    try await bed.closeByApplication(stranger.principal)
+                        == .err("Client with principal \(stranger.principal) doesn't have an open connection"))
                 #expect(try await gateway.open(client) == .ok)
                 #expect(try await bed.send(to: client.principal, ["one", "two"]) == .ok)
                 #expect(try await bed.send(to: client.principal, []) == .ok)
                 #expect(try await bed.closeByApplication(client.principal) == .ok)
-                #expect(try await bed.closeByApplication(client.principal) == .err("Client with principal \(client.principal) doesn't have an open connection"))
+                #expect(
+                    try await bed.closeByApplication(client.principal)
+                        == .err("Client with principal \(client.principal) doesn't have an open connection"))
                 let messages = try await gateway.pollAll()
                 #expect(messages.map(\.sequence) == [1, 2, 3, 4])
                 #expect(messages.dropFirst().prefix(2).map(\.appText) == ["one", "two"])
                 #expect(messages.last?.service == .closeMessage(reason: .closedByApplication))
-                #expect(try await bed.send(to: client.principal, ["gone"]) == .err("Client with principal \(client.principal) doesn't have an open connection"))
+                #expect(
+                    try await bed.send(to: client.principal, ["gone"])
+                        == .err("Client with principal \(client.principal) doesn't have an open connection"))
             }
         }
 
@@ -311,7 +340,8 @@ extension CanisterReplicaTests {
                 let messages = try await gateway.pollAll()
                 #expect(messages.map(\.sequence) == [2, 3])
                 #expect(messages.last?.service == .closeMessage(reason: .keepAliveTimeout))
-                #expect(try await gateway.close(client.key) == .err("Client with key \(client.principal)_25 doesn't have an open connection"))
+                #expect(
+                    try await gateway.close(client.key) == .err("Client with key \(client.principal)_25 doesn't have an open connection"))
             }
         }
 
@@ -381,7 +411,8 @@ extension CanisterReplicaTests {
             try await Testbed.withTestCanister { (bed: WebSocketTestbed) async throws in
                 let module = try CanisterModules.testCanister()
                 do {
-                    _ = try await bed.local.deploy(module: module, arg: try Candid.encode(UInt64(10), UInt64(60_000)), agent: bed.controller)
+                    _ = try await bed.local.deploy(
+                        module: module, arg: try Candid.encode(UInt64(10), UInt64(60_000)), agent: bed.controller)
                     Issue.record("install with send_ack_interval_ms = 60 000 succeeded")
                 } catch AgentError.rejected(let reject) {
                     #expect(reject.message.contains("send_ack_interval_ms must be greater than CLIENT_KEEP_ALIVE_TIMEOUT_MS"))

@@ -3,8 +3,8 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
-import ICWebSocketTesting
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import NIOCore
 import Testing
 
@@ -35,15 +35,19 @@ struct WebSocketTestbed: Sendable {
     static let keepAliveTimeoutMs: UInt64 = 60_000
 
     /// Runs `body` with the test canister installed with `init(max, interval)`.
-    static func withTestCanister(maxReturned: UInt64 = defaultInitArguments.0, ackIntervalMs: UInt64 = defaultInitArguments.1,
-                                 _ body: @Sendable (WebSocketTestbed) async throws -> Void) async throws {
+    static func withTestCanister(
+        maxReturned: UInt64 = defaultInitArguments.0, ackIntervalMs: UInt64 = defaultInitArguments.1,
+        _ body: @Sendable (WebSocketTestbed) async throws -> Void
+    ) async throws {
         let module = try CanisterModules.testCanister()
         try await with(module: module, arg: try Candid.encode(maxReturned, ackIntervalMs), body)
     }
 
     /// Runs `body` with `module` installed with `arg`, in a manual-time replica.
-    static func with(module: [UInt8], arg: [UInt8] = Candid.encode(),
-                     _ body: @Sendable (WebSocketTestbed) async throws -> Void) async throws {
+    static func with(
+        module: [UInt8], arg: [UInt8] = Candid.encode(),
+        _ body: @Sendable (WebSocketTestbed) async throws -> Void
+    ) async throws {
         try await LocalReplica.run(manual: true) { local in
             let controller = agent(local, Ed25519Identity())
             let canister = try await local.deploy(module: module, arg: arg, agent: controller)
@@ -60,10 +64,12 @@ struct WebSocketTestbed: Sendable {
     /// executing megabyte messages on a busy machine (the shared HTTP client gives up reading
     /// after 90 s).
     static func agent(_ local: LocalReplica, _ identity: any Identity) -> HTTPAgent {
-        HTTPAgent(configuration: .init(url: local.url, rootKey: .fetchFromReplica, requestTimeout: .seconds(300),
-                                       verifiesQuerySignatures: true, pollingInterval: (.milliseconds(5), .milliseconds(50)),
-                                       clock: local.clock),
-                  identity: identity, httpClient: patientHTTPClient)
+        HTTPAgent(
+            configuration: .init(
+                url: local.url, rootKey: .fetchFromReplica, requestTimeout: .seconds(300),
+                verifiesQuerySignatures: true, pollingInterval: (.milliseconds(5), .milliseconds(50)),
+                clock: local.clock),
+            identity: identity, httpClient: patientHTTPClient)
     }
 
     /// Lives as long as the test process (an HTTPClient must be shut down before it is released).
@@ -89,8 +95,9 @@ struct WebSocketTestbed: Sendable {
     /// `send : (principal, vec blob) -> (variant { Ok; Err : text })` with `AppMessage`s.
     func send(to principal: Principal, _ texts: [String]) async throws -> CanisterWsResult {
         let blobs = try texts.map { CandidBlob(try Candid.encode(AppMessage(text: $0))) }
-        return try await anonymous.call(canister, "send", arguments: try Candid.encode(principal, blobs),
-                                        returning: CanisterWsResult.self)
+        return try await anonymous.call(
+            canister, "send", arguments: try Candid.encode(principal, blobs),
+            returning: CanisterWsResult.self)
     }
 
     /// `close : (principal) -> (variant { Ok; Err : text })`.
@@ -165,8 +172,9 @@ struct TestClient: Sendable {
             kind: .call(canisterID: testbed.canister, methodName: method, arg: arg), sender: principal,
             ingressExpiry: IngressExpiry.value(nowNanoseconds: testbed.local.clock()),
             nonce: (0..<8).map { _ in UInt8.random(in: 0...255) })
-        return SignedCall(bytes: try Envelope.signed(content, by: identity).encoded(), requestID: content.requestID,
-                          ingressExpiry: content.ingressExpiry)
+        return SignedCall(
+            bytes: try Envelope.signed(content, by: identity).encoded(), requestID: content.requestID,
+            ingressExpiry: content.ingressExpiry)
     }
 
     /// The `ws_open` envelope naming `gateway`.
@@ -176,8 +184,9 @@ struct TestClient: Sendable {
 
     /// A `ws_message` envelope with an application message (`AppMessage`) or raw content.
     func messageEnvelope(sequence: UInt64, content: [UInt8], isService: Bool = false, key: ClientKey? = nil) throws -> SignedCall {
-        let message = WebsocketMessage(clientKey: key ?? self.key, sequenceNum: sequence, timestamp: testbed.local.clock(),
-                                       isServiceMessage: isService, content: content)
+        let message = WebsocketMessage(
+            clientKey: key ?? self.key, sequenceNum: sequence, timestamp: testbed.local.clock(),
+            isServiceMessage: isService, content: content)
         // The second argument (`opt AppMessage`) is sent as `null`, as the SDK does.
         return try envelope("ws_message", try Candid.encode(CanisterWsMessageArguments(msg: message), CandidNull?.none))
     }
@@ -187,8 +196,11 @@ struct TestClient: Sendable {
     }
 
     func keepAlive(sequence: UInt64, lastIncoming: UInt64) throws -> SignedCall {
-        try messageEnvelope(sequence: sequence, content: WebsocketServiceMessageContent.keepAliveMessage(
-            lastIncomingSequenceNum: lastIncoming).encoded(), isService: true)
+        try messageEnvelope(
+            sequence: sequence,
+            content: WebsocketServiceMessageContent.keepAliveMessage(
+                lastIncomingSequenceNum: lastIncoming
+            ).encoded(), isService: true)
     }
 }
 
@@ -210,8 +222,9 @@ struct TestGateway: Sendable {
 
     /// Submits a client's envelope byte for byte and decodes the `variant { Ok; Err }` reply.
     func relay(_ call: SignedCall) async throws -> CanisterWsResult {
-        let reply = try await agent.submitCall(call.bytes, requestID: call.requestID, effectiveCanisterID: testbed.canister,
-                                               ingressExpiry: call.ingressExpiry)
+        let reply = try await agent.submitCall(
+            call.bytes, requestID: call.requestID, effectiveCanisterID: testbed.canister,
+            ingressExpiry: call.ingressExpiry)
         return try Candid.decode(CanisterWsResult.self, from: reply)
     }
 
@@ -227,8 +240,9 @@ struct TestGateway: Sendable {
 
     /// `ws_get_messages` from `nonce`, verified as a client verifies each message.
     func poll(from nonce: UInt64) async throws -> PolledBatch {
-        let result = try await agent.query(testbed.canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: nonce),
-                                           returning: CanisterWsGetMessagesResult.self)
+        let result = try await agent.query(
+            testbed.canister, "ws_get_messages", CanisterWsGetMessagesArguments(nonce: nonce),
+            returning: CanisterWsGetMessagesResult.self)
         guard case .ok(let batch) = result else { throw TestbedFailure("ws_get_messages returned \(result)") }
         return try PolledBatch(verifying: batch, gateway: principal, testbed: testbed)
     }

@@ -87,7 +87,7 @@ struct ClientSessionTests {
         var session = makeSession(factory)
         guard
             case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false)
-                })
+            })
         else {
             Issue.record("send before the handshake must fail with notOpen")
             return
@@ -95,7 +95,7 @@ struct ClientSessionTests {
         _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway).encoded())
         guard
             case .notOpen? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false)
-                })
+            })
         else {
             Issue.record("send before the open message must fail with notOpen")
             return
@@ -105,7 +105,7 @@ struct ClientSessionTests {
         session.close()
         guard
             case .closed? = error({ () throws(ICWebSocketClientError) in _ = try session.nextMessage(content: [1], isServiceMessage: false)
-                })
+            })
         else {
             Issue.record("send after close must fail with closed")
             return

@@ -47,17 +47,19 @@ func broadcast(_ message: ChatMessage) {
     ICWebSocket.broadcast(bytes, toGroup: room)
 }
 
-func handlers() -> WebSocketHandlers { WebSocketHandlers(
-    onOpen: { principal in
-        ICWebSocket.join(principal, group: room)
-        broadcast(ChatMessage(from: "system", text: "\(principal) joined"))
-    },
-    onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
-        // Refused, not ignored: the library logs the refusal and replies `Err` to the client.
-        let message = try WebSocketMessageRefusal.decode(ChatInput.self, named: "record { text : text }", from: bytes)
-        broadcast(ChatMessage(from: principal.description, text: message.text))
-    },
-    onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) }) }
+func handlers() -> WebSocketHandlers {
+    WebSocketHandlers(
+        onOpen: { principal in
+            ICWebSocket.join(principal, group: room)
+            broadcast(ChatMessage(from: "system", text: "\(principal) joined"))
+        },
+        onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
+            // Refused, not ignored: the library logs the refusal and replies `Err` to the client.
+            let message = try WebSocketMessageRefusal.decode(ChatInput.self, named: "record { text : text }", from: bytes)
+            broadcast(ChatMessage(from: principal.description, text: message.text))
+        },
+        onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) })
+}
 
 @_expose(wasm, "canister_init") @_cdecl("canister_init")
 func canisterInit() {

@@ -138,11 +138,13 @@ public enum ICWebSocket {
 
 @_expose(wasm, "canister_update ws_open") @_cdecl("canister_update_ws_open")
 func wsOpen() {
-    Canister.update(CanisterWsOpenArguments.self, replyBytes: { args in
-        let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
-        ICWebSocket.dispatchEvents()
-        return WsResultReply.encode(result)
-    })
+    Canister.update(
+        CanisterWsOpenArguments.self,
+        replyBytes: { args in
+            let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
+            ICWebSocket.dispatchEvents()
+            return WsResultReply.encode(result)
+        })
 }
 
 @_expose(wasm, "canister_update ws_message") @_cdecl("canister_update_ws_message")
@@ -168,26 +170,30 @@ func wsMessage() {
 
 @_expose(wasm, "canister_update ws_close") @_cdecl("canister_update_ws_close")
 func wsClose() {
-    Canister.update(CanisterWsCloseArguments.self, replyBytes: { args in
-        let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
-        ICWebSocket.dispatchEvents()
-        return WsResultReply.encode(result)
-    })
+    Canister.update(
+        CanisterWsCloseArguments.self,
+        replyBytes: { args in
+            let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
+            ICWebSocket.dispatchEvents()
+            return WsResultReply.encode(result)
+        })
 }
 
 @_expose(wasm, "canister_query ws_get_messages") @_cdecl("canister_query_ws_get_messages")
 func wsGetMessages() {
-    Canister.query(CanisterWsGetMessagesArguments.self, replyBytes: { args in
-        let result: CanisterWsGetMessagesResult
-        do throws(CanisterTrap) {
-            let caller = Message.caller()
-            let certificate = CertifiedData.certificate()
-            result = try ICWebSocket.core.wsGetMessages(caller: caller, args, certificate: certificate)
-        } catch {
-            trap(error.message)
-        }
-        // The batch is written straight to Candid (the generic encoder costs ~10× more).
-        if case .ok(let batch) = result { return GetMessagesReply.encode(batch) }
-        return unwrapOrTrap(try? Candid.encode(result), "failed to encode the reply")
-    })
+    Canister.query(
+        CanisterWsGetMessagesArguments.self,
+        replyBytes: { args in
+            let result: CanisterWsGetMessagesResult
+            do throws(CanisterTrap) {
+                let caller = Message.caller()
+                let certificate = CertifiedData.certificate()
+                result = try ICWebSocket.core.wsGetMessages(caller: caller, args, certificate: certificate)
+            } catch {
+                trap(error.message)
+            }
+            // The batch is written straight to Candid (the generic encoder costs ~10× more).
+            if case .ok(let batch) = result { return GetMessagesReply.encode(batch) }
+            return unwrapOrTrap(try? Candid.encode(result), "failed to encode the reply")
+        })
 }

@@ -14,7 +14,11 @@ func canisterInit() {
 }
 
 @_expose(wasm, "canister_update inc") @_cdecl("canister_update_inc")
-func inc() { Canister.method { () -> UInt64 in counter += 1; return counter } }
+func inc() {
+    Canister.method { () -> UInt64 in
+        counter += 1; return counter
+    }
+}
 
 @_expose(wasm, "canister_query get") @_cdecl("canister_query_get")
 func get() { Canister.query(CandidNull?.self) { _ in counter } }

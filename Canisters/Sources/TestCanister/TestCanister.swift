@@ -33,7 +33,6 @@ struct AppMessage: CandidCodable {
     init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
 }
 
-
 func decodeInit() -> WebSocketParameters {
     let bytes = Message.argumentBytes()
     do {
@@ -91,13 +90,15 @@ func canisterPostUpgrade() {
 /// application message; stops at the first error.
 @_expose(wasm, "canister_update send") @_cdecl("canister_update_send")
 func sendMethod() {
-    Canister.method(Principal.self, [CandidBlob].self, replyBytes: { principal, messages in
-        for message in messages {
-            let result = ICWebSocket.send(principal, message.bytes)
-            if case .err = result { return WsResultReply.encode(result) }
-        }
-        return WsResultReply.encode(.ok)
-    })
+    Canister.method(
+        Principal.self, [CandidBlob].self,
+        replyBytes: { principal, messages in
+            for message in messages {
+                let result = ICWebSocket.send(principal, message.bytes)
+                if case .err = result { return WsResultReply.encode(result) }
+            }
+            return WsResultReply.encode(.ok)
+        })
 }
 
 @_expose(wasm, "canister_update close") @_cdecl("canister_update_close")
@@ -131,4 +132,3 @@ func broadcastMethod() {
         UInt64(ICWebSocket.broadcast(message.bytes, to: principals ?? ICWebSocket.clients.map { $0.clientPrincipal }))
     }
 }
-

@@ -260,7 +260,8 @@ extension CBORDecoder {
                     throw CBORError(.invalidStringChunk(expectedMajorType: head.major, foundMajorType: chunk.major), at: chunk.start)
                 }
                 guard chunk.argument <= UInt64(limits.maxStringLength - result.count) else {
-                    throw CBORError(.stringTooLong(length: UInt64(result.count) &+ chunk.argument, limit: limits.maxStringLength), at: chunk.start)
+                    throw CBORError(
+                        .stringTooLong(length: UInt64(result.count) &+ chunk.argument, limit: limits.maxStringLength), at: chunk.start)
                 }
                 let slice = try readDefiniteChunk(chunk, isText: isText)
                 result.append(contentsOf: slice)

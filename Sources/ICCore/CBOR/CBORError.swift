@@ -104,7 +104,8 @@ public struct CBORError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unexpectedBreak:
             return "CBOR: unexpected break (0xff) outside an indefinite-length item \(at)"
         case .invalidStringChunk(let expected, let found):
-            return "CBOR: chunk \(at) of an indefinite-length string of major type \(expected) must be a definite-length string of the same type (found major type \(found))"
+            return
+                "CBOR: chunk \(at) of an indefinite-length string of major type \(expected) must be a definite-length string of the same type (found major type \(found))"
         case .missingMapValue:
             return "CBOR: indefinite-length map ends after a key without a value \(at)"
         case .invalidUTF8:

@@ -127,7 +127,7 @@ struct CandidValueCoercer {
     private mutating func optional(_ payload: CandidValue, _ inner: Int) throws(CandidError) -> CandidValue {
         do throws(CandidError) {
             return .opt(try coerce(payload, to: inner))
-        } catch where error.isCoercionFailure {
+        } catch  where error.isCoercionFailure {
             return .opt(nil)
         }
     }

@@ -226,8 +226,10 @@ struct CandidValueReader {
     var zeroSized = 0
     var subtyping: CandidSubtypeChecker?
 
-    init(bytes: [UInt8], offset: Int, wire: CandidTypeTable, expected: CandidTypeTable,
-         expectedIsWire: Bool, limits: CandidDecoder.Limits) {
+    init(
+        bytes: [UInt8], offset: Int, wire: CandidTypeTable, expected: CandidTypeTable,
+        expectedIsWire: Bool, limits: CandidDecoder.Limits
+    ) {
         self.reader = CandidByteReader(bytes, offset: offset)
         self.wire = wire
         self.expected = expected
@@ -415,7 +417,7 @@ struct CandidValueReader {
         let start = reader.offset
         do throws(CandidError) {
             return .opt(try value(w, e))
-        } catch where error.isCoercionFailure {
+        } catch  where error.isCoercionFailure {
             reader.offset = start
             try skip(w)
             return .opt(nil)

@@ -168,7 +168,7 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isCoercionFailure: Bool {
         switch kind {
         case .typeMismatch, .missingField, .unknownVariantTag, .notASubtype, .numberOutOfRange,
-             .valueDoesNotFitType:
+            .valueDoesNotFitType:
             return true
         default:
             return false

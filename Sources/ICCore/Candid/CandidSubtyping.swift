@@ -53,7 +53,8 @@ struct CandidSubtypeChecker {
         }
         if a < 0 { return false }
 
-        let key = UInt64(UInt32(truncatingIfNeeded: a)) << 33 | UInt64(UInt32(truncatingIfNeeded: b)) << 1
+        let key =
+            UInt64(UInt32(truncatingIfNeeded: a)) << 33 | UInt64(UInt32(truncatingIfNeeded: b)) << 1
             | (flipped ? 1 : 0)
         if let result = known[key] { return result }
         depth += 1

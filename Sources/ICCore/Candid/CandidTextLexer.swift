@@ -82,20 +82,24 @@ struct CandidTextLexer {
         let c = input[offset]
         if CandidTextLexer.isIdentifierStart(c) {
             while offset < input.count,
-                  CandidTextLexer.isIdentifierStart(input[offset]) || CandidTextLexer.isDigit(input[offset]) {
+                CandidTextLexer.isIdentifierStart(input[offset]) || CandidTextLexer.isDigit(input[offset])
+            {
                 offset += 1
             }
             return CandidToken(kind: .identifier(Array(input[start..<offset])), offset: start)
         }
         if CandidTextLexer.isDigit(c) {
             offset += 1
-            let hex = c == UInt8(ascii: "0") && offset < input.count
+            let hex =
+                c == UInt8(ascii: "0") && offset < input.count
                 && (input[offset] == UInt8(ascii: "x") || input[offset] == UInt8(ascii: "X"))
             if hex { offset += 1 }
             while offset < input.count {
                 let d = input[offset]
-                let isExponent = hex ? (d == UInt8(ascii: "p") || d == UInt8(ascii: "P"))
-                                     : (d == UInt8(ascii: "e") || d == UInt8(ascii: "E"))
+                let isExponent =
+                    hex
+                    ? (d == UInt8(ascii: "p") || d == UInt8(ascii: "P"))
+                    : (d == UInt8(ascii: "e") || d == UInt8(ascii: "E"))
                 if isExponent {
                     offset += 1
                     if offset < input.count, input[offset] == UInt8(ascii: "+") || input[offset] == UInt8(ascii: "-") {
@@ -103,7 +107,10 @@ struct CandidTextLexer {
                     }
                 } else if CandidTextLexer.isDigit(d) || d == UInt8(ascii: "_") || (hex && CandidTextLexer.hexValue(d) != nil) {
                     offset += 1
-                } else if d == UInt8(ascii: "."), offset + 1 >= input.count || !CandidTextLexer.isIdentifierStart(input[offset + 1]) || (hex && CandidTextLexer.hexValue(input[offset + 1]) != nil) {
+                } else if d == UInt8(ascii: "."),
+                    offset + 1 >= input.count || !CandidTextLexer.isIdentifierStart(input[offset + 1])
+                        || (hex && CandidTextLexer.hexValue(input[offset + 1]) != nil)
+                {
                     offset += 1
                 } else {
                     break
@@ -118,8 +125,8 @@ struct CandidTextLexer {
         }
         switch c {
         case UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ";"),
-             UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "."), UInt8(ascii: "+"),
-             UInt8(ascii: "-"):
+            UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "."), UInt8(ascii: "+"),
+            UInt8(ascii: "-"):
             offset += 1
             return CandidToken(kind: .punctuation(c), offset: start)
         default:
@@ -170,7 +177,8 @@ struct CandidTextLexer {
                 guard CandidTextLexer.appendUTF8(scalar, to: &out) else { throw syntax(.validEscape, at: escapeOffset) }
             default:
                 guard let high = CandidTextLexer.hexValue(e), offset < input.count,
-                      let low = CandidTextLexer.hexValue(input[offset]) else {
+                    let low = CandidTextLexer.hexValue(input[offset])
+                else {
                     throw syntax(.validEscape, at: escapeOffset)
                 }
                 offset += 1

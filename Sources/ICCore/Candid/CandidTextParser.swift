@@ -125,7 +125,9 @@ public struct CandidTextParser {
     // MARK: Public entry points
 
     /// Parses one type, e.g. `vec record { nat; text }`.
-    public static func parseType(_ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()) throws(CandidError) -> CandidType {
+    public static func parseType(
+        _ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()
+    ) throws(CandidError) -> CandidType {
         var parser = try CandidTextParser(text, environment: environment)
         let type = try parser.dataType()
         try parser.expectEnd()
@@ -133,7 +135,9 @@ public struct CandidTextParser {
     }
 
     /// Parses an argument type sequence, e.g. `(record { foo : int }, vec nat8)`.
-    public static func parseArgumentTypes(_ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()) throws(CandidError) -> [CandidType] {
+    public static func parseArgumentTypes(
+        _ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()
+    ) throws(CandidError) -> [CandidType] {
         var parser = try CandidTextParser(text, environment: environment)
         let types = try parser.argumentTypes()
         try parser.expectEnd()
@@ -143,7 +147,9 @@ public struct CandidTextParser {
     }
 
     /// Parses one value, e.g. `opt record { 1 = true }`.
-    public static func parseValue(_ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()) throws(CandidError) -> CandidValue {
+    public static func parseValue(
+        _ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()
+    ) throws(CandidError) -> CandidValue {
         var parser = try CandidTextParser(text, environment: environment)
         let value = try parser.annotatedValue()
         try parser.expectEnd()
@@ -151,7 +157,9 @@ public struct CandidTextParser {
     }
 
     /// Parses an argument value sequence, e.g. `(42, "hi")`.
-    public static func parseArguments(_ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()) throws(CandidError) -> [CandidValue] {
+    public static func parseArguments(
+        _ text: String, environment: CandidTypeEnvironment = CandidTypeEnvironment()
+    ) throws(CandidError) -> [CandidValue] {
         var parser = try CandidTextParser(text, environment: environment)
         try parser.expect(UInt8(ascii: "("))
         var values = [CandidValue]()
@@ -637,7 +645,8 @@ enum CandidNumberText {
     /// exact when the digits fit in 53 bits and the decimal exponent is within ±22).
     static func float(_ digits: [UInt8]) -> Double? {
         var index = 0
-        let hex = digits.count > 2 && digits[0] == UInt8(ascii: "0")
+        let hex =
+            digits.count > 2 && digits[0] == UInt8(ascii: "0")
             && (digits[1] == UInt8(ascii: "x") || digits[1] == UInt8(ascii: "X"))
         if hex { index = 2 }
         let base: UInt64 = hex ? 16 : 10
@@ -656,8 +665,10 @@ enum CandidNumberText {
                 afterPoint = true
                 continue
             }
-            let isExponent = hex ? (c == UInt8(ascii: "p") || c == UInt8(ascii: "P"))
-                                 : (c == UInt8(ascii: "e") || c == UInt8(ascii: "E"))
+            let isExponent =
+                hex
+                ? (c == UInt8(ascii: "p") || c == UInt8(ascii: "P"))
+                : (c == UInt8(ascii: "e") || c == UInt8(ascii: "E"))
             if isExponent {
                 guard sawDigit else { return nil }
                 var sign = 1

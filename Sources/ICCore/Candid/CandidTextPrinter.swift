@@ -61,8 +61,10 @@ extension CandidValue {
     }
 
     /// An argument or result sequence in text form: `(v1, v2)`.
-    public static func candidText(arguments: [CandidValue], names: CandidFieldNames = CandidFieldNames(),
-                                  multiline: Bool = false) -> String {
+    public static func candidText(
+        arguments: [CandidValue], names: CandidFieldNames = CandidFieldNames(),
+        multiline: Bool = false
+    ) -> String {
         var printer = CandidTextPrinter(names: names, multiline: multiline)
         printer.out += "("
         for (index, value) in arguments.enumerated() {

@@ -113,7 +113,8 @@ public enum LEB128 {
                 byte = UInt8(truncatingIfNeeded: magnitude.divideInPlace(by: 128))
             }
             // Remaining n is 0 (non-negative, zero magnitude) or -1 (negative, magnitude 1).
-            let done = (!negative && magnitude.isZero && byte & 0x40 == 0)
+            let done =
+                (!negative && magnitude.isZero && byte & 0x40 == 0)
                 || (negative && magnitude == BigNat(1) && byte & 0x40 != 0)
             if done {
                 out.append(byte)

@@ -90,7 +90,6 @@ extension HashTree {
         return hasher.finalize()
     }
 
-
     /// The tree replaced by `Pruned(root hash)`; `Empty` and `Pruned` nodes, and forks that
     /// hold nothing but `Empty`, stay as they are (so absence proofs keep working).
     public func pruned() -> HashTree {

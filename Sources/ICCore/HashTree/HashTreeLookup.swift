@@ -39,7 +39,7 @@ extension HashTree {
         var count = 0
         var firstLabel: [UInt8]?? = .none  // .none: no element yet
         var firstIsLeaf = false
-        var previousLabel: [UInt8]? = nil   // label of the previous element if Labeled
+        var previousLabel: [UInt8]? = nil  // label of the previous element if Labeled
         var provenAbsent = false
         var found: HashTree? = nil
         visitForest { element in

@@ -113,10 +113,12 @@ public struct MerkleLabelMap: Sendable {
         } else {
             labeled = .pruned(node.labeledHash)
         }
-        let left = witness(node.left, present: present.filter { labelPrecedes($0.key, key) },
-                           absent: absent.filter { labelPrecedes($0, key) })
-        let right = witness(node.right, present: present.filter { labelPrecedes(key, $0.key) },
-                            absent: absent.filter { labelPrecedes(key, $0) })
+        let left = witness(
+            node.left, present: present.filter { labelPrecedes($0.key, key) },
+            absent: absent.filter { labelPrecedes($0, key) })
+        let right = witness(
+            node.right, present: present.filter { labelPrecedes(key, $0.key) },
+            absent: absent.filter { labelPrecedes(key, $0) })
         let withLeft = left.map { Self.fork($0, labeled) } ?? labeled
         return right.map { Self.fork(withLeft, $0) } ?? withLeft
     }
@@ -188,4 +190,3 @@ public struct MerkleLabelMap: Sendable {
         return right.with(left: node.with(left: node.left, right: right.left), right: right.right)
     }
 }
-
