@@ -44,9 +44,12 @@ fi
 bin=$(swift build --package-path Canisters --triple "$triple" -c release --show-bin-path)
 
 embedder=Canisters/.build/tools/wasm-embed-candid
-if [ ! -x "$embedder" ] || [ Canisters/Tools/wasm-embed-candid.swift -nt "$embedder" ]; then
+embedder_sources=(Canisters/Tools/wasm-embed-candid.swift Sources/ICReplica/WasmBinary.swift)
+stale=0
+for source in "${embedder_sources[@]}"; do [ "$source" -nt "$embedder" ] && stale=1; done
+if [ ! -x "$embedder" ] || [ $stale = 1 ]; then
     echo "canisters: compiling the Candid embedder" >&2
-    swiftc -O Canisters/Tools/wasm-embed-candid.swift -o "$embedder"
+    swiftc -O -parse-as-library -module-name WasmEmbedCandid "${embedder_sources[@]}" -o "$embedder"
 fi
 
 # Each module carries its interface as the `icp:public candid:service` custom section (what

@@ -230,6 +230,21 @@ struct WasmBinary {
         return (out, globalIndices)
     }
 
+    /// The module with every custom section called `name` removed and one with `contents`
+    /// appended (custom sections may stand anywhere; the IC reads `icp:` ones by name).
+    func replacingCustomSection(named name: String, with contents: [UInt8]) -> [UInt8] {
+        var out = Array(bytes[0..<8])
+        for section in sections {
+            if section.id == 0 {
+                var reader = Reader(bytes: bytes, offset: section.payload.lowerBound, end: section.payload.upperBound)
+                if (try? reader.name()) == name { continue }
+            }
+            out += bytes[section.range]
+        }
+        let payload = Self.leb(UInt64(name.utf8.count)) + Array(name.utf8) + contents
+        return out + [0] + Self.leb(UInt64(payload.count)) + payload
+    }
+
     static func leb(_ value: UInt64) -> [UInt8] {
         var value = value
         var out = [UInt8]()

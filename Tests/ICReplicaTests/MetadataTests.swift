@@ -11,8 +11,7 @@ import Testing
 struct MetadataTests {
     /// `module` with a custom section appended (valid anywhere after the header).
     static func withCustomSection(_ module: [UInt8], name: String, _ contents: [UInt8]) -> [UInt8] {
-        let payload = LEB128.encode(UInt64(name.utf8.count)) + Array(name.utf8) + contents
-        return module + [0] + LEB128.encode(UInt64(payload.count)) + payload
+        (try! WasmBinary(bytes: module)).replacingCustomSection(named: name, with: contents)
     }
 
     static func path(_ canister: Principal, _ name: String) -> [[UInt8]] {
