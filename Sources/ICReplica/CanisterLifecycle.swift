@@ -1,39 +1,28 @@
 import ICCore
 
-/// Creating canisters and installing code (lock held: called from the management canister).
+/// Installing code (called from the management canister, inside a round).
 extension Replica {
-    func createCanister(controllers: [Principal], specifiedID: Principal?) throws(Reject) -> Principal {
-        guard canisters.count < configuration.maxCanisters else {
-            throw Reject(code: 2, message: "Subnet has reached its limit of \(configuration.maxCanisters) canisters", errorCode: "IC0201")
-        }
-        let id: Principal
-        if let specifiedID {
-            guard canisterRange.contains(specifiedID) else {
-                throw Reject(code: 5, message: "specified_id \(specifiedID) is outside the subnet's canister ranges", errorCode: "IC0503")
-            }
-            guard canisters[specifiedID] == nil else {
-                throw Reject(code: 5, message: "Canister \(specifiedID) already exists", errorCode: "IC0503")
-            }
-            id = specifiedID
-        } else {
-            var candidate = Principal.canister(index: nextCanisterIndex)
-            while canisters[candidate] != nil {
-                nextCanisterIndex += 1
-                candidate = Principal.canister(index: nextCanisterIndex)
-            }
-            nextCanisterIndex += 1
-            id = candidate
-        }
-        canisters[id] = HostedCanister(id: id, controllers: controllers, creationTime: time)
-        stateDirty = true
-        return id
+    /// `install_code`: atomic — a reject leaves the canister as it was (but for its log, which
+    /// keeps what `canister_pre_upgrade`, `canister_init` or `canister_post_upgrade` printed).
+    func installCode(
+        _ id: Principal, in state: inout ReplicaState, mode: VirtualManagementCanister.InstallMode, module raw: [UInt8],
+        argument: [UInt8], sender: Principal
+    ) throws(Reject) {
+        guard let canister = state.canisters[id] else { throw Reject.destinationInvalid("Canister \(id) not found") }
+        var printed: [String] = []
+        defer { state.canisters[id]?.log(printed) }
+        let installed = try canisterWithCode(
+            canister, time: state.time, mode: mode, module: raw, argument: argument, sender: sender, printed: &printed)
+        state.canisters[id] = installed
+        state.needsPersisting = true
     }
 
-    /// `install_code`: atomic — a reject leaves the canister as it was.
-    func installCode(
-        _ canister: HostedCanister, mode: VirtualManagementCanister.InstallMode, module raw: [UInt8], argument: [UInt8],
-        sender: Principal
-    ) throws(Reject) {
+    /// `canister` with the module installed, or the reason it cannot be.
+    private func canisterWithCode(
+        _ current: HostedCanister, time: UInt64, mode: VirtualManagementCanister.InstallMode, module raw: [UInt8],
+        argument: [UInt8], sender: Principal, printed: inout [String]
+    ) throws(Reject) -> HostedCanister {
+        var canister = current
         let moduleBytes: [UInt8]
         if raw.starts(with: [0x1F, 0x8B, 0x08]) {
             do { moduleBytes = try Gzip.decompress(raw, limit: ModuleValidator.maxModuleBytes) } catch {
@@ -60,10 +49,10 @@ extension Replica {
         var stable: [UInt8] = []
         if case .upgrade(let skip) = mode, let old = canister.runtime, !skip, old.hasEntryPoint("canister_pre_upgrade") {
             // Not committed to the old instance: it is discarded on success and must stay as it was on failure.
-            let context = makeContext(canister, kind: .preUpgrade, caller: sender)
+            let context = makeContext(canister, time: time, kind: .preUpgrade, caller: sender)
             let outcome = old.run(
                 "canister_pre_upgrade", context: context, fuel: configuration.installInstructionLimit, commitOnSuccess: false)
-            canister.log(context.debugPrints)
+            printed += context.debugPrints
             if case .trapped(let trap) = outcome {
                 throw Reject(
                     code: 5, message: "Error from Canister \(canister.id): Canister trapped in pre_upgrade: \(trap.message)",
@@ -90,7 +79,7 @@ extension Replica {
             stableMemory: stable, maxStablePages: configuration.maxStableMemoryPages)
         if let export = kind.exportName, runtime.hasEntryPoint(export) {
             let outcome = runtime.run(export, context: context, fuel: configuration.installInstructionLimit, commitOnSuccess: true)
-            canister.log(context.debugPrints)
+            printed += context.debugPrints
             if case .trapped(let trap) = outcome {
                 let phase = isUpgrade ? "post_upgrade" : "init"
                 throw Reject(
@@ -105,7 +94,7 @@ extension Replica {
         canister.stableMemory = context.stableMemory
         canister.version += 1
         canister.lastInstallTime = time
-        stateDirty = true
+        return canister
     }
 }
 

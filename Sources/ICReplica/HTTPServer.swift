@@ -160,12 +160,10 @@ struct APIHandler: Sendable {
         return ReplicaServer.cbor(.map(entries))
     }
 
-    private func call(_ request: Request, version: String, effective: Principal) async throws -> Response {
-        let bytes = try await body(request)
-        let validated = try validate(bytes, "call")
-        guard case .call(let canister, let method, let argument) = validated.envelope.content.kind else {
-            throw HTTPError(.badRequest, message: "not a call")
-        }
+    /// The effective canister id of the URL must route the message (essentials §5.2).
+    private func checkEffectiveCanister(
+        _ effective: Principal, canister: Principal, method: String, argument: [UInt8]
+    ) throws(HTTPError) {
         do {
             try IngressValidator.checkEffectiveCanister(
                 canister: canister, method: method, argument: argument, effective: effective,
@@ -173,6 +171,15 @@ struct APIHandler: Sendable {
         } catch {
             throw HTTPError(.init(code: error.status), message: error.message)
         }
+    }
+
+    private func call(_ request: Request, version: String, effective: Principal) async throws -> Response {
+        let bytes = try await body(request)
+        let validated = try validate(bytes, "call")
+        guard case .call(let canister, let method, let argument) = validated.envelope.content.kind else {
+            throw HTTPError(.badRequest, message: "not a call")
+        }
+        try checkEffectiveCanister(effective, canister: canister, method: method, argument: argument)
         if canister == .managementCanister {
             guard VirtualManagementCanister.ingressMethods.contains(method) else {
                 return reject(
@@ -186,7 +193,7 @@ struct APIHandler: Sendable {
                 return reject(refusal, version: version)
             }
         }
-        let message = Replica.Ingress(
+        let message = ReplicaState.Ingress(
             requestID: validated.requestID, sender: validated.sender, canisterID: canister, method: method,
             argument: argument, effectiveCanisterID: effective)
         do { try replica.enqueue(message, expiry: validated.envelope.content.ingressExpiry) } catch {
@@ -210,13 +217,7 @@ struct APIHandler: Sendable {
         guard case .query(let canister, let method, let argument) = validated.envelope.content.kind else {
             throw HTTPError(.badRequest, message: "not a query")
         }
-        do {
-            try IngressValidator.checkEffectiveCanister(
-                canister: canister, method: method, argument: argument, effective: effective,
-                range: replica.canisterRange)
-        } catch {
-            throw HTTPError(.init(code: error.status), message: error.message)
-        }
+        try checkEffectiveCanister(effective, canister: canister, method: method, argument: argument)
         let result = replica.query(canisterID: canister, method: method, argument: argument, sender: validated.sender)
         return ReplicaServer.cbor(replica.signedQueryResponse(result, requestID: validated.requestID))
     }
@@ -246,9 +247,9 @@ struct APIHandler: Sendable {
 
 extension Replica {
     /// The number of rounds certified so far.
-    public var certifiedHeight: UInt64 { lock.withLock { round } }
+    public var certifiedHeight: UInt64 { withState { $0.round } }
 
-    func canisterExists(_ id: Principal) -> Bool { lock.withLock { canisters[id] != nil } }
+    func canisterExists(_ id: Principal) -> Bool { withState { $0.canisters[id] != nil } }
 
     /// A query response with this node's signature (essentials §5.5).
     func signedQueryResponse(_ result: Result<[UInt8], Reject>, requestID: ICCore.RequestID) -> CBORValue {

@@ -1,7 +1,10 @@
 import ICCore
 
 /// A canister's state in the replica: settings, code, and what survives between messages.
-final class HostedCanister {
+///
+/// A value inside ``ReplicaState``; only `runtime` (the WasmKit instance with the heap) is a
+/// reference, and it is replaced, never shared, when code is installed.
+struct HostedCanister {
     enum Status: Equatable { case running, stopping, stopped }
 
     let id: Principal
@@ -29,14 +32,14 @@ final class HostedCanister {
     }
 
     /// Records the installed module's bytes, hash and metadata (not its runtime).
-    func setModule(_ bytes: [UInt8], _ validated: ModuleValidator.Validated) {
+    mutating func setModule(_ bytes: [UInt8], _ validated: ModuleValidator.Validated) {
         moduleBytes = bytes
         moduleHash = SHA256.hash(bytes)
         metadata = validated.metadata
     }
 
     /// Forgets the module (`uninstall_code`).
-    func removeModule() {
+    mutating func removeModule() {
         runtime = nil
         moduleBytes = nil
         moduleHash = nil
@@ -44,7 +47,7 @@ final class HostedCanister {
     }
 
     /// Keeps the last lines of the canister log (debug prints, traps) bounded.
-    func log(_ lines: [String]) {
+    mutating func log(_ lines: [String]) {
         debugLog += lines
         loggedLines += lines.count
         if debugLog.count > 1_000 { debugLog.removeFirst(debugLog.count - 1_000) }

@@ -87,8 +87,8 @@ struct ReadStateAccess {
         }
         let name = String(decoding: path[3], as: UTF8.self)
         guard let canisterID = try? Principal(bytes: path[1]) else { return }  // no such canister: proven absent
-        let readable: Bool = replica.lock.withLock {
-            guard let canister = replica.canisters[canisterID],
+        let readable: Bool = replica.withState { state in
+            guard let canister = state.canisters[canisterID],
                 let section = canister.metadata[name]
             else { return true }  // absent: the witness proves it
             return section.isPublic || canister.controllers.contains(sender)
@@ -106,8 +106,8 @@ struct ReadStateAccess {
 }
 
 extension Replica {
-    func requestRecord(_ id: [UInt8]) -> RequestRecord? {
+    func requestRecord(_ id: [UInt8]) -> RequestStatusTable.Record? {
         guard let requestID = try? RequestID(bytes: id) else { return nil }
-        return lock.withLock { statuses[requestID] }
+        return withState { $0.requests[requestID] }
     }
 }

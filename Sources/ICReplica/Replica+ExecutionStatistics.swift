@@ -15,8 +15,8 @@ extension Replica {
     /// The cost of the last message `canister` executed (update, query, timer, heartbeat or
     /// install hook, trapped or not); `nil` for an unknown or empty canister.
     public func lastExecution(of canister: Principal) -> ExecutionStatistics? {
-        lock.withLock {
-            guard let runtime = canisters[canister]?.runtime else { return nil }
+        withState { state in
+            guard let runtime = state.canisters[canister]?.runtime else { return nil }
             return ExecutionStatistics(
                 export: runtime.lastExport, instructions: runtime.lastInstructions,
                 duration: runtime.lastDuration)

@@ -16,8 +16,10 @@ import WasmKit
 /// let server = ReplicaServer(replica: replica, host: "127.0.0.1", port: 4943)
 /// ```
 ///
-/// All state sits behind one lock: execution is sequential, as on one IC node, and the HTTP
-/// handlers of any number of connections can call in.
+/// Everything that changes is one ``ReplicaState`` value behind one lock: execution is
+/// sequential, as on one IC node, and the HTTP handlers of any number of connections can call in.
+/// (`@unchecked Sendable` because the state holds WasmKit instances, which are not `Sendable`;
+/// they are only touched with the state's lock held.)
 public final class Replica: @unchecked Sendable {
     public let configuration: ReplicaConfiguration
     /// The DER root key certificates are signed under (served at `/api/v2/status`).
@@ -35,54 +37,15 @@ public final class Replica: @unchecked Sendable {
     let engine: Engine
     /// Compiles whole modules at install, so invalid code is refused then rather than at first call.
     let validationEngine: Engine
-    let lock = NIOLock()
+    /// The seed the keys were derived from (persisted with the state).
+    let seed: [UInt8]
 
-    // State guarded by `lock`.
-    var canisters: [Principal: HostedCanister] = [:]
-    var nextCanisterIndex: UInt64 = 0
-    var queue: [Ingress] = []
-    var statuses: [RequestID: RequestRecord] = [:]
-    /// `/request_status` of the state tree, kept in step with `statuses`.
-    var requestStatusTree = MerkleLabelMap()
-    /// Request ids in the order they arrived, for expiring statuses without scanning them all.
-    var statusOrder: [RequestID] = []
-    var statusOrderStart = 0
-    var time: UInt64
-    var round: UInt64 = 0
-    var certified: CertifiedState
-    var waiters: [RequestID: [(token: Int, continuation: CheckedContinuation<Bool, Never>)]] = [:]
-    var nextWaiterToken = 0
-    var wake: AsyncStream<Void>.Continuation?
-    var stateDirty = false
-
-    /// An accepted ingress message waiting for its round.
-    struct Ingress {
-        var requestID: RequestID
-        var sender: Principal
-        var canisterID: Principal
-        var method: String
-        var argument: [UInt8]
-        var effectiveCanisterID: Principal
-    }
-
-    /// What is known about a request (for `/request_status` and replay refusal).
-    struct RequestRecord {
-        enum Status { case received, replied([UInt8]), rejected(Reject) }
-        var status: Status
-        var sender: Principal
-        var effectiveCanisterID: Principal
-        var expiry: UInt64
-        var sequence: UInt64
-    }
-
-    /// The latest certified state: the tree and the BLS signature over its root hash.
-    struct CertifiedState {
-        var tree: StateTree
-        var signature: [UInt8]
-        var time: UInt64
-    }
-
-    var statusSequence: UInt64 = 0
+    /// Canisters, ingress, statuses, time, certified state.
+    let state: NIOLockedValueBox<ReplicaState>
+    /// Callers of `/call` v3 waiting for their request's outcome.
+    let outcomeWaiters = NIOLockedValueBox(OutcomeWaiters())
+    /// Wakes ``runRounds()`` when there is work (ingress, a time change).
+    let roundWakeup = NIOLockedValueBox<AsyncStream<Void>.Continuation?>(nil)
 
     /// Creates a replica; with a state directory, loads what was persisted there.
     public init(configuration: ReplicaConfiguration = .init(), logger: Logger = Logger(label: "icws.replica")) throws(ReplicaError) {
@@ -110,82 +73,83 @@ public final class Replica: @unchecked Sendable {
             configuration: EngineConfiguration(
                 compilationMode: .eager, memoryBoundsChecking: .software,
                 fuelMetering: true))
-        time = Self.wallClock()
-        certified = CertifiedState(tree: StateTree([]), signature: [], time: 0)
+        self.seed = seed
+        var initial = ReplicaState(time: Self.wallClock())
         if let stored {
-            time = max(time, stored.time)
-            nextCanisterIndex = stored.nextCanisterIndex
+            initial.time = max(initial.time, stored.time)
+            initial.nextCanisterIndex = stored.nextCanisterIndex
             for saved in stored.canisters {
-                do { canisters[saved.id] = try saved.restore(engine: engine) } catch {
+                do { initial.canisters[saved.id] = try saved.restore(engine: engine) } catch {
                     logger.error("cannot restore canister \(saved.id): \(error)")
                 }
             }
         }
-        self.seed = seed
-        lock.withLock {
-            certify()
+        state = NIOLockedValueBox(initial)
+        withState { state in
+            certify(&state)
             // The root key is generated once and kept with the state from the first start on.
-            if configuration.stateDirectory != nil, stored == nil { persist() }
+            if configuration.stateDirectory != nil, stored == nil { persist(&state) }
         }
     }
 
-    /// The seed the keys were derived from (persisted with the state).
-    let seed: [UInt8]
-
-    /// `lock.withLock` with typed throws.
-    func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+    /// Runs `body` on the state with its lock held (typed throws, which `withLockedValue` lacks).
+    func withState<T, E: Error>(_ body: (inout ReplicaState) throws(E) -> T) throws(E) -> T {
+        let result: Result<T, E> = state.withLockedValue { state in
+            do throws(E) { return .success(try body(&state)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     static func wallClock() -> UInt64 {
         UInt64(Date().timeIntervalSince1970 * 1_000_000_000)
     }
 
+    private func wakeRoundLoop() {
+        roundWakeup.withLockedValue { $0?.yield() }
+    }
+
     // MARK: Time and rounds
 
     /// The replica's current time (ns since 1970).
-    public var currentTime: UInt64 { lock.withLock { time } }
+    public var currentTime: UInt64 { withState { $0.time } }
 
     /// Sets the time (it may not go backwards) and certifies it.
     public func setTime(_ nanoseconds: UInt64) throws(ReplicaError) {
-        try locked { () throws(ReplicaError) in
-            guard nanoseconds >= time else { throw .badRequest("time cannot go backwards: \(nanoseconds) < \(time)") }
-            time = nanoseconds
-            certify()
-            wake?.yield()
+        try withState { (state) throws(ReplicaError) in
+            guard nanoseconds >= state.time else { throw .badRequest("time cannot go backwards: \(nanoseconds) < \(state.time)") }
+            state.time = nanoseconds
+            certify(&state)
         }
+        wakeRoundLoop()
     }
 
     /// Moves time forward by `duration` and certifies it.
     public func advanceTime(by duration: Duration) {
-        lock.withLock {
-            time += duration.icNanoseconds
-            certify()
-            wake?.yield()
+        withState { state in
+            state.time += duration.icNanoseconds
+            certify(&state)
         }
+        wakeRoundLoop()
     }
 
     /// Runs one round: queued ingress, due timers, heartbeats; then certifies the state.
     public func tick() {
-        let completed: [RequestID] = lock.withLock {
-            if configuration.autoProgress { time = max(time + 1, Self.wallClock()) }
-            round += 1
-            var done = [RequestID]()
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
+        let completed: [RequestID] = withState { state in
+            if configuration.autoProgress { state.time = max(state.time + 1, Self.wallClock()) }
+            state.round += 1
+            let batch = state.takeIngress()
             for message in batch {
-                execute(message)
-                done.append(message.requestID)
+                let outcome = execute(message, in: &state)
+                state.requests.complete(message.requestID, with: outcome)
             }
-            runTimersAndHeartbeats()
-            expireStatuses()
-            certify()
-            if stateDirty, configuration.stateDirectory != nil { persist() }
-            return done
+            runTimersAndHeartbeats(&state)
+            state.requests.expire(now: state.time, keepingAtMost: configuration.maxRequestStatuses)
+            certify(&state)
+            if state.needsPersisting, configuration.stateDirectory != nil { persist(&state) }
+            return batch.map(\.requestID)
         }
-        resumeWaiters(for: completed)
+        let ready = outcomeWaiters.withLockedValue { $0.removeAll(for: completed) }
+        for continuation in ready { continuation.resume(returning: true) }
     }
 
     /// Runs rounds until cancelled, only when there is work: at once when ingress arrives, when
@@ -195,7 +159,7 @@ public final class Replica: @unchecked Sendable {
     /// ten times a second.
     public func runRounds() async {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        lock.withLock { wake = continuation }
+        roundWakeup.withLockedValue { $0 = continuation }
         var alarm: Task<Void, Never>?
         /// Wakes the loop when the next scheduled round is due (a round may have moved it).
         func arm() {
@@ -217,17 +181,17 @@ public final class Replica: @unchecked Sendable {
             continuation.finish()
         }
         alarm?.cancel()
-        lock.withLock { wake = nil }
+        roundWakeup.withLockedValue { $0 = nil }
     }
 
     /// How long until a round is needed without new ingress.
     func nextScheduledRound() -> Duration {
-        lock.withLock {
+        withState { state in
             var delay = configuration.idleRoundInterval
             // The next round's time: the wall clock, or the replica's own time if a test or tool
             // moved it ahead (timers are due in replica time).
-            let now = max(time &+ 1, Self.wallClock())
-            for canister in canisters.values where canister.status == .running {
+            let now = max(state.time &+ 1, Self.wallClock())
+            for canister in state.canisters.values where canister.status == .running {
                 guard let runtime = canister.runtime else { continue }
                 if runtime.hasEntryPoint("canister_heartbeat") { delay = min(delay, configuration.roundInterval) }
                 if canister.globalTimer != 0 {
@@ -240,82 +204,55 @@ public final class Replica: @unchecked Sendable {
     }
 
     /// Rounds run so far (the state tree's height).
-    public var roundsRun: UInt64 { lock.withLock { round } }
+    public var roundsRun: UInt64 { withState { $0.round } }
 
     // MARK: Ingress
 
     /// Queues a validated call for the next round.
-    func enqueue(_ message: Ingress, expiry: UInt64) throws(ReplicaError) {
-        try locked { () throws(ReplicaError) in
-            guard statuses[message.requestID] == nil else {
-                throw .badRequest("request \(message.requestID.description) was already received; a request id may be submitted once")
-            }
-            guard queue.count < configuration.maxQueuedIngress else {
-                throw .limitReached("\(queue.count) ingress messages are queued; at most \(configuration.maxQueuedIngress)")
-            }
-            statusSequence += 1
-            setStatus(
-                RequestRecord(
-                    status: .received, sender: message.sender, effectiveCanisterID: message.effectiveCanisterID,
-                    expiry: expiry, sequence: statusSequence), of: message.requestID)
-            statusOrder.append(message.requestID)
-            queue.append(message)
-            wake?.yield()
+    func enqueue(_ message: ReplicaState.Ingress, expiry: UInt64) throws(ReplicaError) {
+        try withState { (state) throws(ReplicaError) in
+            try state.enqueue(message, expiry: expiry, maxQueued: configuration.maxQueuedIngress)
         }
+        wakeRoundLoop()
     }
 
     /// Waits until `requestID` has a certified outcome; `false` after `timeout`.
     func waitForOutcome(_ requestID: RequestID, timeout: Duration) async -> Bool {
-        let token: Int = lock.withLock {
-            nextWaiterToken += 1; return nextWaiterToken
-        }
+        let token = outcomeWaiters.withLockedValue { $0.newToken() }
         let timer = Task {
-            try? await Task.sleep(for: timeout)
-            let waiter = lock.withLock { () -> CheckedContinuation<Bool, Never>? in
-                guard let index = waiters[requestID]?.firstIndex(where: { $0.token == token }) else { return nil }
-                return waiters[requestID]?.remove(at: index).continuation
-            }
+            do { try await Task.sleep(for: timeout) } catch { return }
+            let waiter = outcomeWaiters.withLockedValue { $0.expire(requestID, token: token) }
             waiter?.resume(returning: false)
         }
-        defer { timer.cancel() }
+        defer {
+            timer.cancel()
+            outcomeWaiters.withLockedValue { $0.forget(token) }
+        }
         return await withCheckedContinuation { continuation in
-            let done = lock.withLock { () -> Bool in
-                if let record = statuses[requestID], record.isTerminal { return true }
-                waiters[requestID, default: []].append((token, continuation))
-                return false
+            guard outcomeWaiters.withLockedValue({ $0.add(requestID, token: token, continuation) }) else {
+                continuation.resume(returning: false)  // timed out before it was added
+                return
             }
-            if done { continuation.resume(returning: true) }
+            // The round may have completed the request before the waiter was added.
+            if withState({ $0.requests[requestID]?.isTerminal ?? false }),
+                let waiter = outcomeWaiters.withLockedValue({ $0.remove(requestID, token: token) })
+            {
+                waiter.resume(returning: true)
+            }
         }
     }
 
-    private func resumeWaiters(for requests: [RequestID]) {
-        let ready = lock.withLock { () -> [CheckedContinuation<Bool, Never>] in
-            var ready = [CheckedContinuation<Bool, Never>]()
-            for id in requests { if let list = waiters.removeValue(forKey: id) { ready += list.map(\.continuation) } }
-            return ready
-        }
-        for continuation in ready { continuation.resume(returning: true) }
-    }
-
-    /// Runs one queued call (lock held).
-    private func execute(_ message: Ingress) {
-        let result: Result<[UInt8], Reject>
+    /// Runs one queued call.
+    private func execute(_ message: ReplicaState.Ingress, in state: inout ReplicaState) -> Result<[UInt8], Reject> {
         if message.canisterID == .managementCanister {
-            result = VirtualManagementCanister.call(
-                replica: self, sender: message.sender, method: message.method, argument: message.argument)
-        } else {
-            result = executeCanisterCall(message)
+            return VirtualManagementCanister.call(
+                replica: self, state: &state, sender: message.sender, method: message.method, argument: message.argument)
         }
-        guard var record = statuses[message.requestID] else { return }
-        switch result {
-        case .success(let reply): record.status = .replied(reply)
-        case .failure(let reject): record.status = .rejected(reject)
-        }
-        setStatus(record, of: message.requestID)
+        return executeCanisterCall(message, in: &state)
     }
 
-    private func executeCanisterCall(_ message: Ingress) -> Result<[UInt8], Reject> {
-        guard let canister = canisters[message.canisterID] else {
+    private func executeCanisterCall(_ message: ReplicaState.Ingress, in state: inout ReplicaState) -> Result<[UInt8], Reject> {
+        guard let canister = state.canisters[message.canisterID] else {
             return .failure(.destinationInvalid("Canister \(message.canisterID) not found"))
         }
         guard canister.status == .running else {
@@ -341,42 +278,43 @@ public final class Replica: @unchecked Sendable {
             return .failure(.canisterError("Canister \(canister.id) has no update method '\(message.method)'", "IC0536"))
         }
         return runMethod(
-            canister, kind: kind, export: export, caller: message.sender, method: message.method,
+            message.canisterID, in: &state, kind: kind, export: export, caller: message.sender, method: message.method,
             argument: message.argument, fuel: configuration.updateInstructionLimit)
     }
 
     /// Runs a method that replies (update, query), committing its effects when it may change state.
     func runMethod(
-        _ canister: HostedCanister, kind: EntryKind, export: String, caller: Principal, method: String,
+        _ id: Principal, in state: inout ReplicaState, kind: EntryKind, export: String, caller: Principal, method: String,
         argument: [UInt8], fuel: UInt64, dataCertificate: [UInt8]? = nil
     ) -> Result<[UInt8], Reject> {
-        guard let runtime = canister.runtime else {
-            return .failure(.canisterError("Canister \(canister.id) is empty: it has no Wasm module", "IC0537"))
+        guard let canister = state.canisters[id], let runtime = canister.runtime else {
+            return .failure(.canisterError("Canister \(id) is empty: it has no Wasm module", "IC0537"))
         }
         let context = makeContext(
-            canister, kind: kind, caller: caller, method: method, argument: argument, dataCertificate: dataCertificate)
+            canister, time: state.time, kind: kind, caller: caller, method: method, argument: argument,
+            dataCertificate: dataCertificate)
         let outcome = runtime.run(export, context: context, fuel: fuel, commitOnSuccess: kind.mayChangeState)
-        canister.log(context.debugPrints)
+        state.canisters[id]!.log(context.debugPrints)
         switch outcome {
         case .trapped(let trap):
-            canister.log(["[TRAP]: \(trap.message)"])
-            logger.debug("canister \(canister.id) trapped in \(export): \(trap.message)")
+            state.canisters[id]!.log(["[TRAP]: \(trap.message)"])
+            logger.debug("canister \(id) trapped in \(export): \(trap.message)")
             let text = trap.explicit ? "Canister called `ic0.trap` with message: '\(trap.message)'" : "Canister trapped: \(trap.message)"
-            return .failure(.canisterError("Error from Canister \(canister.id): \(text)", trap.explicit ? "IC0503" : "IC0502"))
+            return .failure(.canisterError("Error from Canister \(id): \(text)", trap.explicit ? "IC0503" : "IC0502"))
         case .completed:
-            if kind.mayChangeState { commit(context, to: canister) }
+            if kind.mayChangeState { commit(context, to: id, in: &state) }
             switch context.response {
             case .reply(let bytes): return .success(bytes)
             case .reject(let text): return .failure(.canisterReject(text))
             case nil:
-                return .failure(.canisterError("Error from Canister \(canister.id): Canister did not reply to the call", "IC0506"))
+                return .failure(.canisterError("Error from Canister \(id): Canister did not reply to the call", "IC0506"))
             }
         }
     }
 
     func makeContext(
-        _ canister: HostedCanister, kind: EntryKind, caller: Principal, method: String = "", argument: [UInt8] = [],
-        dataCertificate: [UInt8]? = nil
+        _ canister: HostedCanister, time: UInt64, kind: EntryKind, caller: Principal, method: String = "",
+        argument: [UInt8] = [], dataCertificate: [UInt8]? = nil
     ) -> ExecutionContext {
         ExecutionContext(
             kind: kind, canisterID: canister.id, caller: caller, methodName: method, argument: argument, time: time,
@@ -387,71 +325,58 @@ public final class Replica: @unchecked Sendable {
     }
 
     /// Makes a completed message's staged effects the canister's state.
-    func commit(_ context: ExecutionContext, to canister: HostedCanister) {
-        canister.certifiedData = context.certifiedData
-        canister.globalTimer = context.globalTimer
-        canister.stableMemory = context.stableMemory
-        stateDirty = true
+    func commit(_ context: ExecutionContext, to id: Principal, in state: inout ReplicaState) {
+        state.updateCanister(id) { canister in
+            canister.certifiedData = context.certifiedData
+            canister.globalTimer = context.globalTimer
+            canister.stableMemory = context.stableMemory
+        }
     }
 
     /// Runs a system entry point (timer, heartbeat) that cannot reply; traps roll it back.
     @discardableResult
     func runSystemTask(
-        _ canister: HostedCanister, kind: EntryKind, argument: [UInt8] = [], caller: Principal? = nil, fuel: UInt64
+        _ id: Principal, in state: inout ReplicaState, kind: EntryKind, argument: [UInt8] = [], caller: Principal? = nil,
+        fuel: UInt64
     ) -> ExecutionTrap? {
-        guard let runtime = canister.runtime, let export = kind.exportName, runtime.hasEntryPoint(export) else { return nil }
-        let context = makeContext(canister, kind: kind, caller: caller ?? canister.id, argument: argument)
+        guard let canister = state.canisters[id], let runtime = canister.runtime, let export = kind.exportName,
+            runtime.hasEntryPoint(export)
+        else { return nil }
+        let context = makeContext(canister, time: state.time, kind: kind, caller: caller ?? id, argument: argument)
         let outcome = runtime.run(export, context: context, fuel: fuel, commitOnSuccess: true)
-        canister.log(context.debugPrints)
+        state.canisters[id]!.log(context.debugPrints)
         switch outcome {
         case .completed:
-            commit(context, to: canister)
+            commit(context, to: id, in: &state)
             return nil
         case .trapped(let trap):
-            canister.log(["[TRAP]: \(trap.message)"])
-            logger.debug("canister \(canister.id) trapped in \(export): \(trap.message)")
+            state.canisters[id]!.log(["[TRAP]: \(trap.message)"])
+            logger.debug("canister \(id) trapped in \(export): \(trap.message)")
             return trap
         }
     }
 
-    private func runTimersAndHeartbeats() {
-        for canister in canisters.values.sorted(by: { $0.id < $1.id }) where canister.status == .running && canister.runtime != nil {
-            if canister.globalTimer != 0, canister.globalTimer <= time {
+    private func runTimersAndHeartbeats(_ state: inout ReplicaState) {
+        let due = state.canisters.values.filter { $0.status == .running && $0.runtime != nil }.map(\.id).sorted()
+        for id in due {
+            if let timer = state.canisters[id]?.globalTimer, timer != 0, timer <= state.time {
                 // The timer is cleared before the handler runs, which may set it again.
-                canister.globalTimer = 0
-                runSystemTask(canister, kind: .globalTimer, fuel: configuration.updateInstructionLimit)
+                state.canisters[id]!.globalTimer = 0
+                runSystemTask(id, in: &state, kind: .globalTimer, fuel: configuration.updateInstructionLimit)
             }
-            runSystemTask(canister, kind: .heartbeat, fuel: configuration.updateInstructionLimit)
-        }
-    }
-
-    /// Drops statuses from the oldest on: expired ones (after its expiry a request can no longer
-    /// be replayed: the expiry check refuses it) and, beyond `maxRequestStatuses`, the oldest
-    /// terminal ones. O(dropped) per round: a status younger than the first one kept waits for it.
-    private func expireStatuses() {
-        while statusOrderStart < statusOrder.count {
-            let id = statusOrder[statusOrderStart]
-            if let record = statuses[id] {
-                guard record.isTerminal, record.expiry < time || statuses.count > configuration.maxRequestStatuses else { break }
-                removeStatus(id)
-            }
-            statusOrderStart += 1
-        }
-        if statusOrderStart > 1024, statusOrderStart * 2 > statusOrder.count {
-            statusOrder.removeFirst(statusOrderStart)
-            statusOrderStart = 0
+            runSystemTask(id, in: &state, kind: .heartbeat, fuel: configuration.updateInstructionLimit)
         }
     }
 
     // MARK: Queries
 
-    /// Runs a non-replicated query (lock taken here). Never changes state.
+    /// Runs a non-replicated query. It changes no state but the canister's log.
     func query(canisterID: Principal, method: String, argument: [UInt8], sender: Principal) -> Result<[UInt8], Reject> {
-        lock.withLock {
+        withState { state in
             if canisterID == .managementCanister {
-                return VirtualManagementCanister.query(replica: self, sender: sender, method: method, argument: argument)
+                return VirtualManagementCanister.query(replica: self, state: &state, sender: sender, method: method, argument: argument)
             }
-            guard let canister = canisters[canisterID] else {
+            guard let canister = state.canisters[canisterID] else {
                 return .failure(.destinationInvalid("Canister \(canisterID) not found"))
             }
             guard canister.status == .running else {
@@ -468,24 +393,24 @@ public final class Replica: @unchecked Sendable {
             } else {
                 return .failure(.canisterError("Canister \(canister.id) has no query method '\(method)'", "IC0536"))
             }
-            let certificate = dataCertificate(for: canisterID)
+            let certificate = dataCertificate(for: canisterID, in: state)
             return runMethod(
-                canister, kind: .query, export: export, caller: sender, method: method, argument: argument,
+                canisterID, in: &state, kind: .query, export: export, caller: sender, method: method, argument: argument,
                 fuel: configuration.queryInstructionLimit, dataCertificate: certificate)
         }
     }
 
     /// Runs `canister_inspect_message` if the canister has it; `nil` means accepted.
     func inspect(canisterID: Principal, method: String, argument: [UInt8], sender: Principal) -> Reject? {
-        lock.withLock {
-            guard let canister = canisters[canisterID], let runtime = canister.runtime,
+        withState { state in
+            guard let canister = state.canisters[canisterID], let runtime = canister.runtime,
                 runtime.hasEntryPoint("canister_inspect_message")
             else { return nil }
-            let context = makeContext(canister, kind: .inspect, caller: sender, method: method, argument: argument)
+            let context = makeContext(canister, time: state.time, kind: .inspect, caller: sender, method: method, argument: argument)
             let outcome = runtime.run(
                 "canister_inspect_message", context: context, fuel: configuration.queryInstructionLimit,
                 commitOnSuccess: false)
-            canister.log(context.debugPrints)
+            state.canisters[canisterID]!.log(context.debugPrints)
             switch outcome {
             case .trapped(let trap):
                 return .canisterError("Error from Canister \(canisterID): Canister trapped in inspect_message: \(trap.message)", "IC0503")
@@ -500,16 +425,16 @@ public final class Replica: @unchecked Sendable {
     // MARK: Canisters (library API, used by tests and the management canister)
 
     /// Ids of all canisters.
-    public var canisterIDs: [Principal] { lock.withLock { canisters.keys.sorted() } }
+    public var canisterIDs: [Principal] { withState { $0.canisters.keys.sorted() } }
 
     /// The last lines a canister printed (debug_print and traps).
-    public func log(of canister: Principal) -> [String] { lock.withLock { canisters[canister]?.debugLog ?? [] } }
+    public func log(of canister: Principal) -> [String] { withState { $0.canisters[canister]?.debugLog ?? [] } }
 
     /// The lines a canister logged after line number `cursor` (0 = since creation) that are still
     /// kept, and the cursor to pass next time: lets `icws dev` follow canister logs.
     public func log(of canister: Principal, after cursor: Int) -> (lines: [String], cursor: Int) {
-        lock.withLock {
-            guard let canister = canisters[canister] else { return ([], cursor) }
+        withState { state in
+            guard let canister = state.canisters[canister] else { return ([], cursor) }
             let firstKept = canister.loggedLines - canister.debugLog.count
             let start = max(cursor, firstKept) - firstKept
             return (start < canister.debugLog.count ? Array(canister.debugLog[start...]) : [], canister.loggedLines)
@@ -517,15 +442,8 @@ public final class Replica: @unchecked Sendable {
     }
 
     /// The SHA-256 of a canister's installed module (`nil`: no such canister, or empty).
-    public func moduleHash(of canister: Principal) -> [UInt8]? { lock.withLock { canisters[canister]?.moduleHash } }
+    public func moduleHash(of canister: Principal) -> [UInt8]? { withState { $0.canisters[canister]?.moduleHash } }
 
     /// The certified data of a canister as last committed.
-    public func certifiedData(of canister: Principal) -> [UInt8]? { lock.withLock { canisters[canister]?.certifiedData } }
-}
-
-extension Replica.RequestRecord {
-    var isTerminal: Bool {
-        if case .received = status { return false }
-        return true
-    }
+    public func certifiedData(of canister: Principal) -> [UInt8]? { withState { $0.canisters[canister]?.certifiedData } }
 }

@@ -24,7 +24,7 @@ struct StateStore {
         var globals: [UInt64]
 
         func restore(engine: Engine) throws(ReplicaError) -> HostedCanister {
-            let canister = HostedCanister(id: id, controllers: controllers, creationTime: creationTime)
+            var canister = HostedCanister(id: id, controllers: controllers, creationTime: creationTime)
             canister.status = stopped ? .stopped : .running
             canister.certifiedData = certifiedData
             canister.globalTimer = globalTimer
@@ -128,10 +128,10 @@ struct StateStore {
 }
 
 extension Replica {
-    /// Writes the state to the state directory (lock held).
-    func persist() {
+    /// Writes `state` to the state directory.
+    func persist(_ state: inout ReplicaState) {
         guard let directory = configuration.stateDirectory else { return }
-        let saved = canisters.values.sorted { $0.id < $1.id }.map { c in
+        let saved = state.canisters.values.sorted { $0.id < $1.id }.map { c in
             StateStore.SavedCanister(
                 id: c.id, controllers: c.controllers, stopped: c.status == .stopped, module: c.moduleBytes,
                 certifiedData: c.certifiedData, globalTimer: c.globalTimer, stableMemory: c.stableMemory, version: c.version,
@@ -147,8 +147,9 @@ extension Replica {
                 })
         }
         do {
-            try StateStore(directory: directory).save(.init(seed: seed, time: time, nextCanisterIndex: nextCanisterIndex, canisters: saved))
-            stateDirty = false
+            try StateStore(directory: directory).save(
+                .init(seed: seed, time: state.time, nextCanisterIndex: state.nextCanisterIndex, canisters: saved))
+            state.needsPersisting = false
         } catch {
             logger.error("\(error)")
         }

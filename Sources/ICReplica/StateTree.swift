@@ -98,38 +98,8 @@ struct StateTree: Sendable {
 extension Replica {
     private static func label(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-    /// Records a request's status in the dictionary and in the certified `/request_status`
-    /// subtree (lock held).
-    func setStatus(_ record: RequestRecord, of id: RequestID) {
-        statuses[id] = record
-        requestStatusTree.set(id.bytes, Self.statusTree(record.status))
-    }
-
-    /// Forgets a request's status (lock held).
-    func removeStatus(_ id: RequestID) {
-        statuses[id] = nil
-        requestStatusTree.remove(id.bytes)
-    }
-
-    private static func statusTree(_ status: RequestRecord.Status) -> CertifiedTree {
-        let entries: [(path: [[UInt8]], value: [UInt8])]
-        switch status {
-        case .received:
-            entries = [([label("status")], label("received"))]
-        case .replied(let reply):
-            entries = [([label("status")], label("replied")), ([label("reply")], reply)]
-        case .rejected(let reject):
-            entries = [
-                ([label("status")], label("rejected")), ([label("reject_code")], LEB128.encode(reject.code)),
-                ([label("reject_message")], label(reject.message)), ([label("error_code")], label(reject.errorCode)),
-            ]
-        }
-        guard let tree = try? CertifiedTree(paths: entries) else { preconditionFailure("status labels are distinct") }
-        return tree
-    }
-
-    /// Builds the state tree of the current state and signs its root hash (lock held).
-    func certify() {
+    /// Builds the state tree of `state` and signs its root hash.
+    func certify(_ state: inout ReplicaState) {
         let subnet = subnetID.bytes
         let ranges = CanisterRanges.encode([canisterRange])
         var subnetEntries: [(path: [[UInt8]], value: [UInt8])] = [
@@ -139,8 +109,8 @@ extension Replica {
         ]
         subnetEntries.append(([subnet, Self.label("node"), nodeID.bytes, Self.label("public_key")], nodeIdentity.publicKeyDER ?? []))
         var canisterEntries: [(path: [[UInt8]], value: [UInt8])] = []
-        canisterEntries.reserveCapacity(canisters.count * 5)
-        for canister in canisters.values {
+        canisterEntries.reserveCapacity(state.canisters.count * 5)
+        for canister in state.canisters.values {
             let base = [canister.id.bytes]
             canisterEntries.append((base + [Self.label("certified_data")], canister.certifiedData))
             canisterEntries.append(
@@ -158,7 +128,7 @@ extension Replica {
             }
         }
         var parts: [(label: [UInt8], part: StateTree.Part)] = [
-            (Self.label("time"), .tree(CertifiedTree(.leaf(LEB128.encode(time)))))
+            (Self.label("time"), .tree(CertifiedTree(.leaf(LEB128.encode(state.time)))))
         ]
         do {
             parts.append((Self.label("subnet"), .tree(try CertifiedTree(paths: subnetEntries))))
@@ -168,20 +138,21 @@ extension Replica {
         } catch {
             preconditionFailure("state tree paths are distinct by construction: \(error)")
         }
-        if requestStatusTree.count > 0 { parts.append((Self.label("request_status"), .labelMap(requestStatusTree))) }
+        if state.requests.count > 0 { parts.append((Self.label("request_status"), .labelMap(state.requests.tree))) }
         let tree = StateTree(parts)
         let signature = BLS.sign(message: DomainSeparator.stateRoot + tree.rootHash, secretKey: issuer.secretKey).compressed
-        certified = CertifiedState(tree: tree, signature: signature, time: time)
+        state.certified = ReplicaState.CertifiedState(tree: tree, signature: signature, time: state.time)
     }
 
     /// A certificate revealing `paths` (and always `/time`) of the latest certified state.
     func certificate(revealing paths: [[[UInt8]]]) -> [UInt8] {
-        let state = lock.withLock { certified }
-        return Self.encodeCertificate(state.tree.witness(for: paths + [[Self.label("time")]]), signature: state.signature)
+        let certified = withState { $0.certified }
+        return Self.encodeCertificate(certified.tree.witness(for: paths + [[Self.label("time")]]), signature: certified.signature)
     }
 
-    /// The certificate offered to a query through `ic0.data_certificate_copy` (lock held).
-    func dataCertificate(for canister: Principal) -> [UInt8] {
+    /// The certificate offered to a query through `ic0.data_certificate_copy`.
+    func dataCertificate(for canister: Principal, in state: ReplicaState) -> [UInt8] {
+        let certified = state.certified
         let witness = certified.tree.witness(for: [
             [Self.label("time")],
             [Self.label("canister"), canister.bytes, Self.label("certified_data")],

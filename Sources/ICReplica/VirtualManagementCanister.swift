@@ -1,7 +1,7 @@
 import ICCore
 
 /// The management canister `aaaaa-aa` (essentials §11): canister lifecycle and settings.
-/// Runs inside a round with the replica's lock held.
+/// Runs inside a round; every method works on the replica's state `inout`.
 enum VirtualManagementCanister {
     /// Methods a user may call through ingress; the others (`raw_rand`, `deposit_cycles`, …) are
     /// refused at ingress as on the IC.
@@ -21,20 +21,27 @@ enum VirtualManagementCanister {
         return id
     }
 
-    static func call(replica: Replica, sender: Principal, method: String, argument: [UInt8]) -> Result<[UInt8], Reject> {
+    static func call(
+        replica: Replica, state: inout ReplicaState, sender: Principal, method: String, argument: [UInt8]
+    ) -> Result<[UInt8], Reject> {
         do {
-            return .success(try dispatch(replica: replica, sender: sender, method: method, argument: argument, replicated: true))
+            return .success(
+                try dispatch(replica: replica, state: &state, sender: sender, method: method, argument: argument, replicated: true))
         } catch {
             return .failure(error)
         }
     }
 
-    static func query(replica: Replica, sender: Principal, method: String, argument: [UInt8]) -> Result<[UInt8], Reject> {
+    static func query(
+        replica: Replica, state: inout ReplicaState, sender: Principal, method: String, argument: [UInt8]
+    ) -> Result<[UInt8], Reject> {
         guard method == "canister_status" else {
             return .failure(.canisterError("Management canister has no query method '\(method)'", "IC0536"))
         }
-        do { return .success(try dispatch(replica: replica, sender: sender, method: method, argument: argument, replicated: false)) } catch
-        {
+        do {
+            return .success(
+                try dispatch(replica: replica, state: &state, sender: sender, method: method, argument: argument, replicated: false))
+        } catch {
             return .failure(error)
         }
     }
@@ -44,7 +51,7 @@ enum VirtualManagementCanister {
     }
 
     private static func dispatch(
-        replica: Replica, sender: Principal, method: String, argument: [UInt8], replicated: Bool
+        replica: Replica, state: inout ReplicaState, sender: Principal, method: String, argument: [UInt8], replicated: Bool
     ) throws(Reject) -> [UInt8] {
         let record: CandidRecordReader
         do {
@@ -60,17 +67,19 @@ enum VirtualManagementCanister {
             var specified: Principal?
             if case .principal(let id)? = try optional(record.value("specified_id")) { specified = id }
             let controllers = try settings.flatMap { settings throws(Reject) in try controllersField(settings, method) } ?? [sender]
-            let id = try replica.createCanister(controllers: controllers, specifiedID: specified)
+            let id = try state.createCanister(
+                controllers: controllers, specifiedID: specified, range: replica.canisterRange,
+                maxCanisters: replica.configuration.maxCanisters)
             return encode(
                 .record(sorting: [.field("canister_id", .principal(id))]),
                 .record([.field("canister_id", .principal)]))
         case "provisional_top_up_canister":
-            _ = try canister(replica, record, method)
+            _ = try canister(state, record, method)
             return Candid.encode()
         default:
             break
         }
-        let target = try canister(replica, record, method)
+        let target = try canister(state, record, method)
         guard target.controllers.contains(sender) else {
             throw Reject(code: 5, message: "Only controllers of canister \(target.id) can call ic00 method \(method)", errorCode: "IC0512")
         }
@@ -95,39 +104,40 @@ enum VirtualManagementCanister {
             } else {
                 throw invalidArgument(method, "unknown install mode")
             }
-            try replica.installCode(target, mode: installMode, module: module, argument: arg, sender: sender)
+            try replica.installCode(target.id, in: &state, mode: installMode, module: module, argument: arg, sender: sender)
             return Candid.encode()
         case "uninstall_code":
-            target.removeModule()
-            target.certifiedData = []
-            target.globalTimer = 0
-            target.stableMemory = []
-            target.version += 1
-            replica.stateDirty = true
+            state.updateCanister(target.id) { canister in
+                canister.removeModule()
+                canister.certifiedData = []
+                canister.globalTimer = 0
+                canister.stableMemory = []
+                canister.version += 1
+            }
             return Candid.encode()
         case "canister_status":
             return status(replica, target)
         case "update_settings":
             guard let settingsValue = record.value("settings") else { throw invalidArgument(method, "missing settings") }
             let settings = try settingsRecord(settingsValue, method)
-            if let controllers = try controllersField(settings, method) { target.controllers = controllers }
-            target.version += 1
-            replica.stateDirty = true
+            let controllers = try controllersField(settings, method)
+            state.updateCanister(target.id) { canister in
+                if let controllers { canister.controllers = controllers }
+                canister.version += 1
+            }
             return Candid.encode()
         case "stop_canister":
-            target.status = .stopped
-            replica.stateDirty = true
+            state.updateCanister(target.id) { $0.status = .stopped }
             return Candid.encode()
         case "start_canister":
-            target.status = .running
-            replica.stateDirty = true
+            state.updateCanister(target.id) { $0.status = .running }
             return Candid.encode()
         case "delete_canister":
             guard target.status == .stopped else {
                 throw Reject(code: 5, message: "Canister \(target.id) must be stopped before it is deleted.", errorCode: "IC0510")
             }
-            replica.canisters[target.id] = nil
-            replica.stateDirty = true
+            state.canisters[target.id] = nil
+            state.needsPersisting = true
             return Candid.encode()
         default:
             throw Reject.canisterError("Management canister has no method '\(method)'", "IC0536")
@@ -174,9 +184,11 @@ enum VirtualManagementCanister {
         return controllers
     }
 
-    private static func canister(_ replica: Replica, _ record: CandidRecordReader, _ method: String) throws(Reject) -> HostedCanister {
+    private static func canister(
+        _ state: ReplicaState, _ record: CandidRecordReader, _ method: String
+    ) throws(Reject) -> HostedCanister {
         guard case .principal(let id)? = record.value("canister_id") else { throw invalidArgument(method, "missing canister_id") }
-        guard let canister = replica.canisters[id] else { throw Reject.destinationInvalid("Canister \(id) not found") }
+        guard let canister = state.canisters[id] else { throw Reject.destinationInvalid("Canister \(id) not found") }
         return canister
     }
 
