@@ -64,17 +64,10 @@ public final class FaultInjectingReplicaProxy: Sendable {
             }
         }
         let body = try await request.body.collect(upTo: 4 << 20)
-        var outgoing = HTTPClientRequest(url: upstream + request.uri.description)
-        outgoing.method = request.method == .get ? .GET : .POST
-        outgoing.headers.add(name: "Content-Type", value: request.headers[.contentType] ?? "application/cbor")
-        outgoing.body = .bytes(body)
-        let response = try await client.execute(outgoing, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 8 << 20)
+        let answer = try await LoopbackServer.forward(request, body: body, to: upstream, client: client).response
         forwarded.withLockedValue { $0 += 1 }
         if answerDelay > .zero { try await Task.sleep(for: answerDelay) }
-        var headers = HTTPFields()
-        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes))
+        return answer
     }
 }
 

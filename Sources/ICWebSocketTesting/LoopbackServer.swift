@@ -59,4 +59,20 @@ public enum LoopbackServer {
         }
         try await client.shutdown()
     }
+
+    /// Sends `request` (with its already collected `body`) to the same path on `upstream`; the
+    /// answer (status, content type, body) and its body bytes.
+    public static func forward(
+        _ request: Request, body: ByteBuffer, to upstream: String, client: HTTPClient
+    ) async throws -> (response: Response, body: ByteBuffer) {
+        var outgoing = HTTPClientRequest(url: upstream + request.uri.description)
+        outgoing.method = request.method == .get ? .GET : .POST
+        outgoing.headers.add(name: "Content-Type", value: request.headers[.contentType] ?? "application/cbor")
+        outgoing.body = .bytes(body)
+        let response = try await client.execute(outgoing, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        var headers = HTTPFields()
+        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
+        return (Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes)), bytes)
+    }
 }

@@ -226,15 +226,7 @@ public final class SyntheticPollSource: Sendable {
 
     /// Forwards `request` to the replica; the response and its body bytes.
     private func exchange(_ request: Request, body: ByteBuffer, client: HTTPClient) async throws -> (response: Response, body: ByteBuffer) {
-        var outgoing = HTTPClientRequest(url: upstream + request.uri.description)
-        outgoing.method = request.method == .get ? .GET : .POST
-        outgoing.headers.add(name: "Content-Type", value: request.headers[.contentType] ?? "application/cbor")
-        outgoing.body = .bytes(body)
-        let response = try await client.execute(outgoing, timeout: .seconds(60))
-        let bytes = try await response.body.collect(upTo: 16 << 20)
-        var headers = HTTPFields()
-        if let type = response.headers.first(name: "Content-Type") { headers[.contentType] = type }
-        return (Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes)), bytes)
+        try await LoopbackServer.forward(request, body: body, to: upstream, client: client)
     }
 
     /// The nonce of a `ws_get_messages` query envelope, nil for anything else.

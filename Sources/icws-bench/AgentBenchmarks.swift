@@ -7,25 +7,11 @@ import ICCore
 /// key), so the suite needs no test vectors.
 enum AgentBenchmarks {
     static func run(_ harness: BenchmarkHarness) {
-        guard let rootKey = try? BLS.SecretKey(seed: SHA256.hash(Array("bench root".utf8))),
-            let subnetKey = try? BLS.SecretKey(seed: SHA256.hash(Array("bench subnet".utf8)))
-        else { fatalError("benchmark keys are fixed and valid") }
-        let root = CertificateIssuer(secretKey: rootKey)
-        let subnetPublic = CertificateIssuer(secretKey: subnetKey).publicKey
-        let subnet = Principal.selfAuthenticating(derPublicKey: subnetPublic.der)
+        let subnet = DelegatedSubnet("bench")
+        let root = subnet.root
         let canister = Principal.canister(index: 150)
-        let now: UInt64 = 1_800_000_000_000_000_000
-        let delegation = root.delegationCertificate(
-            for: subnet, subnetKey: subnetPublic,
-            ranges: [Principal.canister(index: 0)...Principal.canister(index: 1 << 20)], time: now)
-        let issuer = CertificateIssuer(secretKey: subnetKey, delegation: (subnet, delegation))
-        guard
-            let tree = try? HashTree(paths: [
-                ([Array("time".utf8)], LEB128.encode(now)),
-                ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], SHA256.hash([1])),
-            ])
-        else { fatalError("fixed tree") }
-        let certificate = issuer.certificate(for: tree)
+        let now = DelegatedSubnet.now
+        let certificate = subnet.certificate(certifiedData: SHA256.hash([1]), of: canister)
 
         harness.measure("agent.certificate_verify_delegated_cold", iterations: max(10, harness.iterations / 5)) {
             let verifier = CertificateVerifier(rootKey: root.publicKey, clock: { now })

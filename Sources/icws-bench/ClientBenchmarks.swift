@@ -13,19 +13,13 @@ enum ClientBenchmarks {
     static let batchSize = 50
 
     static func run(_ harness: BenchmarkHarness) {
-        guard let rootSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("bench client root".utf8))),
-            let subnetSecret = try? BLS.SecretKey(seed: SHA256.hash(Array("bench client subnet".utf8)))
-        else { fatalError("benchmark keys are fixed and valid") }
-        let root = CertificateIssuer(secretKey: rootSecret)
-        let subnetKey = CertificateIssuer(secretKey: subnetSecret).publicKey
-        let subnet = Principal.selfAuthenticating(derPublicKey: subnetKey.der)
+        let subnet = DelegatedSubnet("bench client")
+        let root = subnet.root
+        let subnetKey = subnet.subnetKey
         let canister = Principal.canister(index: 150)
         let gateway = Principal.selfAuthenticating(derPublicKey: subnetKey.der + [1])
         let clientKey = ClientKey(clientPrincipal: Principal.selfAuthenticating(derPublicKey: subnetKey.der + [2]), clientNonce: 7)
-        let now: UInt64 = 1_800_000_000_000_000_000
-        let delegation = root.delegationCertificate(
-            for: subnet, subnetKey: subnetKey, ranges: [Principal.canister(index: 0)...Principal.canister(index: 1 << 20)], time: now)
-        let issuer = CertificateIssuer(secretKey: subnetSecret, delegation: (subnet, delegation))
+        let now = DelegatedSubnet.now
 
         // 50 application messages of ~100 bytes, certified together as a canister would (§4.5).
         var entries = [(path: [[UInt8]], value: [UInt8])]()
@@ -39,13 +33,8 @@ enum ClientBenchmarks {
             entries.append(([MessageKey.certificationLabel, Array(key.utf8)], SHA256.hash(content)))
             messages.append((key, content))
         }
-        guard let tree = try? HashTree(paths: entries),
-            let stateTree = try? HashTree(paths: [
-                ([Array("time".utf8)], LEB128.encode(now)),
-                ([Array("canister".utf8), canister.bytes, Array("certified_data".utf8)], tree.reconstruct()),
-            ])
-        else { fatalError("fixed trees") }
-        let certificate = issuer.certificate(for: stateTree)
+        guard let tree = try? HashTree(paths: entries) else { fatalError("fixed tree") }
+        let certificate = subnet.certificate(certifiedData: tree.reconstruct(), of: canister)
         let treeBytes = tree.encoded(selfDescribe: true)
         let frames = messages.map { CanisterMessageFrame(key: $0.key, content: $0.content, cert: certificate, tree: treeBytes).encoded() }
 

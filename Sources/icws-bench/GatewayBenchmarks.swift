@@ -90,15 +90,9 @@ enum GatewayBenchmarks {
         if idle > 0 {
             let idleStart = clock.now
             let sockets = IdleSockets()
-            await withTaskGroup(of: Void.self) { group in
-                var started = 0
-                for _ in 0..<idle {
-                    if started >= 256 { await group.next() } else { started += 1 }
-                    group.addTask {
-                        let socket = BenchSocket(url: url)
-                        if await socket.nextFrame(timeout: .seconds(30)) != nil { await sockets.add(socket) } else { socket.cancel() }
-                    }
-                }
+            await concurrently(0..<idle) { _ in
+                let socket = BenchSocket(url: url)
+                if await socket.nextFrame(timeout: .seconds(30)) != nil { await sockets.add(socket) } else { socket.cancel() }
             }
             let held = await sockets.count
             let openSeconds = seconds(clock.now - idleStart)
@@ -117,15 +111,8 @@ enum GatewayBenchmarks {
         // 1. Sessions held: open `clients` full sessions (handshake, ws_open, OpenMessage).
         let openStart = clock.now
         let sessions = BenchSessions()
-        await withTaskGroup(of: Void.self) { group in
-            var started = 0
-            for _ in 0..<clients {
-                if started >= 256 { await group.next() } else { started += 1 }
-                group.addTask {
-                    await sessions.open(url: url, canister: canister, gateway: identity.principal, clock: replica)
-                }
-            }
-            await group.waitForAll()
+        await concurrently(0..<clients) { _ in
+            await sessions.open(url: url, canister: canister, gateway: identity.principal, clock: replica)
         }
         let held = await sessions.openCount
         let openSeconds = seconds(clock.now - openStart)
@@ -147,18 +134,12 @@ enum GatewayBenchmarks {
         let payload = [UInt8](repeating: 0x61, count: 32)
         let relayStart = clock.now
         let sendAgent = HTTPAgent(configuration: .init(url: replicaURL, rootKey: .fetchFromReplica), identity: identity)
-        await withTaskGroup(of: Void.self) { group in
-            var started = 0
-            for session in targets {
-                if started >= 64 { await group.next() } else { started += 1 }
-                group.addTask {
-                    let blobs = (0..<perClient).map { _ in CandidBlob(payload) }
-                    guard let arg = try? Candid.encode(session.principal, blobs) else { return }
-                    await session.expect(perClient)
-                    _ = try? await sendAgent.call(canister: canister, method: "send", arg: arg)
-                    session.markSent()
-                }
-            }
+        await concurrently(targets, limit: 64) { session in
+            let blobs = (0..<perClient).map { _ in CandidBlob(payload) }
+            guard let arg = try? Candid.encode(session.principal, blobs) else { return }
+            await session.expect(perClient)
+            _ = try? await sendAgent.call(canister: canister, method: "send", arg: arg)
+            session.markSent()
         }
         var delivered = 0
         let deadline = clock.now + .seconds(120)
@@ -275,18 +256,11 @@ actor BenchSessions {
         let identity = Ed25519Identity()
         let socket = BenchSocket(url: url)
         guard await socket.nextFrame(timeout: .seconds(30)) != nil else { socket.cancel(); return }
-        let nonce = UInt64.random(in: 1...UInt64.max)
-        let now = max(clock.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9))
-        guard let arg = try? Candid.encode(CanisterWsOpenArguments(clientNonce: nonce, gatewayPrincipal: gateway)),
-            let envelope = try? Envelope.signed(
-                RequestContent(
-                    kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
-                    ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
-                    nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
-                by: identity),
-            let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor))
-        else { socket.cancel(); return }
-        socket.send(frame.encoded())
+        guard let frame = wsOpenFrame(identity: identity, canister: canister, gateway: gateway, clock: clock) else {
+            socket.cancel()
+            return
+        }
+        socket.send(frame)
         guard await socket.nextFrame(timeout: .seconds(120)) != nil else { socket.cancel(); return }
         let session = BenchSession(principal: identity.principal, socket: socket)
         sessions.append(session)
@@ -377,19 +351,11 @@ final class BenchSocket: Sendable {
     /// The next frame (only before `onFrame` takes over the stream).
     func nextFrame(timeout: Duration) async -> [UInt8]? {
         let frames = self.frames
-        return await withTaskGroup(of: [UInt8]?.self) { group in
-            group.addTask {
+        return await result(
+            of: {
                 var iterator = frames.makeAsyncIterator()
                 return await iterator.next()
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+            }, within: timeout, else: nil)
     }
 
     /// Hands every later frame to `handler`.

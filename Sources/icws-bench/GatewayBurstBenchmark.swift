@@ -155,19 +155,11 @@ enum GatewayBurstBenchmark {
     /// until all came or `deadline` passed.
     static func burst(_ connection: ICWebSocketConnection<TextMessage>, messages: Int, deadline: Duration) async -> Outcome {
         let progress = NIOLockedValueBox(Outcome())
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
+        let finished = await result(
+            of: {
                 await receive(connection, messages: messages, into: progress)
                 return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+            }, within: deadline, else: false)
         var outcome = progress.withLockedValue { $0 }
         if !finished {
             outcome.closed = true

@@ -61,18 +61,7 @@ final class RelayBenchClient: Sendable {
         timeout: Duration = .seconds(120)
     ) async -> RelayBenchClient? {
         let identity = Ed25519Identity()
-        let now = max(replica.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9))
-        guard
-            let arg = try? Candid.encode(
-                CanisterWsOpenArguments(clientNonce: UInt64.random(in: 1...UInt64.max), gatewayPrincipal: gateway)),
-            let envelope = try? Envelope.signed(
-                RequestContent(
-                    kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
-                    ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
-                    nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
-                by: identity),
-            let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor)).encoded()
-        else { return nil }
+        guard let frame = wsOpenFrame(identity: identity, canister: canister, gateway: gateway, clock: replica) else { return nil }
         let (openings, openingsContinuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(1))
         var logger = Logger(label: "relay-bench-client")
         logger.logLevel = .critical
@@ -107,19 +96,11 @@ final class RelayBenchClient: Sendable {
             if client.opened.load(ordering: .relaxed), !client.closing.load(ordering: .relaxed) { counter.sessionEnded() }
         }
         client.task.withLockedValue { $0 = task }
-        let didOpen = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
+        let didOpen = await result(
+            of: {
                 var iterator = openings.makeAsyncIterator()
                 return await iterator.next() ?? false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+            }, within: timeout, else: false)
         guard didOpen else {
             client.close()
             return nil
@@ -137,4 +118,22 @@ final class RelayBenchClient: Sendable {
         closing.store(true, ordering: .relaxed)
         task.withLockedValue { $0?.cancel() }
     }
+}
+
+/// A client's first frame: its signed `ws_open` call with a random client nonce, expiring as an
+/// agent's would by the later of the replica's clock and the wall clock.
+func wsOpenFrame(identity: any Identity, canister: Principal, gateway: Principal, clock: Replica) -> [UInt8]? {
+    let now = max(clock.currentTime, UInt64(Date().timeIntervalSince1970 * 1e9))
+    guard
+        let arg = try? Candid.encode(
+            CanisterWsOpenArguments(clientNonce: UInt64.random(in: 1...UInt64.max), gatewayPrincipal: gateway)),
+        let envelope = try? Envelope.signed(
+            RequestContent(
+                kind: .call(canisterID: canister, methodName: "ws_open", arg: arg), sender: identity.principal,
+                ingressExpiry: IngressExpiry.value(nowNanoseconds: now),
+                nonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
+            by: identity),
+        let frame = try? ClientRequestFrame(envelopeBytes: CBOREncoder.encode(envelope.cbor))
+    else { return nil }
+    return frame.encoded()
 }

@@ -2,6 +2,7 @@ import Foundation
 import ICAgent
 import ICCore
 import ICReplica
+import ICWebSocketTesting
 import Logging
 import WAT
 
@@ -135,11 +136,15 @@ enum ReplicaBenchmarks {
     private static func runThrowing(_ harness: BenchmarkHarness, seconds: Double) async throws {
         let counter = try wat2wasm(counterWAT)
         let sha = try wat2wasm(sha256WAT)
-        var logger = Logger(label: "bench-replica")
-        logger.logLevel = .critical
-        let replica = try Replica(
-            configuration: .init(seed: [UInt8](repeating: 1, count: 32), roundInterval: .milliseconds(50)), logger: logger)
+        try await LocalReplica.run(configure: { $0.roundInterval = .milliseconds(50) }) { local in
+            try await measure(harness, seconds: seconds, counter: counter, sha: sha, on: local)
+        }
+    }
 
+    private static func measure(
+        _ harness: BenchmarkHarness, seconds: Double, counter: [UInt8], sha: [UInt8], on local: LocalReplica
+    ) async throws {
+        let replica = local.replica
         harness.measure("replica.instantiate_counter_lazy", iterations: harness.iterations) {
             (try? replica.checkModule(counter, compileAllCode: false)) != nil
         }
@@ -147,14 +152,8 @@ enum ReplicaBenchmarks {
             (try? replica.checkModule(sha, compileAllCode: true)) != nil
         }
 
-        let ready = AsyncStream<Int>.makeStream()
-        let app = ReplicaServer.application(replica: replica, host: "127.0.0.1", port: 0, logger: logger) { ready.continuation.yield($0) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            group.addTask { await replica.runRounds() }
-            var iterator = ready.stream.makeAsyncIterator()
-            let url = "http://127.0.0.1:\(await iterator.next() ?? 0)"
-            let agent = HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica), identity: Ed25519Identity())
+        do {
+            let agent = HTTPAgent(configuration: .init(url: local.url, rootKey: .fetchFromReplica), identity: Ed25519Identity())
             let counterID = try await deploy(agent, replica: replica, module: counter)
             let shaID = try await deploy(agent, replica: replica, module: sha)
 
@@ -176,7 +175,6 @@ enum ReplicaBenchmarks {
                 _ = try await agent.query(canister: shaID, method: "sha256", arg: input)
             }
             print("{\"name\": \"replica.http_sha256_1kib_query_per_s_c2\", \"ops_per_s\": \(Int(shaRate))}")
-            group.cancelAll()
         }
     }
 

@@ -176,20 +176,19 @@ struct CandidByteReader {
 
     /// `01 · leb128(len) · bytes` (a principal or service reference).
     mutating func principal() throws(CandidError) -> Principal {
-        let start = offset
-        let tag = try byte()
-        guard tag == 1 else { throw CandidError(.invalidReferenceTag(tag), offset: start) }
-        let lengthOffset = offset
-        let length = try count()
-        guard length <= Principal.maxByteCount else {
-            throw CandidError(.principalTooLong(length), offset: lengthOffset)
-        }
+        let length = try principalLength()
         let principal = Principal(uncheckedBytes: Array(bytes[offset..<offset + length]))
         offset += length
         return principal
     }
 
     mutating func skipPrincipal() throws(CandidError) {
+        offset += try principalLength()
+    }
+
+    /// Reads a reference's tag and length, leaving `offset` at its bytes (`count()` has checked
+    /// that they are all there).
+    private mutating func principalLength() throws(CandidError) -> Int {
         let start = offset
         let tag = try byte()
         guard tag == 1 else { throw CandidError(.invalidReferenceTag(tag), offset: start) }
@@ -198,7 +197,7 @@ struct CandidByteReader {
         guard length <= Principal.maxByteCount else {
             throw CandidError(.principalTooLong(length), offset: lengthOffset)
         }
-        offset += length
+        return length
     }
 }
 

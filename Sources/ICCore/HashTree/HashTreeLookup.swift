@@ -82,13 +82,11 @@ extension HashTree {
     /// tree.lookup(path: [Array("request_status".utf8), requestId.bytes, Array("status".utf8)])
     /// ```
     public func lookup(path: [[UInt8]]) -> LookupResult {
-        var tree = self
-        for label in path {
-            switch tree.findLabel(label) {
-            case .found(let subtree): tree = subtree
-            case .absent: return .absent
-            case .unknown: return .unknown
-            }
+        let tree: HashTree
+        switch lookupSubtree(path: path) {
+        case .found(let subtree): tree = subtree
+        case .absent: return .absent
+        case .unknown: return .unknown
         }
         switch tree {
         case .empty: return .absent

@@ -86,43 +86,18 @@ public struct SHA256: Sendable {
     }
 }
 
-/// An incremental SHA-224 hasher (SHA-256 with another initial state, truncated to 28 bytes).
-public struct SHA224: Sendable {
+/// SHA-224 (SHA-256 with another initial state, truncated to 28 bytes): only whole-message
+/// hashing is needed (self-authenticating principals).
+public enum SHA224 {
     /// Size of a digest in bytes.
     public static let digestByteCount = 28
-
-    @usableFromInline var engine: SHA2_32Engine
-
-    /// Creates a hasher with the SHA-224 initial state.
-    @inlinable
-    public init() {
-        engine = SHA2_32Engine(initialState: SHA2_32Engine.sha224InitialState)
-    }
-
-    /// Feeds bytes into the hash.
-    @inlinable
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { engine.update($0) }
-    }
-
-    /// Feeds raw bytes into the hash.
-    @inlinable
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        engine.update(bytes)
-    }
-
-    /// Returns the 28-byte digest. The hasher should not be used afterwards.
-    @inlinable
-    public mutating func finalize() -> [UInt8] {
-        engine.finalize(digestByteCount: SHA224.digestByteCount)
-    }
 
     /// The SHA-224 digest of `bytes`.
     @inlinable
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var hasher = SHA224()
-        hasher.update(bytes)
-        return hasher.finalize()
+        var engine = SHA2_32Engine(initialState: SHA2_32Engine.sha224InitialState)
+        bytes.withUnsafeBytes { engine.update($0) }
+        return engine.finalize(digestByteCount: digestByteCount)
     }
 }
 
