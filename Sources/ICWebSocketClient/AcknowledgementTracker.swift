@@ -4,7 +4,7 @@
 ///
 /// A value type without I/O: the connection feeds it sends, acks and the time, and acts on the
 /// errors it returns.
-struct AcknowledgementTracker: Sendable {
+package struct AcknowledgementTracker: Sendable {
     /// One sent message waiting for its ack.
     struct Entry: Sendable, Equatable {
         let sequenceNumber: UInt64
@@ -21,7 +21,7 @@ struct AcknowledgementTracker: Sendable {
     init(timeoutNanoseconds: UInt64) { timeout = timeoutNanoseconds }
 
     /// The unacknowledged sequence numbers, oldest first.
-    var unacknowledged: [UInt64] { entries.map(\.sequenceNumber) }
+    var unacknowledged: [UInt64] { entries.map { $0.sequenceNumber } }
 
     /// Records a sent message; starts the timer if it is not running.
     mutating func add(_ sequenceNumber: UInt64, now: UInt64) throws(ICWebSocketClientError) {

@@ -1,4 +1,4 @@
-import ICAgent
+import ICCertification
 import ICCore
 import ICWebSocketProtocol
 

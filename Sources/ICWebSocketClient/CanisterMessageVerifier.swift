@@ -1,4 +1,4 @@
-import ICAgent
+import ICCertification
 import ICCore
 import ICWebSocketProtocol
 
@@ -36,7 +36,7 @@ public struct CanisterMessageVerifier: Sendable {
     /// Messages whose certificate was found in the cache (verified earlier in the batch).
     public private(set) var certificateCacheHits = 0
 
-    private let certificateVerifier: CertificateVerifier
+    private let certificateValidator: CertificateValidator
     private let clock: @Sendable () -> UInt64
     private let keyPrefix: [UInt8]
     private var certificates = BoundedCache<[UInt8], CertifiedState>(capacity: cacheCapacity)
@@ -62,11 +62,11 @@ public struct CanisterMessageVerifier: Sendable {
     ///   - gateway: the gateway principal from the handshake.
     ///   - maxCertificateAge: oldest acceptable certificate (default 5 min, as the reference); `nil` disables.
     ///   - maxFutureSkew: how far ahead of `clock` a certificate may be (default 5 min).
-    ///   - clock: current time in ns since 1970.
+    ///   - clock: current time in ns since 1970 (`CertificateVerifier.systemClock` on a host).
     public init(
         canister: Principal, rootKey: RootKey, clientKey: ClientKey, gateway: Principal,
         maxCertificateAge: Duration? = .seconds(300), maxFutureSkew: Duration = .seconds(300),
-        clock: @escaping @Sendable () -> UInt64 = CertificateVerifier.systemClock
+        clock: @escaping @Sendable () -> UInt64
     ) {
         self.canister = canister
         self.clientKey = clientKey
@@ -74,11 +74,9 @@ public struct CanisterMessageVerifier: Sendable {
         self.maxCertificateAge = maxCertificateAge
         self.maxFutureSkew = maxFutureSkew
         self.clock = clock
-        // Freshness is judged here (per message, also on cache hits), so the agent's verifier
-        // checks only signature, delegation and scope.
-        certificateVerifier = CertificateVerifier(
-            rootKey: rootKey, freshness: .disabled,
-            cacheCapacity: Self.cacheCapacity, clock: clock)
+        // Freshness is judged here (per message, also on cache hits), so the validator checks
+        // only signature, delegation and scope. It has no cache: `certificates` below is one.
+        certificateValidator = CertificateValidator(rootKey: rootKey, freshness: .disabled)
         keyPrefix = gateway.textBytes + [UInt8(ascii: "_")]
     }
 
@@ -119,7 +117,9 @@ public struct CanisterMessageVerifier: Sendable {
             state = cached
         } else {
             let verified: VerifiedCertificate
-            do { verified = try certificateVerifier.verify(frame.cert, for: .canister(canister)) } catch {
+            do {
+                verified = try certificateValidator.validate(Certificate(cborBytes: frame.cert), for: .canister(canister), now: clock())
+            } catch {
                 throw .certificate(error)
             }
             certificatesVerified += 1
@@ -152,16 +152,9 @@ public struct CanisterMessageVerifier: Sendable {
     }
 
     private func checkFreshness(_ time: UInt64?) throws(CanisterMessageVerificationError) {
-        guard let maxAge = maxCertificateAge else { return }
-        guard let time else { throw .freshness(.timeMissing) }
-        let now = clock()
-        let maxAgeNanoseconds = maxAge.icNanoseconds
-        if time < now, now - time > maxAgeNanoseconds {
-            throw .freshness(.stale(certificateTime: time, now: now, maxAgeNanoseconds: maxAgeNanoseconds))
-        }
-        if time > now, time - now > maxFutureSkew.icNanoseconds {
-            throw .freshness(.fromTheFuture(certificateTime: time, now: now))
-        }
+        guard let maxCertificateAge else { return }
+        let freshness = CertificateFreshness(maxAge: maxCertificateAge, maxFutureSkew: maxFutureSkew)
+        do { try freshness.check(time: time, now: clock()) } catch { throw .freshness(error) }
     }
 
 }

@@ -1,13 +1,13 @@
-import ICAgent
+import ICCertification
 import ICCore
 import ICWebSocketProtocol
 
 /// The client side of one connection as a value (protocol §1.4.1, §5): it consumes frames,
 /// application sends and the time, and returns what the connection must do. It does no I/O,
 /// so every row of the state table is testable on frames alone.
-struct ClientStateMachine: Sendable {
+package struct ClientStateMachine: Sendable {
     /// §1.4.1 states after the WebSocket is up.
-    enum Phase: Sendable, Equatable {
+    package enum Phase: Sendable, Equatable {
         case awaitingHandshake
         case awaitingOpen(gateway: Principal)
         case open(gateway: Principal)
@@ -15,7 +15,7 @@ struct ClientStateMachine: Sendable {
     }
 
     /// What a received canister message asks the connection to do.
-    enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         /// The verified OpenMessage carried our key: report OPEN.
         case opened(gateway: Principal)
         /// Deliver an application message (Candid bytes) to the application.
@@ -26,20 +26,20 @@ struct ClientStateMachine: Sendable {
         case closedByApplication
     }
 
-    let canister: Principal
-    let clientKey: ClientKey
-    let rootKey: RootKey
-    let maxCertificateAge: Duration?
-    let clock: @Sendable () -> UInt64
-    private(set) var phase: Phase = .awaitingHandshake
-    private(set) var verifier: CanisterMessageVerifier?
-    private(set) var acknowledgements: AcknowledgementTracker
+    package let canister: Principal
+    package let clientKey: ClientKey
+    package let rootKey: RootKey
+    package let maxCertificateAge: Duration?
+    package let clock: @Sendable () -> UInt64
+    package private(set) var phase: Phase = .awaitingHandshake
+    package private(set) var verifier: CanisterMessageVerifier?
+    package private(set) var acknowledgements: AcknowledgementTracker
     /// The last client sequence number used (§5.3: incremented before each `ws_message`).
-    private(set) var lastSentSequenceNumber: UInt64 = 0
+    package private(set) var lastSentSequenceNumber: UInt64 = 0
     /// Application messages sent and not yet acknowledged: sequence number → Candid bytes.
-    private(set) var unacknowledgedContent: [(sequenceNumber: UInt64, content: [UInt8])] = []
+    package private(set) var unacknowledgedContent: [(sequenceNumber: UInt64, content: [UInt8])] = []
 
-    init(
+    package init(
         canister: Principal, clientKey: ClientKey, rootKey: RootKey, maxCertificateAge: Duration?,
         ackTimeout: Duration, clock: @escaping @Sendable () -> UInt64
     ) {
@@ -51,10 +51,10 @@ struct ClientStateMachine: Sendable {
         acknowledgements = AcknowledgementTracker(timeoutNanoseconds: ackTimeout.icNanoseconds)
     }
 
-    var isOpen: Bool { if case .open = phase { return true } else { return false } }
+    package var isOpen: Bool { if case .open = phase { return true } else { return false } }
 
     /// The first frame: G1 (§2.3). Returns the gateway principal `ws_open` must name.
-    mutating func receiveHandshake(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> Principal {
+    package mutating func receiveHandshake(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> Principal {
         guard phase == .awaitingHandshake else { throw .internalInconsistency("a second handshake") }
         let handshake: GatewayHandshakeFrame
         do { handshake = try GatewayHandshakeFrame(decoding: bytes) } catch {
@@ -70,7 +70,7 @@ struct ClientStateMachine: Sendable {
     }
 
     /// A G2 frame after the handshake (§5.1, §5.5).
-    mutating func receiveCanisterMessage(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> Action {
+    package mutating func receiveCanisterMessage(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> Action {
         let gateway: Principal
         switch phase {
         case .awaitingOpen(let g), .open(let g): gateway = g
@@ -121,7 +121,7 @@ struct ClientStateMachine: Sendable {
     }
 
     /// Numbers and tracks the next `ws_message` (§5.3, §5.4). Only while OPEN.
-    mutating func nextMessage(content: [UInt8], isServiceMessage: Bool) throws(ICWebSocketClientError) -> WebsocketMessage {
+    package mutating func nextMessage(content: [UInt8], isServiceMessage: Bool) throws(ICWebSocketClientError) -> WebsocketMessage {
         switch phase {
         case .open: break
         case .closed: throw .closed
@@ -138,13 +138,13 @@ struct ClientStateMachine: Sendable {
     }
 
     /// The ack timer (§5.7), evaluated against the session clock.
-    func checkAcknowledgementDeadline() throws(ICWebSocketClientError) {
+    package func checkAcknowledgementDeadline() throws(ICWebSocketClientError) {
         guard isOpen else { return }
         try acknowledgements.checkDeadline(now: clock())
     }
 
     /// Marks the session closed and clears the ack bookkeeping (§5.6, last rule).
-    mutating func close() {
+    package mutating func close() {
         phase = .closed
         acknowledgements.clear()
     }

@@ -84,7 +84,8 @@ public struct RequestContent: Sendable, Equatable {
             return text
         }
         func principal(_ key: String) throws(EnvelopeError) -> Principal {
-            do { return try Principal(bytes: try blob(key)) } catch let error as EnvelopeError { throw error } catch {
+            let bytes = try blob(key)
+            do { return try Principal(bytes: bytes) } catch {
                 throw .malformed("content.\(key) is not a principal: \(error)")
             }
         }
