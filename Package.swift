@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "ICWebSocketClient",
             dependencies: [
-                "ICCore", "ICAgent", "ICWebSocketProtocol",
+                "ICCore", "ICCertification", "ICAgent", "ICWebSocketProtocol",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,6 +124,7 @@ let package = Package(
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +135,7 @@ let package = Package(
             dependencies: [
                 "ICReplica", "ICAgent", "ICCore", "ICWebSocketGateway", "ICWebSocketClient", "ICWebSocketProtocol", "CanisterToolchain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -78,14 +78,21 @@ public struct CanisterBuilder: Sendable {
     // MARK: Internals
 
     private func runBuildScript(_ canisters: [String], output: @Sendable (String) -> Void) throws(CanisterBuildError) {
+        try Self.runScript("scripts/build-canisters.sh", arguments: canisters, in: repositoryRoot, output: output)
+    }
+
+    /// Runs `bash <script> <arguments>` in `root`, streaming its output lines.
+    static func runScript(
+        _ script: String, arguments: [String] = [], in root: URL, output: @Sendable (String) -> Void
+    ) throws(CanisterBuildError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", repositoryRoot.appendingPathComponent("scripts/build-canisters.sh").path] + canisters
-        process.currentDirectoryURL = repositoryRoot
+        process.arguments = ["bash", root.appendingPathComponent(script).path] + arguments
+        process.currentDirectoryURL = root
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        do { try process.run() } catch { throw .buildFailed(status: -1, log: "cannot start bash: \(error)") }
+        do { try process.run() } catch { throw .buildFailed(script: script, status: -1, log: "cannot start bash: \(error)") }
         var log = ""
         let handle = pipe.fileHandleForReading
         while true {
@@ -97,21 +104,23 @@ public struct CanisterBuilder: Sendable {
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw .buildFailed(status: process.terminationStatus, log: String(log.suffix(4000)))
+            throw .buildFailed(script: script, status: process.terminationStatus, log: String(log.suffix(4000)))
         }
     }
 
     private func newestSourceDate() -> Date {
+        Self.newestModification(
+            of: [
+                "Canisters/Sources", "Canisters/Package.swift", "Canisters/Candid", "Canisters/Tools/wasm-embed-candid.swift",
+                "scripts/build-canisters.sh",
+            ].map { repositoryRoot.appendingPathComponent($0) })
+    }
+
+    /// The newest modification date of the files at or below `roots`, following the symlinks
+    /// into Sources/ that the Wasm packages use for shared portable code.
+    static func newestModification(of roots: [URL]) -> Date {
         var newest = Date.distantPast
-        let roots = [
-            repositoryRoot.appendingPathComponent("Canisters/Sources"),
-            repositoryRoot.appendingPathComponent("Canisters/Package.swift"),
-            repositoryRoot.appendingPathComponent("Canisters/Candid"),
-            repositoryRoot.appendingPathComponent("Canisters/Tools/wasm-embed-candid.swift"),
-            repositoryRoot.appendingPathComponent("scripts/build-canisters.sh"),
-        ]
         for root in roots {
-            // Canisters/Sources holds symlinks into Sources/ (shared portable code): follow them.
             let resolved = root.resolvingSymlinksInPath()
             if let date = Self.modificationDate(resolved), date > newest { newest = date }
             guard let entries = try? FileManager.default.contentsOfDirectory(at: resolved, includingPropertiesForKeys: nil) else {
@@ -133,21 +142,24 @@ public struct CanisterBuilder: Sendable {
         return newest
     }
 
-    private static func modificationDate(_ url: URL) -> Date? {
+    static func modificationDate(_ url: URL) -> Date? {
         (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date
+    }
+
+    private func withBuildLock(_ body: () throws(CanisterBuildError) -> Void) throws(CanisterBuildError) {
+        try Self.withLock(in: repositoryRoot.appendingPathComponent("Canisters/.build"), body)
     }
 
     private static let inProcessLock = NSLock()
 
-    /// Holds a process-wide lock and an exclusive `flock` on `Canisters/.build/build.lock`, so two
-    /// test processes (or a test run and `icws dev`) never run the build script at the same time.
-    private func withBuildLock(_ body: () throws(CanisterBuildError) -> Void) throws(CanisterBuildError) {
+    /// Holds a process-wide lock and an exclusive `flock` on `<directory>/build.lock`, so two
+    /// test processes (or a test run and `icws dev`) never run a build script at the same time.
+    static func withLock(in directory: URL, _ body: () throws(CanisterBuildError) -> Void) throws(CanisterBuildError) {
         Self.inProcessLock.lock()
         defer { Self.inProcessLock.unlock() }
-        let directory = repositoryRoot.appendingPathComponent("Canisters/.build")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let descriptor = open(directory.appendingPathComponent("build.lock").path, O_CREAT | O_RDWR, 0o644)
-        guard descriptor >= 0 else { throw .buildFailed(status: -1, log: "cannot open \(directory.path)/build.lock") }
+        guard descriptor >= 0 else { throw .buildFailed(script: "", status: -1, log: "cannot open \(directory.path)/build.lock") }
         defer { close(descriptor) }
         _ = flock(descriptor, LOCK_EX)
         defer { _ = flock(descriptor, LOCK_UN) }
@@ -160,7 +172,7 @@ public enum CanisterBuildError: Error, CustomStringConvertible {
     /// The name is not one of the repository's canisters.
     case unknownCanister(String, known: [String])
     /// The build script exited with `status`; `log` is the end of its output.
-    case buildFailed(status: Int32, log: String)
+    case buildFailed(script: String, status: Int32, log: String)
     /// The build succeeded but the module file is absent.
     case moduleMissing(String)
 
@@ -168,8 +180,8 @@ public enum CanisterBuildError: Error, CustomStringConvertible {
         switch self {
         case .unknownCanister(let name, let known):
             return "unknown canister \(name); the repository builds \(known.joined(separator: ", "))"
-        case .buildFailed(let status, let log):
-            return "scripts/build-canisters.sh failed (exit \(status)); it needs a Swift toolchain with Embedded Swift "
+        case .buildFailed(let script, let status, let log):
+            return "\(script) failed (exit \(status)); it needs a Swift toolchain with Embedded Swift "
                 + "for wasm32-unknown-none-wasm (the swift.org 6.x Linux toolchains have it). Output:\n\(log)"
         case .moduleMissing(let path):
             return "the canister build finished but \(path) is missing"

@@ -40,6 +40,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Gateway port (WebSockets).")
     var gatewayPort = 8080
 
+    @Option(help: "Port of the browser chat page (the Wasm client, built from Web/); 0 serves none.")
+    var webPort = 8081
+
     @Option(help: "Prometheus metrics endpoint of the gateway (host:port), or 'none'.")
     var prometheusEndpoint = "none"
 
@@ -88,7 +91,8 @@ struct DevCommand: AsyncParsableCommand {
 
         let setup = DevSetupService(
             replica: replica, replicaURL: replicaURL, replicaListening: replicaListening.stream,
-            gateway: gateway, host: host, choice: choice, module: module, store: store)
+            gateway: gateway, host: host, choice: choice, module: module, store: store,
+            webAssets: webPort == 0 ? nil : buildWebClient(), webPort: webPort)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: server), .init(service: RoundService(replica: replica)), .init(service: gateway),
@@ -127,6 +131,28 @@ struct DevCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
+        }
+    }
+
+    /// Builds the browser client when stale; `nil` (with a warning) when it cannot be built,
+    /// so that the rest of the stack still starts.
+    private func buildWebClient() -> URL? {
+        guard let canisters = CanisterBuilder.locate() ?? CanisterBuilder.locate(from: Self.executableDirectory) else {
+            say("[dev] warning: no icws checkout found from here, so no browser client is served (pass --web-port 0 to silence)")
+            return nil
+        }
+        let builder = WebClientBuilder(canisters)
+        if builder.isStale {
+            say("[dev] building the browser client (Embedded Swift → wasm32; about two minutes the first time)…")
+        }
+        do {
+            try builder.build { line in
+                if line.contains("error") { say("[dev] \(line)") }
+            }
+            return builder.assetsDirectory
+        } catch {
+            say("[dev] warning: the browser client did not build, so no chat page is served: \(error)")
+            return nil
         }
     }
 
@@ -216,6 +242,9 @@ struct DevSetupService: Service {
     let choice: CanisterChoice
     let module: [UInt8]
     let store: DevStateDirectory?
+    /// The built browser client, if it is to be served, and on which port.
+    let webAssets: URL?
+    let webPort: Int
 
     func run() async throws {
         let logger = Logger(label: "dev")
@@ -245,13 +274,38 @@ struct DevSetupService: Service {
             store?.save(canisterID: canisterID, for: choice.name)
         }
         let gatewayPort = try await gateway.waitUntilListening()
+        let webListening = AsyncStream<Int>.makeStream()
+        var webServer: (any Service)?
+        if let webAssets {
+            let page = WebClientServer.PageConfiguration(
+                gatewayUrl: "ws://\(host):\(gatewayPort)", canisterId: canisterID.description,
+                rootKey: Hex.encode(replica.rootKey.der), ackTimeoutMs: 330_000)
+            // A child of this service's task: it stops on the group's graceful shutdown.
+            webServer = try WebClientServer.application(
+                assets: webAssets, configuration: page, host: host, port: webPort, logger: Logger(label: "web"),
+                onServerRunning: { webListening.continuation.yield($0) })
+        } else {
+            webListening.continuation.finish()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let webServer { group.addTask { try await webServer.run() } }
+            var listening = webListening.stream.makeAsyncIterator()
+            let servedPort = webServer == nil ? nil : await listening.next()
+            printBanner(canisterID: canisterID, gatewayPort: gatewayPort, webPort: servedPort)
+            group.addTask { await followCanisterLog(canisterID) }
+            try await group.waitForAll()
+        }
+    }
+
+    private func printBanner(canisterID: Principal, gatewayPort: Int, webPort: Int?) {
+        let browser = webPort.map { "  browser   http://\(host):\($0)/   (the chat page: open it in two tabs)\n" } ?? ""
         let banner = """
 
             ── icws dev is running ─────────────────────────────────────────────
               replica   \(replicaURL)   (root key below)
               canister  \(canisterID)   (\(choice.name))
               gateway   ws://\(host):\(gatewayPort)   principal \(gateway.principal)
-              root key  \(Hex.encode(replica.rootKey.der))
+            \(browser)  root key  \(Hex.encode(replica.rootKey.der))
 
               Connect (in another terminal):
                 \(Self.connectExecutable) connect ws://\(host):\(gatewayPort) --canister \(canisterID) \\
@@ -262,6 +316,9 @@ struct DevSetupService: Service {
 
             """
         FileHandle.standardOutput.write(Data(banner.utf8))
+    }
+
+    private func followCanisterLog(_ canisterID: Principal) async {
         await cancelWhenGracefulShutdown {
             var cursor = 0
             while !Task.isCancelled {

@@ -210,3 +210,23 @@ int putchar(int c) {
 }
 
 size_t icws_memory_size(void) { return __builtin_wasm_memory_size(0) * 65536u; }
+
+// ---- 128-bit multiply (compiler-rt's __multi3) -------------------------------------------
+// Swift's Duration arithmetic multiplies 128-bit integers; wasm32-unknown-none has no
+// compiler-rt, so the one helper it needs is here. Built from 32-bit partial products so that
+// it does not call itself.
+typedef union {
+    __int128 all;
+    struct { unsigned long long low, high; } s;  // wasm32 is little-endian
+} icws_twords;
+
+__int128 __multi3(__int128 a, __int128 b) {
+    icws_twords x = {.all = a}, y = {.all = b}, r;
+    unsigned long long a0 = x.s.low & 0xffffffffu, a1 = x.s.low >> 32;
+    unsigned long long b0 = y.s.low & 0xffffffffu, b1 = y.s.low >> 32;
+    unsigned long long p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    unsigned long long middle = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
+    r.s.low = (middle << 32) | (p00 & 0xffffffffu);
+    r.s.high = p11 + (p01 >> 32) + (p10 >> 32) + (middle >> 32) + x.s.low * y.s.high + x.s.high * y.s.low;
+    return r.all;
+}
