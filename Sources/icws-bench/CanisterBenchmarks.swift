@@ -249,8 +249,4 @@ enum CanisterBenchmarks {
         }
     }
 
-    struct BenchFailure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
 }

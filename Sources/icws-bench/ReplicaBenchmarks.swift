@@ -178,10 +178,6 @@ enum ReplicaBenchmarks {
         }
     }
 
-    struct BenchFailure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
 
     private static func deploy(_ agent: HTTPAgent, replica: Replica, module: [UInt8]) async throws -> Principal {
         try await ManagementCanister(agent: agent).deploy(module: module, effectiveCanisterID: replica.canisterRange.lowerBound)

@@ -4,7 +4,7 @@
 //
 // Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], gateway-relay [sessions] [messages] [batch],
 // gateway-burst [clients] [messages] [--ic-delay-ms D],
-// client, canister, soak. (Build in release: debug figures are meaningless.)
+// client, canister, browser, soak. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +46,8 @@ case "client":
     ClientBenchmarks.run(harness)
 case "canister":
     await CanisterBenchmarks.run(harness)
+case "browser":
+    await BrowserBenchmarks.run(harness)
 case "soak":
     let values = arguments.dropFirst().compactMap { Double($0) }
     await SoakBenchmark.run(
@@ -55,7 +57,7 @@ default:
     print(
         """
         usage: icws-bench <suite> [iterations]
-        suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, soak [clients seconds rate],
+        suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, browser, soak [clients seconds rate],
             gateway-idle [connections=10000]  (idle WebSockets held by icws gateway and by bare NIO / Hummingbird servers)
             gateway-relay [sessions=100,1000] [messages=200000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
             gateway-burst [clients=1] [messages=1000] [--ic-delay-ms 1500] [icws gateway flags…]  (SDK clients sending all at once)
