@@ -104,9 +104,11 @@ enum BrowserBenchmarks {
         router.get("/:file") { _, context -> Response in
             let name = context.parameters.get("file") ?? ""
             if name == "blank.html" {
-                return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<!doctype html>")))
+                return Response(
+                    status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<!doctype html>")))
             }
-            guard WebClientBuilder.assets.contains(name), let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path)
+            guard WebClientBuilder.assets.contains(name),
+                let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path)
             else { return Response(status: .notFound) }
             let type = name.hasSuffix(".wasm") ? "application/wasm" : name.hasSuffix(".js") ? "text/javascript" : "text/html"
             return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -178,7 +178,6 @@ enum ReplicaBenchmarks {
         }
     }
 
-
     private static func deploy(_ agent: HTTPAgent, replica: Replica, module: [UInt8]) async throws -> Principal {
         try await ManagementCanister(agent: agent).deploy(module: module, effectiveCanisterID: replica.canisterRange.lowerBound)
     }
