@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "ICWebSocketTesting",
             dependencies: [
-                "ICReplica", "ICAgent", "ICCore", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
+                "ICReplica", "ICAgent", "ICCore", "BLS12381", "CanisterToolchain", "ICWebSocketGateway", "ICWebSocketProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "WSClient", package: "swift-websocket"),
@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "ICAgentTests",
             dependencies: [
-                "ICAgent", "ICCore", "BLS12381", "ICTestSupport",
+                "ICAgent", "ICCore", "BLS12381", "ICTestSupport", "ICWebSocketTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -2,13 +2,14 @@ import Foundation
 import ICAgent
 import ICCore
 import ICTestSupport
+import ICWebSocketTesting
 import Testing
 
 @Suite("HTTP agent against a scripted endpoint")
 struct HTTPAgentTests {
     let canister = Principal.canister(index: 42)
 
-    private func agent(_ url: String, _ replica: ScriptedReplica, timeout: Duration = .seconds(10), maxBytes: Int = 4 << 20) -> HTTPAgent {
+    private func agent(_ url: String, _ replica: FakeIC, timeout: Duration = .seconds(10), maxBytes: Int = 4 << 20) -> HTTPAgent {
         HTTPAgent(
             configuration: .init(url: url, rootKey: .fetchFromReplica, requestTimeout: timeout, maxResponseBytes: maxBytes),
             identity: Ed25519Identity())
@@ -16,7 +17,7 @@ struct HTTPAgentTests {
 
     @Test("status and the fetched root key")
     func status() async throws {
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         try await replica.run { url in
             let agent = agent(url, replica)
             let status = try await agent.status()
@@ -27,7 +28,7 @@ struct HTTPAgentTests {
 
     @Test("a v4 synchronous call returns the certified reply")
     func syncCall() async throws {
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         try await replica.run { url in
             let reply = try await agent(url, replica).call(canister: canister, method: "greet", arg: [])
             #expect(try Candid.decode(String.self, from: reply) == "greet")
@@ -37,7 +38,7 @@ struct HTTPAgentTests {
 
     @Test("without v4/v3 the agent falls back to v2 and polls read_state")
     func fallbackToV2() async throws {
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         replica.behaviour = .onlyV2
         try await replica.run { url in
             let agent = agent(url, replica)
@@ -52,7 +53,7 @@ struct HTTPAgentTests {
 
     @Test("typed calls decode Candid replies and report mismatched types")
     func typedCalls() async throws {
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         try await replica.run { url in
             let agent = agent(url, replica)
             #expect(try await agent.call(canister, "hello", 42 as UInt64, returning: String.self) == "hello")
@@ -69,7 +70,7 @@ struct HTTPAgentTests {
 
     @Test("rejects become typed errors")
     func rejects() async throws {
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         try await replica.run { url in
             let agent = agent(url, replica)
             replica.behaviour = .certifiedReject
@@ -93,7 +94,7 @@ struct HTTPAgentTests {
 
     @Test("forged certificates, garbage, oversized and slow responses are refused")
     func badResponses() async throws {
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         try await replica.run { url in
             let agent = agent(url, replica, timeout: .seconds(20), maxBytes: 64 * 1024)
             _ = try await agent.certificateVerifier()
@@ -145,7 +146,7 @@ struct HTTPAgentTests {
             cborBytes: bytes(
                 hex: try #require(vectors.certificates.first { $0.id == "mainnet_ii_request_status_replied" }).certificate_cbor_hex))
         let requestIDBytes = try #require(certificate.tree.labels(at: [Array("request_status".utf8)])?.first)
-        let replica = try ScriptedReplica()
+        let replica = try FakeIC()
         replica.behaviour = .recordedReadState(response)
         try await replica.run { url in
             let agent = HTTPAgent(configuration: .init(url: url, rootKey: .mainnet, freshness: .disabled))

@@ -2,6 +2,7 @@ import ICAgent
 import ICCore
 import ICWebSocketGateway
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// A replica that is down, slow, garbled or refusing: sessions are closed with the documented
@@ -39,7 +40,7 @@ import Testing
     }
 
     @Test func garbageRepliesExhaustTheRetryBudgetThenClose1013() async throws {
-        let ic = FaultInjectingIC(.garbage)
+        let ic = try FakeIC(.garbage)
         try await ic.run { url in
             try await withGateway(Self.configuration(url)) { gateway in
                 let outcome = try await Self.sessionOutcome(gateway)
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func slowRepliesTimeOutAndClose1013() async throws {
-        let ic = FaultInjectingIC(.slow(.seconds(3)))
+        let ic = try FakeIC(.slow(.seconds(3)))
         try await ic.run { url in
             try await withGateway(Self.configuration(url)) { gateway in
                 let outcome = try await Self.sessionOutcome(gateway)
@@ -63,7 +64,7 @@ import Testing
     }
 
     @Test func aFatalRejectClosesAtOnceWith1011() async throws {
-        let ic = FaultInjectingIC(.reject(code: 5))
+        let ic = try FakeIC(.rejectQueries(code: 5))
         try await ic.run { url in
             // No poll may time out here (a loaded machine would otherwise retry before the
             // reject arrives): the point is that the reject itself is never retried.
@@ -104,7 +105,7 @@ import Testing
                 messages: [message(stranger, 3), message(client.clientKey, 4)],
                 cert: [3], tree: [4], isEndOfQueue: true),
         ]
-        let ic = FaultInjectingIC(.script(batches))
+        let ic = try FakeIC(pollScript: batches)
         try await ic.run { url in
             // A timed-out poll would consume a scripted batch unseen: no timeouts here.
             var configuration = Self.configuration(url)

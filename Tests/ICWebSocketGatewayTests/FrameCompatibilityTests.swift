@@ -4,6 +4,7 @@ import ICCore
 import ICTestSupport
 import ICWebSocketGateway
 import ICWebSocketProtocol
+import ICWebSocketTesting
 import Testing
 
 /// The gateway's frames on the wire against `sdk-js-frames.json` (protocol Appendix A): the
@@ -70,7 +71,7 @@ import Testing
                 + Self.text("tree") + Self.blob(fixture.hexField(frame, "tree"))
         }
         let rootKey = try RootKey(der: bytes(hex: fixture.json["root_key_der"] as! String))
-        let ic = FaultInjectingIC(.script(batches))
+        let ic = try FakeIC(pollScript: batches)
         try await ic.run { url in
             try await withGateway(testConfiguration(icURL: url, rootKey: .explicit(rootKey))) { gateway in
                 let requests = ClientRequests(
