@@ -64,7 +64,9 @@ enum BrowserBenchmarks {
             print("{\"name\": \"browser.wasm_verify_open_message_full\", \"skipped\": \"no chromium\"}")
             return
         }
-        try await serve(web.assetsDirectory) { url in
+        // ICWS_BENCH_COMPARE_WASM=<path>: a second module measured in the same page, interleaved.
+        let compare = ProcessInfo.processInfo.environment["ICWS_BENCH_COMPARE_WASM"].map { URL(fileURLWithPath: $0) }
+        try await serve(web.assetsDirectory, compare: compare) { url in
             try await HeadlessChromium.run { browser in
                 let page = try await browser.open(url + "/blank.html")
                 try await browser.waitUntil("location.href.endsWith('/blank.html') && document.readyState === 'complete'", in: page)
@@ -73,33 +75,42 @@ enum BrowserBenchmarks {
                       const m = await import('\(url)/icws.js');
                       const frame = m.hexToBytes('\(Hex.encode(frame))'), handshake = m.hexToBytes('\(Hex.encode(handshake))');
                       const rootKeyDER = m.hexToBytes('\(Hex.encode(subnet.root.publicKey.der))');
-                      const times = [];
-                      for (let i = 0; i < \(iterations + 3); i++) {
-                        const s = await m.WasmSession.create();
+                      const modules = ['\(url)/icws-client.wasm'].concat(\(compare == nil ? "[]" : "['\\(url)/compare.wasm']"));
+                      const times = modules.map(() => []);
+                      for (let i = 0; i < \(iterations + 3); i++) for (const [which, module] of modules.entries()) {
+                        const s = await m.WasmSession.create(module);
                         s.configure({ canisterId: '\(canister)', rootKeyDER, publicKeyDER: new Uint8Array(44).fill(7),
                                       clientNonce: 7n, ackTimeoutMilliseconds: 330000 });
                         s.handshake(handshake, \(DelegatedSubnet.now)n);
                         const started = performance.now();
                         const { event } = s.receive(frame, \(DelegatedSubnet.now)n);
-                        times.push(performance.now() - started);
+                        if (i >= 3) times[which].push(performance.now() - started);
                         if (event !== 1) throw new Error('the open message did not open the session');
                       }
-                      return times.slice(3).sort((a, b) => a - b);
+                      return times.map((list) => list.sort((a, b) => a - b));
                     })()
                     """
-                let times = try JSONDecoder().decode([Double].self, from: Data(try await browser.evaluate(script, in: page).utf8))
-                let median = times[times.count / 2]
+                let times = try JSONDecoder().decode([[Double]].self, from: Data(try await browser.evaluate(script, in: page).utf8))
+                let median = times[0][times[0].count / 2]
                 let nativeMilliseconds = native / 1000
                 print(
                     "{\"name\": \"browser.wasm_verify_open_message_full\", \"median_ms\": \(rounded(median)), "
                         + "\"native_median_ms\": \(rounded(nativeMilliseconds)), \"ratio_to_native\": \(rounded(median / nativeMilliseconds)), "
-                        + "\"iterations\": \(times.count), \"chromium\": \"\(HeadlessChromium.executable ?? "")\"}")
+                        + "\"iterations\": \(times[0].count), \"chromium\": \"\(HeadlessChromium.executable ?? "")\"}")
+                if let compare, times.count > 1 {
+                    let other = times[1][times[1].count / 2]
+                    print(
+                        "{\"name\": \"browser.wasm_verify_open_message_full.compare\", \"module\": \"\(compare.path)\", "
+                            + "\"median_ms\": \(rounded(other)), \"ratio_to_built\": \(rounded(other / median))}")
+                }
             }
         }
     }
 
     /// Serves the built assets (and an empty page to run scripts in) on a loopback port.
-    private static func serve(_ directory: URL, _ body: @escaping @Sendable (String) async throws -> Void) async throws {
+    private static func serve(
+        _ directory: URL, compare: URL?, _ body: @escaping @Sendable (String) async throws -> Void
+    ) async throws {
         let router = Router()
         router.get("/:file") { _, context -> Response in
             let name = context.parameters.get("file") ?? ""
@@ -107,9 +118,10 @@ enum BrowserBenchmarks {
                 return Response(
                     status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<!doctype html>")))
             }
-            guard WebClientBuilder.assets.contains(name),
-                let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path)
-            else { return Response(status: .notFound) }
+            let path =
+                name == "compare.wasm"
+                ? compare?.path : WebClientBuilder.assets.contains(name) ? directory.appendingPathComponent(name).path : nil
+            guard let path, let data = FileManager.default.contents(atPath: path) else { return Response(status: .notFound) }
             let type = name.hasSuffix(".wasm") ? "application/wasm" : name.hasSuffix(".js") ? "text/javascript" : "text/html"
             return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
