@@ -76,9 +76,27 @@ public struct WebSocketCanisterCore: Sendable {
             labeledHashPrefix.update(MessageCertification.labeledDomain)
             labeledHashPrefix.update(keyPrefix)
         }
+
+        /// Queues and certifies one message at `nonce` (the tree's tail): the one place that
+        /// builds a message's key and certified leaf, for `send` and for the upgrade restore.
+        mutating func append(clientKey: ClientKey, content: [UInt8], contentHash: [UInt8], nonce: UInt64, timestamp: UInt64) {
+            let digits = MessageKey.paddedDigits(nonce)
+            var keyBytes = keyPrefix
+            keyBytes.append(contentsOf: digits)
+            var labeled = labeledHashPrefix
+            labeled.update(digits)
+            labeled.update(MessageCertification.leafHash(contentHash))
+            let labeledHash = labeled.finalize()
+            queue.append(
+                QueuedMessage(
+                    output: CanisterOutputMessage(clientKey: clientKey, key: String(decoding: keyBytes, as: UTF8.self), content: content),
+                    nonce: nonce, timestamp: timestamp, contentHash: contentHash))
+            tree.append(nonce: nonce, labeledHash: labeledHash)
+        }
     }
 
-    public private(set) var parameters: WebSocketParameters
+    // `internal(set)`: the saved-sessions restore (SessionSnapshot.swift) sets them too.
+    public internal(set) var parameters: WebSocketParameters
     var clients: [ClientKey: RegisteredClient] = [:]
     var currentKey: [Principal: ClientKey] = [:]
     var waitingForKeepAlive: Set<ClientKey> = []
@@ -96,12 +114,12 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// Next ack tick (ns), if the ack timer runs.
-    public private(set) var nextAckTick: UInt64?
+    public internal(set) var nextAckTick: UInt64?
     /// Pending keep-alive checks (ns), earliest first.
-    public private(set) var keepAliveChecks: [UInt64] = []
+    public internal(set) var keepAliveChecks: [UInt64] = []
 
-    private var certifiedRoot: [UInt8]
-    private var certificationDirty = false
+    var certifiedRoot: [UInt8]
+    var certificationDirty = false
     private var events: [WebSocketEvent] = []
 
     /// An idle core; `init(parameters:now:)` starts it.
@@ -125,6 +143,18 @@ public struct WebSocketCanisterCore: Sendable {
         self.parameters = parameters
         keepAliveChecks = []
         nextAckTick = now &+ milliseconds(parameters.sendAckIntervalMs)
+    }
+
+    /// After a restore from saved sessions (`init(restoringSnapshot:)`): sets the new module's
+    /// parameters and keeps the saved ack tick and keep-alive checks, so the ack schedule the
+    /// clients see goes on as if there had been no upgrade (a tick missed during the upgrade
+    /// runs as soon as the timer fires). Starts the ack timer only if none was saved.
+    public mutating func resume(parameters: WebSocketParameters, now: UInt64) throws(CanisterTrap) {
+        let checks = keepAliveChecks
+        let tick = nextAckTick
+        try start(parameters: parameters, now: now)
+        keepAliveChecks = checks
+        if let tick { nextAckTick = tick }
     }
 
     private func milliseconds(_ ms: UInt64) -> UInt64 { ms &* 1_000_000 }
@@ -606,19 +636,7 @@ public struct WebSocketCanisterCore: Sendable {
                 gateway.queue.removeFirst()
                 gateway.tree.removeFirst()
             }
-            let digits = MessageKey.paddedDigits(nonce)
-            var keyBytes = gateway.keyPrefix
-            keyBytes.append(contentsOf: digits)
-            let contentHash = SHA256.hash(bytes)
-            var labeled = gateway.labeledHashPrefix
-            labeled.update(digits)
-            labeled.update(MessageCertification.leafHash(contentHash))
-            let labeledHash = labeled.finalize()
-            gateway.queue.append(
-                QueuedMessage(
-                    output: CanisterOutputMessage(clientKey: key, key: String(decoding: keyBytes, as: UTF8.self), content: bytes),
-                    nonce: nonce, timestamp: now, contentHash: contentHash))
-            gateway.tree.append(nonce: nonce, labeledHash: labeledHash)
+            gateway.append(clientKey: key, content: bytes, contentHash: SHA256.hash(bytes), nonce: nonce, timestamp: now)
         }
         certificationDirty = true
         return .ok
