@@ -49,7 +49,8 @@ public enum SessionSnapshot {
             throw SessionSnapshotError(
                 .truncated, "saved sessions: the header is \(header.count) bytes, \(headerSize) are needed")
         }
-        guard header[0..<8].elementsEqual(magic) else { return nil }
+        // A loop, not `elementsEqual`: its specialisation alone is 2 KB of canister code.
+        for index in 0..<magic.count where header[index] != magic[index] { return nil }
         var reader = SnapshotReader(header)
         reader.position = 8
         let version = try reader.u32()
@@ -117,8 +118,8 @@ extension WebSocketCanisterCore {
         writer.u32(UInt32(keepAliveChecks.count))
         for check in keepAliveChecks { writer.u64(check) }
 
-        // Sorted, so that equal states give equal bytes (dictionary order is per process).
-        let gatewayOrder = gateways.keys.sorted()
+        // Sorted, so that equal states give equal bytes (dictionary order is per instance).
+        let gatewayOrder = WebSocketCanisterCore.sortedPrincipals(gateways.keys)
         writer.u32(UInt32(gatewayOrder.count))
         for principal in gatewayOrder {
             let gateway = gateways[principal]!
@@ -135,7 +136,7 @@ extension WebSocketCanisterCore {
             }
         }
 
-        let removals = gatewaysToRemove.keys.sorted()
+        let removals = WebSocketCanisterCore.sortedPrincipals(gatewaysToRemove.keys)
         writer.u32(UInt32(removals.count))
         for principal in removals {
             writer.principal(principal)
@@ -166,6 +167,18 @@ extension WebSocketCanisterCore {
         writer.patch(u64: UInt64(payloadLength), at: 16)
         writer.patch(u32: CRC32.checksum(writer.bytes[SessionSnapshot.headerSize...]), at: 24)
         return writer.bytes
+    }
+
+    /// Principals sorted by insertion: there are few gateways, and the standard library's
+    /// sort would add a specialisation of several KB to every canister.
+    static func sortedPrincipals<S: Sequence>(_ principals: S) -> [Principal] where S.Element == Principal {
+        var sorted = [Principal]()
+        for principal in principals {
+            var index = sorted.count
+            while index > 0 && principal < sorted[index - 1] { index -= 1 }
+            sorted.insert(principal, at: index)
+        }
+        return sorted
     }
 
     /// An upper estimate of `snapshot().count` (to size the buffer once).
@@ -205,10 +218,22 @@ extension WebSocketCanisterCore {
         self.init()
         var reader = SnapshotReader(bytes)
         reader.position = SessionSnapshot.headerSize
+        try restoreTimers(&reader)
+        let savedCounts = try restoreGateways(&reader)
+        try restoreClients(&reader, savedCounts: savedCounts)
+        try restoreGroups(&reader)
+        guard reader.position == bytes.count else { throw reader.malformed("bytes after the last group") }
+        certificationDirty = true
+    }
 
+    // The sections, one function each (`@inline(never)`: inlined into one initialiser they
+    // cost more canister code, and the profile is easier to read).
+
+    @inline(never)
+    private mutating func restoreTimers(_ reader: inout SnapshotReader) throws(SessionSnapshotError) {
         let hasTick = try reader.u8()
         let tick = try reader.u64()
-        guard hasTick <= 1 else { throw reader.malformed("ack tick flag \(hasTick)") }
+        guard hasTick <= 1 else { throw reader.malformed("the ack tick flag is not 0 or 1") }
         nextAckTick = hasTick == 1 ? tick : nil
         let checkCount = try reader.count(elementBytes: 8)
         var checks = [UInt64]()
@@ -218,17 +243,25 @@ extension WebSocketCanisterCore {
             checks.append(check)
         }
         keepAliveChecks = checks
+    }
 
+    /// Gateways with their queues, then the gateways waiting for removal; returns the saved
+    /// client count of each gateway (checked by `restoreClients`).
+    @inline(never)
+    private mutating func restoreGateways(_ reader: inout SnapshotReader) throws(SessionSnapshotError) -> [(Principal, UInt64)] {
         let gatewayCount = try reader.count(elementBytes: 21)
+        // The saved client counts, checked against the clients below (recounted in place: a
+        // separate `[Principal: UInt64]` would be one more hash-table specialisation).
+        var savedCounts = [(Principal, UInt64)]()
         for _ in 0..<gatewayCount {
             let principal = try reader.principal()
-            guard gateways[principal] == nil else { throw reader.malformed("gateway \(principal) saved twice") }
+            guard gateways[principal] == nil else { throw reader.malformed("a gateway is saved twice") }
             var gateway = RegisteredGateway(principal)
             gateway.nextNonce = try reader.u64()
-            gateway.clientCount = try reader.u64()
+            savedCounts.append((principal, try reader.u64()))
             let messageCount = try reader.count(elementBytes: 53)
             guard UInt64(messageCount) <= gateway.nextNonce else {
-                throw reader.malformed("gateway \(principal) has \(messageCount) messages but next nonce \(gateway.nextNonce)")
+                throw reader.malformed("a gateway has more messages than nonces")
             }
             var nonce = gateway.nextNonce - UInt64(messageCount)
             for _ in 0..<messageCount {
@@ -246,13 +279,16 @@ extension WebSocketCanisterCore {
         for _ in 0..<removalCount {
             let principal = try reader.principal()
             guard gateways[principal] != nil, gatewaysToRemove[principal] == nil else {
-                throw reader.malformed("gateway to remove \(principal) is not a registered gateway, or is saved twice")
+                throw reader.malformed("a gateway to remove is not registered, or is saved twice")
             }
             gatewaysToRemove[principal] = try reader.u64()
         }
+        return savedCounts
+    }
 
+    @inline(never)
+    private mutating func restoreClients(_ reader: inout SnapshotReader, savedCounts: [(Principal, UInt64)]) throws(SessionSnapshotError) {
         let clientCount = try reader.count(elementBytes: 35)
-        var perGateway = [Principal: UInt64]()
         for _ in 0..<clientCount {
             let key = ClientKey(clientPrincipal: try reader.principal(), clientNonce: try reader.u64())
             let gateway = try reader.principal()
@@ -260,24 +296,27 @@ extension WebSocketCanisterCore {
             let expectedIncoming = try reader.u64()
             let outgoing = try reader.u64()
             let waiting = try reader.u8()
-            guard waiting <= 1 else { throw reader.malformed("keep-alive flag \(waiting)") }
+            guard waiting <= 1 else { throw reader.malformed("a keep-alive flag is not 0 or 1") }
             // One connection per principal (§3.3): `currentKey` is the inverse of `clients`.
             guard currentKey[key.clientPrincipal] == nil else {
-                throw reader.malformed("client \(key.clientPrincipal) has two connections")
+                throw reader.malformed("a client principal has two connections")
             }
-            guard gateways[gateway] != nil else { throw reader.malformed("client \(key) is on unknown gateway \(gateway)") }
-            guard expectedIncoming >= 1 else { throw reader.malformed("client \(key) expects incoming sequence number 0") }
+            guard gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
+            guard expectedIncoming >= 1 else { throw reader.malformed("a client expects incoming sequence number 0") }
             clients[key] = RegisteredClient(
                 gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing)
             currentKey[key.clientPrincipal] = key
             if waiting == 1 { waitingForKeepAlive.insert(key) }
-            perGateway[gateway, default: 0] += 1
+            gateways[gateway]!.clientCount += 1
         }
         // `removeClient` decrements the count: a wrong one would underflow (trap) later.
-        for (principal, gateway) in gateways where gateway.clientCount != perGateway[principal] ?? 0 {
-            throw reader.malformed("gateway \(principal) counts \(gateway.clientCount) clients, \(perGateway[principal] ?? 0) are saved")
+        for (principal, count) in savedCounts where gateways[principal]!.clientCount != count {
+            throw reader.malformed("a gateway counts \(count) clients, \(gateways[principal]!.clientCount) are saved")
         }
+    }
 
+    @inline(never)
+    private mutating func restoreGroups(_ reader: inout SnapshotReader) throws(SessionSnapshotError) {
         let groupCount = try reader.count(elementBytes: 8)
         for _ in 0..<groupCount {
             let name = try reader.blob()
@@ -289,38 +328,39 @@ extension WebSocketCanisterCore {
             for _ in 0..<memberCount {
                 let member = try reader.principal()
                 guard members.last.map({ $0 < member }) ?? true else { throw reader.malformed("group members out of order") }
-                guard currentKey[member] != nil else { throw reader.malformed("group member \(member) has no connection") }
+                guard currentKey[member] != nil else { throw reader.malformed("a group member has no connection") }
                 members.append(member)
             }
             guard !members.isEmpty else { throw reader.malformed("an empty group") }
             groups.append(Group(name: name, members: members))
         }
-        guard reader.position == bytes.count else {
-            throw reader.malformed("\(bytes.count - reader.position) bytes after the last group")
-        }
-        certificationDirty = true
     }
 }
 
-/// Appends little-endian integers and length-prefixed byte strings.
+/// Appends little-endian integers and length-prefixed byte strings. (`@inline(never)` on the
+/// helpers: inlined at each of their call sites they made the restore 17 KB of canister code.)
 struct SnapshotWriter {
     var bytes: [UInt8] = []
 
     mutating func u8(_ value: UInt8) { bytes.append(value) }
 
+    @inline(never)
     mutating func u32(_ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
+    @inline(never)
     mutating func u64(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 
+    @inline(never)
     mutating func principal(_ principal: Principal) {
         bytes.append(UInt8(principal.bytes.count))
         bytes.append(contentsOf: principal.bytes)
     }
 
+    @inline(never)
     mutating func blob(_ blob: [UInt8]) {
         u32(UInt32(blob.count))
         bytes.append(contentsOf: blob)
@@ -344,6 +384,7 @@ struct SnapshotReader {
 
     var remaining: Int { source.count - position }
 
+    @inline(never)
     func malformed(_ what: String) -> SessionSnapshotError {
         SessionSnapshotError(.malformed, "saved sessions are malformed at byte \(position): \(what)")
     }
@@ -355,12 +396,14 @@ struct SnapshotReader {
         }
     }
 
+    @inline(never)
     mutating func u8() throws(SessionSnapshotError) -> UInt8 {
         try need(1)
         defer { position += 1 }
         return source[position]
     }
 
+    @inline(never)
     mutating func u32() throws(SessionSnapshotError) -> UInt32 {
         try need(4)
         var value: UInt32 = 0
@@ -369,6 +412,7 @@ struct SnapshotReader {
         return value
     }
 
+    @inline(never)
     mutating func u64() throws(SessionSnapshotError) -> UInt64 {
         try need(8)
         var value: UInt64 = 0
@@ -379,6 +423,7 @@ struct SnapshotReader {
 
     /// A u32 element count, checked against the bytes left (each element takes at least
     /// `elementBytes`), so a damaged count cannot make the decoder loop or allocate for long.
+    @inline(never)
     mutating func count(elementBytes: Int) throws(SessionSnapshotError) -> Int {
         let count = Int(try u32())
         guard count <= remaining / elementBytes else {
@@ -389,25 +434,28 @@ struct SnapshotReader {
         return count
     }
 
+    @inline(never)
     mutating func bytes(_ count: Int) throws(SessionSnapshotError) -> [UInt8] {
         try need(count)
         defer { position += count }
         return Array(source[position..<position + count])
     }
 
+    @inline(never)
     mutating func blob() throws(SessionSnapshotError) -> [UInt8] {
         let count = Int(try u32())
         return try bytes(count)
     }
 
+    @inline(never)
     mutating func principal() throws(SessionSnapshotError) -> Principal {
         let count = Int(try u8())
-        guard count <= Principal.maxByteCount else { throw malformed("a principal of \(count) bytes") }
+        guard count <= Principal.maxByteCount else { throw malformed("a principal longer than 29 bytes") }
         let raw = try bytes(count)
         do {
             return try Principal(bytes: raw)
         } catch {
-            throw malformed("\(error)")
+            throw malformed("a principal longer than 29 bytes")
         }
     }
 }

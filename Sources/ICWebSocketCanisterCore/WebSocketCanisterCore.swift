@@ -79,6 +79,8 @@ public struct WebSocketCanisterCore: Sendable {
 
         /// Queues and certifies one message at `nonce` (the tree's tail): the one place that
         /// builds a message's key and certified leaf, for `send` and for the upgrade restore.
+        /// Not inlined: one copy serves both (a call costs nothing next to its two hashes).
+        @inline(never)
         mutating func append(clientKey: ClientKey, content: [UInt8], contentHash: [UInt8], nonce: UInt64, timestamp: UInt64) {
             let digits = MessageKey.paddedDigits(nonce)
             var keyBytes = keyPrefix
