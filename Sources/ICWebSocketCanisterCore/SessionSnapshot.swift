@@ -136,11 +136,11 @@ extension WebSocketCanisterCore {
             }
         }
 
-        let removals = WebSocketCanisterCore.sortedPrincipals(gatewaysToRemove.keys)
+        let removals = gatewayOrder.filter { gateways[$0]!.emptySince != nil }
         writer.u32(UInt32(removals.count))
         for principal in removals {
             writer.principal(principal)
-            writer.u64(gatewaysToRemove[principal]!)
+            writer.u64(gateways[principal]!.emptySince!)
         }
 
         let keys = registeredClients
@@ -153,7 +153,7 @@ extension WebSocketCanisterCore {
             writer.u64(client.lastKeepAlive)
             writer.u64(client.expectedIncoming)
             writer.u64(client.outgoing)
-            writer.u8(waitingForKeepAlive.contains(key) ? 1 : 0)
+            writer.u8(client.awaitingKeepAlive ? 1 : 0)
         }
 
         writer.u32(UInt32(groups.count))
@@ -188,7 +188,7 @@ extension WebSocketCanisterCore {
             size += 64
             for message in gateway.queue.all { size += 90 + message.output.content.count }
         }
-        size += 40 * gatewaysToRemove.count + 110 * clients.count
+        size += 40 * gateways.count + 110 * clients.count
         for group in groups { size += 8 + group.name.count + 30 * group.members.count }
         return size
     }
@@ -278,10 +278,10 @@ extension WebSocketCanisterCore {
         let removalCount = try reader.count(elementBytes: 9)
         for _ in 0..<removalCount {
             let principal = try reader.principal()
-            guard gateways[principal] != nil, gatewaysToRemove[principal] == nil else {
+            guard gateways[principal] != nil, gateways[principal]!.emptySince == nil else {
                 throw reader.malformed("a gateway to remove is not registered, or is saved twice")
             }
-            gatewaysToRemove[principal] = try reader.u64()
+            gateways[principal]!.emptySince = try reader.u64()
         }
         return savedCounts
     }
@@ -304,9 +304,9 @@ extension WebSocketCanisterCore {
             guard gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
             guard expectedIncoming >= 1 else { throw reader.malformed("a client expects incoming sequence number 0") }
             clients[key] = RegisteredClient(
-                gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing)
+                gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing,
+                awaitingKeepAlive: waiting == 1)
             currentKey[key.clientPrincipal] = key
-            if waiting == 1 { waitingForKeepAlive.insert(key) }
             gateways[gateway]!.clientCount += 1
         }
         // `removeClient` decrements the count: a wrong one would underflow (trap) later.
