@@ -55,6 +55,9 @@ public struct WebSocketCanisterCore: Sendable {
         var expectedIncoming: UInt64
         /// Last canister → client sequence number used (starts at 0).
         var outgoing: UInt64
+        /// Has been sent an ack, so the keep-alive check looks at it (a flag here rather than a
+        /// `Set<ClientKey>` beside: that set's code was ~8 KB of every canister module).
+        var awaitingKeepAlive = false
     }
 
     struct RegisteredGateway: Sendable {
@@ -69,6 +72,10 @@ public struct WebSocketCanisterCore: Sendable {
         /// message's labeled hash continues from it (for most gateways its first block is
         /// compressed once here instead of once per message).
         var labeledHashPrefix: SHA256
+        /// When its last client went (ns): it is removed, with its queue, one ack interval later
+        /// unless a client opens through it again. (A field rather than a `[Principal: UInt64]`
+        /// beside: one hash-table specialisation less in every module.)
+        var emptySince: UInt64?
 
         init(_ principal: Principal) {
             keyPrefix = MessageCertification.gatewayOrderKey(principal)
@@ -76,14 +83,32 @@ public struct WebSocketCanisterCore: Sendable {
             labeledHashPrefix.update(MessageCertification.labeledDomain)
             labeledHashPrefix.update(keyPrefix)
         }
+
+        /// Queues and certifies one message at `nonce` (the tree's tail): the one place that
+        /// builds a message's key and certified leaf, for `send` and for the upgrade restore.
+        /// Not inlined: one copy serves both (a call costs nothing next to its two hashes).
+        @inline(never)
+        mutating func append(clientKey: ClientKey, content: [UInt8], contentHash: [UInt8], nonce: UInt64, timestamp: UInt64) {
+            let digits = MessageKey.paddedDigits(nonce)
+            var keyBytes = keyPrefix
+            keyBytes.append(contentsOf: digits)
+            var labeled = labeledHashPrefix
+            labeled.update(digits)
+            labeled.update(MessageCertification.leafHash(contentHash))
+            let labeledHash = labeled.finalize()
+            queue.append(
+                QueuedMessage(
+                    output: CanisterOutputMessage(clientKey: clientKey, key: String(decoding: keyBytes, as: UTF8.self), content: content),
+                    nonce: nonce, timestamp: timestamp, contentHash: contentHash))
+            tree.append(nonce: nonce, labeledHash: labeledHash)
+        }
     }
 
-    public private(set) var parameters: WebSocketParameters
+    // `internal(set)`: the saved-sessions restore (SessionSnapshot.swift) sets them too.
+    public internal(set) var parameters: WebSocketParameters
     var clients: [ClientKey: RegisteredClient] = [:]
     var currentKey: [Principal: ClientKey] = [:]
-    var waitingForKeepAlive: Set<ClientKey> = []
     var gateways: [Principal: RegisteredGateway] = [:]
-    var gatewaysToRemove: [Principal: UInt64] = [:]
     /// Named groups of connected clients (`join`/`leave`), sorted by the UTF-8 bytes of the
     /// name, each with its members sorted: no `String` keys (they would link the Unicode
     /// normalisation tables) and no new hash-table specialisations (module size). A client
@@ -96,12 +121,12 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// Next ack tick (ns), if the ack timer runs.
-    public private(set) var nextAckTick: UInt64?
+    public internal(set) var nextAckTick: UInt64?
     /// Pending keep-alive checks (ns), earliest first.
-    public private(set) var keepAliveChecks: [UInt64] = []
+    public internal(set) var keepAliveChecks: [UInt64] = []
 
-    private var certifiedRoot: [UInt8]
-    private var certificationDirty = false
+    var certifiedRoot: [UInt8]
+    var certificationDirty = false
     private var events: [WebSocketEvent] = []
 
     /// An idle core; `init(parameters:now:)` starts it.
@@ -125,6 +150,18 @@ public struct WebSocketCanisterCore: Sendable {
         self.parameters = parameters
         keepAliveChecks = []
         nextAckTick = now &+ milliseconds(parameters.sendAckIntervalMs)
+    }
+
+    /// After a restore from saved sessions (`init(restoringSnapshot:)`): sets the new module's
+    /// parameters and keeps the saved ack tick and keep-alive checks, so the ack schedule the
+    /// clients see goes on as if there had been no upgrade (a tick missed during the upgrade
+    /// runs as soon as the timer fires). Starts the ack timer only if none was saved.
+    public mutating func resume(parameters: WebSocketParameters, now: UInt64) throws(CanisterTrap) {
+        let checks = keepAliveChecks
+        let tick = nextAckTick
+        try start(parameters: parameters, now: now)
+        keepAliveChecks = checks
+        if let tick { nextAckTick = tick }
     }
 
     private func milliseconds(_ ms: UInt64) -> UInt64 { ms &* 1_000_000 }
@@ -282,7 +319,7 @@ public struct WebSocketCanisterCore: Sendable {
         currentKey[caller] = key
         // Mutated in place: a copy would make the queue's storage copy itself on write.
         gateways[args.gatewayPrincipal, default: RegisteredGateway(args.gatewayPrincipal)].clientCount += 1
-        gatewaysToRemove[args.gatewayPrincipal] = nil
+        gateways[args.gatewayPrincipal]!.emptySince = nil
 
         _ = sendServiceMessage(.openMessage(clientKey: key), to: key, now: now)
         events.append(.open(clientPrincipal: caller))
@@ -498,9 +535,7 @@ public struct WebSocketCanisterCore: Sendable {
         for key in sortedKeys(clients.keys) { removeClient(key, reason: nil, now: now) }
         clients = [:]
         currentKey = [:]
-        waitingForKeepAlive = []
         gateways = [:]
-        gatewaysToRemove = [:]
         groups = []
         certificationDirty = true
     }
@@ -530,7 +565,7 @@ public struct WebSocketCanisterCore: Sendable {
         for key in sortedKeys(clients.keys) {
             guard let client = clients[key] else { continue }
             let ack = WebsocketServiceMessageContent.ackMessage(lastIncomingSequenceNum: client.expectedIncoming - 1)
-            if case .ok = sendServiceMessage(ack, to: key, now: now) { waitingForKeepAlive.insert(key) }
+            if case .ok = sendServiceMessage(ack, to: key, now: now) { clients[key]?.awaitingKeepAlive = true }
         }
         let check = now &+ milliseconds(WebSocketCanisterCore.clientKeepAliveTimeoutMs)
         var index = keepAliveChecks.count
@@ -541,17 +576,16 @@ public struct WebSocketCanisterCore: Sendable {
     mutating func checkKeepAlive(now: UInt64) {
         // 1. Gateways empty for more than one interval go, with their queues and keys.
         var expired = [Principal]()
-        for (gateway, since) in gatewaysToRemove where now > since && now - since > ackIntervalNs {
-            expired.append(gateway)
+        for (gateway, registered) in gateways {
+            if let since = registered.emptySince, now > since, now - since > ackIntervalNs { expired.append(gateway) }
         }
         for gateway in expired {
-            gatewaysToRemove[gateway] = nil
             if let removed = gateways.removeValue(forKey: gateway), !removed.queue.isEmpty { certificationDirty = true }
         }
         // 2. Clients that did not answer the last ack within the timeout are closed.
         let timeout = milliseconds(WebSocketCanisterCore.clientKeepAliveTimeoutMs)
-        for key in sortedKeys(waitingForKeepAlive) {
-            guard let client = clients[key] else { continue }
+        for key in sortedKeys(clients.keys) {
+            guard let client = clients[key], client.awaitingKeepAlive else { continue }
             if now > client.lastKeepAlive && now - client.lastKeepAlive > timeout {
                 removeClient(key, reason: .keepAliveTimeout, now: now)
             }
@@ -571,14 +605,13 @@ public struct WebSocketCanisterCore: Sendable {
     /// Removes a client; with a reason, first queues the `CloseMessage` (§1.4.4).
     mutating func removeClient(_ key: ClientKey, reason: CloseMessageReason?, now: UInt64) {
         if let reason { _ = sendServiceMessage(.closeMessage(reason: reason), to: key, now: now) }
-        waitingForKeepAlive.remove(key)
         if currentKey[key.clientPrincipal] == key {
             currentKey[key.clientPrincipal] = nil
             if !groups.isEmpty { leaveAllGroups(key.clientPrincipal) }
         }
         if let client = clients.removeValue(forKey: key), gateways[client.gateway] != nil {
             gateways[client.gateway]!.clientCount -= 1
-            if gateways[client.gateway]!.clientCount == 0 { gatewaysToRemove[client.gateway] = now }
+            if gateways[client.gateway]!.clientCount == 0 { gateways[client.gateway]!.emptySince = now }
         }
         events.append(.close(clientPrincipal: key.clientPrincipal))
     }
@@ -606,19 +639,7 @@ public struct WebSocketCanisterCore: Sendable {
                 gateway.queue.removeFirst()
                 gateway.tree.removeFirst()
             }
-            let digits = MessageKey.paddedDigits(nonce)
-            var keyBytes = gateway.keyPrefix
-            keyBytes.append(contentsOf: digits)
-            let contentHash = SHA256.hash(bytes)
-            var labeled = gateway.labeledHashPrefix
-            labeled.update(digits)
-            labeled.update(MessageCertification.leafHash(contentHash))
-            let labeledHash = labeled.finalize()
-            gateway.queue.append(
-                QueuedMessage(
-                    output: CanisterOutputMessage(clientKey: key, key: String(decoding: keyBytes, as: UTF8.self), content: bytes),
-                    nonce: nonce, timestamp: now, contentHash: contentHash))
-            gateway.tree.append(nonce: nonce, labeledHash: labeledHash)
+            gateway.append(clientKey: key, content: bytes, contentHash: SHA256.hash(bytes), nonce: nonce, timestamp: now)
         }
         certificationDirty = true
         return .ok

@@ -79,7 +79,8 @@ enum CanisterBenchmarks {
             let controller = agent(Ed25519Identity())
             let canister = try await ManagementCanister(agent: controller).deploy(
                 module: module, arg: try Candid.encode(UInt64(50), UInt64(300_000)), effectiveCanisterID: replica.canisterRange.lowerBound)
-            let bench = Bench(replica: replica, canister: canister, controller: controller, gateway: agent(Ed25519Identity()))
+            let bench = Bench(
+                replica: replica, canister: canister, controller: controller, gateway: agent(Ed25519Identity()), module: module)
             try await bench.run(harness, makeAgent: agent)
             group.cancelAll()
         }
@@ -90,6 +91,8 @@ enum CanisterBenchmarks {
         let canister: Principal
         let controller: HTTPAgent
         let gateway: HTTPAgent
+        /// The test canister's module (upgraded to itself).
+        let module: [UInt8]
 
         /// Runs `call` and records what the replica measured for it.
         func measure(_ samples: inout Samples, _ call: () async throws -> Void) async throws {
@@ -245,6 +248,57 @@ enum CanisterBenchmarks {
                 broadcasts.report(
                     "canister.broadcast_\(recipients)",
                     extra: ", \"recipients\": \(recipients), \"instructions_per_recipient\": \(Int(perRecipient))")
+            }
+
+            // Upgrades that keep the sessions (docs/CANISTER-UPGRADES.md): `canister_pre_upgrade`
+            // (snapshot + stable write; the test canister logs its own instruction count, as the
+            // replica keeps no statistics of the discarded old module) and
+            // `canister_post_upgrade` (stable read, checks, queues and certified tree rebuilt),
+            // with `clients` clients and `perClient` 32-byte messages queued for each.
+            for (clients, perClient) in [(10, 100), (100, 50)] {
+                try await wipe()
+                var agents = [HTTPAgent]()
+                while agents.count < clients {
+                    let batch = (0..<min(clients - agents.count, 50)).map { _ in makeAgent(Ed25519Identity()) }
+                    let first = agents.count
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for (index, agent) in batch.enumerated() {
+                            group.addTask { try await self.open(agent, nonce: UInt64(first + index)) }
+                        }
+                        try await group.waitForAll()
+                    }
+                    agents += batch
+                }
+                // The open message is each client's first; fill up to perClient.
+                for agent in agents { try await send(to: agent.identity.principal, count: perClient - 1) }
+                var saves = Samples()
+                var restores = Samples()
+                var savedBytes = 0
+                for _ in 0..<min(iterations, 3) {
+                    // The log keeps the last 1 000 lines; the cursor counts every line ever logged.
+                    let cursor = replica.log(of: canister, after: Int.max).cursor
+                    try await measure(&restores) {
+                        try await ManagementCanister(agent: controller).installCode(
+                            canister: canister, module: module, arg: try Candid.encode(UInt64(50), UInt64(300_000)), mode: .upgrade)
+                    }
+                    guard replica.lastExecution(of: canister)?.export == "canister_post_upgrade" else {
+                        throw BenchFailure("the last execution is not canister_post_upgrade")
+                    }
+                    // "pre_upgrade: saved <bytes> bytes of sessions in <instructions> instructions"
+                    guard let line = replica.log(of: canister, after: cursor).lines.last(where: { $0.contains("pre_upgrade: saved") })
+                    else {
+                        throw BenchFailure("the test canister logged no pre_upgrade line")
+                    }
+                    let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+                    guard numbers.count >= 2 else { throw BenchFailure("unreadable pre_upgrade line: \(line)") }
+                    savedBytes = numbers[numbers.count - 2]
+                    saves.instructions.append(Double(numbers[numbers.count - 1]))
+                    saves.wasmMicroseconds.append(0)
+                    saves.callMicroseconds.append(0)
+                }
+                let extra = ", \"clients\": \(clients), \"queued\": \(clients * perClient), \"saved_bytes\": \(savedBytes)"
+                saves.report("canister.pre_upgrade_\(clients)_clients_\(clients * perClient)_queued", extra: extra)
+                restores.report("canister.post_upgrade_\(clients)_clients_\(clients * perClient)_queued", extra: extra)
             }
         }
     }

@@ -102,7 +102,16 @@ extension CanisterReplicaTests {
             }
         }
 
-        @Test("upgrade: like the reference libraries, all clients, queues and nonces are forgotten; timers restart")
+        /// The test canister's post-upgrade argument that drops the sessions (the reference's behaviour).
+        static func clearingUpgradeArgument() throws -> [UInt8] {
+            try CandidEncoder.encode(
+                [.nat64(50), .nat64(300_000), .opt(.record([.field("clear_sessions", true)]))],
+                types: [.nat64, .nat64, .opt(.record([.field("clear_sessions", Bool.self)]))])
+        }
+
+        @Test(
+            "upgrade with clear_sessions = true: like the reference libraries, all clients, queues and nonces are forgotten; timers restart"
+        )
         func upgradeClearsState() async throws {
             try await Testbed.withTestCanister { (bed: WebSocketTestbed) async throws in
                 let emptyQueues = HashTree.labeled(MessageKey.certificationLabel, .empty).reconstruct()
@@ -114,7 +123,7 @@ extension CanisterReplicaTests {
                 #expect(bed.certifiedData != emptyQueues)
 
                 try await bed.advance(milliseconds: 100_000)
-                try await bed.upgrade(to: try CanisterModules.testCanister(), arg: try Candid.encode(UInt64(50), UInt64(300_000)))
+                try await bed.upgrade(to: try CanisterModules.testCanister(), arg: try Self.clearingUpgradeArgument())
                 // The IC keeps certified data across an upgrade; post_upgrade re-certifies the empty queue.
                 #expect(bed.certifiedData == emptyQueues)
                 #expect(try await gateway.poll(from: 0).messages.isEmpty)
@@ -131,6 +140,45 @@ extension CanisterReplicaTests {
                 #expect(try await gateway.pollAll().count == 1)
                 try await bed.advance(milliseconds: 100_000)
                 #expect(try await gateway.pollAll().last?.service == .ackMessage(lastIncomingSequenceNum: 0))
+            }
+        }
+
+        @Test("upgrade (default): clients, queues, nonces, sequence numbers, certified data and the ack schedule survive")
+        func upgradeKeepsSessions() async throws {
+            try await Testbed.withTestCanister { (bed: WebSocketTestbed) async throws in
+                let gateway = bed.gateway()
+                let client = bed.client(nonce: 1)
+                let other = bed.client(nonce: 2)
+                #expect(try await gateway.open(client) == .ok)
+                #expect(try await gateway.open(other) == .ok)
+                #expect(try await bed.send(to: client.principal, ["one", "two"]) == .ok)
+                #expect(try await gateway.relay(client.appMessage(sequence: 1, "hello")) == .ok)
+                let before = try await gateway.pollAll()
+                #expect(before.map(\.nonce) == [0, 1, 2, 3])
+                let certified = bed.certifiedData
+
+                try await bed.advance(milliseconds: 100_000)
+                try await bed.upgrade(to: try CanisterModules.testCanister(), arg: try Candid.encode(UInt64(50), UInt64(300_000)))
+                // The restored queues certify to the same root; the same messages and witnesses verify.
+                #expect(bed.certifiedData == certified)
+                let after = try await gateway.pollAll()
+                #expect(after.map(\.content) == before.map(\.content))
+                #expect(after.map(\.key) == before.map(\.key))
+                // Incoming sequence numbers continue (2 is next; a replay of 1 would close the client).
+                #expect(try await gateway.relay(client.appMessage(sequence: 2, "after")) == .ok)
+                // Outgoing ones and the gateway's nonces continue.
+                #expect(try await bed.send(to: client.principal, ["three"]) == .ok)
+                let next = try await gateway.pollAll(from: 4)
+                #expect(next.map(\.nonce) == [4])
+                #expect(next.map(\.sequence) == [4])
+                #expect(next.map(\.appText) == ["three"])
+                // The ack interval is still measured from the original init (the timer was re-armed
+                // for the saved tick): 200 s after the upgrade, both clients get their acks.
+                try await bed.advance(milliseconds: Testbed.ackIntervalMs - 100_000)
+                let acks = try await gateway.pollAll(from: 5)
+                #expect(acks.count == 2)
+                #expect(acks.first { $0.clientKey == client.key }?.service == .ackMessage(lastIncomingSequenceNum: 2))
+                #expect(acks.first { $0.clientKey == other.key }?.service == .ackMessage(lastIncomingSequenceNum: 0))
             }
         }
 

@@ -8,7 +8,8 @@ import ICWebSocketProtocol
 // the sender; joins and leaves are announced.
 //
 //   type ChatMessage = record { from : text; text : text };
-//   service : { ws_open; ws_close; ws_message : (CanisterWsMessageArguments, opt record { text : text }) -> ...;
+//   service : (opt record { clear_sessions : bool }) -> {   // post_upgrade only; init takes none
+//             ws_open; ws_close; ws_message : (CanisterWsMessageArguments, opt record { text : text }) -> ...;
 //               ws_get_messages; members : () -> (vec principal) query }
 //
 // Clients send `record { text : text }`, or a whole `ChatMessage` (Candid subtyping drops the
@@ -67,9 +68,18 @@ func canisterInit() {
     icws_flushOutput()
 }
 
+// Sessions survive upgrades: the old module saves them, the new one restores them, unless the
+// upgrade argument is `(opt record { clear_sessions = true })` (the reference's behaviour:
+// every client must open a new session). No argument keeps them.
+@_expose(wasm, "canister_pre_upgrade") @_cdecl("canister_pre_upgrade")
+func canisterPreUpgrade() {
+    ICWebSocket.saveForUpgrade()
+}
+
 @_expose(wasm, "canister_post_upgrade") @_cdecl("canister_post_upgrade")
 func canisterPostUpgrade() {
-    ICWebSocket.initialize(handlers: handlers())
+    let options = Canister.decodeArgument(SessionUpgradeOptions?.self)
+    ICWebSocket.restoreAfterUpgrade(handlers: handlers(), sessions: options?.clearSessions == true ? .clear : .keep)
     icws_flushOutput()
 }
 

@@ -11,8 +11,11 @@ public typealias WebSocketMessageRefusal = ICWebSocketCanisterCore.WebSocketMess
 /// The IC WebSocket canister library: `WebSocketCanisterCore` wired to the System API.
 ///
 /// Linking this module exports the four protocol methods (`ws_open`, `ws_message`,
-/// `ws_close`, `ws_get_messages`); the canister only calls `initialize` from its
-/// `canister_init` **and** `canister_post_upgrade` and uses `send`/`close`.
+/// `ws_close`, `ws_get_messages`); the canister calls `initialize` from its `canister_init`
+/// and uses `send`/`close`. For upgrades, either `initialize` again from
+/// `canister_post_upgrade` (sessions are dropped, as in the reference), or `saveForUpgrade`
+/// from `canister_pre_upgrade` and `restoreAfterUpgrade` from `canister_post_upgrade`
+/// (sessions survive; docs/CANISTER-UPGRADES.md).
 public enum ICWebSocket {
     nonisolated(unsafe) static var core = WebSocketCanisterCore()
     nonisolated(unsafe) static var handlers = WebSocketHandlers()
@@ -22,11 +25,20 @@ public enum ICWebSocket {
     /// The library's `init` (§3.4): traps with the reference text when
     /// `send_ack_interval_ms ≤ 60 000`; starts the ack timer.
     public static func initialize(parameters: WebSocketParameters = WebSocketParameters(), handlers: WebSocketHandlers) {
+        // A module that drops sessions on upgrade must not leave the previous module's saved
+        // ones for a later module that restores: they would come back stale.
+        invalidateSavedSnapshot()
         do {
             try core.start(parameters: parameters, now: currentTime())
         } catch {
             trap(error.message)
         }
+        finishInitialization(handlers: handlers)
+    }
+
+    /// Handlers, the end-of-message hook, the timer and the certified data: what `initialize`
+    /// and `restoreAfterUpgrade` both do once the core is ready.
+    static func finishInitialization(handlers: WebSocketHandlers) {
         self.handlers = handlers
         if !hookInstalled {
             hookInstalled = true
@@ -36,10 +48,96 @@ public enum ICWebSocket {
         syncTimer()
         // Always, not only when the queues changed: the IC keeps certified data across an
         // upgrade, and after one the old value would still certify the forgotten messages
-        // (the Rust library leaves it so until the next send).
+        // (the Rust library leaves it so until the next send); after a restore it is the
+        // restored queues' root, recomputed from them.
         CertifiedData.set(core.certifiedData())
     }
 
+    // MARK: - Upgrades
+
+    /// What `restoreAfterUpgrade` does with the sessions `saveForUpgrade` left in stable memory.
+    public enum UpgradeSessions: Equatable, Sendable {
+        /// Restore them: every client keeps its session, sequence numbers and queued messages.
+        case keep
+        /// Drop them, as the reference libraries do: clients notice (no more acks, their
+        /// messages refused) and must open new sessions.
+        case clear
+    }
+
+    /// Saves the sessions to stable memory from offset 0 (`SessionSnapshot` layout): call it
+    /// from `canister_pre_upgrade`. Stable memory is otherwise unused by the library; an
+    /// application that stores its own data there must keep it above the snapshot (or save
+    /// the snapshot itself with `core.snapshot()`).
+    ///
+    /// If it traps (e.g. out of instructions with a very large queue) the upgrade is refused
+    /// and the old module keeps running; `install_code` with `skip_pre_upgrade = opt true` then
+    /// upgrades without saving (the sessions are dropped).
+    /// Returns the number of bytes written.
+    @discardableResult
+    public static func saveForUpgrade() -> Int {
+        let snapshot = core.snapshot()
+        StableMemory.write(snapshot, at: 0)
+        return snapshot.count
+    }
+
+    /// The library's `init` after an upgrade: with `.keep`, restores the sessions that
+    /// `saveForUpgrade` saved (if the old module saved any: otherwise it starts empty, as
+    /// `initialize` does), re-arms the ack and keep-alive timers the IC cleared and sets the
+    /// certified data to the restored queues' root; with `.clear`, drops them. Either way the
+    /// saved bytes are invalidated, so a later upgrade from a module that does not save never
+    /// restores stale sessions. Traps (rolling the upgrade back) when the saved sessions have
+    /// an unknown layout version or are damaged.
+    public static func restoreAfterUpgrade(
+        parameters: WebSocketParameters = WebSocketParameters(), handlers: WebSocketHandlers, sessions: UpgradeSessions = .keep
+    ) {
+        if let saved = savedSnapshot() {
+            // Invalidate first: the magic goes, the bytes stay (rewriting them costs instructions).
+            invalidateSavedSnapshot()
+            if sessions == .keep {
+                do throws(SessionSnapshotError) {
+                    core = try WebSocketCanisterCore(restoringSnapshot: saved)
+                } catch {
+                    trap("ICWebSocket: cannot restore the saved sessions: \(error.message)")
+                }
+                do {
+                    try core.resume(parameters: parameters, now: currentTime())
+                } catch {
+                    trap(error.message)
+                }
+                finishInitialization(handlers: handlers)
+                return
+            }
+        }
+        initialize(parameters: parameters, handlers: handlers)
+    }
+
+    /// Removes the magic of a snapshot at offset 0, if there is one (the bytes stay).
+    static func invalidateSavedSnapshot() {
+        guard StableMemory.pageCount > 0 else { return }
+        let magic = SessionSnapshot.magic
+        guard StableMemory.read(at: 0, count: magic.count) == magic else { return }
+        StableMemory.write([UInt8](repeating: 0, count: magic.count), at: 0)
+    }
+
+    /// The snapshot in stable memory, or `nil` when there is none (no stable memory, or no
+    /// magic: never saved, or already restored).
+    static func savedSnapshot() -> [UInt8]? {
+        guard StableMemory.pageCount > 0 else { return nil }
+        let header = StableMemory.read(at: 0, count: SessionSnapshot.headerSize)
+        let total: Int?
+        do throws(SessionSnapshotError) {
+            total = try SessionSnapshot.totalSize(header: header)
+        } catch {
+            trap("ICWebSocket: cannot restore the saved sessions: \(error.message)")
+        }
+        guard let total else { return nil }
+        guard UInt64(total) <= StableMemory.pageCount * StableMemory.pageSize else {
+            trap("ICWebSocket: cannot restore the saved sessions: they claim \(total) bytes, stable memory is smaller")
+        }
+        return StableMemory.read(at: 0, count: total)
+    }
+
+    /// Queues an application message (Candid bytes of one value) for a client.
     /// Queues an application message (Candid bytes of one value) for a client.
     @discardableResult
     public static func send(_ principal: Principal, _ candidBytes: [UInt8]) -> CanisterWsResult {

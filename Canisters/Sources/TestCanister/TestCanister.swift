@@ -80,9 +80,30 @@ func canisterInit() {
     icws_flushOutput()
 }
 
+// Ours, beyond the reference: sessions survive upgrades (the reference drops them). The
+// post-upgrade argument may carry a third value, `opt record { clear_sessions : bool }`;
+// `clear_sessions = true` drops the sessions as the reference does.
+@_expose(wasm, "canister_pre_upgrade") @_cdecl("canister_pre_upgrade")
+func canisterPreUpgrade() {
+    let bytes = ICWebSocket.saveForUpgrade()
+    // For `icws-bench canister`: the replica keeps no statistics of the old module's last run.
+    debugPrint("pre_upgrade: saved \(bytes) bytes of sessions in \(instructionCounter()) instructions")
+}
+
 @_expose(wasm, "canister_post_upgrade") @_cdecl("canister_post_upgrade")
 func canisterPostUpgrade() {
-    ICWebSocket.initialize(parameters: decodeInit(), handlers: handlers())
+    let parameters: WebSocketParameters
+    let options: SessionUpgradeOptions?
+    do {
+        let (max, interval, decoded) = try Candid.decode(
+            UInt64.self, UInt64.self, SessionUpgradeOptions?.self, from: Message.argumentBytes())
+        parameters = WebSocketParameters(maxNumberOfReturnedMessages: Int(max), sendAckIntervalMs: interval)
+        options = decoded
+    } catch {
+        trap("failed to decode the post_upgrade arguments (nat64, nat64, opt record { clear_sessions : bool }): \(error)")
+    }
+    ICWebSocket.restoreAfterUpgrade(
+        parameters: parameters, handlers: handlers(), sessions: options?.clearSessions == true ? .clear : .keep)
     icws_flushOutput()
 }
 

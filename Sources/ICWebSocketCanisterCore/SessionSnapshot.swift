@@ -1,0 +1,477 @@
+import ICCore
+import ICWebSocketProtocol
+
+/// The saved form of a `WebSocketCanisterCore`'s sessions, written to stable memory in
+/// `canister_pre_upgrade` and read back in `canister_post_upgrade`, so that clients keep their
+/// sessions across a canister upgrade (the reference libraries drop them all).
+///
+/// Layout, version 1 (all integers little-endian; docs/CANISTER-UPGRADES.md has the table):
+///
+/// ```
+/// header (32 bytes)
+///   0  magic "ICWSSESS"          8 bytes
+///   8  layout version            u32 = 1
+///  12  header size               u32 = 32
+///  16  payload length            u64
+///  24  CRC-32 of the payload     u32
+///  28  reserved                  u32 = 0
+/// payload
+///   ack tick:     u8 present, u64 ns
+///   keep-alive checks:           u32 n, n × u64 ns
+///   gateways:     u32 n, each: principal, u64 next nonce, u64 client count,
+///                 u32 m queued messages (nonces next − m ..< next), each:
+///                 u64 timestamp, principal + u64 client nonce, 32-byte content hash, blob content
+///   gateways to remove:          u32 n, each: principal, u64 since (ns)
+///   clients:      u32 n, each: principal + u64 client nonce, gateway principal,
+///                 u64 last keep-alive, u64 expected incoming, u64 last outgoing, u8 awaiting keep-alive
+///   groups:       u32 n, each: blob name, u32 m, m × principal (members, sorted)
+/// principal: u8 length (≤ 29) + bytes; blob: u32 length + bytes
+/// ```
+///
+/// Saved is exactly the state that outlives one IC message; the certified tree is not saved
+/// but rebuilt from the queues on restore (its root is a function of them), so a restore can
+/// never certify something else than what is queued. Pending handler events and the
+/// parameters are not saved: events are empty between messages, and the new module passes its
+/// parameters to `resume(parameters:now:)`.
+public enum SessionSnapshot {
+    /// The first 8 bytes of every snapshot: `ICWSSESS`.
+    public static let magic: [UInt8] = [0x49, 0x43, 0x57, 0x53, 0x53, 0x45, 0x53, 0x53]
+    /// The layout this code writes and reads.
+    public static let version: UInt32 = 1
+    /// Bytes before the payload.
+    public static let headerSize = 32
+
+    /// The total size (header included) of the snapshot that starts with `header` (its first
+    /// `headerSize` bytes), or `nil` when `header` does not start with the magic (nothing was
+    /// saved). Throws for a snapshot of another layout version or an impossible length.
+    public static func totalSize(header: [UInt8]) throws(SessionSnapshotError) -> Int? {
+        guard header.count >= headerSize else {
+            throw SessionSnapshotError(
+                .truncated, "saved sessions: the header is \(header.count) bytes, \(headerSize) are needed")
+        }
+        // A loop, not `elementsEqual`: its specialisation alone is 2 KB of canister code.
+        for index in 0..<magic.count where header[index] != magic[index] { return nil }
+        var reader = SnapshotReader(header)
+        reader.position = 8
+        let version = try reader.u32()
+        guard version == SessionSnapshot.version else {
+            throw SessionSnapshotError(
+                .unsupportedVersion(version),
+                "saved sessions have layout version \(version) but this module reads version \(SessionSnapshot.version): install a module that reads it, or upgrade with the option that clears the sessions"
+            )
+        }
+        let declaredHeader = try reader.u32()
+        guard declaredHeader == UInt32(headerSize) else {
+            throw SessionSnapshotError(.malformed, "saved sessions: header size \(declaredHeader), expected \(headerSize)")
+        }
+        let payload = try reader.u64()
+        // Wasm32 memory is 4 GiB: anything larger is garbage, and `Int` must not overflow.
+        guard payload <= UInt64(UInt32.max) - UInt64(headerSize) else {
+            throw SessionSnapshotError(.malformed, "saved sessions: payload length \(payload) is impossible")
+        }
+        return headerSize + Int(payload)
+    }
+}
+
+/// Why saved sessions cannot be restored. `message` says what was found and what to do; the
+/// CDK traps with it (so the upgrade is rolled back and the old module keeps running).
+public struct SessionSnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: Equatable, Sendable {
+        /// The bytes end before the layout says they should.
+        case truncated
+        /// The bytes do not start with `SessionSnapshot.magic`.
+        case badMagic
+        /// A layout version this code does not read.
+        case unsupportedVersion(UInt32)
+        /// The payload's CRC-32 does not match: the bytes were damaged.
+        case checksumMismatch
+        /// The bytes pass the checksum but describe an impossible state.
+        case malformed
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var description: String { message }
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+}
+
+extension WebSocketCanisterCore {
+    /// The sessions as bytes (`SessionSnapshot` layout): call in `canister_pre_upgrade` and
+    /// write the result to stable memory. Size: see docs/CANISTER-UPGRADES.md (about the queued
+    /// messages' contents plus ~90 bytes per message and ~100 per client).
+    public func snapshot() -> [UInt8] {
+        var writer = SnapshotWriter()
+        writer.bytes.reserveCapacity(estimatedSnapshotSize())
+        writer.bytes.append(contentsOf: SessionSnapshot.magic)
+        writer.u32(SessionSnapshot.version)
+        writer.u32(UInt32(SessionSnapshot.headerSize))
+        writer.u64(0)  // payload length, patched below
+        writer.u32(0)  // CRC-32, patched below
+        writer.u32(0)
+
+        writer.u8(nextAckTick == nil ? 0 : 1)
+        writer.u64(nextAckTick ?? 0)
+        writer.u32(UInt32(keepAliveChecks.count))
+        for check in keepAliveChecks { writer.u64(check) }
+
+        // Sorted, so that equal states give equal bytes (dictionary order is per instance).
+        let gatewayOrder = WebSocketCanisterCore.sortedPrincipals(gateways.keys)
+        writer.u32(UInt32(gatewayOrder.count))
+        for principal in gatewayOrder {
+            let gateway = gateways[principal]!
+            writer.principal(principal)
+            writer.u64(gateway.nextNonce)
+            writer.u64(gateway.clientCount)
+            writer.u32(UInt32(gateway.queue.count))
+            for message in gateway.queue.all {
+                writer.u64(message.timestamp)
+                writer.principal(message.output.clientKey.clientPrincipal)
+                writer.u64(message.output.clientKey.clientNonce)
+                writer.bytes.append(contentsOf: message.contentHash)
+                writer.blob(message.output.content)
+            }
+        }
+
+        let removals = gatewayOrder.filter { gateways[$0]!.emptySince != nil }
+        writer.u32(UInt32(removals.count))
+        for principal in removals {
+            writer.principal(principal)
+            writer.u64(gateways[principal]!.emptySince!)
+        }
+
+        let keys = registeredClients
+        writer.u32(UInt32(keys.count))
+        for key in keys {
+            let client = clients[key]!
+            writer.principal(key.clientPrincipal)
+            writer.u64(key.clientNonce)
+            writer.principal(client.gateway)
+            writer.u64(client.lastKeepAlive)
+            writer.u64(client.expectedIncoming)
+            writer.u64(client.outgoing)
+            writer.u8(client.awaitingKeepAlive ? 1 : 0)
+        }
+
+        writer.u32(UInt32(groups.count))
+        for group in groups {
+            writer.blob(group.name)
+            writer.u32(UInt32(group.members.count))
+            for member in group.members { writer.principal(member) }
+        }
+
+        let payloadLength = writer.bytes.count - SessionSnapshot.headerSize
+        writer.patch(u64: UInt64(payloadLength), at: 16)
+        writer.patch(u32: CRC32.checksum(writer.bytes[SessionSnapshot.headerSize...]), at: 24)
+        return writer.bytes
+    }
+
+    /// Principals sorted by insertion: there are few gateways, and the standard library's
+    /// sort would add a specialisation of several KB to every canister.
+    static func sortedPrincipals<S: Sequence>(_ principals: S) -> [Principal] where S.Element == Principal {
+        var sorted = [Principal]()
+        for principal in principals {
+            var index = sorted.count
+            while index > 0 && principal < sorted[index - 1] { index -= 1 }
+            sorted.insert(principal, at: index)
+        }
+        return sorted
+    }
+
+    /// An upper estimate of `snapshot().count` (to size the buffer once).
+    func estimatedSnapshotSize() -> Int {
+        var size = SessionSnapshot.headerSize + 64 + 8 * keepAliveChecks.count
+        for gateway in gateways.values {
+            size += 64
+            for message in gateway.queue.all { size += 90 + message.output.content.count }
+        }
+        size += 40 * gateways.count + 110 * clients.count
+        for group in groups { size += 8 + group.name.count + 30 * group.members.count }
+        return size
+    }
+
+    /// Restores the sessions saved by `snapshot()`: clients, sequence numbers, queues (their
+    /// nonces and certified tree), keep-alive and ack state, groups. Then call
+    /// `resume(parameters:now:)`. Every byte is checked first (length, version, CRC-32, then
+    /// the structure and the cross references), so damaged input throws instead of trapping
+    /// later in the middle of a client's message.
+    public init(restoringSnapshot bytes: [UInt8]) throws(SessionSnapshotError) {
+        guard let total = try SessionSnapshot.totalSize(header: Array(bytes.prefix(SessionSnapshot.headerSize))) else {
+            throw SessionSnapshotError(.badMagic, "saved sessions do not start with the magic ICWSSESS")
+        }
+        guard bytes.count >= total else {
+            throw SessionSnapshotError(.truncated, "saved sessions are \(bytes.count) bytes, the header says \(total)")
+        }
+        guard bytes.count == total else {
+            throw SessionSnapshotError(.malformed, "saved sessions are \(bytes.count) bytes, the header says \(total)")
+        }
+        var header = SnapshotReader(bytes)
+        header.position = 24
+        let checksum = try header.u32()
+        guard CRC32.checksum(bytes[SessionSnapshot.headerSize...]) == checksum else {
+            throw SessionSnapshotError(.checksumMismatch, "saved sessions: the payload's CRC-32 does not match; the bytes are damaged")
+        }
+
+        self.init()
+        var reader = SnapshotReader(bytes)
+        reader.position = SessionSnapshot.headerSize
+        try restoreTimers(&reader)
+        let savedCounts = try restoreGateways(&reader)
+        try restoreClients(&reader, savedCounts: savedCounts)
+        try restoreGroups(&reader)
+        guard reader.position == bytes.count else { throw reader.malformed("bytes after the last group") }
+        certificationDirty = true
+    }
+
+    // The sections, one function each (`@inline(never)`: inlined into one initialiser they
+    // cost more canister code, and the profile is easier to read).
+
+    @inline(never)
+    private mutating func restoreTimers(_ reader: inout SnapshotReader) throws(SessionSnapshotError) {
+        let hasTick = try reader.u8()
+        let tick = try reader.u64()
+        guard hasTick <= 1 else { throw reader.malformed("the ack tick flag is not 0 or 1") }
+        nextAckTick = hasTick == 1 ? tick : nil
+        let checkCount = try reader.count(elementBytes: 8)
+        var checks = [UInt64]()
+        for _ in 0..<checkCount {
+            let check = try reader.u64()
+            guard checks.last.map({ $0 <= check }) ?? true else { throw reader.malformed("keep-alive checks out of order") }
+            checks.append(check)
+        }
+        keepAliveChecks = checks
+    }
+
+    /// Gateways with their queues, then the gateways waiting for removal; returns the saved
+    /// client count of each gateway (checked by `restoreClients`).
+    @inline(never)
+    private mutating func restoreGateways(_ reader: inout SnapshotReader) throws(SessionSnapshotError) -> [(Principal, UInt64)] {
+        let gatewayCount = try reader.count(elementBytes: 21)
+        // The saved client counts, checked against the clients below (recounted in place: a
+        // separate `[Principal: UInt64]` would be one more hash-table specialisation).
+        var savedCounts = [(Principal, UInt64)]()
+        for _ in 0..<gatewayCount {
+            let principal = try reader.principal()
+            guard gateways[principal] == nil else { throw reader.malformed("a gateway is saved twice") }
+            var gateway = RegisteredGateway(principal)
+            gateway.nextNonce = try reader.u64()
+            savedCounts.append((principal, try reader.u64()))
+            let messageCount = try reader.count(elementBytes: 53)
+            guard UInt64(messageCount) <= gateway.nextNonce else {
+                throw reader.malformed("a gateway has more messages than nonces")
+            }
+            var nonce = gateway.nextNonce - UInt64(messageCount)
+            for _ in 0..<messageCount {
+                let timestamp = try reader.u64()
+                let client = ClientKey(clientPrincipal: try reader.principal(), clientNonce: try reader.u64())
+                let contentHash = try reader.bytes(32)
+                let content = try reader.blob()
+                gateway.append(clientKey: client, content: content, contentHash: contentHash, nonce: nonce, timestamp: timestamp)
+                nonce += 1
+            }
+            gateways[principal] = gateway
+        }
+
+        let removalCount = try reader.count(elementBytes: 9)
+        for _ in 0..<removalCount {
+            let principal = try reader.principal()
+            guard gateways[principal] != nil, gateways[principal]!.emptySince == nil else {
+                throw reader.malformed("a gateway to remove is not registered, or is saved twice")
+            }
+            gateways[principal]!.emptySince = try reader.u64()
+        }
+        return savedCounts
+    }
+
+    @inline(never)
+    private mutating func restoreClients(_ reader: inout SnapshotReader, savedCounts: [(Principal, UInt64)]) throws(SessionSnapshotError) {
+        let clientCount = try reader.count(elementBytes: 35)
+        for _ in 0..<clientCount {
+            let key = ClientKey(clientPrincipal: try reader.principal(), clientNonce: try reader.u64())
+            let gateway = try reader.principal()
+            let lastKeepAlive = try reader.u64()
+            let expectedIncoming = try reader.u64()
+            let outgoing = try reader.u64()
+            let waiting = try reader.u8()
+            guard waiting <= 1 else { throw reader.malformed("a keep-alive flag is not 0 or 1") }
+            // One connection per principal (§3.3): `currentKey` is the inverse of `clients`.
+            guard currentKey[key.clientPrincipal] == nil else {
+                throw reader.malformed("a client principal has two connections")
+            }
+            guard gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
+            guard expectedIncoming >= 1 else { throw reader.malformed("a client expects incoming sequence number 0") }
+            clients[key] = RegisteredClient(
+                gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing,
+                awaitingKeepAlive: waiting == 1)
+            currentKey[key.clientPrincipal] = key
+            gateways[gateway]!.clientCount += 1
+        }
+        // `removeClient` decrements the count: a wrong one would underflow (trap) later.
+        for (principal, count) in savedCounts where gateways[principal]!.clientCount != count {
+            throw reader.malformed("a gateway counts \(count) clients, \(gateways[principal]!.clientCount) are saved")
+        }
+    }
+
+    @inline(never)
+    private mutating func restoreGroups(_ reader: inout SnapshotReader) throws(SessionSnapshotError) {
+        let groupCount = try reader.count(elementBytes: 8)
+        for _ in 0..<groupCount {
+            let name = try reader.blob()
+            guard groups.last.map({ $0.name.lexicographicallyPrecedes(name) }) ?? true else {
+                throw reader.malformed("groups out of order")
+            }
+            let memberCount = try reader.count(elementBytes: 1)
+            var members = [Principal]()
+            for _ in 0..<memberCount {
+                let member = try reader.principal()
+                guard members.last.map({ $0 < member }) ?? true else { throw reader.malformed("group members out of order") }
+                guard currentKey[member] != nil else { throw reader.malformed("a group member has no connection") }
+                members.append(member)
+            }
+            guard !members.isEmpty else { throw reader.malformed("an empty group") }
+            groups.append(Group(name: name, members: members))
+        }
+    }
+}
+
+/// Appends little-endian integers and length-prefixed byte strings. (`@inline(never)` on the
+/// helpers: inlined at each of their call sites they made the restore 17 KB of canister code.)
+struct SnapshotWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    @inline(never)
+    mutating func u32(_ value: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    @inline(never)
+    mutating func u64(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    @inline(never)
+    mutating func principal(_ principal: Principal) {
+        bytes.append(UInt8(principal.bytes.count))
+        bytes.append(contentsOf: principal.bytes)
+    }
+
+    @inline(never)
+    mutating func blob(_ blob: [UInt8]) {
+        u32(UInt32(blob.count))
+        bytes.append(contentsOf: blob)
+    }
+
+    mutating func patch(u32 value: UInt32, at offset: Int) {
+        for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> UInt32(8 * index)) }
+    }
+
+    mutating func patch(u64 value: UInt64, at offset: Int) {
+        for index in 0..<8 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> UInt64(8 * index)) }
+    }
+}
+
+/// Reads what `SnapshotWriter` wrote; every read is bounds-checked and throws at the end.
+struct SnapshotReader {
+    let source: [UInt8]
+    var position = 0
+
+    init(_ source: [UInt8]) { self.source = source }
+
+    var remaining: Int { source.count - position }
+
+    @inline(never)
+    func malformed(_ what: String) -> SessionSnapshotError {
+        SessionSnapshotError(.malformed, "saved sessions are malformed at byte \(position): \(what)")
+    }
+
+    private func need(_ count: Int) throws(SessionSnapshotError) {
+        guard count <= remaining else {
+            throw SessionSnapshotError(
+                .truncated, "saved sessions end at byte \(source.count), \(count) more bytes were expected at byte \(position)")
+        }
+    }
+
+    @inline(never)
+    mutating func u8() throws(SessionSnapshotError) -> UInt8 {
+        try need(1)
+        defer { position += 1 }
+        return source[position]
+    }
+
+    @inline(never)
+    mutating func u32() throws(SessionSnapshotError) -> UInt32 {
+        try need(4)
+        var value: UInt32 = 0
+        for index in 0..<4 { value |= UInt32(source[position + index]) << UInt32(8 * index) }
+        position += 4
+        return value
+    }
+
+    @inline(never)
+    mutating func u64() throws(SessionSnapshotError) -> UInt64 {
+        try need(8)
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(source[position + index]) << UInt64(8 * index) }
+        position += 8
+        return value
+    }
+
+    /// A u32 element count, checked against the bytes left (each element takes at least
+    /// `elementBytes`), so a damaged count cannot make the decoder loop or allocate for long.
+    @inline(never)
+    mutating func count(elementBytes: Int) throws(SessionSnapshotError) -> Int {
+        let count = Int(try u32())
+        guard count <= remaining / elementBytes else {
+            throw SessionSnapshotError(
+                .truncated, "saved sessions announce \(count) items at byte \(position - 4), more than the \(remaining) bytes left can hold"
+            )
+        }
+        return count
+    }
+
+    @inline(never)
+    mutating func bytes(_ count: Int) throws(SessionSnapshotError) -> [UInt8] {
+        try need(count)
+        defer { position += count }
+        return Array(source[position..<position + count])
+    }
+
+    @inline(never)
+    mutating func blob() throws(SessionSnapshotError) -> [UInt8] {
+        let count = Int(try u32())
+        return try bytes(count)
+    }
+
+    @inline(never)
+    mutating func principal() throws(SessionSnapshotError) -> Principal {
+        let count = Int(try u8())
+        guard count <= Principal.maxByteCount else { throw malformed("a principal longer than 29 bytes") }
+        let raw = try bytes(count)
+        do {
+            return try Principal(bytes: raw)
+        } catch {
+            throw malformed("a principal longer than 29 bytes")
+        }
+    }
+}
+
+/// The upgrade option of the example canisters' `post_upgrade` argument,
+/// `opt record { clear_sessions : bool }`: absent or `false` keeps the saved sessions,
+/// `true` drops them as the reference libraries do (every client must open a new session).
+public struct SessionUpgradeOptions: CandidCodable, Equatable, Sendable {
+    /// Drop the saved sessions instead of restoring them.
+    public var clearSessions: Bool
+
+    public init(clearSessions: Bool) { self.clearSessions = clearSessions }
+
+    public static var candidType: CandidType { .record([.field("clear_sessions", Bool.self)]) }
+    public func candidValue() -> CandidValue { .record([.field("clear_sessions", clearSessions)]) }
+    public init(candid value: CandidValue) throws(CandidError) {
+        clearSessions = try value.record().field("clear_sessions")
+    }
+}
