@@ -81,5 +81,12 @@ for product in "${products[@]}"; do modules+=("$out/$product.wasm"); done
 for product in "${products[@]}"; do
     gzip -9 -n -c "$out/$product.wasm" > "$out/$product.wasm.gz.tmp"
     mv "$out/$product.wasm.gz.tmp" "$out/$product.wasm.gz"
-    echo "canisters: $out/$product.wasm.gz: $(wc -c < "$out/$product.wasm.gz") bytes ($(wc -c < "$out/$product.wasm") uncompressed)" >&2
+    gzipped=$(wc -c < "$out/$product.wasm.gz")
+    echo "canisters: $out/$product.wasm.gz: $gzipped bytes ($(wc -c < "$out/$product.wasm") uncompressed)" >&2
+    # install_code in one ingress message: the IC takes at most 2 MiB per message (envelope
+    # included; bigger modules need the chunk store, which dfx uses but icws canister deploy does not).
+    if [ "$gzipped" -gt 2000000 ]; then
+        echo "canisters: ERROR: $product.wasm.gz is $gzipped bytes; one install_code message carries at most 2 MiB" >&2
+        exit 1
+    fi
 done
