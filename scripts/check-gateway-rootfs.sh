@@ -86,18 +86,22 @@ unshare --mount --propagation private --fork bash -euo pipefail -c '
     mount -t tmpfs -o "mode=0700,uid=$uid,gid=$uid" state "$rootfs/var/lib/icws-gateway"
     touch "$rootfs/probe" 2> /dev/null && fail "the root filesystem is writable; the check must run read-only"
     run() { chroot --userspec="$uid:$uid" "$rootfs" /usr/bin/env -i HOME=/var/lib/icws-gateway "$@"; }
+    # In the background: exec, so that $! is the icws process itself (chroot and env exec too)
+    # and SIGTERM reaches it.
+    start() { cd / && exec chroot --userspec="$uid:$uid" "$rootfs" /usr/bin/env -i HOME=/var/lib/icws-gateway "$@"; }
 
     # 2.
     run /opt/icws-gateway/bin/icws --help > /dev/null || fail "icws --help failed"
-    run /opt/icws-gateway/bin/icws gateway --help | grep -q -- "--readiness-drain-delay" || fail "icws gateway --help failed"
+    help=$(run /opt/icws-gateway/bin/icws gateway --help) || fail "icws gateway --help failed"
+    grep -q -- "--readiness-drain-delay" <<< "$help" || fail "icws gateway --help does not list --readiness-drain-delay: $help"
     say "icws --help and icws gateway --help run"
 
     # 3. The gateway, configured by the example config, with nothing at its IC URL.
     config=$(grep -v "^#" "$rootfs/opt/icws-gateway/icws-gateway.env" | grep .)
     log=$(mktemp)
-    (cd / && run $config ICWS_GATEWAY_ADDRESS=127.0.0.1:$ws_port ICWS_PROMETHEUS_ENDPOINT=127.0.0.1:$metrics_port \
+    start $config ICWS_GATEWAY_ADDRESS=127.0.0.1:$ws_port ICWS_PROMETHEUS_ENDPOINT=127.0.0.1:$metrics_port \
         ICWS_IC_NETWORK_URL=http://127.0.0.1:$replica_port ICWS_ROOT_KEY=fetch ICWS_READINESS_DRAIN_DELAY=2 \
-        /opt/icws-gateway/bin/icws gateway > "$log" 2>&1) &
+        /opt/icws-gateway/bin/icws gateway > "$log" 2>&1 &
     gateway=$!
     trap "kill \$gateway \${replica:-} 2> /dev/null || true" EXIT
     started=$(date +%s%N)
@@ -112,7 +116,7 @@ unshare --mount --propagation private --fork bash -euo pipefail -c '
     [[ "$answer" == *" 503" && "$answer" == *"unreachable"* ]] || fail "/readyz should be 503 naming the unreachable IC, got: $answer"
 
     # 4. A replica (the same binary) comes up: readiness follows.
-    (cd / && run /opt/icws-gateway/bin/icws replica --port "$replica_port" --log-level warning > "$log.replica" 2>&1) &
+    start /opt/icws-gateway/bin/icws replica --port "$replica_port" --log-level warning > "$log.replica" 2>&1 &
     replica=$!
     for _ in $(seq 200); do
         answer=$(curl -sS -w " %{http_code}" "http://127.0.0.1:$metrics_port/readyz" || true)

@@ -33,8 +33,9 @@ arch=$(uname -m)
 name="icws-gateway-$version"
 
 echo "package: swift build $SWIFT_BUILD_FLAGS" >&2
+# Progress on stderr: stdout is only the tarball's path (.ci/run captures it).
 # shellcheck disable=SC2086 # the flags are words
-swift build $SWIFT_BUILD_FLAGS
+swift build $SWIFT_BUILD_FLAGS >&2
 # shellcheck disable=SC2086
 bin=$(swift build $SWIFT_BUILD_FLAGS --show-bin-path)
 
