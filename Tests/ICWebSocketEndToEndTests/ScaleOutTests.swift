@@ -38,8 +38,14 @@ struct ScaleOutTests {
         let port: Int
         let metricsURL: String
 
-        /// - Parameter icURL: the IC as this gateway reaches it (default: the replica itself).
-        init(local: LocalReplica, drainDelay: Duration, icURL: String? = nil) async throws {
+        /// - Parameters:
+        ///   - icURL: the IC as this gateway reaches it (default: the replica itself).
+        ///   - submission: when a client's next envelope goes; `.afterExecuted` makes
+        ///     `icws_gateway_messages_relayed_in_total` count executed calls only.
+        init(
+            local: LocalReplica, drainDelay: Duration, icURL: String? = nil,
+            submission: GatewayConfiguration.CallSubmission = .afterAccepted
+        ) async throws {
             var configuration = GatewayConfiguration(
                 host: "127.0.0.1", port: 0, icNetworkURL: icURL ?? local.url, rootKey: .explicit(local.rootKey),
                 pollingInterval: .milliseconds(20), maxIdlePollingInterval: .milliseconds(100),
@@ -47,6 +53,7 @@ struct ScaleOutTests {
             configuration.icClock = local.clock
             configuration.shutdownGracePeriod = .seconds(10)
             configuration.readinessDrainDelay = drainDelay
+            configuration.callSubmission = submission
             var logger = Logger(label: "scale-out-gateway")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["ICWS_TEST_GATEWAY_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
@@ -316,116 +323,120 @@ struct ScaleOutTests {
     }
 }
 
-/// When the canister drops the queue of a gateway that is gone, for a gateway that left
-/// gracefully (its clients closed with `ws_close`) and one that crashed (no `ws_close`): few
-/// clients, and the canister's ack interval (300 s) jumped over with the replica's clock.
-@Suite("scale-out: the queue of a gateway that left", .serialized)
-struct GatewayQueueLifetimeTests {
-    static func isClose(_ message: CanisterOutputMessage) -> Bool {
-        guard let content = try? WebsocketMessage(cbor: message.content), content.isServiceMessage,
-            case .closeMessage? = try? WebsocketServiceMessageContent.decode(content.content)
-        else { return false }
-        return true
-    }
+extension ScaleOutTests {
+    /// When the canister drops the queue of a gateway that is gone, for a gateway that left
+    /// gracefully (its clients closed with `ws_close`) and one that crashed (no `ws_close`): few
+    /// clients, and the canister's ack interval (300 s) jumped over with the replica's clock.
+    /// Nested in ScaleOutTests, whose `.serialized` keeps it from running beside the 300 clients
+    /// (it moves the clock only once the one client it keeps has answered).
+    @Suite("scale-out: the queue of a gateway that left")
+    struct GatewayQueueLifetimeTests {
+        static func isClose(_ message: CanisterOutputMessage) -> Bool {
+            guard let content = try? WebsocketMessage(cbor: message.content), content.isServiceMessage,
+                case .closeMessage? = try? WebsocketServiceMessageContent.decode(content.content)
+            else { return false }
+            return true
+        }
 
-    @Test(
-        "a departed gateway's queue stays for one ack interval after its last client left, then goes; a crashed one's a keep-alive timeout later"
-    )
-    func departedGatewayQueues() async throws {
-        let laps = ScaleOutTests.Laps("queue lifetime test")
-        let module = try CanisterModules.pingPongCanister()
-        try await LocalReplica.run { local in
-            // A stays, B leaves gracefully, C crashes. A and C reach the IC through links the
-            // test controls: C's goes down first, so that nothing of its end (no ws_close)
-            // reaches the canister, as when its machine dies; A's is slowed below so that its
-            // client's keep-alive executes a few (replica) seconds after the ack, as on the IC.
-            let linkA = FaultInjectingReplicaProxy(upstream: local.url)
-            let linkC = FaultInjectingReplicaProxy(upstream: local.url)
-            try await linkA.run { urlA in
-                try await linkC.run { urlC in
-                    try await Self.exercise(local, module, laps, linkA, urlA, linkC, urlC)
+        @Test(
+            "a departed gateway's queue stays for one ack interval after its last client left, then goes; a crashed one's a keep-alive timeout later"
+        )
+        func departedGatewayQueues() async throws {
+            let laps = ScaleOutTests.Laps("queue lifetime test")
+            let module = try CanisterModules.pingPongCanister()
+            try await LocalReplica.run { local in
+                // A stays, B leaves gracefully, C crashes. A and C reach the IC through links the
+                // test controls: C's goes down first, so that nothing of its end (no ws_close)
+                // reaches the canister, as when its machine dies; A's is slowed below so that its
+                // client's keep-alive executes a few (replica) seconds after the ack, as on the IC.
+                let linkA = FaultInjectingReplicaProxy(upstream: local.url)
+                let linkC = FaultInjectingReplicaProxy(upstream: local.url)
+                try await linkA.run { urlA in
+                    try await linkC.run { urlC in
+                        try await Self.exercise(local, module, laps, linkA, urlA, linkC, urlC)
+                    }
                 }
             }
         }
-    }
 
-    static func exercise(
-        _ local: LocalReplica, _ module: [UInt8], _ laps: ScaleOutTests.Laps,
-        _ linkA: FaultInjectingReplicaProxy, _ urlA: String, _ linkC: FaultInjectingReplicaProxy, _ urlC: String
-    ) async throws {
-        let canister = try await local.deploy(module: module)
-        let a = try await ScaleOutTests.OperatedGateway(local: local, drainDelay: .zero, icURL: urlA)
-        let b = try await ScaleOutTests.OperatedGateway(local: local, drainDelay: .zero)
-        let c = try await ScaleOutTests.OperatedGateway(local: local, drainDelay: .zero, icURL: urlC)
-        var connections: [ICWebSocketConnection<TextMessage>] = []
-        for gateway in [a, b, c] {
-            let connection = try await connect("ws://127.0.0.1:\(gateway.port)", canister, local, as: TextMessage.self) {
-                $0.ingressExpiry = .seconds(300)
-                // Two acks come 362 s (of the jumped clock) apart, more than the default ack timeout (330 s).
-                $0.ackMessageInterval = .seconds(900)
+        static func exercise(
+            _ local: LocalReplica, _ module: [UInt8], _ laps: ScaleOutTests.Laps,
+            _ linkA: FaultInjectingReplicaProxy, _ urlA: String, _ linkC: FaultInjectingReplicaProxy, _ urlC: String
+        ) async throws {
+            let canister = try await local.deploy(module: module)
+            // A counts a relayed call once the IC executed it: the clock moves only after that.
+            let a = try await ScaleOutTests.OperatedGateway(local: local, drainDelay: .zero, icURL: urlA, submission: .afterExecuted)
+            let b = try await ScaleOutTests.OperatedGateway(local: local, drainDelay: .zero)
+            let c = try await ScaleOutTests.OperatedGateway(local: local, drainDelay: .zero, icURL: urlC)
+            var connections: [ICWebSocketConnection<TextMessage>] = []
+            for gateway in [a, b, c] {
+                let connection = try await connect("ws://127.0.0.1:\(gateway.port)", canister, local, as: TextMessage.self) {
+                    $0.ingressExpiry = .seconds(300)
+                    // Two acks come 362 s (of the jumped clock) apart, more than the default ack timeout (330 s).
+                    $0.ackMessageInterval = .seconds(900)
+                }
+                #expect(try await connection.next(.seconds(60)).text == "ping")
+                connections.append(connection)
             }
-            #expect(try await connection.next(.seconds(60)).text == "ping")
-            connections.append(connection)
-        }
-        let queueOfB = try await ScaleOutTests.queue(of: b, canister, local)
-        #expect(queueOfB.count == 2, "open message and ping")
-        await b.stop()
-        linkC.inject(.unavailable)
-        await c.cancel()
-        laps.lap("3 gateways, 1 client each; B stopped, C crashed")
+            let queueOfB = try await ScaleOutTests.queue(of: b, canister, local)
+            #expect(queueOfB.count == 2, "open message and ping")
+            await b.stop()
+            linkC.inject(.unavailable)
+            await c.cancel()
+            laps.lap("3 gateways, 1 client each; B stopped, C crashed")
 
-        // Right after: B's queue is unchanged (ws_close removed its client and queued nothing;
-        // B is only marked for removal); C's client is still registered, its queue as it was.
-        #expect(try await ScaleOutTests.queue(of: b, canister, local) == queueOfB)
-        #expect(try await ScaleOutTests.queue(of: c, canister, local).count == 2)
+            // Right after: B's queue is unchanged (ws_close removed its client and queued nothing;
+            // B is only marked for removal); C's client is still registered, its queue as it was.
+            #expect(try await ScaleOutTests.queue(of: b, canister, local) == queueOfB)
+            #expect(try await ScaleOutTests.queue(of: c, canister, local).count == 2)
 
-        /// One ack interval: the ack tick (acks to every registered client; A's answers, 5 s
-        /// later in replica time), then the keep-alive check 61 s after the tick.
-        func ackInterval() async throws {
-            let before = try await a.metric("icws_gateway_messages_relayed_in_total") ?? 0
-            // Every request of A waits 2 s in its link from now: the keep-alive cannot reach the
-            // replica before the clock was moved past the tick.
-            linkA.inject(.delay(.seconds(2)))
-            try await Task.sleep(for: .milliseconds(2_500))
-            local.replica.advanceTime(by: .seconds(301))
-            try await Task.sleep(for: .milliseconds(500))
-            local.replica.advanceTime(by: .seconds(5))
-            let deadline = ContinuousClock.now + .seconds(30)
-            while try await a.metric("icws_gateway_messages_relayed_in_total") ?? 0 <= before, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
+            /// One ack interval: the ack tick (acks to every registered client; A's answers, 5 s
+            /// later in replica time), then the keep-alive check 61 s after the tick.
+            func ackInterval() async throws {
+                let before = try await a.metric("icws_gateway_messages_relayed_in_total") ?? 0
+                // Every request of A waits 2 s in its link from now: the keep-alive cannot reach the
+                // replica before the clock was moved past the tick.
+                linkA.inject(.delay(.seconds(2)))
+                try await Task.sleep(for: .milliseconds(2_500))
+                local.replica.advanceTime(by: .seconds(301))
+                try await Task.sleep(for: .milliseconds(500))
+                local.replica.advanceTime(by: .seconds(5))
+                let deadline = ContinuousClock.now + .seconds(120)
+                while try await a.metric("icws_gateway_messages_relayed_in_total") ?? 0 <= before, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(try await a.metric("icws_gateway_messages_relayed_in_total") ?? 0 > before, "A's client answered the ack")
+                linkA.inject(.none)
+                local.replica.advanceTime(by: .seconds(56))
+                try await Task.sleep(for: .seconds(1))
             }
-            #expect(try await a.metric("icws_gateway_messages_relayed_in_total") ?? 0 > before, "A's client answered the ack")
-            linkA.inject(.none)
-            // Accepted is not executed: give the replica a round for the keep-alive.
-            try await Task.sleep(for: .seconds(1))
-            local.replica.advanceTime(by: .seconds(56))
-            try await Task.sleep(for: .seconds(1))
+
+            try await ackInterval()
+            // At the keep-alive check, B had been without clients for more than one ack interval
+            // (300 s): its queue is gone. C's client missed the keep-alive: closed, with a
+            // CloseMessage queued for it in C's queue (the older messages are pruned as expired).
+            let queueOfBLater = try await ScaleOutTests.queue(of: b, canister, local)
+            #expect(queueOfBLater.isEmpty, "B's queue is dropped at the first keep-alive check more than 300 s after it left")
+            let queueOfCLater = try await ScaleOutTests.queue(of: c, canister, local)
+            #expect(queueOfCLater.contains(where: isClose), "C's client was closed for the missed keep-alive")
+            let queueOfA = try await ScaleOutTests.queue(of: a, canister, local)
+            #expect(!queueOfA.isEmpty, "A still has its client and its queue")
+            #expect(!queueOfA.contains(where: isClose), "A's client answered the ack and stays")
+            laps.lap("one ack interval later (362 s): B's queue dropped, C's client closed")
+            print(
+                "queue lifetime test: after 362 s: B \(queueOfBLater.count) messages, C \(queueOfCLater.count) "
+                    + "(with a CloseMessage for its client), A \(queueOfA.count)")
+
+            // One more ack interval: C, without clients since that check, goes too; A stays.
+            try await ackInterval()
+            #expect(
+                try await ScaleOutTests.queue(of: c, canister, local).isEmpty,
+                "C's queue dropped one ack interval after its client was closed")
+            #expect(!(try await ScaleOutTests.queue(of: a, canister, local)).isEmpty)
+            #expect(try await a.metric("clients_connected", labels: "{canister_id=\"\(canister)\"}") == 1, "A's client answered every ack")
+            laps.lap("two ack intervals later (724 s): C's queue dropped, A unaffected")
+            for connection in connections { await connection.close() }
+            await a.stop()
         }
-
-        try await ackInterval()
-        // At the keep-alive check, B had been without clients for more than one ack interval
-        // (300 s): its queue is gone. C's client missed the keep-alive: closed, with a
-        // CloseMessage queued for it in C's queue (the older messages are pruned as expired).
-        let queueOfBLater = try await ScaleOutTests.queue(of: b, canister, local)
-        #expect(queueOfBLater.isEmpty, "B's queue is dropped at the first keep-alive check more than 300 s after it left")
-        let queueOfCLater = try await ScaleOutTests.queue(of: c, canister, local)
-        #expect(queueOfCLater.contains(where: isClose), "C's client was closed for the missed keep-alive")
-        let queueOfA = try await ScaleOutTests.queue(of: a, canister, local)
-        #expect(!queueOfA.isEmpty, "A still has its client and its queue")
-        #expect(!queueOfA.contains(where: isClose), "A's client answered the ack and stays")
-        laps.lap("one ack interval later (362 s): B's queue dropped, C's client closed")
-        print(
-            "queue lifetime test: after 362 s: B \(queueOfBLater.count) messages, C \(queueOfCLater.count) "
-                + "(with a CloseMessage for its client), A \(queueOfA.count)")
-
-        // One more ack interval: C, without clients since that check, goes too; A stays.
-        try await ackInterval()
-        #expect(
-            try await ScaleOutTests.queue(of: c, canister, local).isEmpty, "C's queue dropped one ack interval after its client was closed")
-        #expect(!(try await ScaleOutTests.queue(of: a, canister, local)).isEmpty)
-        #expect(try await a.metric("clients_connected", labels: "{canister_id=\"\(canister)\"}") == 1, "A's client answered every ack")
-        laps.lap("two ack intervals later (724 s): C's queue dropped, A unaffected")
-        for connection in connections { await connection.close() }
-        await a.stop()
     }
 }
