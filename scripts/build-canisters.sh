@@ -10,7 +10,8 @@
 #   ChatCanister.wasm      chat room, fan-out with join/leave notices
 #   PingPongCanister.wasm  ping → pong
 # and each interface beside it (<Product>.did, from Canisters/Candid/), also embedded in the
-# module as the custom section `icp:public candid:service`.
+# module as the custom section `icp:public candid:service`, and the module gzipped beside it
+# (<Product>.wasm.gz, for dfx; see examples/dfx/dfx.json).
 #
 # Needs only the Swift toolchain (6.3 tested; it must ship lib/swift/embedded/wasm32-unknown-none-wasm
 # and wasm-ld, as the swift.org Linux toolchains do). The module check (Canisters/Tools/wasm-check.swift, built with the replica's ModuleValidator)
@@ -73,3 +74,19 @@ fi
 modules=()
 for product in "${products[@]}"; do modules+=("$out/$product.wasm"); done
 "$checker" "${modules[@]}"
+
+# The checked module gzipped, for dfx (`"wasm": "<Product>.wasm.gz"` of a custom canister,
+# examples/dfx/dfx.json) and `icws canister deploy`; the IC's install_code takes either form.
+# -n: no name or time in the header, so an unchanged module gives an unchanged file.
+for product in "${products[@]}"; do
+    gzip -9 -n -c "$out/$product.wasm" > "$out/$product.wasm.gz.tmp"
+    mv "$out/$product.wasm.gz.tmp" "$out/$product.wasm.gz"
+    gzipped=$(wc -c < "$out/$product.wasm.gz")
+    echo "canisters: $out/$product.wasm.gz: $gzipped bytes ($(wc -c < "$out/$product.wasm") uncompressed)" >&2
+    # install_code in one ingress message: the IC takes at most 2 MiB per message (envelope
+    # included; bigger modules need the chunk store, which dfx uses but icws canister deploy does not).
+    if [ "$gzipped" -gt 2000000 ]; then
+        echo "canisters: ERROR: $product.wasm.gz is $gzipped bytes; one install_code message carries at most 2 MiB" >&2
+        exit 1
+    fi
+done

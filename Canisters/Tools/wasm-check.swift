@@ -56,6 +56,8 @@ enum WasmCheck {
             problems.append("expected exactly one exported memory named 'memory'")
         }
         let size = { (id: UInt8) in binary.sections.filter { $0.id == id }.reduce(0) { $0 + $1.payload.count } }
+        // The IC's code section limit (essentials §10), which the replica's validator leaves out.
+        if size(10) > 10 << 20 { problems.append("the code section has \(size(10)) bytes; the IC takes at most 10 MiB") }
         let entryPoints = binary.exports.filter { $0.name.hasPrefix("canister_") }.map(\.name)
         let imports = binary.imports.map { entry -> String in
             guard case .function(let index) = entry.kind, Int(index) < binary.types.count else { return entry.name }

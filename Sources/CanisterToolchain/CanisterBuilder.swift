@@ -44,9 +44,23 @@ public struct CanisterBuilder: Sendable {
         repositoryRoot.appendingPathComponent("Canisters/.build/wasm/\(canister).wasm")
     }
 
-    /// Whether `canister`'s module is missing or older than any canister source.
+    /// Where the Candid interface of `canister` lands, beside its module (what dfx's `candid` names).
+    public func candidPath(_ canister: String) -> URL {
+        repositoryRoot.appendingPathComponent("Canisters/.build/wasm/\(canister).did")
+    }
+
+    /// Where the gzipped module of `canister` lands, beside the module (what dfx's `wasm` names).
+    public func gzippedModulePath(_ canister: String) -> URL {
+        repositoryRoot.appendingPathComponent("Canisters/.build/wasm/\(canister).wasm.gz")
+    }
+
+    /// Whether `canister`'s module, interface or gzipped module is missing, or the module is
+    /// older than any canister source.
     public func isStale(_ canister: String) -> Bool {
-        guard let built = Self.modificationDate(modulePath(canister)) else { return true }
+        guard let built = Self.modificationDate(modulePath(canister)),
+            let gzipped = Self.modificationDate(gzippedModulePath(canister)), gzipped >= built,
+            FileManager.default.fileExists(atPath: candidPath(canister).path)
+        else { return true }
         return newestSourceDate() > built
     }
 

@@ -34,13 +34,10 @@ public final class Gateway: Service, Sendable {
     public let metricsRegistry: PrometheusCollectorRegistry?
     /// Where the gateway's metrics go.
     public let metrics: GatewayMetrics
-    private let listening = NIOLockedValueBox(ListeningState.waiting([]))
-
-    private enum ListeningState {
-        case waiting([CheckedContinuation<Int, any Error>])
-        case listening(Int)
-        case stopped(String)
-    }
+    /// The WebSocket listener's port, once bound.
+    private let listening = PortAnnouncement()
+    /// The metrics (and health) listener's port, once bound.
+    private let metricsListening = PortAnnouncement()
 
     /// Validates the configuration and prepares TLS and metrics; nothing listens before `run()`.
     /// - Parameters:
@@ -104,45 +101,15 @@ public final class Gateway: Service, Sendable {
     public var principal: Principal { identity.principal }
 
     /// Waits until the WebSocket listener is bound and returns its port (useful with port 0).
-    public func waitUntilListening() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let result: Result<Int, any Error>? = listening.withLockedValue { state in
-                switch state {
-                case .waiting(var waiters):
-                    waiters.append(continuation)
-                    state = .waiting(waiters)
-                    return nil
-                case .listening(let port): return .success(port)
-                case .stopped(let why): return .failure(GatewayError.notListening(why))
-                }
-            }
-            if let result { continuation.resume(with: result) }
-        }
-    }
+    public func waitUntilListening() async throws -> Int { try await listening.wait() }
 
-    private enum ListeningOutcome {
-        case success(Int)
-        case failure(String)
-    }
-
-    private func setListening(_ outcome: ListeningOutcome) {
-        let waiters: [CheckedContinuation<Int, any Error>] = listening.withLockedValue { state in
-            guard case .waiting(let waiters) = state else {
-                if case .failure(let why) = outcome { state = .stopped(why) }
-                return []
-            }
-            switch outcome {
-            case .success(let port): state = .listening(port)
-            case .failure(let why): state = .stopped(why)
-            }
-            return waiters
-        }
-        for waiter in waiters {
-            switch outcome {
-            case .success(let port): waiter.resume(returning: port)
-            case .failure(let why): waiter.resume(throwing: GatewayError.notListening(why))
-            }
-        }
+    /// Waits until the metrics listener (``GatewayConfiguration/prometheusEndpoint``), which also
+    /// serves `GET /healthz` and `GET /readyz`, is bound and returns its port (useful with port 0).
+    /// Throws ``GatewayError/notListening(_:)`` when the gateway has no metrics endpoint or it
+    /// could not be bound.
+    public func waitUntilMetricsListening() async throws -> Int {
+        if prometheusAddress == nil { metricsListening.fail("no metrics endpoint is configured (prometheusEndpoint is nil)") }
+        return try await metricsListening.wait()
     }
 
     /// Serves until cancelled or gracefully shut down.
@@ -154,11 +121,13 @@ public final class Gateway: Service, Sendable {
         do {
             try await serve(httpClient: httpClient)
         } catch {
-            setListening(.failure("\(error)"))
+            listening.fail("\(error)")
+            metricsListening.fail("\(error)")
             try? await httpClient.shutdown()
             throw error
         }
-        setListening(.failure("the gateway stopped"))
+        listening.fail("the gateway stopped")
+        metricsListening.fail("the gateway stopped")
         try await httpClient.shutdown()
     }
 
@@ -179,23 +148,38 @@ public final class Gateway: Service, Sendable {
             metadata: [
                 "address": "\(configuration.host):\(port)", "tls": "\(tls != nil)", "ic_network_url": "\(configuration.icNetworkURL)",
             ])
-        setListening(.success(port))
+        listening.announce(port)
         // The metrics endpoint must not see our graceful shutdown directly (a detached task does
-        // not inherit it): it keeps serving while sessions close, then stops with the listener.
+        // not inherit it): it keeps serving while sessions close, so that /readyz answers 503
+        // "shutting down" during the drain instead of refusing connections, then stops with the
+        // listener.
         let metricsServer = prometheusAddress.flatMap { address in
             metricsRegistry.map { registry in
                 ServiceGroup(
-                    services: [Self.metricsApplication(registry: registry, address: address, logger: logger)],
+                    services: [
+                        Self.metricsApplication(
+                            registry: registry, health: runtime.health, address: address, logger: logger,
+                            announce: metricsListening)
+                    ],
                     gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
             }
         }
-        let metricsTask = metricsServer.map { group in Task.detached { try await group.run() } }
+        let metricsTask = metricsServer.map { group in
+            Task.detached { [logger, metricsListening, endpoint = configuration.prometheusEndpoint ?? ""] in
+                do { try await group.run() } catch {
+                    // Metrics and health checks are how operators see the gateway: say so loudly.
+                    logger.error(
+                        "the metrics and health endpoint stopped", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+                    metricsListening.fail("the metrics endpoint failed: \(error)")
+                }
+            }
+        }
         var failure: (any Error)?
         do { try await serveSessions(listener: listener, runtime: runtime) } catch { failure = error }
         runtime.closeAllConnections()
         if let metricsServer, let metricsTask {
             await metricsServer.triggerGracefulShutdown()
-            _ = try? await metricsTask.value
+            await metricsTask.value
         }
         if let failure { throw failure }
     }
@@ -205,8 +189,19 @@ public final class Gateway: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do { try await gracefulShutdown() } catch { return }
-                    // Sessions get 1001 and their ws_close first, then the listener stops.
+                    // The drain, in this order (README, "Operating the gateway"):
+                    // 1. /readyz fails at once, so that load balancers stop sending new connections;
+                    runtime.health.beginDraining()
+                    // 2. everything keeps working for the drain delay, while they notice (a probe
+                    //    period or two): connections they still route here are served, not refused;
+                    if self.configuration.readinessDrainDelay > .zero {
+                        self.logger.info(
+                            "readiness now fails; draining", metadata: ["delay": "\(self.configuration.readinessDrainDelay)"])
+                        try? await Task.sleep(for: self.configuration.readinessDrainDelay)
+                    }
+                    // 3. sessions get 1001 and their ws_close (new connections are refused with 1001);
                     await runtime.shutdown()
+                    // 4. the listener stops, then the metrics and health endpoint.
                     try? await listener.close()
                 }
                 group.addTask {
@@ -225,10 +220,29 @@ public final class Gateway: Service, Sendable {
     }
 
     private static func metricsApplication(
-        registry: PrometheusCollectorRegistry, address: (host: String, port: Int),
-        logger: Logger
+        registry: PrometheusCollectorRegistry, health: GatewayHealth, address: (host: String, port: Int),
+        logger: Logger, announce: PortAnnouncement
     ) -> some ApplicationProtocol {
         let router = Router()
+        // Liveness: the process is up and its event loops answer. Nothing else, so that an
+        // orchestrator never restarts a gateway for what a restart cannot fix (an IC outage).
+        router.get("/healthz") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        // Readiness: whether new connections should come here (GatewayHealth).
+        router.get("/readyz") { _, _ in
+            let readiness = await health.readiness()
+            let (status, text): (HTTPResponse.Status, String) =
+                switch readiness {
+                case .ready: (.ok, "ready")
+                case .notReady(let reason): (.serviceUnavailable, "not ready: \(reason)")
+                }
+            return Response(
+                status: status, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -236,6 +250,55 @@ public final class Gateway: Service, Sendable {
         }
         return Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port)),
+            onServerRunning: { channel in announce.announce(channel.localAddress?.port ?? address.port) },
             logger: logger)
+    }
+}
+
+/// A port that becomes known once a listener is bound, or the reason it never will be; waiters
+/// are answered either way.
+final class PortAnnouncement: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<Int, any Error>])
+        case listening(Int)
+        case stopped(String)
+    }
+    private let state = NIOLockedValueBox(State.waiting([]))
+
+    /// Waits for the port (at once if known); throws ``GatewayError/notListening(_:)`` if it never comes.
+    func wait() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let result: Result<Int, any Error>? = state.withLockedValue { state in
+                switch state {
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                case .listening(let port): return .success(port)
+                case .stopped(let why): return .failure(GatewayError.notListening(why))
+                }
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    /// The listener is bound on `port`.
+    func announce(_ port: Int) {
+        let waiters: [CheckedContinuation<Int, any Error>] = state.withLockedValue { state in
+            guard case .waiting(let waiters) = state else { return [] }
+            state = .listening(port)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// The listener is gone (or never came): later waiters get `why`.
+    func fail(_ why: String) {
+        let waiters: [CheckedContinuation<Int, any Error>] = state.withLockedValue { state in
+            defer { state = .stopped(why) }
+            guard case .waiting(let waiters) = state else { return [] }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: GatewayError.notListening(why)) }
     }
 }

@@ -68,6 +68,11 @@ public struct GatewayConfiguration: Sendable {
     public var pingInterval: Duration
     /// How long shutdown waits for `ws_close` calls of open sessions.
     public var shutdownGracePeriod: Duration
+    /// How long graceful shutdown keeps serving normally after `GET /readyz` started to fail,
+    /// before sessions are closed: long enough for load balancers to see the failing probe
+    /// (their probe period times their failure threshold) and stop routing new connections
+    /// here. Zero (the default) closes sessions at once, as before readiness existed.
+    public var readinessDrainDelay: Duration = .zero
     /// Deadline of each `ws_close` call.
     public var closeCallTimeout: Duration
 

@@ -16,6 +16,8 @@ final class GatewayRuntime: Sendable {
     let pollerStarts = AsyncStream<CanisterPoller>.makeStream()
     /// The registry of canisters, their sessions and pollers.
     let state: GatewayState
+    /// Readiness for `GET /readyz` (asks the IC as the gateway; fails once draining).
+    let health: GatewayHealth
     private let logger: Logger
     private let identity: any Identity
     /// Polls and `ws_close` as the gateway.
@@ -44,6 +46,7 @@ final class GatewayRuntime: Sendable {
                 clock: configuration.icClock),
             identity: identity, httpClient: httpClient)
         callAgent = gatewayAgent
+        health = GatewayHealth(agent: gatewayAgent, icNetworkURL: configuration.icNetworkURL)
         pollAgent = HTTPAgent(
             configuration: .init(
                 url: configuration.icNetworkURL, rootKey: configuration.rootKey,

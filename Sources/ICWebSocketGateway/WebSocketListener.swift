@@ -35,7 +35,9 @@ enum WebSocketListener {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP level: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1, SO_DEBUG,
+            // which only root may set; as any other user every accepted connection was closed.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // Bounds what arrives after a session stops reading (backpressure): one read cycle
             // is at most 4 reads of 64 KiB (GatewayConfiguration.callBacklogSlackBytes).
             .childChannelOption(.maxMessagesPerRead, value: 4)

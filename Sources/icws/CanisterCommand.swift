@@ -40,7 +40,12 @@ struct CanisterCommand: AsyncParsableCommand {
 
     struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Build the repository's canisters to Wasm (Canisters/.build/wasm/<name>.wasm); unchanged ones are reused.")
+            abstract: "Build the repository's canisters to Wasm (Canisters/.build/wasm/<name>.wasm); unchanged ones are reused.",
+            discussion: """
+                Beside each module it writes <name>.did (its Candid interface, also embedded in the module as the \
+                icp:public candid:service section) and <name>.wasm.gz (the module gzipped), which a dfx.json \
+                canister of type "custom" names as "candid" and "wasm" (examples/dfx/dfx.json).
+                """)
 
         @Argument(help: "Canisters to build (default: all). Known: \(CanisterBuilder.knownCanisters.joined(separator: ", ")).")
         var names: [String] = []
@@ -54,9 +59,10 @@ struct CanisterCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             for name in names.isEmpty ? CanisterBuilder.knownCanisters : names {
-                let path = builder.modulePath(name).path
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-                print("\(name)\t\(size) bytes\t\(path)")
+                for url in [builder.modulePath(name), builder.gzippedModulePath(name), builder.candidPath(name)] {
+                    let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+                    print("\(name)\t\(size) bytes\t\(url.path)")
+                }
             }
         }
     }

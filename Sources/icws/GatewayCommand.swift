@@ -15,8 +15,10 @@ struct GatewayCommand: AsyncParsableCommand {
             Clients open WebSockets to --gateway-address; the gateway relays their signed envelopes to the IC \
             unchanged and pushes each canister's certified messages back. Every option can also be set with the \
             environment variable named in its help; a command-line flag wins over the variable.
-            SIGTERM/SIGINT close every WebSocket with 1001, call ws_close for open sessions within the grace \
-            period, and exit 0.
+            The metrics endpoint also serves GET /healthz (200 while the process is up) and GET /readyz (200 when \
+            the IC is reachable, the root key known and the gateway not shutting down; 503 with the reason otherwise).
+            SIGTERM/SIGINT first make /readyz answer 503, keep serving for --readiness-drain-delay, then close every \
+            WebSocket with 1001, call ws_close for open sessions within the grace period, and exit 0.
             Close codes sent by the gateway: 1001 shutdown, 1003 text frame, 1007 frame is not a CBOR client \
             request, 1008 protocol rule broken (not a call, bad ws_open, timeout, client too slow), 1009 frame, \
             message or envelope too big, 1011 canister failed (poller stopped), 1013 IC unreachable after \
@@ -32,7 +34,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var gatewayAddress = env("ICWS_GATEWAY_ADDRESS") ?? "0.0.0.0:8080"
     @Option(help: "IC HTTP endpoint [ICWS_IC_NETWORK_URL].")
     var icNetworkUrl = env("ICWS_IC_NETWORK_URL") ?? "http://127.0.0.1:4943"
-    @Option(help: "Prometheus listener host:port, or 'none' [ICWS_PROMETHEUS_ENDPOINT].")
+    @Option(help: "Prometheus listener host:port, also serving /healthz and /readyz; or 'none' [ICWS_PROMETHEUS_ENDPOINT].")
     var prometheusEndpoint = env("ICWS_PROMETHEUS_ENDPOINT") ?? "0.0.0.0:9000"
     @Option(help: "TLS certificate chain (PEM); TLS is on when both TLS paths are set [ICWS_TLS_CERTIFICATE_PEM_PATH].")
     var tlsCertificatePemPath: String?

@@ -66,6 +66,13 @@ struct GatewayTuningOptions: ParsableArguments {
     var pingInterval = env("ICWS_PING_INTERVAL", 30)
     @Option(help: "Seconds shutdown waits for ws_close calls [ICWS_SHUTDOWN_GRACE_PERIOD].")
     var shutdownGracePeriod = env("ICWS_SHUTDOWN_GRACE_PERIOD", 5)
+    @Option(
+        help: """
+            Seconds SIGTERM keeps serving after GET /readyz started to answer 503, so that load balancers stop \
+            sending new connections before sessions are closed; set it to their probe period times their failure \
+            threshold [ICWS_READINESS_DRAIN_DELAY].
+            """)
+    var readinessDrainDelay = env("ICWS_READINESS_DRAIN_DELAY", 0)
 
     /// Writes these settings into `configuration`, refusing values that cannot work.
     func apply(to configuration: inout GatewayConfiguration) throws {
@@ -84,7 +91,7 @@ struct GatewayTuningOptions: ParsableArguments {
         let notNegative: [(String, Int)] = [
             ("--poll-retry-budget", pollRetryBudget), ("--poll-retry-window", pollRetryWindow),
             ("--max-poll-retry-backoff", maxPollRetryBackoff), ("--ping-interval", pingInterval),
-            ("--shutdown-grace-period", shutdownGracePeriod),
+            ("--shutdown-grace-period", shutdownGracePeriod), ("--readiness-drain-delay", readinessDrainDelay),
         ]
         for (flag, value) in notNegative where value < 0 {
             throw ValidationError("\(flag) must not be negative, not \(value)")
@@ -114,5 +121,6 @@ struct GatewayTuningOptions: ParsableArguments {
         configuration.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.pingInterval = .seconds(pingInterval)
         configuration.shutdownGracePeriod = .seconds(shutdownGracePeriod)
+        configuration.readinessDrainDelay = .seconds(readinessDrainDelay)
     }
 }
