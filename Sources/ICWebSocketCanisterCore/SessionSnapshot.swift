@@ -403,21 +403,21 @@ struct SnapshotReader {
         return source[position]
     }
 
-    @inline(never)
     mutating func u32() throws(SessionSnapshotError) -> UInt32 {
-        try need(4)
-        var value: UInt32 = 0
-        for index in 0..<4 { value |= UInt32(source[position + index]) << UInt32(8 * index) }
-        position += 4
-        return value
+        UInt32(truncatingIfNeeded: try littleEndian(byteCount: 4))
     }
 
-    @inline(never)
     mutating func u64() throws(SessionSnapshotError) -> UInt64 {
-        try need(8)
+        try littleEndian(byteCount: 8)
+    }
+
+    /// An unsigned little-endian integer of `byteCount` (≤ 8) bytes.
+    @inline(never)
+    private mutating func littleEndian(byteCount: Int) throws(SessionSnapshotError) -> UInt64 {
+        try need(byteCount)
         var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(source[position + index]) << UInt64(8 * index) }
-        position += 8
+        for index in 0..<byteCount { value |= UInt64(source[position + index]) << UInt64(8 * index) }
+        position += byteCount
         return value
     }
 

@@ -237,7 +237,14 @@ final class CanisterPoller: Sendable {
         case .transport, .http, .malformedResponse, .responseTooLarge, .timedOut, .certificate, .replyForgotten:
             return .transient(error.description)
         case .rejected(let reject):
-            return reject.code == .sysTransient ? .transient(error.description) : .fatal(error.description)
+            // A stopped or stopping canister (IC0508, IC0509) is what `dfx canister stop`, an
+            // upgrade and `start` look like from here: the canister keeps its sessions across the
+            // upgrade, so the poller rides it out within its retry budget and window instead of
+            // closing every session at once.
+            if reject.code == .sysTransient || reject.errorCode == "IC0508" || reject.errorCode == "IC0509" {
+                return .transient(error.description)
+            }
+            return .fatal(error.description)
         case .identity, .querySignature, .replyDecoding:
             return .fatal(error.description)
         }

@@ -28,8 +28,9 @@ public final class FakeIC: Sendable {
         case certifiedReject
         /// Calls are refused before execution (`non_replicated_rejection`, code 3, IC0301).
         case nonReplicatedReject
-        /// Queries are rejected with this code (e.g. 5 = CANISTER_ERROR: a stopped canister).
-        case rejectQueries(code: UInt64)
+        /// Queries are rejected with this code, error code and message (by default a stopped
+        /// canister: 5, IC0508).
+        case rejectQueries(code: UInt64, errorCode: String = "IC0508", message: String = "Canister is stopped")
         /// Every answer is 200 with bytes that are not CBOR.
         case garbage
         /// Every answer is this many bytes.
@@ -170,12 +171,12 @@ public final class FakeIC: Sendable {
                 guard state.pollScript != nil else { return .none }
                 return .some(state.pollScript!.isEmpty ? nil : state.pollScript!.removeFirst())
             }
-            if case .rejectQueries(let code) = behaviour {
+            if case .rejectQueries(let code, let errorCode, let message) = behaviour {
                 return try await respond(endpoint) {
                     CBOREncoder.encode(
                         [
-                            "status": "rejected", "reject_code": .unsigned(code), "reject_message": "Canister is stopped",
-                            "error_code": "IC0508",
+                            "status": "rejected", "reject_code": .unsigned(code), "reject_message": .text(message),
+                            "error_code": .text(errorCode),
                         ], selfDescribe: true)
                 }
             }

@@ -14,12 +14,7 @@ import Logging
 /// fresh session so that no verification is cached. Needs Chromium and builds `Web/` if stale.
 enum BrowserBenchmarks {
     static func run(_ harness: BenchmarkHarness) async {
-        do {
-            try await runThrowing(harness)
-        } catch {
-            print("browser benchmark failed: \(error)")
-            exit(1)
-        }
+        await exitOnFailure("browser") { try await runThrowing(harness) }
     }
 
     private static func runThrowing(_ harness: BenchmarkHarness) async throws {

@@ -15,12 +15,7 @@ import Logging
 /// loopback round trip through our agent (signing, HTTP, a round, certification).
 enum CanisterBenchmarks {
     static func run(_ harness: BenchmarkHarness) async {
-        do {
-            try await runThrowing(harness)
-        } catch {
-            print("canister benchmark failed: \(error)")
-            exit(1)
-        }
+        await exitOnFailure("canister") { try await runThrowing(harness) }
     }
 
     /// One measured operation: instructions, Wasm time and round-trip time per iteration.

@@ -125,12 +125,7 @@ enum ReplicaBenchmarks {
         """
 
     static func run(_ harness: BenchmarkHarness, seconds: Double = 3) async {
-        do {
-            try await runThrowing(harness, seconds: seconds)
-        } catch {
-            print("replica benchmark failed: \(error)")
-            exit(1)
-        }
+        await exitOnFailure("replica") { try await runThrowing(harness, seconds: seconds) }
     }
 
     private static func runThrowing(_ harness: BenchmarkHarness, seconds: Double) async throws {

@@ -89,11 +89,12 @@ struct ConnectCommandTests {
         #expect(sent == .ok)
         try await connect.waitFor("the sent message") { out, _ in out.contains("from the controller\n") }
         connect.type("accepted?")
-        // Accepted messages print nothing; a refusal would print "! …" within a few polls.
-        try await Task.sleep(for: .seconds(3))
+        // Accepted messages print nothing (a refusal would print "! …"); the canister logs them.
+        let received = { stack.local.replica.log(of: stack.canister).contains { $0.contains("Received message: \(me)") } }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !received(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(received())
         #expect(!connect.stderr.contains("! "))
-        let log = stack.local.replica.log(of: stack.canister)
-        #expect(log.contains { $0.contains("Received message: \(me)") })
         connect.endInput()
         let status = await connect.waitForExit()
         #expect(status == 0)

@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func aFatalRejectClosesAtOnceWith1011() async throws {
-        let ic = try FakeIC(.rejectQueries(code: 5))
+        let ic = try FakeIC(.rejectQueries(code: 5, errorCode: "IC0536", message: "Canister has no query method 'ws_get_messages'"))
         try await ic.run { url in
             // No poll may time out here (a loaded machine would otherwise retry before the
             // reject arrives): the point is that the reject itself is never retried.
@@ -73,10 +73,47 @@ import Testing
             try await withGateway(configuration) { gateway in
                 let outcome = try await Self.sessionOutcome(gateway)
                 #expect(outcome.code == GatewayCloseCode.canisterUnavailable.rawValue)
-                #expect(outcome.reason?.contains("Canister is stopped") == true)
+                #expect(outcome.reason?.contains("no query method") == true)
             }
         }
         #expect(ic.queryCount == 1)
+    }
+
+    @Test("a stopped canister (as during dfx's stop, upgrade, start) is ridden out, and the session stays")
+    func aStoppedCanisterIsRiddenOut() async throws {
+        let ic = try FakeIC(.rejectQueries(code: 5), pollScript: [])
+        try await ic.run { url in
+            var configuration = Self.configuration(url)
+            configuration.pollRetryBudget = 50
+            configuration.pollTimeout = .seconds(30)
+            try await withGateway(configuration) { gateway in
+                let socket = TestWebSocket(url: gateway.url)
+                _ = try #require(await socket.nextBinary())
+                socket.send(try ClientRequests(canister: Self.canister).open(gateway: gateway.principal))
+                // Stopped for a few polls, then running again.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ic.queryCount < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(ic.queryCount >= 3, "the poller retries a stopped canister")
+                ic.behaviour = .normal
+                #expect(await socket.next(timeout: .seconds(1)) == nil, "the session is not closed")
+                socket.close()
+                #expect(await socket.closed().code == 1000)
+            }
+        }
+    }
+
+    @Test func aCanisterThatStaysStoppedClosesWith1013AfterTheBudget() async throws {
+        let ic = try FakeIC(.rejectQueries(code: 5))
+        try await ic.run { url in
+            var configuration = Self.configuration(url)
+            configuration.pollTimeout = .seconds(30)
+            try await withGateway(configuration) { gateway in
+                let outcome = try await Self.sessionOutcome(gateway)
+                #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+                #expect(outcome.reason?.contains("Canister is stopped") == true)
+            }
+        }
+        #expect(ic.queryCount == 3, "the budget of 2 retries")
     }
 
     @Test func aReplicaThatIsDownCloses1013() async throws {

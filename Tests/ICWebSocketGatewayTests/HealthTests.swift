@@ -23,7 +23,7 @@ import Testing
     static func get(_ url: String) async -> HTTPAnswer? {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)),
             let body = try? await response.body.collect(upTo: 1 << 20)
         else { return nil }
         return HTTPAnswer(status: Int(response.status.code), body: String(buffer: body))
@@ -106,10 +106,15 @@ import Testing
                     #expect(down?.body.hasPrefix("not ready: the IC at \(proxyURL) is unreachable") == true, "\(down?.body ?? "")")
                     #expect(await Self.get("\(metrics)/healthz")?.status == 200, "liveness must not depend on the IC")
                     proxy.inject(.none)
-                    let up = await Self.eventually("\(metrics)/readyz", "200 after the IC came back") { $0?.status == 200 }
+                    // Generous: under a full parallel suite the debug replica may miss the 2 s probe deadline a while.
+                    let up = await Self.eventually("\(metrics)/readyz", within: .seconds(90), "200 after the IC came back") {
+                        $0?.status == 200
+                    }
                     #expect(up?.body == "ready\n")
                     proxy.inject(.unavailable)
-                    _ = await Self.eventually("\(metrics)/readyz", "503 after the IC went down again") { $0?.status == 503 }
+                    _ = await Self.eventually("\(metrics)/readyz", within: .seconds(60), "503 after the IC went down again") {
+                        $0?.status == 503
+                    }
                 }
             }
         }
@@ -121,7 +126,7 @@ import Testing
         let port = try LoopbackPort.free()
         let configuration = testConfiguration(icURL: "http://127.0.0.1:\(port)", rootKey: .fetchFromReplica)
         try await Self.withHealthGateway(configuration) { _, metrics, _ in
-            let answer = await Self.get("\(metrics)/readyz")
+            let answer = await Self.eventually("\(metrics)/readyz", within: .seconds(60), "503") { $0?.status == 503 }
             #expect(answer?.status == 503)
             #expect(answer?.body.contains("is unreachable") == true, "\(answer?.body ?? "")")
             #expect(await Self.get("\(metrics)/healthz")?.status == 200)
@@ -137,7 +142,8 @@ import Testing
         try await LocalReplica.run { local in
             let canister = try await local.deploy(module: module, arg: RealReplicaTests.initArgument)
             var configuration = testConfiguration(icURL: local.url)
-            configuration.readinessDrainDelay = .milliseconds(1_500)
+            // Long enough that a loaded machine still sees every step inside it.
+            configuration.readinessDrainDelay = .seconds(10)
             configuration.shutdownGracePeriod = .seconds(2)
             try await Self.withHealthGateway(configuration) { gateway, metrics, group in
                 let (_, socket) = try await RealReplicaTests.open(local, canister, gateway)
@@ -146,7 +152,7 @@ import Testing
                 let clock = ContinuousClock()
                 let shutdownAsked = clock.now
                 await group.triggerGracefulShutdown()
-                let notReady = await Self.eventually("\(metrics)/readyz", within: .seconds(5), "503 on shutdown") { $0?.status == 503 }
+                let notReady = await Self.eventually("\(metrics)/readyz", within: .seconds(8), "503 on shutdown") { $0?.status == 503 }
                 let readinessFailedAt = clock.now
                 #expect(notReady?.body == "not ready: shutting down\n")
                 #expect(await Self.get("\(metrics)/healthz")?.status == 200, "the process is still up")
@@ -155,15 +161,16 @@ import Testing
                 // connection gets the normal handshake, not a 1001 refusal.
                 #expect(await socket.isClosed == false, "sessions must outlive the readiness failure")
                 let late = TestWebSocket(url: gateway.url)
-                let handshake = await late.nextBinary(timeout: .seconds(5))
+                let handshake = await late.nextBinary(timeout: .seconds(8))
                 #expect(handshake == GatewayHandshakeFrame(gatewayPrincipal: gateway.principal).encoded())
-                #expect(readinessFailedAt - shutdownAsked < .milliseconds(1_000), "readiness must fail at once")
+                #expect(readinessFailedAt - shutdownAsked < .seconds(8), "readiness must fail well before the drain delay ends")
+                #expect(await socket.isClosed == false, "…and before any session is closed")
 
                 // Then the sessions are closed as before (1001), after the drain delay.
-                let closed = await socket.closed(timeout: .seconds(10))
+                let closed = await socket.closed(timeout: .seconds(30))
                 let closedAt = clock.now
                 #expect(closed.code == 1001)
-                #expect(closedAt - shutdownAsked >= .milliseconds(1_400), "sessions closed before the drain delay was over")
+                #expect(closedAt - shutdownAsked >= .milliseconds(9_900), "sessions closed before the drain delay was over")
                 late.cancel()
             }
         }
