@@ -11,17 +11,27 @@ import Testing
     .enabled(if: HeadlessChromium.executable != nil, "chromium is not installed (.ci/run installs Debian's chromium with apt)"),
     .enabled(if: ICWSExecutable.url != nil, "needs .build/debug/icws (swift build)"))
 struct BrowserClientTests {
-    /// `icws dev` on free ports; its banner printed.
+    /// `icws dev` on free ports; its banner printed. A port chosen free can be taken by a
+    /// parallel test before `icws dev` binds it: then it exits at once and is started again.
     static func startDev() async throws -> (process: ICWSProcess, page: String) {
-        let ports = try await LoopbackPorts.unused(3)
-        let dev = try ICWSProcess([
-            "dev", "--replica-port", "\(ports[0])", "--gateway-port", "\(ports[1])", "--web-port", "\(ports[2])",
-            "--log-level", "warning",
-        ])
-        // The first run builds the chat canister and the browser client (CI prebuilds both).
-        try await dev.waitFor("the icws dev banner", timeout: .seconds(900)) { out, _ in out.contains("Ctrl-C stops everything") }
-        #expect(dev.stdout.contains("browser   http://127.0.0.1:\(ports[2])/"), "the banner names the chat page")
-        return (dev, "http://127.0.0.1:\(ports[2])/")
+        for attempt in 1...3 {
+            let ports = try await LoopbackPorts.unused(3)
+            let dev = try ICWSProcess([
+                "dev", "--replica-port", "\(ports[0])", "--gateway-port", "\(ports[1])", "--web-port", "\(ports[2])",
+                "--log-level", "warning",
+            ])
+            do {
+                // The first run builds the chat canister and the browser client (CI prebuilds both).
+                try await dev.waitFor("the icws dev banner", timeout: .seconds(900)) { out, _ in out.contains("Ctrl-C stops everything") }
+            } catch {
+                dev.terminate()
+                if attempt < 3, dev.stderr.contains("Address already in use") { continue }
+                throw error
+            }
+            #expect(dev.stdout.contains("browser   http://127.0.0.1:\(ports[2])/"), "the banner names the chat page")
+            return (dev, "http://127.0.0.1:\(ports[2])/")
+        }
+        throw ICWSProcessError("unreachable")
     }
 
     @Test("two pages chat through the gateway, every message verified in the page; a forged root key is refused")
