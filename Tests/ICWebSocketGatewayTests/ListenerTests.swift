@@ -67,7 +67,10 @@ import Testing
         configuration.handshakeTimeout = .milliseconds(300)
         try await withGateway(configuration) { gateway in
             let silent = try await RawConnection.open(port: gateway.port)
-            try await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // a request that never ends
+            // A request that never ends. On a loaded machine the 300 ms may pass before it is even
+            // written; the write then fails on the closed channel, which is the outcome too (the
+            // metric below says why the gateway closed it).
+            try? await silent.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             #expect(try await silent.closedByServer(within: .seconds(5)))
             #expect(
                 gateway.metrics.counterTotal(
