@@ -19,12 +19,15 @@ public struct WebClientBuilder: Sendable {
     /// The folder the page is served from: `icws-client.wasm`, `icws.js`, `index.html`.
     public var assetsDirectory: URL { repositoryRoot.appendingPathComponent("Web/.build/web") }
 
-    /// The files a build writes.
-    public static let assets = ["icws-client.wasm", "icws.js", "index.html"]
+    /// The files a build writes, by name, with the content type to serve each with
+    /// (`application/wasm` lets `WebAssembly.compileStreaming` compile while downloading).
+    public static let assets: [String: String] = [
+        "icws-client.wasm": "application/wasm", "icws.js": "text/javascript; charset=utf-8", "index.html": "text/html; charset=utf-8",
+    ]
 
     /// Whether an asset is missing or older than any source of the browser client.
     public var isStale: Bool {
-        let built = Self.assets.map { CanisterBuilder.modificationDate(assetsDirectory.appendingPathComponent($0)) }
+        let built = Self.assets.keys.map { CanisterBuilder.modificationDate(assetsDirectory.appendingPathComponent($0)) }
         guard let oldest = built.compactMap({ $0 }).min(), built.count == built.compactMap({ $0 }).count else { return true }
         let sources = ["Web/Sources", "Web/Shell", "Web/Package.swift", "scripts/build-web-client.sh"]
         return CanisterBuilder.newestModification(of: sources.map { repositoryRoot.appendingPathComponent($0) }) > oldest

@@ -37,6 +37,8 @@ public struct CanisterMessageVerifier: Sendable {
     public private(set) var certificateCacheHits = 0
 
     private let certificateValidator: CertificateValidator
+    /// `maxCertificateAge` and `maxFutureSkew` as a policy (no age means no check).
+    private let freshness: CertificateFreshness
     private let clock: @Sendable () -> UInt64
     private let keyPrefix: [UInt8]
     private var certificates = BoundedCache<[UInt8], CertifiedState>(capacity: cacheCapacity)
@@ -77,6 +79,7 @@ public struct CanisterMessageVerifier: Sendable {
         // Freshness is judged here (per message, also on cache hits), so the validator checks
         // only signature, delegation and scope. It has no cache: `certificates` below is one.
         certificateValidator = CertificateValidator(rootKey: rootKey, freshness: .disabled)
+        freshness = maxCertificateAge.map { CertificateFreshness(maxAge: $0, maxFutureSkew: maxFutureSkew) } ?? .disabled
         keyPrefix = gateway.textBytes + [UInt8(ascii: "_")]
     }
 
@@ -152,8 +155,6 @@ public struct CanisterMessageVerifier: Sendable {
     }
 
     private func checkFreshness(_ time: UInt64?) throws(CanisterMessageVerificationError) {
-        guard let maxCertificateAge else { return }
-        let freshness = CertificateFreshness(maxAge: maxCertificateAge, maxFutureSkew: maxFutureSkew)
         do { try freshness.check(time: time, now: clock()) } catch { throw .freshness(error) }
     }
 

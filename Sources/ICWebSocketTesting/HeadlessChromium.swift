@@ -68,11 +68,11 @@ public final class DevTools: Sendable {
         public let sessionID: String
     }
 
-    private let outbound: NIOLockedValueBox<WebSocketOutboundWriter?>
+    private let outbound: WebSocketOutboundWriter
     private let pending = NIOLockedValueBox<(next: Int, waiting: [Int: CheckedContinuation<[UInt8], any Error>])>((0, [:]))
 
     private init(outbound: WebSocketOutboundWriter) {
-        self.outbound = NIOLockedValueBox(outbound)
+        self.outbound = outbound
     }
 
     static func connect<T: Sendable>(to url: String, _ body: @escaping @Sendable (DevTools) async throws -> T) async throws -> T {
@@ -121,9 +121,8 @@ public final class DevTools: Sendable {
                 return
             }
             let text = String(decoding: data, as: UTF8.self)
-            let writer = outbound.withLockedValue { $0 }
             Task {
-                do { try await writer?.write(.text(text)) } catch {
+                do { try await self.outbound.write(.text(text)) } catch {
                     if let waiting = self.pending.withLockedValue({ $0.waiting.removeValue(forKey: id) }) {
                         waiting.resume(throwing: error)
                     }

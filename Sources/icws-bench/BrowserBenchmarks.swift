@@ -115,9 +115,9 @@ enum BrowserBenchmarks {
             }
             let path =
                 name == "compare.wasm"
-                ? compare?.path : WebClientBuilder.assets.contains(name) ? directory.appendingPathComponent(name).path : nil
+                ? compare?.path : WebClientBuilder.assets[name].map { _ in directory.appendingPathComponent(name).path }
             guard let path, let data = FileManager.default.contents(atPath: path) else { return Response(status: .notFound) }
-            let type = name.hasSuffix(".wasm") ? "application/wasm" : name.hasSuffix(".js") ? "text/javascript" : "text/html"
+            let type = WebClientBuilder.assets[name] ?? "application/wasm"
             return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         var logger = Logger(label: "bench-browser")

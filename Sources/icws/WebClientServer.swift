@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanisterToolchain
 import Foundation
 import Hummingbird
 import Logging
@@ -22,10 +23,7 @@ enum WebClientServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void
     ) throws -> some ApplicationProtocol {
         var files: [String: (type: String, body: ByteBuffer)] = [:]
-        let types = [
-            "icws-client.wasm": "application/wasm", "icws.js": "text/javascript; charset=utf-8", "index.html": "text/html; charset=utf-8",
-        ]
-        for (name, type) in types {
+        for (name, type) in WebClientBuilder.assets {
             guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else {
                 throw ValidationError("the browser client is not built: \(directory.path)/\(name) is missing (scripts/build-web-client.sh)")
             }

@@ -34,16 +34,27 @@ struct BrowserClientTests {
         throw ICWSProcessError("unreachable")
     }
 
-    @Test("two pages chat through the gateway, every message verified in the page; a forged root key is refused")
-    func twoPagesChat() async throws {
-        let (dev, url) = try await Self.startDev()
+    /// `icws dev` and Chromium with `count` chat pages open (their sessions OPEN); `body` gets
+    /// the browser, the pages and the page's URL.
+    static func withOpenPages(
+        _ count: Int, _ body: @escaping @Sendable (DevTools, [DevTools.Page], String) async throws -> Void
+    ) async throws {
+        let (dev, url) = try await startDev()
         defer { dev.terminate() }
         try await HeadlessChromium.run { browser in
-            let alice = try await browser.open(url)
-            let bob = try await browser.open(url)
-            for page in [alice, bob] {
+            var pages: [DevTools.Page] = []
+            for _ in 0..<count { pages.append(try await browser.open(url)) }
+            for page in pages {
                 try await browser.waitUntil("window.chat?.state === 'open'", in: page, describe: "JSON.stringify(window.chat)")
             }
+            try await body(browser, pages, url)
+        }
+    }
+
+    @Test("two pages chat through the gateway, every message verified in the page; a forged root key is refused")
+    func twoPagesChat() async throws {
+        try await Self.withOpenPages(2) { browser, pages, url in
+            let (alice, bob) = (pages[0], pages[1])
             _ = try await browser.evaluate("window.chat.send('hello from alice')", in: alice)
             _ = try await browser.evaluate("window.chat.send('hi from bob')", in: bob)
             for page in [alice, bob] {
@@ -72,11 +83,8 @@ struct BrowserClientTests {
 
     @Test("the shell's Wasm ABI: errors come back as messages, calls are ordered, Candid matches the Swift encoder")
     func wasmABI() async throws {
-        let (dev, url) = try await Self.startDev()
-        defer { dev.terminate() }
-        try await HeadlessChromium.run { browser in
-            let page = try await browser.open(url)
-            try await browser.waitUntil("window.chat?.state === 'open'", in: page, describe: "JSON.stringify(window.chat)")
+        try await Self.withOpenPages(1) { browser, pages, _ in
+            let page = pages[0]
             func check(_ script: String) async throws -> String {
                 try await browser.evaluate(
                     "(async () => { const m = await import('./icws.js'); const s = await m.WasmSession.create(); \(script) })()",

@@ -3,6 +3,7 @@ import ICCore
 import ICWebSocketGateway
 import ICWebSocketProtocol
 import ICWebSocketTesting
+import NIOConcurrencyHelpers
 import Testing
 
 /// A replica that is down, slow, garbled or refusing: sessions are closed with the documented
@@ -39,43 +40,46 @@ import Testing
         return outcome
     }
 
-    @Test func garbageRepliesExhaustTheRetryBudgetThenClose1013() async throws {
-        let ic = try FakeIC(.garbage)
+    /// How a session ends against a fake IC that behaves so; also returns the fake, for its counts.
+    /// - Parameter pollTimeout: `nil` keeps the short test timeout.
+    static func sessionOutcome(
+        against behaviour: FakeIC.Behaviour, pollTimeout: Duration? = nil
+    ) async throws -> (outcome: (code: UInt16?, reason: String?), ic: FakeIC) {
+        let ic = try FakeIC(behaviour)
+        let outcome = NIOLockedValueBox<(code: UInt16?, reason: String?)>((nil, nil))
         try await ic.run { url in
-            try await withGateway(Self.configuration(url)) { gateway in
-                let outcome = try await Self.sessionOutcome(gateway)
-                #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
-                #expect(outcome.reason?.contains("ws_get_messages") == true)
+            var configuration = Self.configuration(url)
+            if let pollTimeout { configuration.pollTimeout = pollTimeout }
+            try await withGateway(configuration) { gateway in
+                let result = try await Self.sessionOutcome(gateway)
+                outcome.withLockedValue { $0 = result }
             }
         }
+        return (outcome.withLockedValue { $0 }, ic)
+    }
+
+    @Test func garbageRepliesExhaustTheRetryBudgetThenClose1013() async throws {
+        let (outcome, ic) = try await Self.sessionOutcome(against: .garbage)
+        #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+        #expect(outcome.reason?.contains("ws_get_messages") == true)
         #expect(ic.queryCount == 3)
         #expect(ic.callCount >= 1)
     }
 
     @Test func slowRepliesTimeOutAndClose1013() async throws {
-        let ic = try FakeIC(.slow(.seconds(3)))
-        try await ic.run { url in
-            try await withGateway(Self.configuration(url)) { gateway in
-                let outcome = try await Self.sessionOutcome(gateway)
-                #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
-                #expect(outcome.reason?.contains("timed out") == true)
-            }
-        }
+        let (outcome, _) = try await Self.sessionOutcome(against: .slow(.seconds(3)))
+        #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+        #expect(outcome.reason?.contains("timed out") == true)
     }
 
     @Test func aFatalRejectClosesAtOnceWith1011() async throws {
-        let ic = try FakeIC(.rejectQueries(code: 5, errorCode: "IC0536", message: "Canister has no query method 'ws_get_messages'"))
-        try await ic.run { url in
-            // No poll may time out here (a loaded machine would otherwise retry before the
-            // reject arrives): the point is that the reject itself is never retried.
-            var configuration = Self.configuration(url)
-            configuration.pollTimeout = .seconds(30)
-            try await withGateway(configuration) { gateway in
-                let outcome = try await Self.sessionOutcome(gateway)
-                #expect(outcome.code == GatewayCloseCode.canisterUnavailable.rawValue)
-                #expect(outcome.reason?.contains("no query method") == true)
-            }
-        }
+        // No poll may time out here (a loaded machine would otherwise retry before the reject
+        // arrives): the point is that the reject itself is never retried.
+        let (outcome, ic) = try await Self.sessionOutcome(
+            against: .rejectQueries(code: 5, errorCode: "IC0536", message: "Canister has no query method 'ws_get_messages'"),
+            pollTimeout: .seconds(30))
+        #expect(outcome.code == GatewayCloseCode.canisterUnavailable.rawValue)
+        #expect(outcome.reason?.contains("no query method") == true)
         #expect(ic.queryCount == 1)
     }
 
@@ -103,16 +107,9 @@ import Testing
     }
 
     @Test func aCanisterThatStaysStoppedClosesWith1013AfterTheBudget() async throws {
-        let ic = try FakeIC(.rejectQueries(code: 5))
-        try await ic.run { url in
-            var configuration = Self.configuration(url)
-            configuration.pollTimeout = .seconds(30)
-            try await withGateway(configuration) { gateway in
-                let outcome = try await Self.sessionOutcome(gateway)
-                #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
-                #expect(outcome.reason?.contains("Canister is stopped") == true)
-            }
-        }
+        let (outcome, ic) = try await Self.sessionOutcome(against: .rejectQueries(code: 5), pollTimeout: .seconds(30))
+        #expect(outcome.code == GatewayCloseCode.tryAgainLater.rawValue)
+        #expect(outcome.reason?.contains("Canister is stopped") == true)
         #expect(ic.queryCount == 3, "the budget of 2 retries")
     }
 

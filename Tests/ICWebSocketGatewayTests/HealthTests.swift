@@ -123,7 +123,7 @@ import Testing
     @Test("readyz says why when nothing listens at the IC URL")
     func readinessWithoutAnIC() async throws {
         // A port that was just free: nothing answers there.
-        let port = try LoopbackPort.free()
+        let port = try await LoopbackPorts.unused(1)[0]
         let configuration = testConfiguration(icURL: "http://127.0.0.1:\(port)", rootKey: .fetchFromReplica)
         try await Self.withHealthGateway(configuration) { _, metrics, _ in
             let answer = await Self.eventually("\(metrics)/readyz", within: .seconds(60), "503") { $0?.status == 503 }
@@ -174,27 +174,5 @@ import Testing
                 late.cancel()
             }
         }
-    }
-}
-
-/// A loopback TCP port that was free a moment ago.
-enum LoopbackPort {
-    static func free() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

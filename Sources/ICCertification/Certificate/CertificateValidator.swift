@@ -87,17 +87,21 @@ public struct CertificateValidator: Sendable {
     }
 
     /// The subnet key a delegation vouches for: the delegation must not itself be delegated,
-    /// must be signed by the root key (skipped when the caller already checked that signature),
-    /// and must reveal the subnet's public key.
+    /// must be signed by the root key (checked with `checkSignature`, which a caller with a
+    /// signature cache replaces), and must reveal the subnet's public key.
     ///
     /// Delegation certificates are deliberately not subject to the freshness window: the root
     /// subnet re-issues them rarely (agent-rs does not check their time at all).
     public func subnetKey(
-        of delegation: Certificate.Delegation, signatureChecked: Bool = false
+        of delegation: Certificate.Delegation,
+        checkSignature: (_ certificate: Certificate, _ key: [UInt8]) throws(CertificateError) -> Void = {
+            certificate, key throws(CertificateError) in
+            try CertificateValidator.checkSignature(of: certificate, key: key, isDelegation: true)
+        }
     ) throws(CertificateError) -> DelegatedSubnetKey {
         let inner = delegation.certificate
         guard inner.delegation == nil else { throw .nestedDelegation }
-        if !signatureChecked { try Self.checkSignature(of: inner, key: rootKey.raw, isDelegation: true) }
+        try checkSignature(inner, rootKey.raw)
         let subnet = delegation.subnetID
         guard let keyDER = inner.tree.lookup(path: [Array("subnet".utf8), subnet.bytes, Array("public_key".utf8)]).value else {
             throw .subnetKeyMissing(subnet: subnet)

@@ -102,9 +102,9 @@ public final class CertificateVerifier: @unchecked Sendable {
     private func delegatedKey(_ delegation: Certificate.Delegation) throws(CertificateError) -> DelegatedSubnetKey {
         let cacheKey = SHA256.hash(delegation.certificateBytes) + delegation.subnetID.bytes
         if let cached = lock.withLock({ delegations[cacheKey] }) { return cached }
-        guard delegation.certificate.delegation == nil else { throw .nestedDelegation }
-        try checkSignature(of: delegation.certificate, key: rootKey.raw, isDelegation: true)
-        let result = try validator.subnetKey(of: delegation, signatureChecked: true)
+        let result = try validator.subnetKey(of: delegation) { certificate, key throws(CertificateError) in
+            try checkSignature(of: certificate, key: key, isDelegation: true)
+        }
         lock.withLock { delegations[cacheKey] = result }
         return result
     }
