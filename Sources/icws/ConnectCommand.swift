@@ -5,6 +5,7 @@ import ICCore
 import ICWebSocketClient
 import ICWebSocketProtocol
 import Logging
+import NIOConcurrencyHelpers
 
 /// `icws connect`: an interactive terminal client for the chat and ping-pong canisters. Every
 /// line typed is sent as one message; every verified message is printed as it arrives.
@@ -57,6 +58,9 @@ struct ConnectCommand: AsyncParsableCommand {
     @Flag(help: "Do not read each sent message's outcome from the IC (saves one read_state per message; refusals go unseen).")
     var noOutcomeChecks = false
 
+    /// Messages whose outcome is still being read, at most (piped input waits beyond it).
+    static let outcomeWindow = 64
+
     @Option(help: "The canister's ack interval in seconds (its send_ack_interval_ms / 1000).")
     var ackInterval = 300
 
@@ -94,7 +98,8 @@ struct ConnectCommand: AsyncParsableCommand {
         }
         let configuration = ICWebSocketClientConfiguration(
             ackMessageInterval: .seconds(ackInterval),
-            callOutcomeChecks: noOutcomeChecks ? nil : CallOutcomeChecks())
+            // Accepted outcomes too: at the end of the input, `connect` waits for every message's.
+            callOutcomeChecks: noOutcomeChecks ? nil : CallOutcomeChecks(maxOutstanding: Self.outcomeWindow, reportsAccepted: true))
         let format = try await resolvedMessageFormat(canisterID, network)
         status("connecting to \(gatewayURL) for canister \(canisterID) as \(signer.principal)")
         switch format {
@@ -157,10 +162,15 @@ struct ConnectCommand: AsyncParsableCommand {
         }
         status("open: client key \(connection.clientKey); type a line to send it, Ctrl-D to quit")
         // Outcomes arrive independently of messages; the task ends when the connection closes.
+        let settled = NIOLockedValueBox(0)
         let outcomes = Task {
-            for await outcome in connection.callOutcomes { notice(outcome) }
+            for await outcome in connection.callOutcomes {
+                notice(outcome)
+                settled.withLockedValue { $0 += 1 }
+            }
         }
         defer { outcomes.cancel() }
+        let checksOutcomes = !noOutcomeChecks
         let failed = await withTaskGroup(of: Bool.self) { group -> Bool in
             group.addTask {
                 do {
@@ -174,11 +184,28 @@ struct ConnectCommand: AsyncParsableCommand {
                 }
             }
             group.addTask {
+                var sent = 0
                 for await line in StandardInputLines.stream() where !line.isEmpty {
-                    do { try await connection.send(Line(typed: line)) } catch {
+                    // At most `outcomeWindow` messages without a known outcome: beyond it the
+                    // client would stop checking (and report them unknown) instead of waiting.
+                    while checksOutcomes, sent - settled.withLockedValue({ $0 }) >= Self.outcomeWindow {
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                    do {
+                        try await connection.send(Line(typed: line))
+                        sent += 1
+                    } catch {
                         status("send failed: \(error)")
                         if case ICWebSocketClientError.closed = error { break }
                     }
+                }
+                // End of input (Ctrl-D, or the end of a pipe). Closing now would make the gateway
+                // drop what it has not relayed yet and the canister forget the client before the
+                // rest executes: wait until the IC has a result for every message sent.
+                if checksOutcomes {
+                    await waitUntilSettled(sent, settled)
+                } else if sent > 0 {
+                    status("closing without waiting for \(sent) messages to execute (--no-outcome-checks): the last ones may be lost")
                 }
                 await connection.close()
                 return false
@@ -272,6 +299,21 @@ private func notice(_ outcome: ICWebSocketCallOutcome) {
     case .unknown(let number, let reason): text = "could not confirm message #\(number): \(reason)"
     }
     FileHandle.standardError.write(Data("! \(text)\n".utf8))
+}
+
+/// Waits until `settled` counts `sent` outcomes, saying so when it takes a while; gives up after
+/// the ingress expiry (by then every check has ended with an outcome, `unknown` at worst).
+private func waitUntilSettled(_ sent: Int, _ settled: NIOLockedValueBox<Int>) async {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var announced = false
+    while settled.withLockedValue({ $0 }) < sent, clock.now - start < .seconds(330) {
+        if !announced, clock.now - start > .seconds(2) {
+            status("end of input: waiting for the IC to execute \(sent - settled.withLockedValue { $0 }) more messages…")
+            announced = true
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
 }
 
 /// Status lines go to standard error so that standard output holds only messages.

@@ -75,6 +75,26 @@ struct ConnectCommandTests {
         }
     }
 
+    @Test("piped input: connect sends every line, waits for the IC to execute them, then exits")
+    func pipedBurstIsNotCutShort() async throws {
+        let arg = try Candid.encode(UInt64(50), UInt64(300_000))
+        try await withStack(module: try CanisterModules.testCanister(), arg: arg) { stack in
+            let connect = try ICWSProcess(Self.arguments(stack))
+            defer { connect.terminate() }
+            let opened = try await connect.waitFor("the connection to open") { _, err in err.contains("open: client key") }
+            guard let text = Self.principal(in: opened.stderr) else { throw ICWSProcessError("no principal in:\n\(opened.stderr)") }
+            let me = try Principal(text: text)
+            // As `seq 1 30 | icws connect …` does: all lines, then at once the end of the input.
+            for index in 1...30 { connect.type("line \(index)") }
+            connect.endInput()
+            #expect(await connect.waitForExit(timeout: .seconds(120)) == 0)
+            // Checked after the exit, not waited for: connect itself must have waited.
+            let received = stack.local.replica.log(of: stack.canister).filter { $0.contains("Received message: \(me)") }
+            #expect(received.count == 30, "\(connect.stderr)")
+            #expect(!connect.stderr.contains("! "), "\(connect.stderr)")
+        }
+    }
+
     static func talkToTestCanister(_ stack: Stack) async throws {
         let connect = try ICWSProcess(arguments(stack))
         defer { connect.terminate() }
