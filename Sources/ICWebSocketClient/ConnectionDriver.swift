@@ -243,7 +243,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         switch attemptEnd {
         case .failed(let error)?:
             endSends(with: error)
-            logger.warning("closing the connection", metadata: ["error": "\(error)"])
+            // A gateway going away (1000, 1001: a restart, a drain) is an ordinary end the
+            // application hears of anyway; anything else means something went wrong.
+            let ordinary: Bool = if case .connectionClosed(let code, _) = error, code == 1000 || code == 1001 { true } else { false }
+            logger.log(level: ordinary ? .notice : .warning, "closing the connection", metadata: ["error": "\(error)"])
             await channel.close(code: error.closeCode, reason: String(error.description.prefix(120)))
         case .closedByCanister?:
             endSends(with: .closed)
