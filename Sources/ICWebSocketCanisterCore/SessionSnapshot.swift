@@ -5,12 +5,12 @@ import ICWebSocketProtocol
 /// `canister_pre_upgrade` and read back in `canister_post_upgrade`, so that clients keep their
 /// sessions across a canister upgrade (the reference libraries drop them all).
 ///
-/// Layout, version 1 (all integers little-endian; docs/CANISTER-UPGRADES.md has the table):
+/// Layout, version 2 (all integers little-endian; docs/CANISTER-UPGRADES.md has the table):
 ///
 /// ```
 /// header (32 bytes)
 ///   0  magic "ICWSSESS"          8 bytes
-///   8  layout version            u32 = 1
+///   8  layout version            u32 = 2 (1 is read too)
 ///  12  header size               u32 = 32
 ///  16  payload length            u64
 ///  24  CRC-32 of the payload     u32
@@ -23,7 +23,10 @@ import ICWebSocketProtocol
 ///                 u64 timestamp, principal + u64 client nonce, 32-byte content hash, blob content
 ///   gateways to remove:          u32 n, each: principal, u64 since (ns)
 ///   clients:      u32 n, each: principal + u64 client nonce, gateway principal,
-///                 u64 last keep-alive, u64 expected incoming, u64 last outgoing, u8 awaiting keep-alive
+///                 u64 last keep-alive, u64 expected incoming, u64 last outgoing, u8 awaiting keep-alive,
+///                 (version 2) u8 resumable; if 1: u64 replay floor, u64 last resume counter,
+///                 u8 detached, u64 detached since, u64 grace deadline (ns), u8 expects stale close,
+///                 u32 m kept messages, each: u64 sequence number, 32-byte content hash, blob content
 ///   groups:       u32 n, each: blob name, u32 m, m × principal (members, sorted)
 /// principal: u8 length (≤ 29) + bytes; blob: u32 length + bytes
 /// ```
@@ -36,8 +39,9 @@ import ICWebSocketProtocol
 public enum SessionSnapshot {
     /// The first 8 bytes of every snapshot: `ICWSSESS`.
     public static let magic: [UInt8] = [0x49, 0x43, 0x57, 0x53, 0x53, 0x45, 0x53, 0x53]
-    /// The layout this code writes and reads.
-    public static let version: UInt32 = 1
+    /// The layout this code writes; it reads this one and version 1 (before resumable sessions).
+    public static let version: UInt32 = 2
+    static let oldestReadableVersion: UInt32 = 1
     /// Bytes before the payload.
     public static let headerSize = 32
 
@@ -54,10 +58,10 @@ public enum SessionSnapshot {
         var reader = SnapshotReader(header)
         reader.position = 8
         let version = try reader.u32()
-        guard version == SessionSnapshot.version else {
+        guard version >= oldestReadableVersion && version <= SessionSnapshot.version else {
             throw SessionSnapshotError(
                 .unsupportedVersion(version),
-                "saved sessions have layout version \(version) but this module reads version \(SessionSnapshot.version): install a module that reads it, or upgrade with the option that clears the sessions"
+                "saved sessions have layout version \(version) but this module reads versions \(oldestReadableVersion) to \(SessionSnapshot.version): install a module that reads it, or upgrade with the option that clears the sessions"
             )
         }
         let declaredHeader = try reader.u32()
@@ -103,11 +107,14 @@ extension WebSocketCanisterCore {
     /// The sessions as bytes (`SessionSnapshot` layout): call in `canister_pre_upgrade` and
     /// write the result to stable memory. Size: see docs/CANISTER-UPGRADES.md (about the queued
     /// messages' contents plus ~90 bytes per message and ~100 per client).
-    public func snapshot() -> [UInt8] {
+    public func snapshot() -> [UInt8] { snapshot(layoutVersion: SessionSnapshot.version) }
+
+    /// `snapshot()` in an older layout (tests of reading it): version 1 has no resumable sessions.
+    package func snapshot(layoutVersion: UInt32) -> [UInt8] {
         var writer = SnapshotWriter()
         writer.bytes.reserveCapacity(estimatedSnapshotSize())
         writer.bytes.append(contentsOf: SessionSnapshot.magic)
-        writer.u32(SessionSnapshot.version)
+        writer.u32(layoutVersion)
         writer.u32(UInt32(SessionSnapshot.headerSize))
         writer.u64(0)  // payload length, patched below
         writer.u32(0)  // CRC-32, patched below
@@ -154,6 +161,9 @@ extension WebSocketCanisterCore {
             writer.u64(client.expectedIncoming)
             writer.u64(client.outgoing)
             writer.u8(client.awaitingKeepAlive ? 1 : 0)
+            if layoutVersion >= 2 {
+                writer.resumableSession(client.resumption, deadline: resumeDeadlines.first { $0.key == key }?.deadline ?? 0)
+            }
         }
 
         writer.u32(UInt32(groups.count))
@@ -189,6 +199,11 @@ extension WebSocketCanisterCore {
             for message in gateway.queue.all { size += 90 + message.output.content.count }
         }
         size += 40 * gateways.count + 110 * clients.count
+        for client in clients.values {
+            guard let session = client.resumption else { continue }
+            size += 48
+            for entry in session.replay { size += 44 + entry.content.count }
+        }
         for group in groups { size += 8 + group.name.count + 30 * group.members.count }
         return size
     }
@@ -209,6 +224,8 @@ extension WebSocketCanisterCore {
             throw SessionSnapshotError(.malformed, "saved sessions are \(bytes.count) bytes, the header says \(total)")
         }
         var header = SnapshotReader(bytes)
+        header.position = 8
+        let version = try header.u32()
         header.position = 24
         let checksum = try header.u32()
         guard CRC32.checksum(bytes[SessionSnapshot.headerSize...]) == checksum else {
@@ -220,7 +237,7 @@ extension WebSocketCanisterCore {
         reader.position = SessionSnapshot.headerSize
         try restoreTimers(&reader)
         let savedCounts = try restoreGateways(&reader)
-        try restoreClients(&reader, savedCounts: savedCounts)
+        try restoreClients(&reader, savedCounts: savedCounts, version: version)
         try restoreGroups(&reader)
         guard reader.position == bytes.count else { throw reader.malformed("bytes after the last group") }
         certificationDirty = true
@@ -287,7 +304,9 @@ extension WebSocketCanisterCore {
     }
 
     @inline(never)
-    private mutating func restoreClients(_ reader: inout SnapshotReader, savedCounts: [(Principal, UInt64)]) throws(SessionSnapshotError) {
+    private mutating func restoreClients(
+        _ reader: inout SnapshotReader, savedCounts: [(Principal, UInt64)], version: UInt32
+    ) throws(SessionSnapshotError) {
         let clientCount = try reader.count(elementBytes: 35)
         for _ in 0..<clientCount {
             let key = ClientKey(clientPrincipal: try reader.principal(), clientNonce: try reader.u64())
@@ -301,18 +320,59 @@ extension WebSocketCanisterCore {
             guard currentKey[key.clientPrincipal] == nil else {
                 throw reader.malformed("a client principal has two connections")
             }
-            guard gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
             guard expectedIncoming >= 1 else { throw reader.malformed("a client expects incoming sequence number 0") }
+            let resumption = version >= 2 ? try restoreResumableSession(&reader, key: key, outgoing: outgoing) : nil
+            // A detached client no longer counts for its last gateway, which may be gone.
+            let detached = resumption?.detachedSince != nil
+            guard detached || gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
             clients[key] = RegisteredClient(
                 gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing,
-                awaitingKeepAlive: waiting == 1)
+                awaitingKeepAlive: waiting == 1, resumption: resumption)
             currentKey[key.clientPrincipal] = key
-            gateways[gateway]!.clientCount += 1
+            if !detached { gateways[gateway]!.clientCount += 1 }
         }
         // `removeClient` decrements the count: a wrong one would underflow (trap) later.
         for (principal, count) in savedCounts where gateways[principal]!.clientCount != count {
             throw reader.malformed("a gateway counts \(count) clients, \(gateways[principal]!.clientCount) are saved")
         }
+    }
+
+    /// A client's resumable-session fields (version 2); its grace deadline joins
+    /// `resumeDeadlines` when it is detached.
+    @inline(never)
+    private mutating func restoreResumableSession(
+        _ reader: inout SnapshotReader, key: ClientKey, outgoing: UInt64
+    ) throws(SessionSnapshotError) -> ResumableSession? {
+        let flag = try reader.u8()
+        guard flag <= 1 else { throw reader.malformed("a resumable flag is not 0 or 1") }
+        guard flag == 1 else { return nil }
+        var session = ResumableSession()
+        session.replayFloor = try reader.u64()
+        session.lastResumeCounter = try reader.u64()
+        let detached = try reader.u8()
+        let since = try reader.u64()
+        let deadline = try reader.u64()
+        let staleClose = try reader.u8()
+        guard detached <= 1, staleClose <= 1 else { throw reader.malformed("a detached or stale-close flag is not 0 or 1") }
+        session.expectsStaleClose = staleClose == 1
+        let entryCount = try reader.count(elementBytes: 44)
+        var previous = session.replayFloor
+        for _ in 0..<entryCount {
+            let sequenceNum = try reader.u64()
+            let contentHash = try reader.bytes(32)
+            let content = try reader.blob()
+            guard sequenceNum > previous, sequenceNum <= outgoing else {
+                throw reader.malformed("a kept message's sequence number is out of order or beyond the last sent")
+            }
+            previous = sequenceNum
+            session.replay.append(.init(sequenceNum: sequenceNum, content: content, contentHash: contentHash))
+            session.replayBytes += content.count
+        }
+        if detached == 1 {
+            session.detachedSince = since
+            insertResumeDeadline(deadline, key)
+        }
+        return session
     }
 
     @inline(never)
@@ -364,6 +424,25 @@ struct SnapshotWriter {
     mutating func blob(_ blob: [UInt8]) {
         u32(UInt32(blob.count))
         bytes.append(contentsOf: blob)
+    }
+
+    /// A client's resumable-session fields: a flag, then (if resumable) its state and kept messages.
+    @inline(never)
+    mutating func resumableSession(_ session: ResumableSession?, deadline: UInt64) {
+        guard let session else { return u8(0) }
+        u8(1)
+        u64(session.replayFloor)
+        u64(session.lastResumeCounter)
+        u8(session.detachedSince == nil ? 0 : 1)
+        u64(session.detachedSince ?? 0)
+        u64(deadline)
+        u8(session.expectsStaleClose ? 1 : 0)
+        u32(UInt32(session.replay.count))
+        for entry in session.replay {
+            u64(entry.sequenceNum)
+            bytes.append(contentsOf: entry.contentHash)
+            blob(entry.content)
+        }
     }
 
     mutating func patch(u32 value: UInt32, at offset: Int) {

@@ -12,14 +12,31 @@ public struct WebSocketParameters: Sendable {
     /// count, so a burst of large messages could make every poll fail. The default keeps
     /// 64 KiB of slack under 3 MiB for the certificate and Candid overhead.
     public var maxReplyBytes: Int
+    /// Whether `ws_open` may ask for a resumable session (docs/SESSION-RESUMPTION.md). `false`
+    /// gives the reference behaviour: `resumable` is ignored and `ws_resume` refused.
+    public var allowsSessionResumption: Bool
+    /// How long a resumable client's session is kept after its connection dropped (default
+    /// 120 s; a `ws_resume` envelope is valid for at most 5 minutes anyway).
+    public var resumeGracePeriodMs: UInt64
+    /// At most this many unconfirmed messages are kept per resumable client (default 1 000)…
+    public var maxReplayMessages: Int
+    /// …and at most this many bytes of them (default 256 KiB). A connected client's oldest go
+    /// first (it can then only resume after them); a disconnected client that would need more
+    /// is removed.
+    public var maxReplayBytes: Int
 
     public init(
         maxNumberOfReturnedMessages: Int = 50, sendAckIntervalMs: UInt64 = 300_000,
-        maxReplyBytes: Int = 3 * 1024 * 1024 - 64 * 1024
+        maxReplyBytes: Int = 3 * 1024 * 1024 - 64 * 1024, allowsSessionResumption: Bool = true,
+        resumeGracePeriodMs: UInt64 = 120_000, maxReplayMessages: Int = 1_000, maxReplayBytes: Int = 256 * 1024
     ) {
         self.maxNumberOfReturnedMessages = maxNumberOfReturnedMessages
         self.sendAckIntervalMs = sendAckIntervalMs
         self.maxReplyBytes = maxReplyBytes
+        self.allowsSessionResumption = allowsSessionResumption
+        self.resumeGracePeriodMs = resumeGracePeriodMs
+        self.maxReplayMessages = maxReplayMessages
+        self.maxReplayBytes = maxReplayBytes
     }
 }
 
@@ -35,6 +52,11 @@ public enum WebSocketEvent: Equatable, Sendable {
     case open(clientPrincipal: Principal)
     case message(clientPrincipal: Principal, content: [UInt8])
     case close(clientPrincipal: Principal)
+    /// A resumable client continued its session through a gateway (`ws_resume`).
+    case resume(clientPrincipal: Principal)
+    /// A line for the canister's log (`debug_print`): resumable sessions detached, resumed,
+    /// expired.
+    case log(String)
 }
 
 /// The canister side of the IC WebSocket protocol as a value: registries, queues, sequence
@@ -58,6 +80,8 @@ public struct WebSocketCanisterCore: Sendable {
         /// Has been sent an ack, so the keep-alive check looks at it (a flag here rather than a
         /// `Set<ClientKey>` beside: that set's code was ~8 KB of every canister module).
         var awaitingKeepAlive = false
+        /// Set for a client that opened with `resumable = opt true` (SessionResumption.swift).
+        var resumption: ResumableSession?
     }
 
     struct RegisteredGateway: Sendable {
@@ -124,10 +148,12 @@ public struct WebSocketCanisterCore: Sendable {
     public internal(set) var nextAckTick: UInt64?
     /// Pending keep-alive checks (ns), earliest first.
     public internal(set) var keepAliveChecks: [UInt64] = []
+    /// When each detached resumable client's grace period ends (ns), earliest first.
+    var resumeDeadlines: [(deadline: UInt64, key: ClientKey)] = []
 
     var certifiedRoot: [UInt8]
     var certificationDirty = false
-    private var events: [WebSocketEvent] = []
+    var events: [WebSocketEvent] = []
 
     /// An idle core; `init(parameters:now:)` starts it.
     public init() {
@@ -199,6 +225,7 @@ public struct WebSocketCanisterCore: Sendable {
     public var nextTimerDeadline: UInt64? {
         var deadline = nextAckTick
         if let check = keepAliveChecks.first { deadline = min(deadline ?? check, check) }
+        if let expiry = resumeDeadlines.first?.deadline { deadline = min(deadline ?? expiry, expiry) }
         return deadline
     }
 
@@ -315,7 +342,9 @@ public struct WebSocketCanisterCore: Sendable {
         // One connection per principal: the old one goes silently (§3.3 step 3).
         if let old = currentKey[caller] { removeClient(old, reason: nil, now: now) }
 
-        clients[key] = RegisteredClient(gateway: args.gatewayPrincipal, lastKeepAlive: now, expectedIncoming: 1, outgoing: 0)
+        clients[key] = RegisteredClient(
+            gateway: args.gatewayPrincipal, lastKeepAlive: now, expectedIncoming: 1, outgoing: 0,
+            resumption: args.resumable == true && parameters.allowsSessionResumption ? ResumableSession() : nil)
         currentKey[caller] = key
         // Mutated in place: a copy would make the queue's storage copy itself on write.
         gateways[args.gatewayPrincipal, default: RegisteredGateway(args.gatewayPrincipal)].clientCount += 1
@@ -336,6 +365,11 @@ public struct WebSocketCanisterCore: Sendable {
             return .err("Client with principal \(message.clientKey.clientPrincipal) has a different key than the one used in the message")
         }
         let expected = client.expectedIncoming
+        if message.sequenceNum < expected && client.resumption != nil {
+            // A copy relayed by the previous gateway executing after a resume re-sent it, or
+            // the other way round: whichever came first counted (docs/SESSION-RESUMPTION.md).
+            return .err("Duplicate sequence number \(message.sequenceNum) (expected \(expected)); ignored")
+        }
         if message.sequenceNum != expected {
             removeClient(key, reason: .wrongSequenceNumber, now: now)
             return .err("Expected incoming sequence number \(expected) but got \(message.sequenceNum)")
@@ -349,8 +383,9 @@ public struct WebSocketCanisterCore: Sendable {
             } catch {
                 return .err("Error decoding service message content: \(error)")
             }
-            guard case .keepAliveMessage = content else { return .err("Invalid service message") }
+            guard case .keepAliveMessage(let confirmed) = content else { return .err("Invalid service message") }
             clients[key]?.lastKeepAlive = now
+            confirmReceived(key, upTo: confirmed)
             return .ok
         }
         events.append(.message(clientPrincipal: caller, content: message.content))
@@ -363,7 +398,18 @@ public struct WebSocketCanisterCore: Sendable {
         let key = args.clientKey
         guard let client = clients[key] else { return .err("Client with key \(key) doesn't have an open connection") }
         guard client.gateway == caller else { return .err("Client with key \(key) was not registered to gateway \(caller)") }
-        removeClient(key, reason: nil, now: now)
+        if var session = client.resumption {
+            guard session.detachedSince == nil else { return .err("Client with key \(key) is already disconnected") }
+            if session.expectsStaleClose {
+                // The end of the connection the client resumed from, through this same gateway.
+                session.expectsStaleClose = false
+                clients[key]!.resumption = session
+                return .ok
+            }
+            detach(key, now: now)
+        } else {
+            removeClient(key, reason: nil, now: now)
+        }
         return .ok
     }
 
@@ -537,6 +583,7 @@ public struct WebSocketCanisterCore: Sendable {
         currentKey = [:]
         gateways = [:]
         groups = []
+        resumeDeadlines = []
         certificationDirty = true
     }
 
@@ -548,7 +595,10 @@ public struct WebSocketCanisterCore: Sendable {
         while true {
             let ackDue = nextAckTick.map { $0 <= now } ?? false
             let checkDue = keepAliveChecks.first.map { $0 <= now } ?? false
-            if !ackDue && !checkDue { return }
+            if !ackDue && !checkDue {
+                expireDetachedSessions(now: now)
+                return
+            }
             // Earliest event first; on a tie the check of the previous round goes first.
             if checkDue && (!ackDue || keepAliveChecks[0] <= nextAckTick!) {
                 keepAliveChecks.removeFirst()
@@ -563,7 +613,7 @@ public struct WebSocketCanisterCore: Sendable {
 
     mutating func ackTick(now: UInt64) {
         for key in sortedKeys(clients.keys) {
-            guard let client = clients[key] else { continue }
+            guard let client = clients[key], client.resumption?.detachedSince == nil else { continue }
             let ack = WebsocketServiceMessageContent.ackMessage(lastIncomingSequenceNum: client.expectedIncoming - 1)
             if case .ok = sendServiceMessage(ack, to: key, now: now) { clients[key]?.awaitingKeepAlive = true }
         }
@@ -587,6 +637,12 @@ public struct WebSocketCanisterCore: Sendable {
         for key in sortedKeys(clients.keys) {
             guard let client = clients[key], client.awaitingKeepAlive else { continue }
             if now > client.lastKeepAlive && now - client.lastKeepAlive > timeout {
+                // A resumable client may be behind a gateway that withholds its acks: it keeps
+                // its session for a `ws_resume` through another one.
+                if client.resumption != nil {
+                    detach(key, now: now)
+                    continue
+                }
                 removeClient(key, reason: .keepAliveTimeout, now: now)
             }
         }
@@ -609,9 +665,12 @@ public struct WebSocketCanisterCore: Sendable {
             currentKey[key.clientPrincipal] = nil
             if !groups.isEmpty { leaveAllGroups(key.clientPrincipal) }
         }
-        if let client = clients.removeValue(forKey: key), gateways[client.gateway] != nil {
-            gateways[client.gateway]!.clientCount -= 1
-            if gateways[client.gateway]!.clientCount == 0 { gateways[client.gateway]!.emptySince = now }
+        if let client = clients.removeValue(forKey: key) {
+            if client.resumption?.detachedSince != nil {
+                removeResumeDeadline(key)
+            } else {
+                releaseGateway(of: client, now: now)
+            }
         }
         events.append(.close(clientPrincipal: key.clientPrincipal))
     }
@@ -623,11 +682,24 @@ public struct WebSocketCanisterCore: Sendable {
     /// `_ws_send` (§4.3).
     mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> CanisterWsResult {
         // One dictionary access (in place) instead of a read and a write.
-        guard let (gatewayPrincipal, sequenceNum) = WebSocketCanisterCore.nextOutgoing(&clients[key]) else {
+        guard let (gatewayPrincipal, sequenceNum, resumable, detached) = WebSocketCanisterCore.nextOutgoing(&clients[key]) else {
             return .err("Client with key \(key) doesn't have an open connection")
         }
         let bytes = MessageContentEncoding.encode(
             clientKey: key, sequenceNum: sequenceNum, timestamp: now, isServiceMessage: isServiceMessage, content: content)
+        let contentHash = SHA256.hash(bytes)
+        if resumable {
+            recordForReplay(key, sequenceNum: sequenceNum, content: bytes, contentHash: contentHash, now: now)
+            // A disconnected client's messages wait in its replay for a `ws_resume`.
+            if detached { return .ok }
+        }
+        enqueue(content: bytes, contentHash: contentHash, for: key, at: gatewayPrincipal, now: now)
+        return .ok
+    }
+
+    /// Queues certified bytes for a gateway (the §4.7 cleanup first): `send`'s path, and a
+    /// resume's re-queue of kept messages.
+    mutating func enqueue(content bytes: [UInt8], contentHash: [UInt8], for key: ClientKey, at gatewayPrincipal: Principal, now: UInt64) {
         let expiry = ackIntervalNs
         // In place: a copy of the gateway would make its queue copy itself on append.
         WebSocketCanisterCore.withGateway(&gateways, gatewayPrincipal) { gateway in
@@ -639,17 +711,18 @@ public struct WebSocketCanisterCore: Sendable {
                 gateway.queue.removeFirst()
                 gateway.tree.removeFirst()
             }
-            gateway.append(clientKey: key, content: bytes, contentHash: SHA256.hash(bytes), nonce: nonce, timestamp: now)
+            gateway.append(clientKey: key, content: bytes, contentHash: contentHash, nonce: nonce, timestamp: now)
         }
         certificationDirty = true
-        return .ok
     }
 
-    /// Counts one more outgoing message of a client: its gateway and the new sequence number.
-    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64)? {
+    /// Counts one more outgoing message of a client: its gateway, the new sequence number, and
+    /// whether it is resumable and detached.
+    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64, Bool, Bool)? {
         guard client != nil else { return nil }
         client!.outgoing += 1
-        return (client!.gateway, client!.outgoing)
+        let session = client!.resumption
+        return (client!.gateway, client!.outgoing, session != nil, session?.detachedSince != nil)
     }
 
     private static func withGateway(

@@ -14,15 +14,20 @@ public struct WebSocketHandlers {
     public var onOpen: ((Principal) -> Void)?
     public var onMessage: ((Principal, [UInt8]) throws(WebSocketMessageRefusal) -> Void)?
     public var onClose: ((Principal) -> Void)?
+    /// A resumable client continued its session (`ws_resume`, docs/SESSION-RESUMPTION.md); it
+    /// was not closed in between, so `onClose` was not called.
+    public var onResume: ((Principal) -> Void)?
 
     public init(
         onOpen: ((Principal) -> Void)? = nil,
         onMessage: ((Principal, [UInt8]) throws(WebSocketMessageRefusal) -> Void)? = nil,
-        onClose: ((Principal) -> Void)? = nil
+        onClose: ((Principal) -> Void)? = nil,
+        onResume: ((Principal) -> Void)? = nil
     ) {
         self.onOpen = onOpen
         self.onMessage = onMessage
         self.onClose = onClose
+        self.onResume = onResume
     }
 
     /// A message the application refused, with the client who sent it.
@@ -50,6 +55,8 @@ public struct WebSocketHandlers {
                     refusals.append(Refusal(clientPrincipal: principal, refusal: error))
                 }
             case .close(let principal): onClose?(principal)
+            case .resume(let principal): onResume?(principal)
+            case .log: break
             }
         }
         return refusals

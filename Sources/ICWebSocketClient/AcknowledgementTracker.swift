@@ -52,6 +52,13 @@ package struct AcknowledgementTracker: Sendable {
         if let deadline, now >= deadline { throw .acknowledgementTimeout(unacknowledged: unacknowledged) }
     }
 
+    /// After a resume: the canister executed everything below `nextExpected`; the rest is sent
+    /// again now, so its ack timer starts again.
+    mutating func resume(nextExpected: UInt64, now: UInt64) {
+        entries = entries.filter { $0.sequenceNumber >= nextExpected }.map { Entry(sequenceNumber: $0.sequenceNumber, sentAt: now) }
+        deadline = now &+ timeout
+    }
+
     /// Forgets everything (on close).
     mutating func clear() {
         entries.removeAll()

@@ -64,12 +64,15 @@ public struct CanisterMessageVerifier: Sendable {
     ///   - gateway: the gateway principal from the handshake.
     ///   - maxCertificateAge: oldest acceptable certificate (default 5 min, as the reference); `nil` disables.
     ///   - maxFutureSkew: how far ahead of `clock` a certificate may be (default 5 min).
+    ///   - expectedSequenceNumber: the first sequence number to accept (1 for a new session; the
+    ///     one after the last verified for a resumed session).
     ///   - clock: current time in ns since 1970 (`CertificateVerifier.systemClock` on a host).
     public init(
         canister: Principal, rootKey: RootKey, clientKey: ClientKey, gateway: Principal,
         maxCertificateAge: Duration? = .seconds(300), maxFutureSkew: Duration = .seconds(300),
-        clock: @escaping @Sendable () -> UInt64
+        expectedSequenceNumber: UInt64 = 1, clock: @escaping @Sendable () -> UInt64
     ) {
+        self.expectedSequenceNumber = expectedSequenceNumber
         self.canister = canister
         self.clientKey = clientKey
         self.gateway = gateway

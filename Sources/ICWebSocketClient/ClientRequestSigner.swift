@@ -10,13 +10,28 @@ struct ClientRequestSigner: Sendable {
     let ingressExpiry: Duration
     let clock: @Sendable () -> UInt64
 
-    /// C1 for `ws_open(record { client_nonce; gateway_principal })`.
-    func openRequest(clientNonce: UInt64, gateway: Principal) throws(ICWebSocketClientError) -> [UInt8] {
+    /// C1 for `ws_open(record { client_nonce; gateway_principal })`, with `resumable = opt true`
+    /// when the session should survive its connection (docs/SESSION-RESUMPTION.md).
+    func openRequest(clientNonce: UInt64, gateway: Principal, resumable: Bool = false) throws(ICWebSocketClientError) -> [UInt8] {
         let arg: [UInt8]
-        do { arg = try Candid.encode(CanisterWsOpenArguments(clientNonce: clientNonce, gatewayPrincipal: gateway)) } catch {
+        do {
+            arg = try CanisterWsOpenArguments(
+                clientNonce: clientNonce, gatewayPrincipal: gateway, resumable: resumable ? true : nil
+            ).encodedArgument()
+        } catch {
             throw .internalInconsistency("cannot encode ws_open arguments: \(error)")
         }
         return try frame(method: "ws_open", arg: arg)
+    }
+
+    /// C1 for `ws_resume(record { client_nonce; gateway_principal; last_received_sequence_num;
+    /// resume_counter })` (icws extension).
+    func resumeRequest(_ arguments: CanisterWsResumeArguments) throws(ICWebSocketClientError) -> [UInt8] {
+        let arg: [UInt8]
+        do { arg = try Candid.encode(arguments) } catch {
+            throw .internalInconsistency("cannot encode ws_resume arguments: \(error)")
+        }
+        return try frame(method: "ws_resume", arg: arg)
     }
 
     /// C1 for `ws_message(record { msg }, opt null)`: the second argument is an empty `opt`, as

@@ -2,14 +2,21 @@ import ICCertification
 import ICCore
 import ICWebSocketProtocol
 
-/// The client side of one connection as a value (protocol §1.4.1, §5): it consumes frames,
+/// The client side of one session as a value (protocol §1.4.1, §5): it consumes frames,
 /// application sends and the time, and returns what the connection must do. It does no I/O,
 /// so every row of the state table is testable on frames alone.
+///
+/// A resumable session (docs/SESSION-RESUMPTION.md) outlives its connection: after a drop,
+/// ``prepareForNextConnection()`` keeps the key, both sequence numbers and the messages the
+/// canister has not confirmed; the next handshake leads to `ws_resume` instead of `ws_open`.
 package struct ClientStateMachine: Sendable {
     /// §1.4.1 states after the WebSocket is up.
     package enum Phase: Sendable, Equatable {
         case awaitingHandshake
         case awaitingOpen(gateway: Principal)
+        /// `ws_resume` sent: the canister's replayed messages are delivered as usual; the
+        /// session is open again with its `ResumeMessage`.
+        case awaitingResume(gateway: Principal)
         case open(gateway: Principal)
         case closed
     }
@@ -18,6 +25,12 @@ package struct ClientStateMachine: Sendable {
     package enum Action: Sendable, Equatable {
         /// The verified OpenMessage carried our key: report OPEN.
         case opened(gateway: Principal)
+        /// The verified ResumeMessage carried our key: the session continues through `gateway`;
+        /// send `resend` (messages the canister did not execute, numbered as before) first.
+        case resumed(gateway: Principal, resend: [WebsocketMessage])
+        /// Nothing to do (an ack replayed during a resume: the ResumeMessage that follows
+        /// settles it).
+        case none
         /// Deliver an application message (Candid bytes) to the application.
         case deliver([UInt8])
         /// An ack was processed: send this keep-alive (already numbered and tracked).
@@ -36,13 +49,28 @@ package struct ClientStateMachine: Sendable {
     package private(set) var acknowledgements: AcknowledgementTracker
     /// The last client sequence number used (§5.3: incremented before each `ws_message`).
     package private(set) var lastSentSequenceNumber: UInt64 = 0
+    /// Whether `ws_open` asks for a resumable session.
+    package let resumable: Bool
+    /// Messages sent and not yet acknowledged, oldest first: application messages always,
+    /// keep-alives too in a resumable session (a resume sends every unexecuted number again).
+    private var sent: [(sequenceNumber: UInt64, content: [UInt8], isServiceMessage: Bool)] = []
+    /// The last canister sequence number verified, over every connection of the session.
+    package private(set) var lastVerifiedSequenceNumber: UInt64 = 0
+    /// The `resume_counter` of the last `ws_resume` (strictly increasing, a replay guard).
+    package private(set) var resumeCounter: UInt64 = 0
+    /// Whether the canister ever confirmed the session (OpenMessage).
+    package private(set) var wasOpened = false
+
     /// Application messages sent and not yet acknowledged: sequence number → Candid bytes.
-    package private(set) var unacknowledgedContent: [(sequenceNumber: UInt64, content: [UInt8])] = []
+    package var unacknowledgedContent: [(sequenceNumber: UInt64, content: [UInt8])] {
+        sent.filter { !$0.isServiceMessage }.map { (sequenceNumber: $0.sequenceNumber, content: $0.content) }
+    }
 
     package init(
         canister: Principal, clientKey: ClientKey, rootKey: RootKey, maxCertificateAge: Duration?,
-        ackTimeout: Duration, clock: @escaping @Sendable () -> UInt64
+        ackTimeout: Duration, resumable: Bool = false, clock: @escaping @Sendable () -> UInt64
     ) {
+        self.resumable = resumable
         self.canister = canister
         self.clientKey = clientKey
         self.rootKey = rootKey
@@ -53,7 +81,27 @@ package struct ClientStateMachine: Sendable {
 
     package var isOpen: Bool { if case .open = phase { return true } else { return false } }
 
-    /// The first frame: G1 (§2.3). Returns the gateway principal `ws_open` must name.
+    /// Whether the next connection resumes this session (`ws_resume`) rather than opening one.
+    package var canResume: Bool { resumable && wasOpened && phase != .closed }
+
+    /// Whether a handshake has been read and the first message is awaited (open or resume).
+    package var isAwaitingFirstMessage: Bool {
+        switch phase {
+        case .awaitingOpen, .awaitingResume: return true
+        case .awaitingHandshake, .open, .closed: return false
+        }
+    }
+
+    /// After the connection dropped: wait for the next gateway's handshake, keeping the key,
+    /// both sequence numbers and the unexecuted messages (only for a session that ``canResume``).
+    package mutating func prepareForNextConnection() {
+        guard canResume else { return }
+        phase = .awaitingHandshake
+        verifier = nil
+    }
+
+    /// The first frame: G1 (§2.3). Returns the gateway principal `ws_open` (or `ws_resume`)
+    /// must name.
     package mutating func receiveHandshake(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> Principal {
         guard phase == .awaitingHandshake else { throw .internalInconsistency("a second handshake") }
         let handshake: GatewayHandshakeFrame
@@ -61,19 +109,32 @@ package struct ClientStateMachine: Sendable {
             phase = .closed
             throw .invalidHandshake(error.description)
         }
-        phase = .awaitingOpen(gateway: handshake.gatewayPrincipal)
+        let gateway = handshake.gatewayPrincipal
+        phase = wasOpened ? .awaitingResume(gateway: gateway) : .awaitingOpen(gateway: gateway)
+        // A resumed session continues the canister's numbering; keys must now be this gateway's.
         verifier = CanisterMessageVerifier(
             canister: canister, rootKey: rootKey, clientKey: clientKey,
-            gateway: handshake.gatewayPrincipal, maxCertificateAge: maxCertificateAge,
-            clock: clock)
-        return handshake.gatewayPrincipal
+            gateway: gateway, maxCertificateAge: maxCertificateAge,
+            expectedSequenceNumber: lastVerifiedSequenceNumber + 1, clock: clock)
+        return gateway
+    }
+
+    /// The `ws_resume` argument for the gateway of the handshake just read (a fresh counter).
+    package mutating func resumeArguments() throws(ICWebSocketClientError) -> CanisterWsResumeArguments {
+        guard case .awaitingResume(let gateway) = phase else { throw .internalInconsistency("ws_resume in phase \(phase)") }
+        resumeCounter += 1
+        return CanisterWsResumeArguments(
+            clientNonce: clientKey.clientNonce, gatewayPrincipal: gateway,
+            lastReceivedSequenceNum: lastVerifiedSequenceNumber, resumeCounter: resumeCounter)
     }
 
     /// A G2 frame after the handshake (§5.1, §5.5).
     package mutating func receiveCanisterMessage(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> Action {
         let gateway: Principal
+        let resuming: Bool
         switch phase {
-        case .awaitingOpen(let g), .open(let g): gateway = g
+        case .awaitingOpen(let g), .open(let g): (gateway, resuming) = (g, false)
+        case .awaitingResume(let g): (gateway, resuming) = (g, true)
         case .awaitingHandshake, .closed: throw .internalInconsistency("canister message in phase \(phase)")
         }
         guard var verifier else { throw .internalInconsistency("no verifier after the handshake") }
@@ -85,10 +146,12 @@ package struct ClientStateMachine: Sendable {
             self.verifier = verifier
             throw .verification(error)
         }
+        lastVerifiedSequenceNumber = message.sequenceNum
         guard message.isServiceMessage else {
             // An application message before OPEN cannot happen with a conforming canister (the
             // OpenMessage is number 1); the JS client drops such messages silently, we refuse.
-            guard isOpen else { throw .invalidServiceMessage("application message before the open message") }
+            // During a resume, the canister's replayed messages come before its ResumeMessage.
+            guard isOpen || resuming else { throw .invalidServiceMessage("application message before the open message") }
             return .deliver(message.content)
         }
         let content: WebsocketServiceMessageContent
@@ -100,12 +163,30 @@ package struct ClientStateMachine: Sendable {
             guard case .awaitingOpen = phase else { throw .invalidServiceMessage("a second open message") }
             guard key == clientKey else { throw .openMessageForAnotherClient(expected: clientKey, found: key) }
             phase = .open(gateway: gateway)
+            wasOpened = true
             return .opened(gateway: gateway)
+        case .resumeMessage(let key, let next):
+            guard resuming else { throw .invalidServiceMessage("a resume message without a ws_resume") }
+            guard key == clientKey else { throw .openMessageForAnotherClient(expected: clientKey, found: key) }
+            guard next >= 1, next - 1 <= lastSentSequenceNumber else {
+                throw .invalidServiceMessage("the canister expects message \(next) next, but only \(lastSentSequenceNumber) were sent")
+            }
+            let now = clock()
+            sent.removeAll { $0.sequenceNumber < next }
+            acknowledgements.resume(nextExpected: next, now: now)
+            let resend = sent.map {
+                WebsocketMessage(
+                    clientKey: clientKey, sequenceNum: $0.sequenceNumber, timestamp: now,
+                    isServiceMessage: $0.isServiceMessage, content: $0.content)
+            }
+            phase = .open(gateway: gateway)
+            return .resumed(gateway: gateway, resend: resend)
         case .ackMessage(let n):
+            if resuming { return .none }
             guard isOpen else { throw .invalidServiceMessage("ack message before the open message") }
             let now = clock()
             try acknowledgements.acknowledge(upTo: n, now: now)
-            unacknowledgedContent.removeAll { $0.sequenceNumber <= n }
+            sent.removeAll { $0.sequenceNumber <= n }
             // §5.6 step 4: answer with the canister sequence number of the ack just processed.
             let keepAlive = WebsocketServiceMessageContent.keepAliveMessage(
                 lastIncomingSequenceNum: message.sequenceNum
@@ -125,13 +206,13 @@ package struct ClientStateMachine: Sendable {
         switch phase {
         case .open: break
         case .closed: throw .closed
-        case .awaitingHandshake, .awaitingOpen: throw .notOpen
+        case .awaitingHandshake, .awaitingOpen, .awaitingResume: throw .notOpen
         }
         let now = clock()
         let sequenceNumber = lastSentSequenceNumber + 1
         try acknowledgements.add(sequenceNumber, now: now)
         lastSentSequenceNumber = sequenceNumber
-        if !isServiceMessage { unacknowledgedContent.append((sequenceNumber, content)) }
+        if !isServiceMessage || resumable { sent.append((sequenceNumber, content, isServiceMessage)) }
         return WebsocketMessage(
             clientKey: clientKey, sequenceNum: sequenceNumber, timestamp: now,
             isServiceMessage: isServiceMessage, content: content)

@@ -5,7 +5,8 @@ import Logging
 import NIOConcurrencyHelpers
 
 /// Runs a connection's I/O around ``ClientStateMachine``: the WebSocket, the reader, the ordered
-/// writer, the timers, and reconnecting. Everything protocol-related is decided by the session.
+/// writer, the timers, and reconnecting (resuming the session through the next gateway when it
+/// is resumable). Everything protocol-related is decided by the session.
 actor ConnectionDriver<Message: CandidCodable & Sendable> {
     /// How one attempt (one WebSocket) ended.
     enum AttemptEnd: Sendable {
@@ -22,9 +23,16 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         var certificatesVerified = 0
         var certificateCacheHits = 0
         var messagesReceived = 0
+        var reconnects = 0
+        var resumes = 0
+        var sessionsReplaced = 0
+        var messagesResent = 0
     }
 
-    private let gatewayURL: String
+    /// The gateways, tried in turn: each failure moves on to the next.
+    private let gatewayURLs: [String]
+    private var gatewayIndex = 0
+    private var gatewayURL: String { gatewayURLs[gatewayIndex] }
     private let canister: Principal
     private let rootKey: RootKey
     private let configuration: ICWebSocketClientConfiguration
@@ -50,6 +58,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private var openResult: Result<Void, ICWebSocketClientError>?
     private var lifeTask: Task<Void, Never>?
     private var pastStatistics = Statistics()
+    /// Resume attempts in a row that got no `ResumeMessage`.
+    private var resumeTimeouts = 0
+    /// Sends waiting for a resumed (or new) session to be open.
+    private var openWaiters: [CheckedContinuation<Void, any Error>] = []
 
     private struct OutgoingFrame: Sendable {
         let bytes: [UInt8]
@@ -57,12 +69,12 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     }
 
     init(
-        gatewayURL: String, canister: Principal, identity: any Identity, rootKey: RootKey,
+        gatewayURLs: [String], canister: Principal, identity: any Identity, rootKey: RootKey,
         configuration: ICWebSocketClientConfiguration, logger: Logger, transport: any GatewayTransport,
         messages: AsyncThrowingStream<Message, any Error>.Continuation,
         states: AsyncStream<ICWebSocketConnectionState>.Continuation
     ) {
-        self.gatewayURL = gatewayURL
+        self.gatewayURLs = gatewayURLs
         self.canister = canister
         self.rootKey = rootKey
         self.configuration = configuration
@@ -121,18 +133,64 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
                     return finish(error)
                 }
                 attempt += 1
-                let unacknowledged =
-                    session?.unacknowledgedContent.map {
-                        UnacknowledgedMessage(sequenceNumber: $0.sequenceNumber, content: $0.content)
-                    } ?? []
-                logger.warning("connection failed, reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                states.yield(.reconnecting(attempt: attempt, cause: error, unacknowledged: unacknowledged))
-                var delay = configuration.reconnect.initialDelay
-                for _ in 1..<attempt { delay = min(delay * 2, configuration.reconnect.maximumDelay) }
-                do { try await Task.sleep(for: delay) } catch { return finish(error is CancellationError ? nil : .closed) }
+                pastStatistics.reconnects += 1
+                // Failover: the next attempt goes to the next gateway of the list.
+                gatewayIndex = (gatewayIndex + 1) % gatewayURLs.count
+                if case .resumeFailed = error { resumeTimeouts += 1 }
+                // A refusal ends the session at once; silence only once every gateway was tried
+                // (one of them may be the culprit, not the canister).
+                if Self.endsResumption(error) || resumeTimeouts >= gatewayURLs.count {
+                    resumeTimeouts = 0
+                    replaceSession(after: error)
+                }
+                if let session, session.canResume {
+                    logger.warning(
+                        "connection failed, resuming the session",
+                        metadata: ["error": "\(error)", "attempt": "\(attempt)", "gateway": "\(gatewayURL)"])
+                    states.yield(.resuming(attempt: attempt, cause: error, gatewayURL: gatewayURL))
+                } else {
+                    let unacknowledged =
+                        session?.unacknowledgedContent.map {
+                            UnacknowledgedMessage(sequenceNumber: $0.sequenceNumber, content: $0.content)
+                        } ?? []
+                    logger.warning("connection failed, reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    states.yield(.reconnecting(attempt: attempt, cause: error, unacknowledged: unacknowledged))
+                }
+                do { try await Task.sleep(for: backoff(attempt: attempt)) } catch {
+                    return finish(error is CancellationError ? nil : .closed)
+                }
                 if userClosed { return finish(nil) }
             }
         }
+    }
+
+    /// The wait before attempt `attempt` (from 1): `initialDelay` doubled per attempt up to
+    /// `maximumDelay`, varied by ±30 %.
+    private func backoff(attempt: Int) -> Duration {
+        var delay = configuration.reconnect.initialDelay
+        for _ in 1..<attempt { delay = min(delay * 2, configuration.reconnect.maximumDelay) }
+        return delay * Double.random(in: 0.7...1.3)
+    }
+
+    /// Failures after which the session cannot be resumed: the next attempt opens a new one.
+    private static func endsResumption(_ error: ICWebSocketClientError) -> Bool {
+        switch error {
+        case .closedByCanister: return true
+        case .connectionClosed(let code, _): return code == CanisterWsResumeArguments.refusedCloseCode
+        default: return false
+        }
+    }
+
+    /// Gives up the current session: the next attempt opens a new one (new client nonce).
+    private func replaceSession(after error: ICWebSocketClientError) {
+        guard let session, session.canResume else { return }
+        pastStatistics.sessionsReplaced += 1
+        logger.warning(
+            "the session cannot be resumed; opening a new one",
+            metadata: ["error": "\(error)", "unacknowledged": "\(session.unacknowledgedContent.map(\.sequenceNumber))"])
+        var closed = session
+        closed.close()
+        self.session = closed
     }
 
     /// Failures worth a new connection (not caller mistakes or bugs).
@@ -150,6 +208,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         finished = true
         session?.close()
         resolveOpen(.failure(error ?? .closed))
+        releaseOpenWaiters(error ?? .closed)
         logger.info("connection closed", metadata: error.map { ["error": "\($0)"] } ?? [:])
         states.yield(.closed(error))
         states.finish()
@@ -166,16 +225,26 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     // MARK: One attempt
 
     private func runAttempt() async -> AttemptEnd {
-        if let session { accumulate(session) }
-        let clientKey = ClientKey(clientPrincipal: principal, clientNonce: UInt64.random(in: .min ... .max))
-        session = ClientStateMachine(
-            canister: canister, clientKey: clientKey, rootKey: rootKey,
-            maxCertificateAge: configuration.maxCertificateAge, ackTimeout: configuration.ackTimeout,
-            clock: configuration.clock)
+        if var resumable = session, resumable.canResume {
+            accumulate(verifierOf: resumable)
+            resumable.prepareForNextConnection()
+            session = resumable
+        } else {
+            if let session {
+                accumulate(verifierOf: session)
+                pastStatistics.messagesReceived += Int(session.lastVerifiedSequenceNumber)
+            }
+            let clientKey = ClientKey(clientPrincipal: principal, clientNonce: UInt64.random(in: .min ... .max))
+            session = ClientStateMachine(
+                canister: canister, clientKey: clientKey, rootKey: rootKey,
+                maxCertificateAge: configuration.maxCertificateAge, ackTimeout: configuration.ackTimeout,
+                resumable: configuration.reconnect.maxAttempts > 0 && configuration.reconnect.resumesSession,
+                clock: configuration.clock)
+            states.yield(.connecting)
+        }
         attemptEnd = nil
         openedInAttempt = false
-        states.yield(.connecting)
-        logger.debug("connecting", metadata: ["gateway": "\(gatewayURL)", "client_key": "\(clientKey)"])
+        logger.debug("connecting", metadata: ["gateway": "\(gatewayURL)", "client_key": "\(session!.clientKey)"])
         do {
             let (code, reason) = try await transport.run(url: gatewayURL, maxFrameSize: configuration.maxFrameSize, logger: logger) {
                 channel in
@@ -198,19 +267,19 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         }
     }
 
-    private func accumulate(_ session: ClientStateMachine) {
+    /// Adds the counters of a connection's verifier (each connection has its own).
+    private func accumulate(verifierOf session: ClientStateMachine) {
         pastStatistics.certificatesVerified += session.verifier?.certificatesVerified ?? 0
         pastStatistics.certificateCacheHits += session.verifier?.certificateCacheHits ?? 0
-        pastStatistics.messagesReceived += Int((session.verifier?.expectedSequenceNumber ?? 1) - 1)
     }
 
-    /// Certificate and message counters over all attempts.
+    /// Certificate, message, reconnect and resume counters over all attempts.
     func statistics() -> Statistics {
         var total = pastStatistics
-        if let verifier = session?.verifier {
-            total.certificatesVerified += verifier.certificatesVerified
-            total.certificateCacheHits += verifier.certificateCacheHits
-            total.messagesReceived += Int(verifier.expectedSequenceNumber - 1)
+        if let session {
+            total.certificatesVerified += session.verifier?.certificatesVerified ?? 0
+            total.certificateCacheHits += session.verifier?.certificateCacheHits ?? 0
+            total.messagesReceived += Int(session.lastVerifiedSequenceNumber)
         }
         return total
     }
@@ -283,9 +352,23 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private func handshake(_ bytes: [UInt8]) throws(ICWebSocketClientError) -> AttemptEnd? {
         guard var session else { throw .internalInconsistency("no session") }
         let gateway = try session.receiveHandshake(bytes)
-        self.session = session
         logger.debug("handshake", metadata: ["gateway_principal": "\(gateway)"])
-        enqueue(try signer.openRequest(clientNonce: session.clientKey.clientNonce, gateway: gateway), id: nil)
+        if case .awaitingResume = session.phase {
+            let arguments = try session.resumeArguments()
+            self.session = session
+            logger.info(
+                "resuming the session",
+                metadata: [
+                    "client_key": "\(session.clientKey)", "gateway": "\(gateway)",
+                    "last_received": "\(arguments.lastReceivedSequenceNum)",
+                ])
+            enqueue(try signer.resumeRequest(arguments), id: nil)
+        } else {
+            self.session = session
+            enqueue(
+                try signer.openRequest(clientNonce: session.clientKey.clientNonce, gateway: gateway, resumable: session.resumable),
+                id: nil)
+        }
         return nil
     }
 
@@ -307,6 +390,21 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             logger.info("connection open", metadata: ["client_key": "\(session.clientKey)", "gateway": "\(gateway)"])
             states.yield(.open(clientKey: session.clientKey, gateway: gateway))
             resolveOpen(.success(()))
+            releaseOpenWaiters(nil)
+        case .resumed(let gateway, let resend):
+            openedInAttempt = true
+            // First what the canister has not executed, in order, then whatever waited.
+            for message in resend { enqueue(try signer.messageRequest(message), id: nil) }
+            pastStatistics.resumes += 1
+            resumeTimeouts = 0
+            pastStatistics.messagesResent += resend.count
+            logger.info(
+                "session resumed",
+                metadata: ["client_key": "\(session.clientKey)", "gateway": "\(gateway)", "resent": "\(resend.count)"])
+            states.yield(.resumed(clientKey: session.clientKey, gateway: gateway, resent: resend.count))
+            releaseOpenWaiters(nil)
+        case .none:
+            break
         case .deliver(let content):
             let value: Message
             do { value = try Candid.decode(Message.self, from: content) } catch {
@@ -341,14 +439,21 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
 
     private func timerLoop() async -> AttemptEnd? {
         let clock = ContinuousClock()
-        let openDeadline = clock.now + configuration.openTimeout
+        let resuming = session?.canResume ?? false
+        let openTimeout = resuming ? configuration.reconnect.resumeTimeout : configuration.openTimeout
+        let openDeadline = clock.now + openTimeout
         while !Task.isCancelled {
             let isOpen = session?.isOpen ?? false
             let wait = isOpen ? configuration.timerResolution : min(configuration.timerResolution, openDeadline - clock.now)
             do { try await Task.sleep(for: max(wait, .zero)) } catch { return nil }
             guard let session else { return nil }
             if !session.isOpen, clock.now >= openDeadline {
-                return .failed(.openTimeout(configuration.openTimeout))
+                if resuming {
+                    // The gateway or canister cannot resume (or this gateway is down): the next
+                    // gateway, or after the last attempt a new session.
+                    return .failed(.resumeFailed("no ResumeMessage within \(openTimeout) of ws_resume"))
+                }
+                return .failed(.openTimeout(openTimeout))
             }
             do { try session.checkAcknowledgementDeadline() } catch { return .failed(error) }
         }
@@ -361,6 +466,30 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         outbound?.yield(OutgoingFrame(bytes: bytes, id: id))
     }
 
+    /// Wakes the sends waiting for the session: to go on (`nil`), or to fail.
+    private func releaseOpenWaiters(_ error: ICWebSocketClientError?) {
+        let waiting = openWaiters
+        openWaiters.removeAll()
+        for waiter in waiting {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+        }
+    }
+
+    /// While a resumable session is between connections, a send waits for it to be open again
+    /// instead of failing (its sequence number must follow the ones the resume sends again).
+    private func waitForResumedSession() async throws(ICWebSocketClientError) {
+        guard openWaiters.count < configuration.maxUnacknowledgedMessages else {
+            throw .tooManyUnacknowledgedMessages(limit: configuration.maxUnacknowledgedMessages)
+        }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                openWaiters.append(continuation)
+            }
+        } catch {
+            throw (error as? ICWebSocketClientError) ?? .closed
+        }
+    }
+
     private func endSends(with error: ICWebSocketClientError) {
         let waiting = pendingSends
         pendingSends.removeAll()
@@ -371,6 +500,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     /// gateway, with the signed call's identity (for call outcome checks).
     @discardableResult
     func send(content: [UInt8]) async throws(ICWebSocketClientError) -> SentMessage {
+        guard !finished else { throw .closed }
+        while let waiting = session, !(waiting.isOpen && outbound != nil), waiting.canResume, !finished {
+            try await waitForResumedSession()
+        }
         guard !finished else { throw .closed }
         guard var session, outbound != nil else { throw .notOpen }
         guard session.acknowledgements.entries.count < configuration.maxUnacknowledgedMessages else {

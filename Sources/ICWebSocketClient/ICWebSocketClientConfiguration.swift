@@ -74,21 +74,40 @@ public struct ICWebSocketClientConfiguration: Sendable {
     public var ackTimeout: Duration { ackMessageInterval + ackLatencyAllowance }
 }
 
-/// Whether and how an open connection that fails is connected again (with a new client nonce,
-/// so the canister sees a new connection; one connection per principal, §3.3).
+/// Whether and how an open connection that fails is connected again, through the next gateway
+/// of the list (failover).
+///
+/// With ``resumesSession`` (the default) the session itself survives (docs/SESSION-RESUMPTION.md):
+/// the client asks for a resumable session when it opens, and after a failure sends `ws_resume`
+/// through the next gateway: same client key, both sequence numbers continue, what the canister
+/// queued meanwhile arrives exactly once, and what it never executed is sent again. When the
+/// canister or gateway cannot resume (a reference implementation, the canister's grace period
+/// passed, no `ResumeMessage` within ``resumeTimeout``) it opens a new session (new client
+/// nonce) and reports the messages that may be lost, as without resumption.
 public struct ReconnectPolicy: Sendable, Equatable {
     /// Attempts after each failure before giving up; 0 disables reconnecting.
     public var maxAttempts: Int
-    /// Wait before the first attempt; doubled after each failed attempt up to ``maximumDelay``.
+    /// Wait before the first attempt; doubled after each failed attempt up to ``maximumDelay``,
+    /// each wait varied by ±30 % so that clients of a failed gateway do not return in step.
     public var initialDelay: Duration
     /// Longest wait between attempts.
     public var maximumDelay: Duration
+    /// Whether to continue the same session after a failure (default `true`).
+    public var resumesSession: Bool
+    /// How long to wait for the canister's `ResumeMessage` after `ws_resume` before trying the
+    /// next gateway, and after the last attempt a new session (default 20 s).
+    public var resumeTimeout: Duration
 
     /// Reconnects up to `maxAttempts` times per failure, waiting `initialDelay`, doubling up to `maximumDelay`.
-    public init(maxAttempts: Int, initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30)) {
+    public init(
+        maxAttempts: Int, initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30),
+        resumesSession: Bool = true, resumeTimeout: Duration = .seconds(20)
+    ) {
         self.maxAttempts = max(0, maxAttempts)
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
+        self.resumesSession = resumesSession
+        self.resumeTimeout = resumeTimeout
     }
 
     /// Never reconnect (the default).

@@ -43,6 +43,9 @@ public enum ICWebSocketClientError: Error, Sendable, CustomStringConvertible {
     case tooManyUnacknowledgedMessages(limit: Int)
     /// The application did not consume received messages and the buffer limit was reached.
     case receiveBufferFull(limit: Int)
+    /// The session could not be resumed (the canister or gateway refused or ignored `ws_resume`);
+    /// a new session is opened when the reconnect policy allows.
+    case resumeFailed(String)
     /// A bug in this library (an invariant was broken); please report it.
     case internalInconsistency(String)
 
@@ -74,6 +77,7 @@ public enum ICWebSocketClientError: Error, Sendable, CustomStringConvertible {
             return "\(limit) sent messages are still unacknowledged; wait for acknowledgements before sending more"
         case .receiveBufferFull(let limit):
             return "\(limit) received messages were not consumed; read `messages` faster or raise the limit"
+        case .resumeFailed(let why): return "the session could not be resumed: \(why)"
         case .internalInconsistency(let why): return "internal error in ICWebSocketClient (please report): \(why)"
         }
     }

@@ -52,6 +52,14 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         public var certificateCacheHits: Int
         /// Canister messages received and verified (service messages included).
         public var messagesReceived: Int
+        /// Connections opened again after a failure (resumed or not).
+        public var reconnects: Int
+        /// Times the session was resumed (`ws_resume` answered with a verified ResumeMessage).
+        public var resumes: Int
+        /// Times a session that could not be resumed was replaced by a new one.
+        public var sessionsReplaced: Int
+        /// This client's messages sent again after a resume (the canister had not executed them).
+        public var messagesResent: Int
     }
 
     private init(
@@ -87,6 +95,23 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         messageType: Message.Type = Message.self, configuration: ICWebSocketClientConfiguration = .init(),
         logger: Logger = Logger(label: "icws.client")
     ) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
+        try await connect(
+            gatewayURLs: [gatewayURL], canister: canister, identity: identity, network: network,
+            configuration: configuration, logger: logger)
+    }
+
+    /// Connects through the first of several gateways of the same IC; when a connection fails,
+    /// the reconnect policy (``ICWebSocketClientConfiguration/reconnect``) moves on to the next
+    /// gateway in turn and, by default, resumes the same session there (``ReconnectPolicy``).
+    ///
+    /// - Parameter gatewayURLs: `ws://` or `wss://` URLs, tried in order; at least one.
+    /// - Throws: as ``connect(gatewayURL:canister:identity:network:messageType:configuration:logger:)``;
+    ///   the first connection is made through the first gateway only.
+    public static func connect(
+        gatewayURLs: [String], canister: Principal, identity: any Identity, network: ICNetwork,
+        messageType: Message.Type = Message.self, configuration: ICWebSocketClientConfiguration = .init(),
+        logger: Logger = Logger(label: "icws.client")
+    ) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
         guard identity.publicKeyDER != nil, !identity.principal.isAnonymous else {
             throw .invalidConfiguration("the anonymous identity cannot open a connection; the canister rejects it")
         }
@@ -101,7 +126,7 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
                 identity: identity)
         }
         return try await connect(
-            gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
+            gatewayURLs: gatewayURLs, canister: canister, identity: identity, rootKey: rootKey,
             configuration: configuration, logger: logger, transport: WebSocketGatewayTransport(),
             outcomeAgent: agent)
     }
@@ -113,9 +138,23 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         transport: any GatewayTransport,
         outcomeAgent: HTTPAgent? = nil
     ) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
-        let lowered = gatewayURL.lowercased()
-        guard lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") else {
-            throw .invalidConfiguration("gateway URL must start with ws:// or wss://, got \(gatewayURL)")
+        try await connect(
+            gatewayURLs: [gatewayURL], canister: canister, identity: identity, rootKey: rootKey,
+            configuration: configuration, logger: logger, transport: transport, outcomeAgent: outcomeAgent)
+    }
+
+    static func connect(
+        gatewayURLs: [String], canister: Principal, identity: any Identity, rootKey: RootKey,
+        configuration: ICWebSocketClientConfiguration, logger: Logger,
+        transport: any GatewayTransport,
+        outcomeAgent: HTTPAgent? = nil
+    ) async throws(ICWebSocketClientError) -> ICWebSocketConnection {
+        guard !gatewayURLs.isEmpty else { throw .invalidConfiguration("no gateway URL given") }
+        for gatewayURL in gatewayURLs {
+            let lowered = gatewayURL.lowercased()
+            guard lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") else {
+                throw .invalidConfiguration("gateway URL must start with ws:// or wss://, got \(gatewayURL)")
+            }
         }
         guard configuration.maxBufferedMessages > 0, configuration.maxUnacknowledgedMessages > 0 else {
             throw .invalidConfiguration("buffer limits must be positive")
@@ -124,7 +163,7 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
             bufferingPolicy: .bufferingOldest(configuration.maxBufferedMessages))
         let states = AsyncStream<ICWebSocketConnectionState>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let driver = ConnectionDriver<Message>(
-            gatewayURL: gatewayURL, canister: canister, identity: identity, rootKey: rootKey,
+            gatewayURLs: gatewayURLs, canister: canister, identity: identity, rootKey: rootKey,
             configuration: configuration, logger: logger, transport: transport,
             messages: messages.continuation, states: states.continuation)
         let outcomes = AsyncStream<ICWebSocketCallOutcome>.makeStream(bufferingPolicy: .bufferingNewest(256))
@@ -149,8 +188,8 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         return connection
     }
 
-    /// This connection's client key (the identity's principal and this connection's random
-    /// nonce). After a reconnect it is the new connection's key.
+    /// This connection's client key (the identity's principal and this session's random
+    /// nonce). A resumed session keeps it; after a reconnect with a new session it is the new key.
     public var clientKey: ClientKey {
         guard let key = driver.currentKey.withLockedValue({ $0 }) else {
             preconditionFailure("a connection is only handed out once open, so it always has a key")
@@ -160,7 +199,8 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
 
     /// Sends one application message as a signed `ws_message` with the next sequence number.
     /// Returns once the frame is written to the gateway; the canister acknowledges it later.
-    /// - Throws: ``ICWebSocketClientError/notOpen`` while (re)connecting,
+    /// While a resumable session is being resumed it waits until the session is open again.
+    /// - Throws: ``ICWebSocketClientError/notOpen`` while (re)connecting a session that cannot resume,
     ///   ``ICWebSocketClientError/closed`` after close, or the encoding/transport error.
     /// - Returns: the message's sequence number, as ``callOutcomes`` reports it.
     @discardableResult
@@ -184,6 +224,7 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         let stats = await driver.statistics()
         return Statistics(
             certificatesVerified: stats.certificatesVerified, certificateCacheHits: stats.certificateCacheHits,
-            messagesReceived: stats.messagesReceived)
+            messagesReceived: stats.messagesReceived, reconnects: stats.reconnects, resumes: stats.resumes,
+            sessionsReplaced: stats.sessionsReplaced, messagesResent: stats.messagesResent)
     }
 }

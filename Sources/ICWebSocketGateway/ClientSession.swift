@@ -180,6 +180,9 @@ final class ClientSession: Sendable {
     /// Closes the connection without a closing handshake (the gateway is stopping for good).
     func abort() { channel.close(promise: nil) }
 
+    /// Ends this session because a resumed connection took its client key over.
+    func supersede() { handle(.superseded) }
+
     // MARK: Events
 
     /// Feeds an event to the machine and performs its action.
@@ -215,7 +218,19 @@ final class ClientSession: Sendable {
     }
 
     private func register(_ target: SessionStateMachine.SessionTarget, _ envelope: ForwardedEnvelope) {
-        switch services.state.register(self, key: target.clientKey, canister: target.canister) {
+        if envelope.isResume {
+            services.metrics.sessionResumed()
+            logger.info(
+                "client resumes its session (ws_resume)",
+                metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
+        }
+        switch services.state.register(self, key: target.clientKey, canister: target.canister, takingOver: envelope.isResume) {
+        case .replaced(let poller, let displaced):
+            logger.notice(
+                "a resumed connection takes over the client key from an older connection",
+                metadata: ["canister_id": "\(target.canister)", "client_key": "\(target.clientKey)"])
+            displaced.supersede()
+            enqueueWhenReady(envelope, poller: poller)
         case .duplicateClientKey:
             // Treated like a bad first frame: the other connection keeps the key.
             let ending = SessionStateMachine.Ending(
@@ -378,7 +393,9 @@ final class ClientSession: Sendable {
     private func submit(_ envelope: ForwardedEnvelope) async {
         let start = ContinuousClock.now
         let outcome: String
-        switch services.configuration.callSubmission {
+        // A refused `ws_resume` must reach the client (it then opens a new session at once
+        // instead of waiting for its resume timeout), so it is always submitted until executed.
+        switch envelope.isResume ? .afterExecuted : services.configuration.callSubmission {
         case .afterAccepted: outcome = await submitUntilAccepted(envelope)
         case .afterExecuted: outcome = await submitUntilExecuted(envelope)
         }
@@ -412,6 +429,7 @@ final class ClientSession: Sendable {
                     metadata: [
                         "method": "\(envelope.methodName)", "client_principal": "\(envelope.sender)", "error": "\(text)",
                     ])
+                if envelope.isResume { handle(.resumeRefused(reason: text)) }
                 return "refused"
             }
             return "replied"
@@ -472,6 +490,8 @@ final class ClientSession: Sendable {
         }
         services.metrics.callRefusedByCanister(method: envelope.methodName)
         logger.warning("the IC rejected a client's call", metadata: metadata)
+        // E.g. a canister without `ws_resume` (the reference library): the client must know.
+        if envelope.isResume { handle(.resumeRefused(reason: "\(error)")) }
         return "rejected"
     }
 

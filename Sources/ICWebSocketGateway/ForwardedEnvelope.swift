@@ -57,6 +57,20 @@ public struct ForwardedEnvelope: Sendable, Equatable {
         self.arg = arg
     }
 
+    /// Whether this is icws's `ws_resume` (docs/SESSION-RESUMPTION.md) rather than `ws_open`.
+    public var isResume: Bool { methodName == "ws_resume" }
+
+    /// The `ws_resume` argument: the first value of `arg` read as `CanisterWsResumeArguments`.
+    public func resumeArguments() throws(Rejection) -> CanisterWsResumeArguments {
+        let reject = { (why: String) in
+            Rejection(code: .policyViolation, reason: "ws_resume's arg is not CanisterWsResumeArguments: \(why)")
+        }
+        let values: [CandidValue]
+        do { values = try Candid.decodeValues(from: arg) } catch { throw reject("\(error)") }
+        guard let first = values.first else { throw reject("no argument") }
+        do { return try CanisterWsResumeArguments(candid: first) } catch { throw reject("\(error)") }
+    }
+
     /// The `ws_open` argument (§2.4): the first value of `arg` read as `CanisterWsOpenArguments`.
     public func openArguments() throws(Rejection) -> CanisterWsOpenArguments {
         let reject = { (why: String) in

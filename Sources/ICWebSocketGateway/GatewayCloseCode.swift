@@ -21,4 +21,8 @@ public enum GatewayCloseCode: UInt16, Sendable, CaseIterable {
     case canisterUnavailable = 1011
     /// The IC could not be reached within the retry budget; the client may reconnect later.
     case tryAgainLater = 1013
+    /// The canister refused (or the IC rejected) the client's `ws_resume`; the reason is the
+    /// canister's text. An icws client then opens a new session
+    /// (`CanisterWsResumeArguments.refusedCloseCode`).
+    case resumeRefused = 4002
 }

@@ -88,6 +88,9 @@ public final class GatewayMetrics: Sendable {
     func callRefusedByCanister(method: String) {
         Counter(label: "icws_gateway_calls_refused_by_canister_total", dimensions: [("method", method)], factory: factory).increment()
     }
+    func sessionResumed() {
+        Counter(label: "icws_gateway_sessions_resumed_total", factory: factory).increment()
+    }
     func frameRejected(reason: String) {
         Counter(label: "icws_gateway_rejected_frames_total", dimensions: [("reason", reason)], factory: factory).increment()
     }

@@ -19,6 +19,9 @@ final class GatewayState: Sendable {
         case registered(CanisterPoller)
         /// Another live session already holds this client key.
         case duplicateClientKey
+        /// Registered with the canister's running poller in place of `displaced`, which held the
+        /// key (a `ws_resume` takes the key over; the caller ends the displaced session).
+        case replaced(CanisterPoller, displaced: ClientSession)
     }
 
     private let entries = NIOLockedValueBox<[Principal: CanisterEntry]>([:])
@@ -30,10 +33,17 @@ final class GatewayState: Sendable {
         self.makePoller = makePoller
     }
 
-    func register(_ session: ClientSession, key: ClientKey, canister: Principal) -> Registration {
+    /// With `takingOver`, a session already holding the key is displaced instead of refusing
+    /// the new one (`ws_resume`: the client left that connection behind).
+    func register(_ session: ClientSession, key: ClientKey, canister: Principal, takingOver: Bool = false) -> Registration {
         let (result, count): (Registration, Int) = entries.withLockedValue { entries in
             if var entry = entries[canister] {
-                if entry.sessions[key] != nil { return (.duplicateClientKey, entry.sessions.count) }
+                if let holder = entry.sessions[key] {
+                    guard takingOver, holder !== session else { return (.duplicateClientKey, entry.sessions.count) }
+                    entry.sessions[key] = session
+                    entries[canister] = entry
+                    return (.replaced(entry.poller, displaced: holder), entry.sessions.count)
+                }
                 entry.sessions[key] = session
                 entries[canister] = entry
                 return (.registered(entry.poller), entry.sessions.count)

@@ -7,7 +7,7 @@ import ICWebSocketProtocol
 public struct SessionStateMachine: Sendable {
     /// Where the session is.
     public enum State: Equatable, Sendable {
-        /// Handshake sent, waiting for the `ws_open` frame.
+        /// Handshake sent, waiting for the `ws_open` (or `ws_resume`) frame.
         case initial
         /// Registered and `ws_open` forwarded; waiting for the first canister message.
         case setup(SessionTarget)
@@ -54,6 +54,11 @@ public struct SessionStateMachine: Sendable {
         case setupTimeout
         /// The gateway is shutting down.
         case shutdown
+        /// A `ws_resume` of the same client key arrived on another connection, which now holds
+        /// the key (the client resumed before this connection's end was noticed).
+        case superseded
+        /// The canister refused (or the IC rejected) this connection's `ws_resume`.
+        case resumeRefused(reason: String)
     }
 
     /// How the session ends.
@@ -131,19 +136,27 @@ public struct SessionStateMachine: Sendable {
         case .binaryFrame(let bytes):
             do throws(ForwardedEnvelope.Rejection) {
                 let envelope = try ForwardedEnvelope(frame: bytes, maxEnvelopeBytes: maxEnvelopeBytes)
-                let open = try envelope.openArguments()
-                guard envelope.sender != .anonymous else {
-                    return end(closeWith: .policyViolation, "ws_open from the anonymous principal", registered: false)
+                // `ws_resume` (icws extension) continues a session; it opens one here like `ws_open`.
+                let method = envelope.isResume ? "ws_resume" : "ws_open"
+                let (nonce, namedGateway): (UInt64, Principal)
+                if envelope.isResume {
+                    let resume = try envelope.resumeArguments()
+                    (nonce, namedGateway) = (resume.clientNonce, resume.gatewayPrincipal)
+                } else {
+                    let open = try envelope.openArguments()
+                    (nonce, namedGateway) = (open.clientNonce, open.gatewayPrincipal)
                 }
-                guard open.gatewayPrincipal == gatewayPrincipal else {
+                guard envelope.sender != .anonymous else {
+                    return end(closeWith: .policyViolation, "\(method) from the anonymous principal", registered: false)
+                }
+                guard namedGateway == gatewayPrincipal else {
                     return end(
                         closeWith: .policyViolation,
-                        "ws_open names gateway \(open.gatewayPrincipal), this gateway is \(gatewayPrincipal)",
+                        "\(method) names gateway \(namedGateway), this gateway is \(gatewayPrincipal)",
                         registered: false)
                 }
                 let target = SessionTarget(
-                    canister: envelope.canister,
-                    clientKey: ClientKey(clientPrincipal: envelope.sender, clientNonce: open.clientNonce))
+                    canister: envelope.canister, clientKey: ClientKey(clientPrincipal: envelope.sender, clientNonce: nonce))
                 state = .setup(target)
                 return .registerAndForward(target, envelope)
             } catch {
@@ -161,7 +174,8 @@ public struct SessionStateMachine: Sendable {
                 registered: false)
         case .shutdown:
             return end(closeWith: .goingAway, "gateway shutting down", registered: false)
-        case .canisterMessage, .pollerFailed, .outboundOverflow, .callBacklogExceeded, .setupTimeout:
+        case .canisterMessage, .pollerFailed, .outboundOverflow, .callBacklogExceeded, .setupTimeout, .superseded,
+            .resumeRefused:
             return .ignore(reason: "not registered yet")
         }
     }
@@ -230,6 +244,18 @@ public struct SessionStateMachine: Sendable {
             return end(closeWith: .policyViolation, reason, registered: true)
         case .shutdown:
             return end(closeWith: .goingAway, "gateway shutting down", registered: true)
+        case .superseded:
+            // The key belongs to the new connection now, and the session goes on there: the
+            // canister is told of this connection's end (`ws_close`) only so that a canister
+            // that cannot resume forgets it as usual.
+            return end(
+                closeWith: .policyViolation, "superseded by a resumed connection (ws_resume) of the same client key",
+                registered: true)
+        case .resumeRefused(let reason):
+            state = .closed
+            let text = "ws_resume refused: \(reason)"
+            return .end(
+                Ending(closeFrame: (.resumeRefused, String(text.prefix(120))), unregisters: true, callsWsClose: false, reason: text))
         case .binaryFrame, .textFrame, .invalidMessage, .canisterMessage, .setupTimeout, .handshakeTimeout:
             return .none
         }

@@ -133,28 +133,107 @@ public struct CanisterOutputCertifiedMessages: Hashable, Sendable, CandidCodable
     }
 }
 
-/// `ws_open`'s argument (§3.1).
+/// `ws_open`'s argument (§3.1), with icws's optional extension `resumable : opt bool`
+/// (docs/SESSION-RESUMPTION.md).
+///
+/// `candidType` and `candidValue()` are the reference record, so a reference client's bytes
+/// are unchanged; ``encodedArgument()`` adds the extension only when ``resumable`` is set (a
+/// reference canister ignores it by subtyping), and a canister that understands it decodes with
+/// ``extendedCandidType``.
 public struct CanisterWsOpenArguments: Hashable, Sendable, CandidCodable {
     public var clientNonce: UInt64
     public var gatewayPrincipal: Principal
+    /// Asks the canister to keep the session for a `ws_resume` after the connection drops.
+    /// `nil` (absent) is the reference behaviour.
+    public var resumable: Bool?
 
-    public init(clientNonce: UInt64, gatewayPrincipal: Principal) {
+    public init(clientNonce: UInt64, gatewayPrincipal: Principal, resumable: Bool? = nil) {
         self.clientNonce = clientNonce
         self.gatewayPrincipal = gatewayPrincipal
+        self.resumable = resumable
     }
 
     public static var candidType: CandidType {
         .record([.field("client_nonce", UInt64.self), .field("gateway_principal", Principal.self)])
     }
 
+    /// The record with the `resumable` extension: what an icws canister decodes `ws_open` with.
+    public static var extendedCandidType: CandidType {
+        .record([
+            .field("client_nonce", UInt64.self), .field("gateway_principal", Principal.self),
+            .field("resumable", Bool?.self),
+        ])
+    }
+
     public func candidValue() -> CandidValue {
         .record(sorting: [.field("client_nonce", clientNonce), .field("gateway_principal", gatewayPrincipal)])
+    }
+
+    /// The Candid argument of a `ws_open` call: the reference bytes, or the extended record when
+    /// ``resumable`` is set.
+    public func encodedArgument() throws(CandidError) -> [UInt8] {
+        guard let resumable else { return try Candid.encode(self) }
+        return try CandidEncoder.encode(
+            [
+                .record(sorting: [
+                    .field("client_nonce", clientNonce), .field("gateway_principal", gatewayPrincipal),
+                    .field("resumable", Optional.some(resumable)),
+                ])
+            ], types: [Self.extendedCandidType])
     }
 
     public init(candid value: CandidValue) throws(CandidError) {
         let record = try value.record()
         clientNonce = try record.field("client_nonce")
         gatewayPrincipal = try record.field("gateway_principal")
+        // Absent, null, or of another type (which Candid's opt rule reads as null): not resumable.
+        if case .opt(.bool(let flag)?)? = record.value("resumable") { resumable = flag } else { resumable = nil }
+    }
+}
+
+/// `ws_resume`'s argument (icws extension, docs/SESSION-RESUMPTION.md): continue the session of
+/// client key `{caller, client_nonce}` through `gateway_principal`.
+public struct CanisterWsResumeArguments: Hashable, Sendable, CandidCodable {
+    /// The WebSocket close code an icws gateway sends when the canister refused a client's
+    /// `ws_resume` (the Close reason carries the canister's text): the client then opens a new
+    /// session instead of trying other gateways.
+    public static let refusedCloseCode: UInt16 = 4002
+
+    public var clientNonce: UInt64
+    /// The gateway the client now talks through.
+    public var gatewayPrincipal: Principal
+    /// The last canister → client sequence number the client verified (0: none).
+    public var lastReceivedSequenceNum: UInt64
+    /// Strictly increasing per client key: a replayed older `ws_resume` is refused.
+    public var resumeCounter: UInt64
+
+    public init(clientNonce: UInt64, gatewayPrincipal: Principal, lastReceivedSequenceNum: UInt64, resumeCounter: UInt64) {
+        self.clientNonce = clientNonce
+        self.gatewayPrincipal = gatewayPrincipal
+        self.lastReceivedSequenceNum = lastReceivedSequenceNum
+        self.resumeCounter = resumeCounter
+    }
+
+    public static var candidType: CandidType {
+        .record([
+            .field("client_nonce", UInt64.self), .field("gateway_principal", Principal.self),
+            .field("last_received_sequence_num", UInt64.self), .field("resume_counter", UInt64.self),
+        ])
+    }
+
+    public func candidValue() -> CandidValue {
+        .record(sorting: [
+            .field("client_nonce", clientNonce), .field("gateway_principal", gatewayPrincipal),
+            .field("last_received_sequence_num", lastReceivedSequenceNum), .field("resume_counter", resumeCounter),
+        ])
+    }
+
+    public init(candid value: CandidValue) throws(CandidError) {
+        let record = try value.record()
+        clientNonce = try record.field("client_nonce")
+        gatewayPrincipal = try record.field("gateway_principal")
+        lastReceivedSequenceNum = try record.field("last_received_sequence_num")
+        resumeCounter = try record.field("resume_counter")
     }
 }
 
@@ -229,6 +308,7 @@ public enum CanisterWsResult: Hashable, Sendable, CandidCodable {
 public typealias CanisterWsOpenResult = CanisterWsResult
 public typealias CanisterWsCloseResult = CanisterWsResult
 public typealias CanisterWsMessageResult = CanisterWsResult
+public typealias CanisterWsResumeResult = CanisterWsResult
 
 /// `variant { Ok : CanisterOutputCertifiedMessages; Err : text }` (§3.1).
 public enum CanisterWsGetMessagesResult: Hashable, Sendable, CandidCodable {

@@ -41,7 +41,13 @@ public enum CloseMessageReason: Hashable, Sendable, CandidCodable {
     }
 }
 
-/// `WebsocketServiceMessageContent`: the four service messages.
+/// `WebsocketServiceMessageContent`: the four service messages of the protocol, and icws's
+/// `ResumeMessage` (docs/SESSION-RESUMPTION.md), which only a client that called `ws_resume`
+/// is ever sent.
+///
+/// The four reference messages are encoded at the reference type (`candidType`), byte for
+/// byte what the reference canister sends; `ResumeMessage` at ``extendedCandidType``. Decoding
+/// uses the extended type, which reads both.
 public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
     /// Canister → client, once, sequence number 1: `record { client_key }`.
     case openMessage(clientKey: ClientKey)
@@ -51,6 +57,10 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
     case keepAliveMessage(lastIncomingSequenceNum: UInt64)
     /// Canister → client, the last message of a connection: `record { reason }`.
     case closeMessage(reason: CloseMessageReason)
+    /// Canister → client after a `ws_resume` (icws extension): the session continues; the
+    /// canister expects `next_incoming_sequence_num` next, so the client sends again its
+    /// messages from that number on. `record { client_key; next_incoming_sequence_num }`.
+    case resumeMessage(clientKey: ClientKey, nextIncomingSequenceNum: UInt64)
 
     private static var sequenceRecord: CandidType {
         .record([.field("last_incoming_sequence_num", UInt64.self)])
@@ -62,6 +72,19 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
             .field("AckMessage", sequenceRecord),
             .field("KeepAliveMessage", sequenceRecord),
             .field("CloseMessage", .record([.field("reason", CloseMessageReason.self)])),
+        ])
+    }
+
+    /// The reference variant plus `ResumeMessage`.
+    public static var extendedCandidType: CandidType {
+        .variant([
+            .field("OpenMessage", .record([.field("client_key", ClientKey.self)])),
+            .field("AckMessage", sequenceRecord),
+            .field("KeepAliveMessage", sequenceRecord),
+            .field("CloseMessage", .record([.field("reason", CloseMessageReason.self)])),
+            .field(
+                "ResumeMessage",
+                .record([.field("client_key", ClientKey.self), .field("next_incoming_sequence_num", UInt64.self)])),
         ])
     }
 
@@ -79,6 +102,11 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
                     name: "KeepAliveMessage", value: .record([.field("last_incoming_sequence_num", n)])))
         case .closeMessage(let reason):
             return .variant(CandidFieldValue(name: "CloseMessage", value: .record([.field("reason", reason)])))
+        case .resumeMessage(let key, let next):
+            return .variant(
+                CandidFieldValue(
+                    name: "ResumeMessage",
+                    value: .record(sorting: [.field("client_key", key), .field("next_incoming_sequence_num", next)])))
         }
     }
 
@@ -94,6 +122,10 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
             self = .keepAliveMessage(lastIncomingSequenceNum: try record.field("last_incoming_sequence_num"))
         case CandidFieldID.hash("CloseMessage"):
             self = .closeMessage(reason: try record.field("reason"))
+        case CandidFieldID.hash("ResumeMessage"):
+            self = .resumeMessage(
+                clientKey: try record.field("client_key"),
+                nextIncomingSequenceNum: try record.field("next_incoming_sequence_num"))
         default:
             throw variant.unknownTag()
         }
@@ -102,11 +134,16 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
     /// The Candid message (`DIDL…`, one value) carried in `WebsocketMessage.content`.
     public func encoded() -> [UInt8] {
         // The type and value are built together here; encoding cannot fail.
-        (try? Candid.encode(self)) ?? []
+        if case .resumeMessage = self {
+            return (try? CandidEncoder.encode([candidValue()], types: [Self.extendedCandidType])) ?? []
+        }
+        return (try? Candid.encode(self)) ?? []
     }
 
-    /// Decodes a service message from `WebsocketMessage.content`.
+    /// Decodes a service message from `WebsocketMessage.content` (any of the five).
     public static func decode(_ bytes: [UInt8]) throws(CandidError) -> WebsocketServiceMessageContent {
-        try Candid.decode(WebsocketServiceMessageContent.self, from: bytes)
+        let values = try CandidDecoder().decode(bytes, as: [extendedCandidType])
+        guard let first = values.first else { throw CandidError(.argumentCountMismatch(values: 0, types: 1)) }
+        return try WebsocketServiceMessageContent(candid: first)
     }
 }

@@ -101,6 +101,13 @@ public final class ICWSProcess: Sendable {
     public func terminate() {
         if process.isRunning { process.terminate() }
     }
+
+    /// Kills the process with SIGKILL (a crash: no shutdown code runs) and waits until it is gone.
+    public func kill() async {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    }
 }
 
 /// Why an `icws` child process did not do what a test waited for.

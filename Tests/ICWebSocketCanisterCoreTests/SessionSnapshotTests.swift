@@ -243,15 +243,24 @@ struct SessionSnapshotTests {
     @Test("an unknown layout version is refused with a message naming both versions and the way out")
     func unknownVersion() throws {
         var bytes = Self.busySnapshot()
-        bytes[8] = 2
+        bytes[8] = 3
         let error = try #require(Self.refusal(bytes))
-        #expect(error.kind == .unsupportedVersion(2))
-        #expect(error.message.contains("layout version 2"))
-        #expect(error.message.contains("version 1"))
+        #expect(error.kind == .unsupportedVersion(3))
+        #expect(error.message.contains("layout version 3"))
+        #expect(error.message.contains("versions 1 to 2"))
         #expect(error.message.contains("clears the sessions"))
         #expect(throws: SessionSnapshotError.self) {
             try SessionSnapshot.totalSize(header: Array(bytes.prefix(SessionSnapshot.headerSize)))
         }
+    }
+
+    @Test("a version-1 snapshot (before resumable sessions) restores to the same sessions")
+    func versionOne() throws {
+        let original = try WebSocketCanisterCore(restoringSnapshot: Self.busySnapshot())
+        let old = original.snapshot(layoutVersion: 1)
+        #expect(old != original.snapshot())
+        let restored = try WebSocketCanisterCore(restoringSnapshot: old)
+        #expect(restored.snapshot() == original.snapshot())
     }
 
     @Test("an impossible state with a valid checksum is refused as malformed")

@@ -243,7 +243,7 @@ struct ConnectionTests {
 
     @Test func reconnectsWithANewNonceAndReportsUnacknowledgedMessages() async throws {
         try await withStack(module: CanisterModules.pingPongCanister) { local, canister, gateway, url in
-            let policy = ReconnectPolicy(maxAttempts: 2, initialDelay: .milliseconds(50))
+            let policy = ReconnectPolicy(maxAttempts: 2, initialDelay: .milliseconds(50), resumesSession: false)
             let connection = try await connect(local, canister, url, configuration(local, reconnect: policy))
             let firstKey = connection.clientKey
             var messages = connection.messages.makeAsyncIterator()

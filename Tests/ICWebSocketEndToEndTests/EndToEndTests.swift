@@ -177,7 +177,8 @@ struct EndToEndTests {
             let (local, canister, gateways) = (stack.local, stack.canister, stack.gateways)
             let gateway = gateways[0]
             let client = try await connect(gateway.url, canister, local, as: TextMessage.self) {
-                $0.reconnect = ReconnectPolicy(maxAttempts: 20, initialDelay: .milliseconds(100), maximumDelay: .milliseconds(500))
+                $0.reconnect = ReconnectPolicy(
+                    maxAttempts: 20, initialDelay: .milliseconds(100), maximumDelay: .milliseconds(500), resumesSession: false)
             }
             #expect(try await client.next() == TextMessage(text: "ping"))
             let firstKey = client.clientKey

@@ -275,7 +275,7 @@ struct ScaleOutTests {
 
         // 4. Gateway 3 leaves as an operator takes one out: SIGTERM, readiness fails, the
         //    balancer's health check takes it out of the rotation, then its sessions close (1001)
-        //    and its clients reconnect through the balancer to the other two.
+        //    and its clients resume their sessions through the balancer on the other two.
         let leaving = gateways[2]
         await leaving.beginShutdown()
         while try await OperatedGateway.get("\(leaving.metricsURL)/readyz").status != 503 {
@@ -286,12 +286,14 @@ struct ScaleOutTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in moved {
                 group.addTask {
-                    let state = try await client.connection.waitForState(.seconds(120), "reopened elsewhere") {
-                        if case .open(_, let gateway) = $0 { return gateway != leaving.principal } else { return false }
+                    // The session resumes (same key) through another gateway.
+                    let state = try await client.connection.waitForState(.seconds(120), "resumed elsewhere") {
+                        if case .resumed(_, let gateway, _) = $0 { return gateway != leaving.principal } else { return false }
                     }
-                    guard case .open(_, let gateway) = state else { return }
+                    guard case .resumed(let key, let gateway, _) = state else { return }
+                    #expect(key == client.key)
                     #expect(gateway == gateways[0].principal || gateway == gateways[1].principal)
-                    // The new session greets and answers like the old one, through the new gateway.
+                    // The session answers like before, through the new gateway.
                     let text = "c\(client.index)-moved"
                     try await client.connection.send(TextMessage(text: text))
                     #expect(try await Self.nextReply(client.connection) == "\(text) ping")
@@ -300,7 +302,7 @@ struct ScaleOutTests {
             try await group.waitForAll()
         }
         await leaving.stop()
-        laps.lap("gateway 3 drained; its \(moved.count) clients reconnected through gateways 1 and 2 and talked again")
+        laps.lap("gateway 3 drained; its \(moved.count) clients resumed their sessions through gateways 1 and 2 and talked again")
         #expect(proxy.connectionsPerUpstream[2] == 100, "no new connection went to the leaving gateway")
         #expect(proxy.connectionsPerUpstream[0] + proxy.connectionsPerUpstream[1] == 200 + moved.count)
         var remaining = 0.0

@@ -67,7 +67,7 @@ import Testing
                         pollers.withLockedValue { _ = $0.insert(ObjectIdentifier(poller)) }
                     case .registered(let poller):
                         pollers.withLockedValue { _ = $0.insert(ObjectIdentifier(poller)) }
-                    case .duplicateClientKey:
+                    case .duplicateClientKey, .replaced:
                         Issue.record("distinct keys reported as duplicates")
                     }
                 }

@@ -209,7 +209,9 @@ public enum ICWebSocket {
     /// `debug_print` (the replica shows canister logs) and returned.
     @discardableResult
     static func dispatchEvents() -> [WebSocketHandlers.Refusal] {
-        let refusals = handlers.deliver(core.takeEvents())
+        let events = core.takeEvents()
+        for case .log(let line) in events { debugPrint("ICWebSocket: " + line) }
+        let refusals = handlers.deliver(events)
         for refusal in refusals { debugPrint(WebSocketCanisterCore.logLine(for: refusal)) }
         return refusals
     }
@@ -236,11 +238,31 @@ public enum ICWebSocket {
 
 @_expose(wasm, "canister_update ws_open") @_cdecl("canister_update_ws_open")
 func wsOpen() {
+    // At the extended type, so that `resumable : opt bool` is read (absent: the reference).
+    let args: CanisterWsOpenArguments
+    do {
+        let values = try CandidDecoder().decode(Message.argumentBytes(), as: [CanisterWsOpenArguments.extendedCandidType])
+        guard let first = values.first else { trap("failed to decode the argument: no value") }
+        args = try CanisterWsOpenArguments(candid: first)
+    } catch {
+        trap("failed to decode the argument: \(error)")
+    }
+    let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
+    ICWebSocket.dispatchEvents()
+    Message.reply(bytes: WsResultReply.encode(result))
+    icws_flushOutput()
+}
+
+/// icws extension (docs/SESSION-RESUMPTION.md): a resumable client continues its session.
+@_expose(wasm, "canister_update ws_resume") @_cdecl("canister_update_ws_resume")
+func wsResume() {
     Canister.update(
-        CanisterWsOpenArguments.self,
+        CanisterWsResumeArguments.self,
         replyBytes: { args in
-            let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
+            let result = ICWebSocket.core.wsResume(caller: Message.caller(), args, now: currentTime())
             ICWebSocket.dispatchEvents()
+            // The replayed messages may be due for the timer (none is armed for a detached client).
+            ICWebSocket.syncTimer()
             return WsResultReply.encode(result)
         })
 }
@@ -273,6 +295,8 @@ func wsClose() {
         replyBytes: { args in
             let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
             ICWebSocket.dispatchEvents()
+            // A resumable client is only detached: its grace period needs the timer.
+            ICWebSocket.syncTimer()
             return WsResultReply.encode(result)
         })
 }

@@ -33,11 +33,33 @@ struct AppMessage: CandidCodable {
     init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
 }
 
+/// Ours, beyond the reference: an optional third `init`/`wipe` argument,
+/// `opt record { session_resumption : opt bool; resume_grace_period_ms : opt nat64 }`, for the
+/// resumable-session tests (`session_resumption = false` gives the reference behaviour).
+struct ResumptionOptions: CandidCodable {
+    var sessionResumption: Bool?
+    var resumeGracePeriodMs: UInt64?
+    static var candidType: CandidType {
+        .record([.field("session_resumption", Bool?.self), .field("resume_grace_period_ms", UInt64?.self)])
+    }
+    func candidValue() -> CandidValue {
+        .record(sorting: [.field("session_resumption", sessionResumption), .field("resume_grace_period_ms", resumeGracePeriodMs)])
+    }
+    init(candid value: CandidValue) throws(CandidError) {
+        let record = try value.record()
+        sessionResumption = try record.field("session_resumption")
+        resumeGracePeriodMs = try record.field("resume_grace_period_ms")
+    }
+}
+
 func decodeInit() -> WebSocketParameters {
     let bytes = Message.argumentBytes()
     do {
-        let (max, interval) = try Candid.decode(UInt64.self, UInt64.self, from: bytes)
-        return WebSocketParameters(maxNumberOfReturnedMessages: Int(max), sendAckIntervalMs: interval)
+        let (max, interval, options) = try Candid.decode(UInt64.self, UInt64.self, ResumptionOptions?.self, from: bytes)
+        var parameters = WebSocketParameters(maxNumberOfReturnedMessages: Int(max), sendAckIntervalMs: interval)
+        if let allowed = options?.sessionResumption { parameters.allowsSessionResumption = allowed }
+        if let grace = options?.resumeGracePeriodMs { parameters.resumeGracePeriodMs = grace }
+        return parameters
     } catch {
         trap("failed to decode the init arguments: \(error)")
     }

@@ -45,12 +45,21 @@ func connect<Message: CandidCodable & Sendable>(
     identity: any Identity = Ed25519Identity(),
     configure: (inout ICWebSocketClientConfiguration) -> Void = { _ in }
 ) async throws -> ICWebSocketConnection<Message> {
+    try await connect([gatewayURL], canister, local, as: type, identity: identity, configure: configure)
+}
+
+/// `connect` with a list of gateways (failover: the next one after each failure).
+func connect<Message: CandidCodable & Sendable>(
+    _ gatewayURLs: [String], _ canister: Principal, _ local: LocalReplica, as type: Message.Type,
+    identity: any Identity = Ed25519Identity(),
+    configure: (inout ICWebSocketClientConfiguration) -> Void = { _ in }
+) async throws -> ICWebSocketConnection<Message> {
     var configuration = ICWebSocketClientConfiguration(openTimeout: .seconds(30), clock: local.clock)
     configure(&configuration)
     var logger = Logger(label: "e2e-client")
     logger.logLevel = ProcessInfo.processInfo.environment["ICWS_TEST_CLIENT_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     return try await ICWebSocketConnection.connect(
-        gatewayURL: gatewayURL, canister: canister, identity: identity,
+        gatewayURLs: gatewayURLs, canister: canister, identity: identity,
         network: .local(local.url, rootKey: local.rootKey), messageType: type,
         configuration: configuration, logger: logger)
 }
