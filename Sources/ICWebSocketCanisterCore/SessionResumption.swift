@@ -68,23 +68,23 @@ extension WebSocketCanisterCore {
         if caller.isAnonymous { return .err("Anonymous principal is not allowed") }
         let key = ClientKey(clientPrincipal: caller, clientNonce: args.clientNonce)
         guard let client = clients[key] else {
-            return .err("Client with key \(key) has no session to resume (it was closed, or its grace period ended)")
+            return .err("No session to resume for client \(key): it was closed, or its grace period ended")
         }
         guard var session = client.resumption else {
-            return .err("Client with key \(key) cannot be resumed: its ws_open did not ask for a resumable session")
+            return .err("Not resumable: the ws_open of client \(key) did not ask for a resumable session")
         }
         guard args.resumeCounter > session.lastResumeCounter else {
             return .err(
-                "Client with key \(key): resume_counter \(args.resumeCounter) is not greater than the last accepted, \(session.lastResumeCounter) (a replayed ws_resume?)"
+                "Stale resume_counter \(args.resumeCounter): not greater than the last accepted, \(session.lastResumeCounter) (a replayed ws_resume?), client \(key)"
             )
         }
         let last = args.lastReceivedSequenceNum
         guard last <= client.outgoing else {
-            return .err("Client with key \(key): last_received_sequence_num \(last) is beyond the last message sent, \(client.outgoing)")
+            return .err("Impossible last_received_sequence_num \(last): beyond the last message sent, \(client.outgoing), client \(key)")
         }
         guard last >= session.replayFloor else {
             return .err(
-                "Client with key \(key) cannot be resumed from \(last): the messages after it are no longer kept (the canister keeps at most \(parameters.maxReplayMessages) messages or \(parameters.maxReplayBytes) bytes)"
+                "Too far behind to resume from \(last): the messages after it are no longer kept (at most \(parameters.maxReplayMessages) messages or \(parameters.maxReplayBytes) bytes are), client \(key)"
             )
         }
         session.lastResumeCounter = args.resumeCounter

@@ -368,7 +368,8 @@ public struct WebSocketCanisterCore: Sendable {
         if message.sequenceNum < expected && client.resumption != nil {
             // A copy relayed by the previous gateway executing after a resume re-sent it, or
             // the other way round: whichever came first counted (docs/SESSION-RESUMPTION.md).
-            return .err("Duplicate sequence number \(message.sequenceNum) (expected \(expected)); ignored")
+            return .err(
+                "\(CanisterWsResumeArguments.duplicateRefusalPrefix) \(message.sequenceNum) (expected \(expected)); ignored")
         }
         if message.sequenceNum != expected {
             removeClient(key, reason: .wrongSequenceNumber, now: now)

@@ -11,7 +11,10 @@ final class CallOutcomeChecker: Sendable {
     private let canister: Principal
     private let checks: CallOutcomeChecks
     private let continuation: AsyncStream<ICWebSocketCallOutcome>.Continuation
-    private let tasks = NIOLockedValueBox<(outstanding: [UInt64: Task<Void, Never>], closed: Bool)>(([:], false))
+    /// The running check of each sequence number, with an id so that a replaced check (the
+    /// message was sent again after a resume) neither reports nor removes its successor.
+    private let tasks = NIOLockedValueBox<(outstanding: [UInt64: (id: Int, task: Task<Void, Never>)], nextID: Int, closed: Bool)>(
+        ([:], 0, false))
 
     /// `agent` must sign with the client's own identity: the IC lets only a request's sender
     /// read its status.
@@ -25,16 +28,29 @@ final class CallOutcomeChecker: Sendable {
         self.continuation = continuation
     }
 
-    /// Starts checking one sent message, or reports it unknown when too many checks run.
+    /// Starts checking one sent message, or reports it unknown when too many checks run. A
+    /// message sent again (after a resume, in a new envelope) replaces the check of its first
+    /// envelope, which may never have reached the IC.
     func check(_ sent: SentMessage) {
         let started: Bool = tasks.withLockedValue { state in
-            guard !state.closed, state.outstanding.count < checks.maxOutstanding else { return false }
-            state.outstanding[sent.sequenceNumber] = Task { [self] in
+            guard !state.closed else { return false }
+            let replaced = state.outstanding.removeValue(forKey: sent.sequenceNumber)
+            replaced?.task.cancel()
+            guard state.outstanding.count < checks.maxOutstanding else { return false }
+            state.nextID += 1
+            let id = state.nextID
+            let task = Task { [self] in
                 let outcome = await self.outcome(of: sent)
-                self.tasks.withLockedValue { _ = $0.outstanding.removeValue(forKey: sent.sequenceNumber) }
+                let current = self.tasks.withLockedValue { state -> Bool in
+                    guard state.outstanding[sent.sequenceNumber]?.id == id else { return false }
+                    state.outstanding[sent.sequenceNumber] = nil
+                    return true
+                }
+                guard current else { return }
                 if case .accepted = outcome, !checks.reportsAccepted { return }
                 continuation.yield(outcome)
             }
+            state.outstanding[sent.sequenceNumber] = (id, task)
             return true
         }
         if !started {
@@ -49,7 +65,7 @@ final class CallOutcomeChecker: Sendable {
     func close() {
         let running = tasks.withLockedValue { state -> [Task<Void, Never>] in
             state.closed = true
-            return Array(state.outstanding.values)
+            return state.outstanding.values.map(\.task)
         }
         for task in running { task.cancel() }
         continuation.finish()
@@ -73,6 +89,9 @@ final class CallOutcomeChecker: Sendable {
         do {
             switch try Candid.decode(CanisterWsMessageResult.self, from: reply) {
             case .ok: return .accepted(sequenceNumber: number)
+            case .err(let reason) where reason.hasPrefix(CanisterWsResumeArguments.duplicateRefusalPrefix):
+                // The other copy (sent before a resume, or again after it) was executed.
+                return .accepted(sequenceNumber: number)
             case .err(let reason): return .refused(sequenceNumber: number, reason: reason)
             }
         } catch {

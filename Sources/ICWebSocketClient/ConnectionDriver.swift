@@ -60,6 +60,12 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private var pastStatistics = Statistics()
     /// Resume attempts in a row that got no `ResumeMessage`.
     private var resumeTimeouts = 0
+    /// Told of each application message sent again after a resume (its new envelope), for the
+    /// call outcome checks.
+    private var resentHandler: (@Sendable (SentMessage) -> Void)?
+    /// Sends whose frame was numbered but not yet written when the connection failed: the
+    /// resume sends them again (or the canister already executed them), so they complete then.
+    private var heldSends: [CheckedContinuation<Void, any Error>] = []
     /// Sends waiting for a resumed (or new) session to be open.
     private var openWaiters: [CheckedContinuation<Void, any Error>] = []
 
@@ -92,7 +98,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     // MARK: Life cycle
 
     /// Starts the first attempt and returns once the connection is OPEN (or has failed).
-    func start() async throws(ICWebSocketClientError) {
+    /// `onResent` is told of every application message sent again after a resume.
+    func start(onResent: (@Sendable (SentMessage) -> Void)? = nil) async throws(ICWebSocketClientError) {
+        resentHandler = onResent
         lifeTask = Task { await self.live() }
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -185,6 +193,8 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private func replaceSession(after error: ICWebSocketClientError) {
         guard let session, session.canResume else { return }
         pastStatistics.sessionsReplaced += 1
+        // Their messages may be lost: they are among the unacknowledged ones reported.
+        releaseHeldSends(error)
         logger.warning(
             "the session cannot be resumed; opening a new one",
             metadata: ["error": "\(error)", "unacknowledged": "\(session.unacknowledgedContent.map(\.sequenceNumber))"])
@@ -209,6 +219,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         session?.close()
         resolveOpen(.failure(error ?? .closed))
         releaseOpenWaiters(error ?? .closed)
+        releaseHeldSends(error ?? .closed)
         logger.info("connection closed", metadata: error.map { ["error": "\($0)"] } ?? [:])
         states.yield(.closed(error))
         states.finish()
@@ -261,7 +272,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             }
         } catch {
             channel = nil
-            endSends(with: .transport("\(error)"))
+            endOrHoldSends(.transport("\(error)"))
             if userClosed { return .closedByUser }
             return attemptEnd ?? .failed(.transport("\(error)"))
         }
@@ -311,7 +322,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         outbound = nil
         switch attemptEnd {
         case .failed(let error)?:
-            endSends(with: error)
+            endOrHoldSends(error)
             // A gateway going away (1000, 1001: a restart, a drain) is an ordinary end the
             // application hears of anyway; anything else means something went wrong.
             let ordinary: Bool = if case .connectionClosed(let code, _) = error, code == 1000 || code == 1001 { true } else { false }
@@ -394,7 +405,15 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         case .resumed(let gateway, let resend):
             openedInAttempt = true
             // First what the canister has not executed, in order, then whatever waited.
-            for message in resend { enqueue(try signer.messageRequest(message), id: nil) }
+            for message in resend {
+                let signed = try signer.signedMessageRequest(message)
+                enqueue(signed.bytes, id: nil)
+                if !message.isServiceMessage {
+                    resentHandler?(
+                        SentMessage(
+                            sequenceNumber: message.sequenceNum, requestID: signed.requestID, ingressExpiry: signed.ingressExpiry))
+                }
+            }
             pastStatistics.resumes += 1
             resumeTimeouts = 0
             pastStatistics.messagesResent += resend.count
@@ -402,6 +421,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
                 "session resumed",
                 metadata: ["client_key": "\(session.clientKey)", "gateway": "\(gateway)", "resent": "\(resend.count)"])
             states.yield(.resumed(clientKey: session.clientKey, gateway: gateway, resent: resend.count))
+            releaseHeldSends(nil)
             releaseOpenWaiters(nil)
         case .none:
             break
@@ -464,6 +484,23 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
 
     private func enqueue(_ bytes: [UInt8], id: Int?) {
         outbound?.yield(OutgoingFrame(bytes: bytes, id: id))
+    }
+
+    /// A failed connection: a resumable session keeps its numbered sends for the resume; any
+    /// other fails them.
+    private func endOrHoldSends(_ error: ICWebSocketClientError) {
+        guard session?.canResume == true, !userClosed else { return endSends(with: error) }
+        heldSends += pendingSends.values
+        pendingSends.removeAll()
+    }
+
+    /// Completes the sends held over a resume: done (`nil`), or failed.
+    private func releaseHeldSends(_ error: ICWebSocketClientError?) {
+        let held = heldSends
+        heldSends.removeAll()
+        for send in held {
+            if let error { send.resume(throwing: error) } else { send.resume() }
+        }
     }
 
     /// Wakes the sends waiting for the session: to go on (`nil`), or to fail.

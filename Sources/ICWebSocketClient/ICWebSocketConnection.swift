@@ -180,7 +180,9 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
             states: states.stream, callOutcomes: outcomes.stream,
             outcomeChecker: checker)
         do {
-            try await driver.start()
+            var onResent: (@Sendable (SentMessage) -> Void)?
+            if let checker { onResent = { sent in checker.check(sent) } }
+            try await driver.start(onResent: onResent)
         } catch {
             checker?.close()
             throw error

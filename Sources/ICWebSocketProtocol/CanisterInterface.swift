@@ -199,6 +199,10 @@ public struct CanisterWsResumeArguments: Hashable, Sendable, CandidCodable {
     /// session instead of trying other gateways.
     public static let refusedCloseCode: UInt16 = 4002
 
+    /// How an icws canister's `ws_message` reply starts when it refuses a copy of a message it
+    /// already executed (the client sent it again after a resume): the message was delivered.
+    public static let duplicateRefusalPrefix = "Duplicate sequence number"
+
     public var clientNonce: UInt64
     /// The gateway the client now talks through.
     public var gatewayPrincipal: Principal

@@ -77,6 +77,18 @@ public final class GatewayRunner: Sendable {
         return url
     }
 
+    /// Stops the gateway as a crash would: its task is cancelled, connections are cut without
+    /// Close frames, and no `ws_close` is promised. `start()` brings it back on the same port.
+    public func crash() async {
+        guard
+            let current = running.withLockedValue({ state in
+                defer { state = nil }; return state
+            })
+        else { return }
+        current.task.cancel()
+        _ = await current.task.result
+    }
+
     /// Shuts the gateway down gracefully (Close 1001 to every client, `ws_close` for each).
     public func stop() async {
         guard

@@ -53,11 +53,14 @@ case "soak":
     await SoakBenchmark.run(
         clients: values.first.map { Int($0) } ?? 200, seconds: values.dropFirst().first.map { Int($0) } ?? 60,
         rate: values.dropFirst(2).first ?? 4)
+case "soak-resume":
+    await ResumeSoakBenchmark.run(arguments: Array(arguments.dropFirst()))
 default:
     print(
         """
         usage: icws-bench <suite> [iterations]
         suites: core, bls, agent, replica, gateway [sessions] [idle], client, canister, browser, soak [clients seconds rate],
+            soak-resume [clients=100] [seconds=300] [rate=4] [fault-every=10]  (resumable sessions, a fault every few seconds)
             gateway-idle [connections=10000]  (idle WebSockets held by icws gateway and by bare NIO / Hummingbird servers)
             gateway-relay [sessions=100,1000] [messages=200000] [batch=100,1000]  (lists are comma-separated; every pair is measured)
             gateway-burst [clients=1] [messages=1000] [--ic-delay-ms 1500] [icws gateway flags…]  (SDK clients sending all at once)

@@ -24,6 +24,9 @@ struct ConnectCommand: AsyncParsableCommand {
             without a `from` field (the choice when the canister publishes no interface).
             Each sent message's outcome is read from the IC (one read_state per message); a refused \
             message prints "! the canister refused your message: <reason>" on standard error.
+            When the connection drops, the session is resumed (same client key; nothing lost or \
+            repeated either way) through the next gateway URL given, or the same one; a canister or \
+            gateway that cannot resume gets a new session, and the messages that may be lost are named.
             """
     )
 
@@ -31,8 +34,8 @@ struct ConnectCommand: AsyncParsableCommand {
         case auto, chat, text
     }
 
-    @Argument(help: "Gateway WebSocket URL, e.g. ws://127.0.0.1:8080.")
-    var gatewayURL: String
+    @Argument(help: "Gateway WebSocket URL, e.g. ws://127.0.0.1:8080; several for failover (tried in turn).")
+    var gatewayURLs: [String]
 
     @Option(help: "Canister id (text form).")
     var canister: String
@@ -64,12 +67,20 @@ struct ConnectCommand: AsyncParsableCommand {
     @Option(help: "The canister's ack interval in seconds (its send_ack_interval_ms / 1000).")
     var ackInterval = 300
 
+    @Option(help: "Reconnect attempts after a dropped connection before giving up (0: exit when it drops).")
+    var reconnectAttempts = 10
+
+    @Flag(help: "After a dropped connection open a new session instead of resuming this one (the reference client's way).")
+    var noResume = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "warning"
 
     func validate() throws {
         if fetchRootKey, rootKey != nil { throw ValidationError("use either --fetch-root-key or --root-key, not both") }
         if ackInterval <= 0 { throw ValidationError("--ack-interval must be positive") }
+        if reconnectAttempts < 0 { throw ValidationError("--reconnect-attempts must not be negative") }
+        if gatewayURLs.isEmpty { throw ValidationError("give at least one gateway URL") }
     }
 
     func run() async throws {
@@ -98,10 +109,13 @@ struct ConnectCommand: AsyncParsableCommand {
         }
         let configuration = ICWebSocketClientConfiguration(
             ackMessageInterval: .seconds(ackInterval),
+            reconnect: ReconnectPolicy(
+                maxAttempts: reconnectAttempts, initialDelay: .milliseconds(500), maximumDelay: .seconds(8),
+                resumesSession: !noResume),
             // Accepted outcomes too: at the end of the input, `connect` waits for every message's.
             callOutcomeChecks: noOutcomeChecks ? nil : CallOutcomeChecks(maxOutstanding: Self.outcomeWindow, reportsAccepted: true))
         let format = try await resolvedMessageFormat(canisterID, network)
-        status("connecting to \(gatewayURL) for canister \(canisterID) as \(signer.principal)")
+        status("connecting to \(gatewayURLs[0]) for canister \(canisterID) as \(signer.principal)")
         switch format {
         case .auto:
             try await session(AnyTextLine.self, canisterID, signer, network, configuration, logger)
@@ -154,7 +168,7 @@ struct ConnectCommand: AsyncParsableCommand {
         let connection: ICWebSocketConnection<Line>
         do {
             connection = try await ICWebSocketConnection.connect(
-                gatewayURL: gatewayURL, canister: canisterID, identity: identity, network: network,
+                gatewayURLs: gatewayURLs, canister: canisterID, identity: identity, network: network,
                 messageType: Line.self, configuration: configuration, logger: logger)
         } catch {
             status("error: \(error)")
@@ -170,6 +184,12 @@ struct ConnectCommand: AsyncParsableCommand {
             }
         }
         defer { outcomes.cancel() }
+        // Drops, resumes and new sessions, as they happen.
+        let states = Task {
+            var reopening = false
+            for await state in connection.states { report(state, reopening: &reopening) }
+        }
+        defer { states.cancel() }
         let checksOutcomes = !noOutcomeChecks
         let failed = await withTaskGroup(of: Bool.self) { group -> Bool in
             group.addTask {
@@ -299,6 +319,29 @@ private func notice(_ outcome: ICWebSocketCallOutcome) {
     case .unknown(let number, let reason): text = "could not confirm message #\(number): \(reason)"
     }
     FileHandle.standardError.write(Data("! \(text)\n".utf8))
+}
+
+/// A status line for a connection state worth telling (the first open is told by `session`).
+private func report(_ state: ICWebSocketConnectionState, reopening: inout Bool) {
+    switch state {
+    case .resuming(let attempt, let cause, let url):
+        status("connection lost (\(cause)); resuming the session through \(url) (attempt \(attempt))")
+    case .resumed(let key, let gateway, let resent):
+        status("session resumed through gateway \(gateway) (client key \(key)); \(resent) of your messages sent again")
+    case .reconnecting(let attempt, let cause, let unacknowledged):
+        let lost =
+            unacknowledged.isEmpty
+            ? "" : "; messages that may be lost: #\(unacknowledged.map { "\($0.sequenceNumber)" }.joined(separator: ", #"))"
+        status("connection lost (\(cause)); opening a new session (attempt \(attempt))\(lost)")
+        reopening = true
+    case .open(let key, _) where reopening:
+        status("open again: new session, client key \(key)")
+        reopening = false
+    case .open:
+        break
+    case .connecting, .closed:
+        break
+    }
 }
 
 /// Waits until `settled` counts `sent` outcomes, saying so when it takes a while; gives up after

@@ -102,14 +102,14 @@ import Testing
         harness.close(Self.keyA)
         // Another identity naming the victim's nonce names another client key.
         let stolen = harness.resume(clientB, via: gateway2, lastReceived: 0, counter: 1)
-        #expect(stolen.isErr(containing: "has no session to resume"))
+        #expect(stolen.isErr(containing: "No session to resume"))
         #expect(harness.core.isDetached(Self.keyA), "the victim's session is untouched")
         #expect(harness.resume(clientA, via: gateway2, lastReceived: 1, counter: 5) == .ok)
         harness.close(Self.keyA, by: gateway2)
         // A replay of that call (or any older counter) cannot pull the session back.
         #expect(
             harness.resume(clientA, via: gateway1, lastReceived: 1, counter: 5).isErr(
-                containing: "is not greater than the last accepted, 5"))
+                containing: "not greater than the last accepted, 5"))
         #expect(harness.resume(clientA, via: gateway1, lastReceived: 1, counter: 4).isErr(containing: "replayed ws_resume"))
         #expect(harness.core.isDetached(Self.keyA))
         #expect(harness.resume(clientA, via: gateway1, lastReceived: 1, counter: 6) == .ok)
@@ -131,7 +131,7 @@ import Testing
         harness.close(Self.keyA)
         #expect(!harness.core.isRegistered(Self.keyA))
         #expect(harness.events.contains(.close(clientPrincipal: clientA)))
-        #expect(harness.resume(clientA, via: gateway2, lastReceived: 0, counter: 1).isErr(containing: "has no session to resume"))
+        #expect(harness.resume(clientA, via: gateway2, lastReceived: 0, counter: 1).isErr(containing: "No session to resume"))
         // A gap closes a reference client, as before.
         harness.open(clientB)
         #expect(harness.message(clientB, seq: 1) == .ok)
@@ -155,7 +155,7 @@ import Testing
         harness.advance(ms: 2_000)
         #expect(!harness.core.isRegistered(Self.keyA))
         #expect(harness.events.contains(.close(clientPrincipal: clientA)))
-        #expect(harness.resume(clientA, via: gateway2, lastReceived: 1, counter: 1).isErr(containing: "has no session to resume"))
+        #expect(harness.resume(clientA, via: gateway2, lastReceived: 1, counter: 1).isErr(containing: "No session to resume"))
     }
 
     @Test func aResumedSessionIsNotExpiredByItsOldDeadline() {

@@ -1,0 +1,235 @@
+import Foundation
+import ICAgent
+import ICCore
+import ICWebSocketClient
+import ICWebSocketGateway
+import ICWebSocketTesting
+import Logging
+import NIOConcurrencyHelpers
+
+/// Suite `soak-resume`: chat clients with resumable sessions on two gateways, each behind a
+/// fault-injecting proxy, for a fixed time while a fault strikes every few seconds (in turn:
+/// gateway 1's connections cut, gateway 2 crashed and restarted, gateway 2's connections cut,
+/// gateway 1 crashed and restarted). Each client has both gateways in its list and resumes its
+/// session through the other one. At the end every message sent must have reached every client
+/// exactly once and in its sender's order; one JSON line says so.
+///
+///   icws-bench soak-resume [clients=100] [seconds=300] [messages-per-second=4] [fault-every-seconds=10]
+enum ResumeSoakBenchmark {
+    /// What one client sent and received.
+    final class Client: Sendable {
+        let index: Int
+        let identity = Ed25519Identity()
+        private let state = NIOLockedValueBox((received: [String: [String]](), sent: [String](), failure: String?.none))
+
+        init(index: Int) { self.index = index }
+
+        var principal: String { identity.principal.description }
+        var sent: [String] { state.withLockedValue { $0.sent } }
+        var failure: String? { state.withLockedValue { $0.failure } }
+        func received(from sender: String) -> [String] { state.withLockedValue { $0.received[sender] ?? [] } }
+        var receivedCount: Int { state.withLockedValue { $0.received.values.reduce(0) { $0 + $1.count } } }
+
+        func recordReceived(_ message: ChatMessage) {
+            state.withLockedValue { $0.received[message.from, default: []].append(message.text) }
+        }
+        func recordSent(_ text: String) { state.withLockedValue { $0.sent.append(text) } }
+        func fail(_ why: String) { state.withLockedValue { if $0.failure == nil { $0.failure = why } } }
+    }
+
+    static func run(arguments: [String]) async {
+        let values = arguments.compactMap { Double($0) }
+        let clients = values.first.map { Int($0) } ?? 100
+        let seconds = values.dropFirst().first.map { Int($0) } ?? 300
+        let rate = values.dropFirst(2).first ?? 4
+        let faultEvery = values.dropFirst(3).first ?? 10
+        do {
+            try await runThrowing(clients: clients, seconds: seconds, rate: rate, faultEvery: faultEvery)
+        } catch {
+            print("soak-resume failed: \(error)")
+            exit(1)
+        }
+    }
+
+    private static func runThrowing(clients count: Int, seconds: Int, rate: Double, faultEvery: Double) async throws {
+        let module = try CanisterModules.chatCanister()
+        try await LocalReplica.run { local in
+            let canister = try await local.deploy(module: module)
+            let gateways = (0..<2).map { _ in
+                GatewayRunner(replica: local) {
+                    $0.pollingInterval = .milliseconds(50)
+                    $0.maxIdlePollingInterval = .milliseconds(200)
+                    $0.maxPendingOutboundMessages = 10_000
+                }
+            }
+            for gateway in gateways { try await gateway.start() }
+            let proxies = gateways.map { FaultInjectingProxy(upstream: $0.url) }
+            try await proxies[0].run { url1 in
+                try await proxies[1].run { url2 in
+                    let faults: [@Sendable () async -> String] = [
+                        {
+                            proxies[0].cutConnections()
+                            return "cut the connections to gateway 1"
+                        },
+                        { await crashAndRestart(gateways[1], "gateway 2") },
+                        {
+                            proxies[1].cutConnections()
+                            return "cut the connections to gateway 2"
+                        },
+                        { await crashAndRestart(gateways[0], "gateway 1") },
+                    ]
+                    try await session(
+                        local: local, canister: canister, clients: (0..<count).map(Client.init), urls: [url1, url2],
+                        seconds: seconds, rate: rate, faultEvery: faultEvery, faults: faults)
+                }
+            }
+            for gateway in gateways { await gateway.stop() }
+        }
+    }
+
+    /// A crash (no Close frames, no `ws_close`), then the same gateway back on its port 2 s later.
+    private static func crashAndRestart(_ gateway: GatewayRunner, _ name: String) async -> String {
+        await gateway.crash()
+        try? await Task.sleep(for: .seconds(2))
+        do { try await gateway.start() } catch { return "\(name) crashed and did not restart: \(error)" }
+        return "\(name) crashed, restarted 2 s later"
+    }
+
+    private static func session(
+        local: LocalReplica, canister: Principal, clients: [Client], urls: [String], seconds: Int, rate: Double,
+        faultEvery: Double, faults: [@Sendable () async -> String]
+    ) async throws {
+        let started = ContinuousClock.now
+        var connections = [Int: ICWebSocketConnection<ChatMessage>]()
+        for batch in stride(from: 0, to: clients.count, by: 16) {
+            try await withThrowingTaskGroup(of: (Int, ICWebSocketConnection<ChatMessage>).self) { group in
+                for client in clients[batch..<min(batch + 16, clients.count)] {
+                    group.addTask {
+                        var logger = Logger(label: "soak-resume-client")
+                        logger.logLevel = .critical
+                        // Half start on each gateway; each has both, and moves to the other on a fault.
+                        let order = client.index % 2 == 0 ? urls : urls.reversed()
+                        let connection = try await ICWebSocketConnection.connect(
+                            gatewayURLs: order, canister: canister, identity: client.identity,
+                            network: .local(local.url, rootKey: local.rootKey), messageType: ChatMessage.self,
+                            configuration: .init(
+                                openTimeout: .seconds(60), maxBufferedMessages: 1 << 16,
+                                reconnect: ReconnectPolicy(
+                                    maxAttempts: 1_000, initialDelay: .milliseconds(300), maximumDelay: .seconds(3),
+                                    resumeTimeout: .seconds(30)),
+                                clock: local.clock),
+                            logger: logger)
+                        return (client.index, connection)
+                    }
+                }
+                for try await (index, connection) in group { connections[index] = connection }
+            }
+        }
+        print(
+            "{\"name\": \"soak_resume.connected\", \"clients\": \(clients.count), \"seconds\": \(format((ContinuousClock.now - started).seconds))}"
+        )
+
+        // Each client sends from its own queue, in order (a send waits while its session resumes).
+        var outboxes = [Int: AsyncStream<String>.Continuation]()
+        let faultCount = NIOLockedValueBox(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients {
+                let connection = connections[client.index]!
+                let (stream, continuation) = AsyncStream<String>.makeStream()
+                outboxes[client.index] = continuation
+                group.addTask {
+                    do {
+                        for try await message in connection.messages where message.from != "system" { client.recordReceived(message) }
+                    } catch {
+                        client.fail("\(error)")
+                    }
+                }
+                group.addTask {
+                    for await text in stream {
+                        do { try await connection.send(ChatMessage(text: text)) } catch { client.fail("send \(text): \(error)") }
+                    }
+                }
+            }
+            // The fault injector.
+            let runStart = ContinuousClock.now
+            let deadline = runStart + .seconds(seconds)
+            group.addTask {
+                var next = runStart + .seconds(faultEvery)
+                while next < deadline {
+                    try await Task.sleep(until: next)
+                    let what = await faults[faultCount.withLockedValue { $0 } % faults.count]()
+                    let count = faultCount.withLockedValue {
+                        $0 += 1; return $0
+                    }
+                    print(
+                        "{\"name\": \"soak_resume.fault\", \"n\": \(count), \"at_s\": \(format((ContinuousClock.now - runStart).seconds)), \"what\": \"\(what)\"}"
+                    )
+                    next = next + .seconds(faultEvery)
+                }
+            }
+            // The senders: `rate` messages per second from random clients, faults or not.
+            var sequence = 0
+            let interval = Duration.seconds(1.0 / rate)
+            while ContinuousClock.now < deadline {
+                let client = clients.randomElement()!
+                sequence += 1
+                let text = "c\(client.index)-m\(sequence)"
+                client.recordSent(text)
+                outboxes[client.index]!.yield(text)
+                try await Task.sleep(for: interval)
+            }
+            for outbox in outboxes.values { outbox.finish() }
+            // Settle: until every client has every message, or 120 s.
+            let expected = sequence
+            let settleDeadline = ContinuousClock.now + .seconds(120)
+            while ContinuousClock.now < settleDeadline, clients.contains(where: { $0.receivedCount < expected && $0.failure == nil }) {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            var resumes = 0, replaced = 0, resent = 0
+            for connection in connections.values {
+                let stats = await connection.statistics()
+                resumes += stats.resumes
+                replaced += stats.sessionsReplaced
+                resent += stats.messagesResent
+            }
+            for connection in connections.values { await connection.close() }
+            group.cancelAll()
+            report(clients, faults: faultCount.withLockedValue { $0 }, resumes: resumes, replaced: replaced, resent: resent)
+        }
+    }
+
+    private static func report(_ clients: [Client], faults: Int, resumes: Int, replaced: Int, resent: Int) {
+        var delivered = 0, missing = 0, duplicated = 0, outOfOrder = 0
+        for receiver in clients {
+            for sender in clients {
+                let sent = sender.sent
+                let got = receiver.received(from: sender.principal)
+                delivered += got.count
+                missing += Set(sent).subtracting(got).count
+                duplicated += got.count - Set(got).count
+                // Out of order: the received ones, deduplicated, are not a subsequence in sent order.
+                var seen = Set<String>()
+                let firstCopies = got.filter { seen.insert($0).inserted }
+                if firstCopies != sent.filter(Set(firstCopies).contains) { outOfOrder += 1 }
+            }
+        }
+        let sentTotal = clients.reduce(0) { $0 + $1.sent.count }
+        let failed = clients.filter { $0.failure != nil }
+        print(
+            """
+            {"name": "soak_resume", "clients": \(clients.count), "sent": \(sentTotal), "delivered": \(delivered), \
+            "expected": \(sentTotal * clients.count), "missing": \(missing), "duplicated": \(duplicated), \
+            "out_of_order": \(outOfOrder), "resumes": \(resumes), "sessions_replaced": \(replaced), \
+            "messages_resent": \(resent), "faults": \(faults), "failed_clients": \(failed.count)}
+            """)
+        if let example = failed.first?.failure {
+            print("{\"name\": \"soak_resume.failure_example\", \"why\": \"\(example.replacingOccurrences(of: "\"", with: "'"))\"}")
+        }
+        if missing > 0 || duplicated > 0 || outOfOrder > 0 || !failed.isEmpty {
+            print("soak-resume: delivery guarantees violated")
+            exit(1)
+        }
+    }
+}
+
+private func format(_ value: Double) -> String { String(format: "%.1f", value) }
