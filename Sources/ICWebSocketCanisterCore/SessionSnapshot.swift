@@ -110,7 +110,7 @@ extension WebSocketCanisterCore {
     public func snapshot() -> [UInt8] { snapshot(layoutVersion: SessionSnapshot.version) }
 
     /// `snapshot()` in an older layout (tests of reading it): version 1 has no resumable sessions.
-    package func snapshot(layoutVersion: UInt32) -> [UInt8] {
+    public func snapshot(layoutVersion: UInt32) -> [UInt8] {
         var writer = SnapshotWriter()
         writer.bytes.reserveCapacity(estimatedSnapshotSize())
         writer.bytes.append(contentsOf: SessionSnapshot.magic)

@@ -69,6 +69,9 @@ struct WebClient {
             keepAlive = message
             return (.keepAliveDue, [])
         case .closedByApplication: return (.closedByApplication, [])
+        case .resumed, .none:
+            // Only a session that asked to be resumable resumes; the browser client does not ask.
+            throw .internalInconsistency("a resume in a browser session, which never asks to be resumable")
         }
     }
 
