@@ -15,7 +15,8 @@ struct CertifiedFrameFactory {
     /// The certificate time of the next batch (ns).
     var time: UInt64
     private(set) var nextNonce: UInt64 = 0
-    private(set) var lastSequenceNumber: UInt64 = 0
+    /// The last sequence number certified; a test of a resumed session sets it to continue there.
+    var lastSequenceNumber: UInt64 = 0
 
     var rootKey: RootKey { rootIssuer.publicKey }
 

@@ -261,3 +261,91 @@ struct ClientSessionTests {
         }
     }
 }
+
+/// Resumable sessions on the client (docs/SESSION-RESUMPTION.md), on frames alone.
+struct ClientResumptionTests {
+    static let time: UInt64 = 1_800_000_000_000_000_000
+    let canister = Principal.canister(index: 7)
+    let gateway1 = Principal.selfAuthenticating(derPublicKey: Ed25519Identity().publicKeyDER!)
+    let gateway2 = Principal.selfAuthenticating(derPublicKey: Ed25519Identity().publicKeyDER!)
+    let clientKey = ClientKey(clientPrincipal: Ed25519Identity().principal, clientNonce: 42)
+
+    func factory(_ gateway: Principal) -> CertifiedFrameFactory {
+        CertifiedFrameFactory(canister: canister, gateway: gateway, clientKey: clientKey, time: Self.time)
+    }
+
+    func openSession(resumable: Bool, _ factory: inout CertifiedFrameFactory) throws -> ClientStateMachine {
+        var session = ClientStateMachine(
+            canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
+            ackTimeout: .seconds(330), resumable: resumable, clock: { Self.time })
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: factory.gateway).encoded())
+        #expect(
+            try session.receiveCanisterMessage(factory.service(.openMessage(clientKey: clientKey)).encoded()) == .opened(gateway: gateway1))
+        return session
+    }
+
+    @Test func aResumableSessionContinuesThroughAnotherGatewayAndSendsAgainWhatWasNotExecuted() throws {
+        var first = factory(gateway1)
+        var session = try openSession(resumable: true, &first)
+        _ = try session.nextMessage(content: [1], isServiceMessage: false)
+        _ = try session.nextMessage(content: [2], isServiceMessage: false)
+        #expect(try session.receiveCanisterMessage(first.application([9]).encoded()) == .deliver([9]))
+        #expect(session.canResume)
+
+        session.prepareForNextConnection()
+        #expect(try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway2).encoded()) == gateway2)
+        #expect(session.phase == .awaitingResume(gateway: gateway2))
+        let arguments = try session.resumeArguments()
+        #expect(
+            arguments
+                == CanisterWsResumeArguments(clientNonce: 42, gatewayPrincipal: gateway2, lastReceivedSequenceNum: 2, resumeCounter: 1))
+        #expect(throws: ICWebSocketClientError.self) { try session.nextMessage(content: [3], isServiceMessage: false) }
+
+        var second = factory(gateway2)
+        second.lastSequenceNumber = 2
+        // The canister's replay comes first and is delivered; an ack in it waits for the ResumeMessage.
+        #expect(try session.receiveCanisterMessage(second.application([10]).encoded()) == .deliver([10]))
+        #expect(try session.receiveCanisterMessage(second.service(.ackMessage(lastIncomingSequenceNum: 1)).encoded()) == .none)
+        // The canister executed message 1, not 2: 2 goes again, same number and content.
+        let action = try session.receiveCanisterMessage(
+            second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 2)).encoded())
+        guard case .resumed(let gateway, let resend) = action else {
+            Issue.record("expected .resumed, got \(action)")
+            return
+        }
+        #expect(gateway == gateway2)
+        #expect(resend.map(\.sequenceNum) == [2])
+        #expect(resend.map(\.content) == [[2]])
+        #expect(session.isOpen)
+        #expect(try session.nextMessage(content: [3], isServiceMessage: false).sequenceNum == 3)
+        #expect(session.unacknowledgedContent.map(\.sequenceNumber) == [2, 3])
+        // A second resume uses a larger counter.
+        session.prepareForNextConnection()
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway1).encoded())
+        #expect(try session.resumeArguments().resumeCounter == 2)
+    }
+
+    @Test func aResumedSessionRefusesTheOldGatewaysKeysAndAGap() throws {
+        var first = factory(gateway1)
+        var session = try openSession(resumable: true, &first)
+        session.prepareForNextConnection()
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway2).encoded())
+        // Gateway 2 relaying a message certified under gateway 1's key: refused (§5.1 hardening).
+        var stale = factory(gateway1)
+        stale.lastSequenceNumber = 1
+        #expect(throws: ICWebSocketClientError.self) { try session.receiveCanisterMessage(stale.application([1]).encoded()) }
+    }
+
+    @Test func resumeMessagesOutsideAResumeAndReferenceSessionsDoNotResume() throws {
+        var first = factory(gateway1)
+        var resumable = try openSession(resumable: true, &first)
+        #expect(throws: ICWebSocketClientError.self) {
+            try resumable.receiveCanisterMessage(first.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 1)).encoded())
+        }
+        var other = factory(gateway1)
+        var reference = try openSession(resumable: false, &other)
+        #expect(!reference.canResume)
+        reference.prepareForNextConnection()
+        #expect(reference.isOpen, "a reference session is not prepared for a resume")
+    }
+}
