@@ -39,15 +39,16 @@ struct ResumableSession: Sendable {
         replayFloor = max(replayFloor, sequenceNum)
     }
 
-    /// Keeps a sent message; returns whether the replay is now over its bounds.
-    mutating func record(_ entry: ReplayEntry, maxMessages: Int, maxBytes: Int) -> Bool {
+    /// Keeps a sent message, dropping the oldest entries beyond the bounds: a client confirms
+    /// only now and then, and has most often verified them long ago; a resume from before what
+    /// is kept is refused ("too far behind").
+    mutating func record(_ entry: ReplayEntry, maxMessages: Int, maxBytes: Int) {
         replay.append(entry)
         replayBytes += entry.content.count
-        return replay.count > maxMessages || replayBytes > maxBytes
+        if replay.count > maxMessages || replayBytes > maxBytes { trim(maxMessages: maxMessages, maxBytes: maxBytes) }
     }
 
-    /// Drops the oldest entries until the replay is within its bounds (a connected client that
-    /// confirms less often than the canister sends: it can still resume from a later point).
+    /// Drops the oldest entries until the replay is within its bounds.
     mutating func trim(maxMessages: Int, maxBytes: Int) {
         var dropped = 0
         while dropped < replay.count && (replay.count - dropped > maxMessages || replayBytes > maxBytes) {
@@ -161,25 +162,15 @@ extension WebSocketCanisterCore {
         }
     }
 
-    /// Keeps a message sent to a resumable client; a detached client whose replay overflows is
-    /// removed (it could never be resumed without a gap).
-    mutating func recordForReplay(_ key: ClientKey, sequenceNum: UInt64, content: [UInt8], contentHash: [UInt8], now: UInt64) {
+    /// Keeps a message sent to a resumable client (the oldest go beyond the bounds).
+    mutating func recordForReplay(_ key: ClientKey, sequenceNum: UInt64, content: [UInt8], contentHash: [UInt8]) {
         guard var session = clients[key]?.resumption else { return }
         // Out of the dictionary while it changes: an in-place edit through the optional
         // chain would copy the replay array.
         clients[key]!.resumption = nil
-        let over = session.record(
+        session.record(
             ResumableSession.ReplayEntry(sequenceNum: sequenceNum, content: content, contentHash: contentHash),
             maxMessages: parameters.maxReplayMessages, maxBytes: parameters.maxReplayBytes)
-        if over && session.detachedSince != nil {
-            clients[key]!.resumption = session
-            events.append(
-                .log("client \(key) was sent more than its session keeps while disconnected; removed"))
-            removeResumeDeadline(key)
-            removeClient(key, reason: nil, now: now)
-            return
-        }
-        if over { session.trim(maxMessages: parameters.maxReplayMessages, maxBytes: parameters.maxReplayBytes) }
         clients[key]!.resumption = session
     }
 

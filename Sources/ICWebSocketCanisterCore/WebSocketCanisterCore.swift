@@ -20,9 +20,9 @@ public struct WebSocketParameters: Sendable {
     public var resumeGracePeriodMs: UInt64
     /// At most this many unconfirmed messages are kept per resumable client (default 1 000)…
     public var maxReplayMessages: Int
-    /// …and at most this many bytes of them (default 256 KiB). A connected client's oldest go
-    /// first (it can then only resume after them); a disconnected client that would need more
-    /// is removed.
+    /// …and at most this many bytes of them (default 256 KiB). The oldest go first: a client
+    /// that had not verified them can no longer resume (its `ws_resume` is refused, and it opens
+    /// a new session).
     public var maxReplayBytes: Int
 
     public init(
@@ -690,7 +690,7 @@ public struct WebSocketCanisterCore: Sendable {
             clientKey: key, sequenceNum: sequenceNum, timestamp: now, isServiceMessage: isServiceMessage, content: content)
         let contentHash = SHA256.hash(bytes)
         if resumable {
-            recordForReplay(key, sequenceNum: sequenceNum, content: bytes, contentHash: contentHash, now: now)
+            recordForReplay(key, sequenceNum: sequenceNum, content: bytes, contentHash: contentHash)
             // A disconnected client's messages wait in its replay for a `ws_resume`.
             if detached { return .ok }
         }

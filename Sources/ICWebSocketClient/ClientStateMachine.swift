@@ -60,6 +60,12 @@ package struct ClientStateMachine: Sendable {
     package private(set) var resumeCounter: UInt64 = 0
     /// Whether the canister ever confirmed the session (OpenMessage).
     package private(set) var wasOpened = false
+    /// The canister sequence number the last keep-alive confirmed.
+    private var lastConfirmed: UInt64 = 0
+    /// A resumable session confirms what it verified at least every this many canister messages
+    /// (not only when an ack asks), so that the canister's replay buffer holds what a resume
+    /// may need rather than a whole ack interval's worth.
+    package static let confirmationInterval: UInt64 = 256
 
     /// Application messages sent and not yet acknowledged: sequence number → Candid bytes.
     package var unacknowledgedContent: [(sequenceNumber: UInt64, content: [UInt8])] {
@@ -188,10 +194,7 @@ package struct ClientStateMachine: Sendable {
             try acknowledgements.acknowledge(upTo: n, now: now)
             sent.removeAll { $0.sequenceNumber <= n }
             // §5.6 step 4: answer with the canister sequence number of the ack just processed.
-            let keepAlive = WebsocketServiceMessageContent.keepAliveMessage(
-                lastIncomingSequenceNum: message.sequenceNum
-            ).encoded()
-            return .sendKeepAlive(try nextMessage(content: keepAlive, isServiceMessage: true))
+            return .sendKeepAlive(try keepAlive(confirming: message.sequenceNum))
         case .closeMessage(let reason):
             phase = .closed
             if reason == .closedByApplication { return .closedByApplication }
@@ -199,6 +202,21 @@ package struct ClientStateMachine: Sendable {
         case .keepAliveMessage:
             throw .invalidServiceMessage("the canister sent a KeepAliveMessage, which only clients send")
         }
+    }
+
+    /// A numbered keep-alive confirming canister messages up to `sequenceNum`.
+    private mutating func keepAlive(confirming sequenceNum: UInt64) throws(ICWebSocketClientError) -> WebsocketMessage {
+        lastConfirmed = sequenceNum
+        let content = WebsocketServiceMessageContent.keepAliveMessage(lastIncomingSequenceNum: sequenceNum).encoded()
+        return try nextMessage(content: content, isServiceMessage: true)
+    }
+
+    /// A keep-alive to send now when a resumable, open session has verified
+    /// ``confirmationInterval`` messages since it last confirmed (icws canisters accept a
+    /// keep-alive at any time and trim the session's replay buffer with it).
+    package mutating func confirmationIfDue() throws(ICWebSocketClientError) -> WebsocketMessage? {
+        guard resumable, isOpen, lastVerifiedSequenceNumber >= lastConfirmed + Self.confirmationInterval else { return nil }
+        return try keepAlive(confirming: lastVerifiedSequenceNumber)
     }
 
     /// Numbers and tracks the next `ws_message` (§5.3, §5.4). Only while OPEN.

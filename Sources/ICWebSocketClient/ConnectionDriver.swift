@@ -439,6 +439,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         case .closedByApplication:
             return .closedByCanister
         }
+        if let confirmation = try self.session?.confirmationIfDue() {
+            enqueue(try signer.messageRequest(confirmation), id: nil)
+        }
         return nil
     }
 

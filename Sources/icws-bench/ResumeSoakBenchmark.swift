@@ -20,7 +20,8 @@ enum ResumeSoakBenchmark {
     final class Client: Sendable {
         let index: Int
         let identity = Ed25519Identity()
-        private let state = NIOLockedValueBox((received: [String: [String]](), sent: [String](), failure: String?.none))
+        private let state = NIOLockedValueBox(
+            (received: [String: [String]](), sent: [String](), failure: String?.none, replacedBecause: [String]()))
 
         init(index: Int) { self.index = index }
 
@@ -35,6 +36,8 @@ enum ResumeSoakBenchmark {
         }
         func recordSent(_ text: String) { state.withLockedValue { $0.sent.append(text) } }
         func fail(_ why: String) { state.withLockedValue { if $0.failure == nil { $0.failure = why } } }
+        func replaced(_ why: String) { state.withLockedValue { $0.replacedBecause.append(why) } }
+        var replacedBecause: [String] { state.withLockedValue { $0.replacedBecause } }
     }
 
     static func run(arguments: [String]) async {
@@ -46,7 +49,7 @@ enum ResumeSoakBenchmark {
         do {
             try await runThrowing(clients: clients, seconds: seconds, rate: rate, faultEvery: faultEvery)
         } catch {
-            print("soak-resume failed: \(error)")
+            emit("soak-resume failed: \(error)")
             exit(1)
         }
     }
@@ -125,7 +128,7 @@ enum ResumeSoakBenchmark {
                 for try await (index, connection) in group { connections[index] = connection }
             }
         }
-        print(
+        emit(
             "{\"name\": \"soak_resume.connected\", \"clients\": \(clients.count), \"seconds\": \(format((ContinuousClock.now - started).seconds))}"
         )
 
@@ -145,6 +148,16 @@ enum ResumeSoakBenchmark {
                     }
                 }
                 group.addTask {
+                    // Why a session had to be replaced, or why the connection ended.
+                    for await state in connection.states {
+                        switch state {
+                        case .reconnecting(_, let cause, _): client.replaced("\(cause)")
+                        case .closed(let error?): client.fail("closed: \(error)")
+                        default: break
+                        }
+                    }
+                }
+                group.addTask {
                     for await text in stream {
                         do { try await connection.send(ChatMessage(text: text)) } catch { client.fail("send \(text): \(error)") }
                     }
@@ -161,7 +174,7 @@ enum ResumeSoakBenchmark {
                     let count = faultCount.withLockedValue {
                         $0 += 1; return $0
                     }
-                    print(
+                    emit(
                         "{\"name\": \"soak_resume.fault\", \"n\": \(count), \"at_s\": \(format((ContinuousClock.now - runStart).seconds)), \"what\": \"\(what)\"}"
                     )
                     next = next + .seconds(faultEvery)
@@ -215,21 +228,37 @@ enum ResumeSoakBenchmark {
         }
         let sentTotal = clients.reduce(0) { $0 + $1.sent.count }
         let failed = clients.filter { $0.failure != nil }
-        print(
+        emit(
             """
             {"name": "soak_resume", "clients": \(clients.count), "sent": \(sentTotal), "delivered": \(delivered), \
             "expected": \(sentTotal * clients.count), "missing": \(missing), "duplicated": \(duplicated), \
             "out_of_order": \(outOfOrder), "resumes": \(resumes), "sessions_replaced": \(replaced), \
             "messages_resent": \(resent), "faults": \(faults), "failed_clients": \(failed.count)}
             """)
-        if let example = failed.first?.failure {
-            print("{\"name\": \"soak_resume.failure_example\", \"why\": \"\(example.replacingOccurrences(of: "\"", with: "'"))\"}")
+        for client in failed.prefix(3) {
+            emit(
+                "{\"name\": \"soak_resume.failure_example\", \"client\": \(client.index), \"why\": \"\(json(client.failure ?? ""))\"}")
+        }
+        for client in clients.filter({ !$0.replacedBecause.isEmpty }).prefix(3) {
+            emit(
+                "{\"name\": \"soak_resume.replaced_example\", \"client\": \(client.index), \"why\": \"\(json(client.replacedBecause.joined(separator: " | ")))\"}"
+            )
         }
         if missing > 0 || duplicated > 0 || outOfOrder > 0 || !failed.isEmpty {
-            print("soak-resume: delivery guarantees violated")
+            emit("soak-resume: delivery guarantees violated")
             exit(1)
         }
     }
 }
 
 private func format(_ value: Double) -> String { String(format: "%.1f", value) }
+
+/// One line on standard output, written at once (also into a file or a pipe: the run is long,
+/// and watched while it goes).
+private func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+private func json(_ text: String) -> String {
+    String(text.prefix(400)).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "'")
+}

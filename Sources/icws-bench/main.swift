@@ -4,7 +4,7 @@
 //
 // Suites: core, bls, agent, replica, gateway [sessions] [idle], gateway-idle [connections], gateway-relay [sessions] [messages] [batch],
 // gateway-burst [clients] [messages] [--ic-delay-ms D],
-// client, canister, browser, soak. (Build in release: debug figures are meaningless.)
+// client, canister, browser, soak, soak-resume. (Build in release: debug figures are meaningless.)
 
 #if canImport(Glibc)
 import Glibc

@@ -181,19 +181,22 @@ import Testing
         #expect(harness.resume(clientA, via: gateway2, lastReceived: 6, counter: 2) == .ok)
     }
 
-    @Test func aConnectedClientsReplayDropsItsOldestAndADetachedOneThatOverflowsIsRemoved() {
+    @Test func theReplayKeepsItsNewestWithinItsBoundsConnectedOrNot() {
         var harness = Self.resumableHarness { $0.maxReplayMessages = 4 }
         for byte in UInt8(1)...5 { harness.send(clientA, [byte]) }
         #expect(harness.core.replayCount(of: Self.keyA) == 4, "the oldest two of six went")
         #expect(harness.core.isRegistered(Self.keyA))
         harness.close(Self.keyA)
         #expect(harness.resume(clientA, via: gateway2, lastReceived: 1, counter: 1).isErr(containing: "no longer kept"))
-        // Detached, one more message than it keeps: removed.
         #expect(harness.resume(clientA, via: gateway2, lastReceived: 2, counter: 2) == .ok)
         harness.close(Self.keyA, by: gateway2)
-        harness.send(clientA, [9])
-        #expect(!harness.core.isRegistered(Self.keyA))
-        #expect(harness.events.contains(.close(clientPrincipal: clientA)))
+        // Disconnected, it keeps its newest too; it is not removed for it.
+        for byte in UInt8(9)...12 { harness.send(clientA, [byte]) }
+        #expect(harness.core.isRegistered(Self.keyA))
+        #expect(harness.core.replayCount(of: Self.keyA) == 4)
+        #expect(harness.resume(clientA, via: gateway2, lastReceived: 9, counter: 3) == .ok)
+        let contents = Self.messages(harness.poll(gateway2)).suffix(3).map(\.content)
+        #expect(contents.prefix(2) == [[11], [12]])
     }
 
     @Test func aMissedKeepAliveDetachesAResumableClientInsteadOfClosingIt() {

@@ -336,6 +336,28 @@ struct ClientResumptionTests {
         #expect(throws: ICWebSocketClientError.self) { try session.receiveCanisterMessage(stale.application([1]).encoded()) }
     }
 
+    @Test func aResumableSessionConfirmsEvery256MessagesOnItsOwn() throws {
+        var first = factory(gateway1)
+        var session = try openSession(resumable: true, &first)
+        var reference = factory(gateway1)
+        var other = try openSession(resumable: false, &reference)
+        let interval = Int(ClientStateMachine.confirmationInterval)
+        let frames = first.batch(Array(repeating: (isService: false, content: [7]), count: interval - 2))
+        for frame in frames { _ = try session.receiveCanisterMessage(frame.encoded()) }
+        #expect(try session.confirmationIfDue() == nil, "255 verified: not yet")
+        _ = try session.receiveCanisterMessage(first.application([8]).encoded())
+        let confirmation = try #require(try session.confirmationIfDue())
+        #expect(confirmation.isServiceMessage)
+        #expect(
+            try WebsocketServiceMessageContent.decode(confirmation.content) == .keepAliveMessage(lastIncomingSequenceNum: UInt64(interval)))
+        #expect(try session.confirmationIfDue() == nil, "confirmed")
+        // A reference session never sends unasked keep-alives (a reference canister would not expect them).
+        for frame in reference.batch(Array(repeating: (isService: false, content: [7]), count: interval)) {
+            _ = try other.receiveCanisterMessage(frame.encoded())
+        }
+        #expect(try other.confirmationIfDue() == nil)
+    }
+
     @Test func resumeMessagesOutsideAResumeAndReferenceSessionsDoNotResume() throws {
         var first = factory(gateway1)
         var resumable = try openSession(resumable: true, &first)
