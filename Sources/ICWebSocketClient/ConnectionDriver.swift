@@ -58,6 +58,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private var openResult: Result<Void, ICWebSocketClientError>?
     private var lifeTask: Task<Void, Never>?
     private var pastStatistics = Statistics()
+    /// When the attempt started, or the resume in progress last made progress (ws_resume sent,
+    /// a replayed message verified): a resume that replays a long backlog through a busy
+    /// gateway is not silence.
+    private var openProgress = ContinuousClock.now
     /// Resume attempts in a row that got no `ResumeMessage`.
     private var resumeTimeouts = 0
     /// Told of each application message sent again after a resume (its new envelope), for the
@@ -367,6 +371,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         if case .awaitingResume = session.phase {
             let arguments = try session.resumeArguments()
             self.session = session
+            openProgress = .now
             logger.info(
                 "resuming the session",
                 metadata: [
@@ -389,6 +394,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         do {
             action = try session.receiveCanisterMessage(bytes)
             self.session = session
+            if case .awaitingResume = session.phase { openProgress = .now }
         } catch {
             self.session = session
             throw error
@@ -464,7 +470,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         let clock = ContinuousClock()
         let resuming = session?.canResume ?? false
         let openTimeout = resuming ? configuration.reconnect.resumeTimeout : configuration.openTimeout
-        let openDeadline = clock.now + openTimeout
+        openProgress = clock.now
+        // The open timeout runs from the attempt's start; a resume's from its last progress.
+        var openDeadline: ContinuousClock.Instant { openProgress + openTimeout }
         while !Task.isCancelled {
             let isOpen = session?.isOpen ?? false
             let wait = isOpen ? configuration.timerResolution : min(configuration.timerResolution, openDeadline - clock.now)
@@ -474,7 +482,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
                 if resuming {
                     // The gateway or canister cannot resume (or this gateway is down): the next
                     // gateway, or after the last attempt a new session.
-                    return .failed(.resumeFailed("no ResumeMessage within \(openTimeout) of ws_resume"))
+                    return .failed(.resumeFailed("no progress towards a ResumeMessage for \(openTimeout)"))
                 }
                 return .failed(.openTimeout(openTimeout))
             }
