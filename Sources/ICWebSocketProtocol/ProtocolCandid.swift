@@ -37,46 +37,33 @@ public enum ProtocolCandid {
         let type = try reader.nextArgument()
         let tag = try reader.variant(
             type, known: [openMessageID, ackMessageID, keepAliveMessageID, closeMessageID, resumeMessageID])
+        // Every case is a record; one loop reads the fields any of them has.
+        var key: ClientKey?
+        var number: UInt64?
+        var reason: CloseMessageReason?
+        let numberID = tag.id == resumeMessageID ? nextIncomingID : lastIncomingID
+        for field in try reader.beginRecord(tag.type) {
+            switch field.id {
+            case clientKeyID where tag.id == openMessageID || tag.id == resumeMessageID:
+                key = try clientKey(&reader, field.type)
+            case numberID where tag.id != openMessageID && tag.id != closeMessageID:
+                number = try reader.nat64(field.type)
+            case reasonID where tag.id == closeMessageID:
+                reason = try closeReason(&reader, field.type)
+            default:
+                try reader.skip(field.type)
+            }
+        }
+        reader.endRecord()
         let content: WebsocketServiceMessageContent
         switch tag.id {
-        case openMessageID:
-            var key: ClientKey?
-            try reader.record(tag.type) { reader, id, type throws(CandidError) in
-                guard id == clientKeyID else { return false }
-                key = try clientKey(&reader, type)
-                return true
-            }
-            content = .openMessage(clientKey: try required(key, clientKeyID, reader))
-        case ackMessageID, keepAliveMessageID:
-            var number: UInt64?
-            try reader.record(tag.type) { reader, id, type throws(CandidError) in
-                guard id == lastIncomingID else { return false }
-                number = try reader.nat64(type)
-                return true
-            }
-            let n = try required(number, lastIncomingID, reader)
-            content = tag.id == ackMessageID ? .ackMessage(lastIncomingSequenceNum: n) : .keepAliveMessage(lastIncomingSequenceNum: n)
-        case closeMessageID:
-            var reason: CloseMessageReason?
-            try reader.record(tag.type) { reader, id, type throws(CandidError) in
-                guard id == reasonID else { return false }
-                reason = try closeReason(&reader, type)
-                return true
-            }
-            content = .closeMessage(reason: try required(reason, reasonID, reader))
+        case openMessageID: content = .openMessage(clientKey: try required(key, clientKeyID, reader))
+        case ackMessageID: content = .ackMessage(lastIncomingSequenceNum: try required(number, numberID, reader))
+        case keepAliveMessageID: content = .keepAliveMessage(lastIncomingSequenceNum: try required(number, numberID, reader))
+        case closeMessageID: content = .closeMessage(reason: try required(reason, reasonID, reader))
         default:  // resumeMessageID
-            var key: ClientKey?
-            var next: UInt64?
-            try reader.record(tag.type) { reader, id, type throws(CandidError) in
-                switch id {
-                case clientKeyID: key = try clientKey(&reader, type)
-                case nextIncomingID: next = try reader.nat64(type)
-                default: return false
-                }
-                return true
-            }
             content = .resumeMessage(
-                clientKey: try required(key, clientKeyID, reader), nextIncomingSequenceNum: try required(next, nextIncomingID, reader))
+                clientKey: try required(key, clientKeyID, reader), nextIncomingSequenceNum: try required(number, numberID, reader))
         }
         try reader.finish()
         return content
@@ -86,14 +73,14 @@ public enum ProtocolCandid {
     static func clientKey(_ reader: inout CandidWireReader, _ type: Int) throws(CandidError) -> ClientKey {
         var principal: Principal?
         var nonce: UInt64?
-        try reader.record(type) { reader, id, type throws(CandidError) in
-            switch id {
-            case clientPrincipalID: principal = try reader.principal(type)
-            case clientNonceID: nonce = try reader.nat64(type)
-            default: return false
+        for field in try reader.beginRecord(type) {
+            switch field.id {
+            case clientPrincipalID: principal = try reader.principal(field.type)
+            case clientNonceID: nonce = try reader.nat64(field.type)
+            default: try reader.skip(field.type)
             }
-            return true
         }
+        reader.endRecord()
         return ClientKey(
             clientPrincipal: try required(principal, clientPrincipalID, reader), clientNonce: try required(nonce, clientNonceID, reader))
     }

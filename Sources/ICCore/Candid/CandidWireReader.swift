@@ -91,20 +91,18 @@ public struct CandidWireReader: Sendable {
 
     // MARK: Records and variants
 
-    /// Reads a record field by field in wire order: `field` reads the fields it knows and
-    /// returns `true`; the others (it returns `false`) are skipped. The caller checks that the
-    /// fields it needs were there (``CandidError/Kind/missingField(id:)``).
-    public mutating func record(
-        _ type: Int, _ field: (inout CandidWireReader, _ id: UInt32, _ type: Int) throws(CandidError) -> Bool
-    ) throws(CandidError) {
+    /// Starts reading a record: its wire fields, in the order their values follow. The caller
+    /// reads the fields it knows, ``skip(_:)``s the others, and then calls ``endRecord()``; it
+    /// checks that the fields it needs were there (``CandidError/Kind/missingField(id:)``).
+    public mutating func beginRecord(_ type: Int) throws(CandidError) -> [CandidTypeTable.Field] {
         guard type >= 0, case .record(let fields) = table.nodes[type] else { throw mismatch(type, .record) }
         try enter()
-        defer { depth -= 1 }
         try chargeZeroSized()
-        for wireField in fields where !(try field(&self, wireField.id, wireField.type)) {
-            try skip(wireField.type)
-        }
+        return fields
     }
+
+    /// Ends the record ``beginRecord(_:)`` started.
+    public mutating func endRecord() { depth -= 1 }
 
     /// Reads a variant's tag: the case's id and wire type (its payload is read next). The case
     /// sent must be one of `known`, else `unknownVariantTag` (as the generic decoder, other tags
