@@ -261,18 +261,12 @@ struct CandidValueReader {
 
     @inline(__always)
     mutating func chargeZeroSized() throws(CandidError) {
-        zeroSized += 1
-        guard zeroSized <= limits.maxZeroSizedValues else {
-            throw CandidError(.zeroSizedValueLimitExceeded(limit: limits.maxZeroSizedValues), offset: reader.offset)
-        }
+        try CandidWireReader.chargeZeroSized(&zeroSized, limits, at: reader.offset)
     }
 
     @inline(__always)
     mutating func enter() throws(CandidError) {
-        depth += 1
-        guard depth <= limits.maxDepth else {
-            throw CandidError(.depthLimitExceeded(limit: limits.maxDepth), offset: reader.offset)
-        }
+        try CandidWireReader.enter(&depth, limits, at: reader.offset)
     }
 
     /// The value an absent record field or argument of expected type `e` takes, or `nil`

@@ -195,17 +195,29 @@ public struct CandidWireReader: Sendable {
 
     @inline(__always)
     mutating func chargeZeroSized() throws(CandidError) {
-        zeroSized += 1
-        guard zeroSized <= limits.maxZeroSizedValues else {
-            throw CandidError(.zeroSizedValueLimitExceeded(limit: limits.maxZeroSizedValues), offset: reader.offset)
-        }
+        try Self.chargeZeroSized(&zeroSized, limits, at: reader.offset)
     }
 
     @inline(__always)
     mutating func enter() throws(CandidError) {
+        try Self.enter(&depth, limits, at: reader.offset)
+    }
+
+    /// One more value that takes no input bytes (both decoders count them the same way).
+    @inline(__always)
+    static func chargeZeroSized(_ zeroSized: inout Int, _ limits: CandidDecoder.Limits, at offset: Int) throws(CandidError) {
+        zeroSized += 1
+        guard zeroSized <= limits.maxZeroSizedValues else {
+            throw CandidError(.zeroSizedValueLimitExceeded(limit: limits.maxZeroSizedValues), offset: offset)
+        }
+    }
+
+    /// One level deeper (both decoders count nesting the same way).
+    @inline(__always)
+    static func enter(_ depth: inout Int, _ limits: CandidDecoder.Limits, at offset: Int) throws(CandidError) {
         depth += 1
         guard depth <= limits.maxDepth else {
-            throw CandidError(.depthLimitExceeded(limit: limits.maxDepth), offset: reader.offset)
+            throw CandidError(.depthLimitExceeded(limit: limits.maxDepth), offset: offset)
         }
     }
 
