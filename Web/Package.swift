@@ -54,7 +54,6 @@ let package = Package(
                     "-Xlinker", "--no-entry",
                     "-Xlinker", "--strip-all",
                     "-Xlinker", "--stack-first", "-Xlinker", "-z", "-Xlinker", "stack-size=1048576",
-                    "-Xlinker", "-l:embedded/wasm32-unknown-none-wasm/libswiftUnicodeDataTables.a",
                 ])
             ]),
     ],

@@ -35,8 +35,10 @@ struct G2Prepared: Sendable {
         self.lines = lines
     }
 
-    /// T ← 2T; the tangent line at the old T, without the P factors.
-    @inline(__always)
+    /// T ← 2T; the tangent line at the old T, without the P factors. Not inlined: inlined into
+    /// `BLS.negatedG2Prepared`'s initializer with the addition step, the loop was 24 KB of the
+    /// browser's Wasm module; a call per step costs nothing next to its Fp2 products.
+    @inline(never)
     static func doublingStep(_ t: inout G2Projective) -> (Fp2, Fp2, Fp2) {
         let x = t.x, y = t.y, z = t.z
         let xx = x.squared
@@ -52,7 +54,7 @@ struct G2Prepared: Sendable {
     }
 
     /// T ← T + Q; the line through the old T and Q, without the P factors.
-    @inline(__always)
+    @inline(never)
     static func additionStep(_ t: inout G2Projective, _ q: G2Affine) -> (Fp2, Fp2, Fp2) {
         let theta = t.y - q.y * t.z
         let lambda = t.x - q.x * t.z

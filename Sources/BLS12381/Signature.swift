@@ -69,7 +69,7 @@ public enum BLS {
     }
 
     /// The Miller-loop lines of -g2, the fixed second point of verification.
-    static let negatedG2Prepared = G2Prepared((-G2Projective.generator).affine)
+    static let negatedG2Prepared = G2Prepared((-G2Projective.generator).affineVartime)
 
     /// Verifies a signature; returns false for any invalid input (see `check` for the reason).
     ///

@@ -32,8 +32,12 @@ struct CBORMapReader {
     }
 
     func value(_ key: String) throws(ICWebSocketProtocolError) -> CBORValue {
+        // Keys compare by their UTF-8 bytes, as CBOR does: `String ==` (canonical equivalence)
+        // linked Unicode normalization and its tables into the browser's Wasm module.
         for entry in entries {
-            if case .textString(let text) = untagged(entry.key), text == key { return untagged(entry.value) }
+            if case .textString(let text) = untagged(entry.key), text.utf8.elementsEqual(key.utf8) {
+                return untagged(entry.value)
+            }
         }
         throw ICWebSocketProtocolError("\(what): missing field \(key)")
     }

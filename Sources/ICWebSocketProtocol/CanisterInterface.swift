@@ -171,16 +171,7 @@ public struct CanisterWsOpenArguments: Hashable, Sendable, CandidCodable {
 
     /// The Candid argument of a `ws_open` call: the reference bytes, or the extended record when
     /// ``resumable`` is set.
-    public func encodedArgument() throws(CandidError) -> [UInt8] {
-        guard let resumable else { return try Candid.encode(self) }
-        return try CandidEncoder.encode(
-            [
-                .record(sorting: [
-                    .field("client_nonce", clientNonce), .field("gateway_principal", gatewayPrincipal),
-                    .field("resumable", Optional.some(resumable)),
-                ])
-            ], types: [Self.extendedCandidType])
-    }
+    public func encodedArgument() throws(CandidError) -> [UInt8] { ProtocolCandid.encode(self) }
 
     public init(candid value: CandidValue) throws(CandidError) {
         let record = try value.record()

@@ -131,19 +131,14 @@ public enum WebsocketServiceMessageContent: Hashable, Sendable, CandidCodable {
         }
     }
 
-    /// The Candid message (`DIDL…`, one value) carried in `WebsocketMessage.content`.
-    public func encoded() -> [UInt8] {
-        // The type and value are built together here; encoding cannot fail.
-        if case .resumeMessage = self {
-            return (try? CandidEncoder.encode([candidValue()], types: [Self.extendedCandidType])) ?? []
-        }
-        return (try? Candid.encode(self)) ?? []
-    }
+    /// The Candid message (`DIDL…`, one value) carried in `WebsocketMessage.content`: the four
+    /// reference messages at ``candidType``, `ResumeMessage` at ``extendedCandidType``
+    /// (``ProtocolCandid``, byte for byte `CandidEncoder`'s output).
+    public func encoded() -> [UInt8] { ProtocolCandid.encode(self) }
 
-    /// Decodes a service message from `WebsocketMessage.content` (any of the five).
+    /// Decodes a service message from `WebsocketMessage.content` (any of the five), at
+    /// ``extendedCandidType`` (``ProtocolCandid``, without the generic decoder).
     public static func decode(_ bytes: [UInt8]) throws(CandidError) -> WebsocketServiceMessageContent {
-        let values = try CandidDecoder().decode(bytes, as: [extendedCandidType])
-        guard let first = values.first else { throw CandidError(.argumentCountMismatch(values: 0, types: 1)) }
-        return try WebsocketServiceMessageContent(candid: first)
+        try ProtocolCandid.decodeServiceMessage(bytes)
     }
 }

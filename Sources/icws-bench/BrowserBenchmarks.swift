@@ -65,12 +65,13 @@ enum BrowserBenchmarks {
             try await HeadlessChromium.run { browser in
                 let page = try await browser.open(url + "/blank.html")
                 try await browser.waitUntil("location.href.endsWith('/blank.html') && document.readyState === 'complete'", in: page)
+                let compareModules = compare == nil ? "[]" : "['\(url)/compare.wasm']"
                 let script = """
                     (async () => {
                       const m = await import('\(url)/icws.js');
                       const frame = m.hexToBytes('\(Hex.encode(frame))'), handshake = m.hexToBytes('\(Hex.encode(handshake))');
                       const rootKeyDER = m.hexToBytes('\(Hex.encode(subnet.root.publicKey.der))');
-                      const modules = ['\(url)/icws-client.wasm'].concat(\(compare == nil ? "[]" : "['\\(url)/compare.wasm']"));
+                      const modules = ['\(url)/icws-client.wasm'].concat(\(compareModules));
                       const times = modules.map(() => []);
                       for (let i = 0; i < \(iterations + 3); i++) for (const [which, module] of modules.entries()) {
                         const s = await m.WasmSession.create(module);

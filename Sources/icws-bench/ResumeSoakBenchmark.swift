@@ -35,7 +35,12 @@ enum ResumeSoakBenchmark {
             state.withLockedValue { $0.received[message.from, default: []].append(message.text) }
         }
         func recordSent(_ text: String) { state.withLockedValue { $0.sent.append(text) } }
-        func fail(_ why: String) { state.withLockedValue { if $0.failure == nil { $0.failure = why } } }
+        /// The first failure; the connection's own end (its closed state) wins over a send's.
+        func fail(_ why: String) {
+            state.withLockedValue {
+                if $0.failure == nil || why.hasPrefix("closed:") && !$0.failure!.hasPrefix("closed:") { $0.failure = why }
+            }
+        }
         func replaced(_ why: String) { state.withLockedValue { $0.replacedBecause.append(why) } }
         var replacedBecause: [String] { state.withLockedValue { $0.replacedBecause } }
     }
@@ -119,7 +124,7 @@ enum ResumeSoakBenchmark {
                                 openTimeout: .seconds(60), maxBufferedMessages: 1 << 16,
                                 reconnect: ReconnectPolicy(
                                     maxAttempts: 1_000, initialDelay: .milliseconds(300), maximumDelay: .seconds(3),
-                                    resumeTimeout: .seconds(30)),
+                                    resumeTimeout: .seconds(60)),
                                 clock: local.clock),
                             logger: logger)
                         return (client.index, connection)

@@ -261,18 +261,12 @@ struct CandidValueReader {
 
     @inline(__always)
     mutating func chargeZeroSized() throws(CandidError) {
-        zeroSized += 1
-        guard zeroSized <= limits.maxZeroSizedValues else {
-            throw CandidError(.zeroSizedValueLimitExceeded(limit: limits.maxZeroSizedValues), offset: reader.offset)
-        }
+        try CandidWireReader.chargeZeroSized(&zeroSized, limits, at: reader.offset)
     }
 
     @inline(__always)
     mutating func enter() throws(CandidError) {
-        depth += 1
-        guard depth <= limits.maxDepth else {
-            throw CandidError(.depthLimitExceeded(limit: limits.maxDepth), offset: reader.offset)
-        }
+        try CandidWireReader.enter(&depth, limits, at: reader.offset)
     }
 
     /// The value an absent record field or argument of expected type `e` takes, or `nil`
@@ -488,71 +482,12 @@ struct CandidValueReader {
 
     /// Validates and skips a value of wire type `w`.
     mutating func skip(_ w: Int) throws(CandidError) {
-        try enter()
-        defer { depth -= 1 }
-        if w < 0 {
-            switch w {
-            case CandidOpcode.null, CandidOpcode.reserved: try chargeZeroSized()
-            case CandidOpcode.empty: throw CandidError(.emptyValue, offset: reader.offset)
-            case CandidOpcode.bool:
-                let at = reader.offset
-                let b = try reader.byte()
-                guard b <= 1 else { throw CandidError(.invalidBool(b), offset: at) }
-            case CandidOpcode.nat, CandidOpcode.int: try reader.skipLEB()
-            case CandidOpcode.nat8, CandidOpcode.int8: try reader.skip(1)
-            case CandidOpcode.nat16, CandidOpcode.int16: try reader.skip(2)
-            case CandidOpcode.nat32, CandidOpcode.int32, CandidOpcode.float32: try reader.skip(4)
-            case CandidOpcode.nat64, CandidOpcode.int64, CandidOpcode.float64: try reader.skip(8)
-            case CandidOpcode.text: try reader.skipText()
-            default: try reader.skipPrincipal()  // principal
-            }
-            return
+        // One skipping rule for both decoders: the direct reader's, with this reader's state.
+        var wireReader = CandidWireReader(reader: reader, table: wire, limits: limits, depth: depth, zeroSized: zeroSized)
+        defer {
+            reader.offset = wireReader.reader.offset
+            zeroSized = wireReader.zeroSized
         }
-        switch wire.nodes[w] {
-        case .opt(let inner):
-            let at = reader.offset
-            let tag = try reader.byte()
-            switch tag {
-            case 0: break
-            case 1: try skip(inner)
-            default: throw CandidError(.invalidOptionTag(tag), offset: at)
-            }
-        case .vec(let element):
-            let countOffset = reader.offset
-            let count = try reader.leb()
-            if element == CandidOpcode.nat8 || element == CandidOpcode.int8 {
-                guard count <= UInt64(reader.remaining) else { throw CandidError(.truncated, offset: countOffset) }
-                reader.offset += Int(count)
-                return
-            }
-            var i: UInt64 = 0
-            while i < count {
-                try skip(element)
-                i += 1
-            }
-        case .record(let fields):
-            try chargeZeroSized()
-            for field in fields { try skip(field.type) }
-        case .variant(let fields):
-            let at = reader.offset
-            let index = try reader.leb()
-            guard index < UInt64(fields.count) else {
-                throw CandidError(.variantIndexOutOfRange(index: index, count: fields.count), offset: at)
-            }
-            try skip(fields[Int(index)].type)
-        case .function:
-            let at = reader.offset
-            let tag = try reader.byte()
-            guard tag == 1 else { throw CandidError(.invalidReferenceTag(tag), offset: at) }
-            try reader.skipPrincipal()
-            try reader.skipText()
-        case .service:
-            try reader.skipPrincipal()
-        case .future:
-            // leb128(m) · leb128(n) · m bytes (n references travel outside the byte stream).
-            let length = try reader.count()
-            try reader.skipLEB()
-            try reader.skip(length)
-        }
+        try wireReader.skip(w)
     }
 }

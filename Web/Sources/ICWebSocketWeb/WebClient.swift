@@ -64,14 +64,15 @@ struct WebClient {
     mutating func receive(_ frame: [UInt8]) throws(ICWebSocketClientError) -> (Event, [UInt8]) {
         switch try machine.receiveCanisterMessage(frame) {
         case .opened: return (.opened, [])
+        case .none: return (.none, [])
+        case .resumed:
+            // The browser client never asks for a resumable session (no ws_resume is sent).
+            throw .internalInconsistency("a resumed session, though this client never resumes")
         case .deliver(let content): return (.message, content)
         case .sendKeepAlive(let message):
             keepAlive = message
             return (.keepAliveDue, [])
         case .closedByApplication: return (.closedByApplication, [])
-        case .resumed, .none:
-            // Only a session that asked to be resumable resumes; the browser client does not ask.
-            throw .internalInconsistency("a resume in a browser session, which never asks to be resumable")
         }
     }
 
@@ -87,16 +88,16 @@ struct WebClient {
         case .open:
             guard let gateway else { throw .notOpen }
             method = "ws_open"
-            argument = try encode(CanisterWsOpenArguments(clientNonce: clientNonce, gatewayPrincipal: gateway))
+            argument = ProtocolCandid.encode(CanisterWsOpenArguments(clientNonce: clientNonce, gatewayPrincipal: gateway))
         case .message:
             let message = try machine.nextMessage(content: application, isServiceMessage: false)
             method = "ws_message"
-            argument = try encode(CanisterWsMessageArguments(msg: message))
+            argument = ProtocolCandid.encodeWsMessage(message)
         case .keepAlive:
             guard let message = keepAlive else { throw .internalInconsistency("no keep-alive is due") }
             keepAlive = nil
             method = "ws_message"
-            argument = try encode(CanisterWsMessageArguments(msg: message))
+            argument = ProtocolCandid.encodeWsMessage(message)
         }
         let content = RequestContent(
             kind: .call(canisterID: canister, methodName: method, arg: argument), sender: principal,
@@ -126,18 +127,5 @@ struct WebClient {
 
     mutating func close() {
         machine.close()
-    }
-
-    /// `ws_message(record { msg }, opt null)` / `ws_open(record { … })`, as the Swift and JS clients send them.
-    private func encode(_ arguments: CanisterWsMessageArguments) throws(ICWebSocketClientError) -> [UInt8] {
-        do { return try Candid.encode(arguments, CandidNull?.none) } catch {
-            throw .internalInconsistency("cannot encode ws_message arguments: \(error.description)")
-        }
-    }
-
-    private func encode(_ arguments: CanisterWsOpenArguments) throws(ICWebSocketClientError) -> [UInt8] {
-        do { return try Candid.encode(arguments) } catch {
-            throw .internalInconsistency("cannot encode ws_open arguments: \(error.description)")
-        }
     }
 }
