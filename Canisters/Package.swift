@@ -19,23 +19,31 @@ let embedded: [SwiftSetting] = [
     .unsafeFlags(["-wmo", "-Osize", "-disable-stack-protector", "-parse-as-library"]),
 ]
 
+/// `ICWS_CANISTER_SYMBOLS=1` keeps the function names in the modules (no `--strip-all`, no
+/// relocation compression) so `scripts/canister-sizes.sh` can list where the bytes go; the
+/// modules are then larger and are for measuring only.
+let keepSymbols = Context.environment["ICWS_CANISTER_SYMBOLS"] == "1"
+let stripFlags: [String] =
+    keepSymbols
+    ? ["-Xlinker", "--strip-debug"]
+    // MVP encoding of call_indirect and smaller code; needs strip.
+    : ["-Xlinker", "--strip-all", "-Xlinker", "--compress-relocations"]
+
 let canisterLinker: [LinkerSetting] = [
-    .unsafeFlags([
-        // No crt1.o, libc or compiler-rt: none exists for wasm32-unknown-none.
-        "-Xclang-linker", "-nostdlib",
-        // A reactor-style module: no start function, no _start.
-        "-Xlinker", "--no-entry",
-        "-Xlinker", "--strip-all",
-        // MVP encoding of call_indirect and smaller code; needs strip.
-        "-Xlinker", "--compress-relocations",
-        // Stack below static data: an overflow traps instead of corrupting globals.
-        "-Xlinker", "--stack-first", "-Xlinker", "-z", "-Xlinker", "stack-size=1048576",
-        // String comparison and hashing (dictionary keys, Principal text) need these tables;
-        // resolved against the -L<toolchain>/usr/lib/swift the driver adds.
-        "-Xlinker", "-l:embedded/wasm32-unknown-none-wasm/libswiftUnicodeDataTables.a",
-        // Never --allow-undefined: a missing symbol must fail the link, not become an
-        // `env.*` import that the IC rejects.
-    ])
+    .unsafeFlags(
+        stripFlags + [
+            // No crt1.o, libc or compiler-rt: none exists for wasm32-unknown-none.
+            "-Xclang-linker", "-nostdlib",
+            // A reactor-style module: no start function, no _start.
+            "-Xlinker", "--no-entry",
+            // Stack below static data: an overflow traps instead of corrupting globals.
+            "-Xlinker", "--stack-first", "-Xlinker", "-z", "-Xlinker", "stack-size=1048576",
+            // String comparison and hashing (dictionary keys, Principal text) need these tables;
+            // resolved against the -L<toolchain>/usr/lib/swift the driver adds.
+            "-Xlinker", "-l:embedded/wasm32-unknown-none-wasm/libswiftUnicodeDataTables.a",
+            // Never --allow-undefined: a missing symbol must fail the link, not become an
+            // `env.*` import that the IC rejects.
+        ])
 ]
 
 func canister(_ name: String, dependencies: [Target.Dependency]) -> Target {
