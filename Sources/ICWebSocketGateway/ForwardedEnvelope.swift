@@ -62,23 +62,20 @@ public struct ForwardedEnvelope: Sendable, Equatable {
 
     /// The `ws_resume` argument: the first value of `arg` read as `CanisterWsResumeArguments`.
     public func resumeArguments() throws(Rejection) -> CanisterWsResumeArguments {
-        let reject = { (why: String) in
-            Rejection(code: .policyViolation, reason: "ws_resume's arg is not CanisterWsResumeArguments: \(why)")
-        }
-        let values: [CandidValue]
-        do { values = try Candid.decodeValues(from: arg) } catch { throw reject("\(error)") }
-        guard let first = values.first else { throw reject("no argument") }
-        do { return try CanisterWsResumeArguments(candid: first) } catch { throw reject("\(error)") }
+        try firstArgument(CanisterWsResumeArguments.self, "ws_resume's arg is not CanisterWsResumeArguments")
     }
 
     /// The `ws_open` argument (§2.4): the first value of `arg` read as `CanisterWsOpenArguments`.
     public func openArguments() throws(Rejection) -> CanisterWsOpenArguments {
-        let reject = { (why: String) in
-            Rejection(code: .policyViolation, reason: "first envelope's arg is not CanisterWsOpenArguments: \(why)")
-        }
+        try firstArgument(CanisterWsOpenArguments.self, "first envelope's arg is not CanisterWsOpenArguments")
+    }
+
+    /// The first value of `arg` as `T`, or a policy-violation rejection starting with `what`.
+    private func firstArgument<T: CandidDecodable>(_ type: T.Type, _ what: String) throws(Rejection) -> T {
+        let reject = { (why: String) in Rejection(code: .policyViolation, reason: "\(what): \(why)") }
         let values: [CandidValue]
         do { values = try Candid.decodeValues(from: arg) } catch { throw reject("\(error)") }
         guard let first = values.first else { throw reject("no argument") }
-        do { return try CanisterWsOpenArguments(candid: first) } catch { throw reject("\(error)") }
+        do { return try T(candid: first) } catch { throw reject("\(error)") }
     }
 }

@@ -1,5 +1,6 @@
 import CanisterToolchain
 import Foundation
+import ICCore
 
 /// The repository's Embedded Swift canisters as Wasm bytes, built on first use.
 ///
@@ -14,6 +15,16 @@ public enum CanisterModules {
 
     /// `TestCanister`: the reference test canister's interface (`init(nat64, nat64)`, `send`, `close`, `wipe`).
     public static func testCanister() throws -> [UInt8] { try module("TestCanister") }
+    /// The test canister's `init` argument `(max_returned, ack_interval_ms, opt record {
+    /// session_resumption })`: with `false`, resumable sessions are off (the reference behaviour).
+    public static func testCanisterArgument(
+        maxReturned: UInt64 = 50, ackIntervalMs: UInt64 = 300_000, sessionResumption: Bool
+    ) throws -> [UInt8] {
+        let options: CandidType = .opt(.record([.field("session_resumption", Bool?.self)]))
+        return try CandidEncoder.encode(
+            [.nat64(maxReturned), .nat64(ackIntervalMs), .opt(.record([.field("session_resumption", Bool?.some(sessionResumption))]))],
+            types: [UInt64.candidType, UInt64.candidType, options])
+    }
     /// `ChatCanister`: fan-out chat with join/leave notices.
     public static func chatCanister() throws -> [UInt8] { try module("ChatCanister") }
     /// `PingPongCanister`: answers each ping with a pong.

@@ -91,10 +91,7 @@ struct ReplicaResumptionTests {
     @Test("a canister that does not resume (session_resumption = false) behaves as the reference: ws_close removes, ws_resume is refused")
     func referenceBehaviour() async throws {
         let module = try CanisterModules.testCanister()
-        let options: CandidType = .opt(.record([.field("session_resumption", Bool?.self)]))
-        let arg = try CandidEncoder.encode(
-            [.nat64(50), .nat64(300_000), .opt(.record([.field("session_resumption", Bool?.some(false))]))],
-            types: [UInt64.candidType, UInt64.candidType, options])
+        let arg = try CanisterModules.testCanisterArgument(sessionResumption: false)
         try await WebSocketTestbed.with(module: module, arg: arg) { testbed in
             let (gatewayA, gatewayB) = (testbed.gateway(), testbed.gateway())
             let client = testbed.client()

@@ -178,10 +178,7 @@ struct SessionResumptionEndToEndTests {
     @Test("(d) a canister that does not resume: the client falls back to a new session at once and says so")
     func fallbackToANewSession() async throws {
         let module = try CanisterModules.testCanister()
-        let options: CandidType = .opt(.record([.field("session_resumption", Bool?.self)]))
-        let arg = try CandidEncoder.encode(
-            [.nat64(50), .nat64(300_000), .opt(.record([.field("session_resumption", Bool?.some(false))]))],
-            types: [UInt64.candidType, UInt64.candidType, options])
+        let arg = try CanisterModules.testCanisterArgument(sessionResumption: false)
         try await withStack(module: module, arg: arg, gateways: 2) { stack in
             let proxy = FaultInjectingProxy(upstream: stack.gateways[0].url)
             try await proxy.run { proxied in

@@ -53,6 +53,40 @@ import Testing
         #expect(machine.state == .setup(target))
     }
 
+    @Test func initResumeRegistersLikeAnOpenAndNamingAnotherGatewayIsRejected() throws {
+        var machine = machine()
+        let action = machine.handle(.binaryFrame(try requests.resume(gateway: gateway, lastReceived: 7, counter: 2)))
+        guard case .registerAndForward(let target, let envelope) = action else {
+            Issue.record("expected registerAndForward, got \(action)")
+            return
+        }
+        #expect(target == .init(canister: canister, clientKey: requests.clientKey))
+        #expect(envelope.isResume)
+        #expect(try envelope.resumeArguments().lastReceivedSequenceNum == 7)
+
+        var other = self.machine()
+        let refused = ending(other.handle(.binaryFrame(try requests.resume(gateway: Ed25519Identity().principal))))
+        #expect(refused?.closeFrame?.code == .policyViolation)
+        #expect(refused?.closeFrame?.reason.hasPrefix("ws_resume names gateway") == true)
+        #expect(refused?.unregisters == false)
+    }
+
+    @Test func aRefusedResumeClosesWith4002WithoutWsCloseAndASupersededSessionCallsIt() throws {
+        var setup = try inSetup()
+        let refused = try #require(ending(setup.handle(.resumeRefused(reason: "No session to resume for client x"))))
+        #expect(refused.closeFrame?.code == .resumeRefused)
+        #expect(refused.closeFrame?.code.rawValue == CanisterWsResumeArguments.refusedCloseCode)
+        #expect(refused.closeFrame?.reason == "ws_resume refused: No session to resume for client x")
+        #expect(refused.unregisters && !refused.callsWsClose)
+
+        var open = try inOpen()
+        let superseded = try #require(ending(open.handle(.superseded)))
+        #expect(superseded.closeFrame?.code == .policyViolation)
+        #expect(superseded.unregisters && superseded.callsWsClose)
+        var fresh = machine()
+        #expect(fresh.handle(.superseded) == .ignore(reason: "not registered yet"))
+    }
+
     @Test(arguments: [
         ("text", SessionStateMachine.Event.textFrame, GatewayCloseCode.unsupportedData),
         ("not CBOR", .binaryFrame([0xff, 0x00, 0x13]), .invalidFrame),

@@ -36,6 +36,15 @@ struct ClientRequests {
         try frame(method: "ws_open", arg: Candid.encode(CanisterWsOpenArguments(clientNonce: clientNonce, gatewayPrincipal: gateway)))
     }
 
+    /// `ws_resume` (icws extension) naming `gateway`.
+    func resume(gateway: Principal, lastReceived: UInt64 = 0, counter: UInt64 = 1) throws -> [UInt8] {
+        try frame(
+            method: "ws_resume",
+            arg: Candid.encode(
+                CanisterWsResumeArguments(
+                    clientNonce: clientNonce, gatewayPrincipal: gateway, lastReceivedSequenceNum: lastReceived, resumeCounter: counter)))
+    }
+
     /// `ws_message` with an application payload, as the JS client encodes it: `(args, opt null)` with none.
     func message(sequenceNumber: UInt64, content: [UInt8]) throws -> [UInt8] {
         let message = WebsocketMessage(
