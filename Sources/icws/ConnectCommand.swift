@@ -34,7 +34,9 @@ struct ConnectCommand: AsyncParsableCommand {
         case auto, chat, text
     }
 
-    @Argument(help: "Gateway WebSocket URL, e.g. ws://127.0.0.1:8080; several for failover (tried in turn).")
+    @Argument(
+        help: ArgumentHelp(
+            "Gateway WebSocket URL, e.g. ws://127.0.0.1:8080; several for failover (tried in turn).", valueName: "gateway-url"))
     var gatewayURLs: [String]
 
     @Option(help: "Canister id (text form).")
