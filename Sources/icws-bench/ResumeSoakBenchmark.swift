@@ -108,30 +108,22 @@ enum ResumeSoakBenchmark {
         faultEvery: Double, faults: [@Sendable () async -> String]
     ) async throws {
         let started = ContinuousClock.now
-        var connections = [Int: ICWebSocketConnection<ChatMessage>]()
-        for batch in stride(from: 0, to: clients.count, by: 16) {
-            try await withThrowingTaskGroup(of: (Int, ICWebSocketConnection<ChatMessage>).self) { group in
-                for client in clients[batch..<min(batch + 16, clients.count)] {
-                    group.addTask {
-                        var logger = Logger(label: "soak-resume-client")
-                        logger.logLevel = .critical
-                        // Half start on each gateway; each has both, and moves to the other on a fault.
-                        let order = client.index % 2 == 0 ? urls : urls.reversed()
-                        let connection = try await ICWebSocketConnection.connect(
-                            gatewayURLs: order, canister: canister, identity: client.identity,
-                            network: .local(local.url, rootKey: local.rootKey), messageType: ChatMessage.self,
-                            configuration: .init(
-                                openTimeout: .seconds(60), maxBufferedMessages: 1 << 16,
-                                reconnect: ReconnectPolicy(
-                                    maxAttempts: 1_000, initialDelay: .milliseconds(300), maximumDelay: .seconds(3),
-                                    resumeTimeout: .seconds(60)),
-                                clock: local.clock),
-                            logger: logger)
-                        return (client.index, connection)
-                    }
-                }
-                for try await (index, connection) in group { connections[index] = connection }
-            }
+        let connections = try await openInBatches(clients.map(\.index)) { index in
+            let client = clients[index]
+            var logger = Logger(label: "soak-resume-client")
+            logger.logLevel = .critical
+            // Half start on each gateway; each has both, and moves to the other on a fault.
+            let order = client.index % 2 == 0 ? urls : urls.reversed()
+            return try await ICWebSocketConnection.connect(
+                gatewayURLs: order, canister: canister, identity: client.identity,
+                network: .local(local.url, rootKey: local.rootKey), messageType: ChatMessage.self,
+                configuration: .init(
+                    openTimeout: .seconds(60), maxBufferedMessages: 1 << 16,
+                    reconnect: ReconnectPolicy(
+                        maxAttempts: 1_000, initialDelay: .milliseconds(300), maximumDelay: .seconds(3),
+                        resumeTimeout: .seconds(60)),
+                    clock: local.clock),
+                logger: logger)
         }
         emit(
             "{\"name\": \"soak_resume.connected\", \"clients\": \(clients.count), \"seconds\": \(format((ContinuousClock.now - started).seconds))}"

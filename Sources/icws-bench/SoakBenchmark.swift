@@ -117,24 +117,15 @@ enum SoakBenchmark {
         seconds: Int, rate: Double, faults: @escaping @Sendable (Int) async -> String?
     ) async throws {
         let started = ContinuousClock.now
-        // Connect, 16 at a time.
-        var connections = [Int: ICWebSocketConnection<ChatMessage>]()
-        for batch in stride(from: 0, to: clients.count, by: 16) {
-            try await withThrowingTaskGroup(of: (Int, ICWebSocketConnection<ChatMessage>).self) { group in
-                for client in clients[batch..<min(batch + 16, clients.count)] {
-                    group.addTask {
-                        var logger = Logger(label: "soak-client")
-                        logger.logLevel = .critical
-                        let connection = try await ICWebSocketConnection.connect(
-                            gatewayURL: urls[client.group]!, canister: canister, identity: client.identity,
-                            network: .local(local.url, rootKey: local.rootKey), messageType: ChatMessage.self,
-                            configuration: .init(openTimeout: .seconds(60), maxBufferedMessages: 1 << 16, clock: local.clock),
-                            logger: logger)
-                        return (client.index, connection)
-                    }
-                }
-                for try await (index, connection) in group { connections[index] = connection }
-            }
+        let connections = try await openInBatches(clients.map(\.index)) { index in
+            let client = clients[index]
+            var logger = Logger(label: "soak-client")
+            logger.logLevel = .critical
+            return try await ICWebSocketConnection.connect(
+                gatewayURL: urls[client.group]!, canister: canister, identity: client.identity,
+                network: .local(local.url, rootKey: local.rootKey), messageType: ChatMessage.self,
+                configuration: .init(openTimeout: .seconds(60), maxBufferedMessages: 1 << 16, clock: local.clock),
+                logger: logger)
         }
         let connectSeconds = (ContinuousClock.now - started).seconds
         print("{\"name\": \"soak.connected\", \"clients\": \(clients.count), \"seconds\": \(format(connectSeconds))}")
@@ -244,6 +235,22 @@ enum SoakBenchmark {
 }
 
 private func format(_ value: Double) -> String { String(format: "%.1f", value) }
+
+/// Opens one connection per index, 16 at a time (the soaks' clients), keyed by index.
+func openInBatches<Connection: Sendable>(
+    _ indices: [Int], _ open: @escaping @Sendable (Int) async throws -> Connection
+) async throws -> [Int: Connection] {
+    var opened = [Int: Connection]()
+    for batch in stride(from: 0, to: indices.count, by: 16) {
+        try await withThrowingTaskGroup(of: (Int, Connection).self) { group in
+            for index in indices[batch..<min(batch + 16, indices.count)] {
+                group.addTask { (index, try await open(index)) }
+            }
+            for try await (index, connection) in group { opened[index] = connection }
+        }
+    }
+    return opened
+}
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }

@@ -7,18 +7,6 @@ import Testing
 /// dropped connections, resumes through either gateway, and late copies of messages relayed
 /// before a resume: both directions deliver each message exactly once and in order.
 @Suite struct SessionResumptionPropertyTests {
-    /// A deterministic generator (SplitMix64), so a failing seed can be replayed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// The client as the model sees it: what it verified, what it sent and not yet saw executed.
     struct ModelClient {
         let key = ClientKey(clientPrincipal: clientA, clientNonce: 1)
@@ -38,7 +26,7 @@ import Testing
 
     @Test("exactly once, in order, both ways", arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func exactlyOnceInOrder(seed: UInt64) {
-        var random = Generator(state: seed)
+        var random = SplitMix(seed: seed)
         var harness = Harness()
         #expect(harness.openResumable(clientA) == .ok)
         var client = ModelClient()
