@@ -2,14 +2,75 @@ import ICCore
 import ICWebSocketProtocol
 
 /// One queued outgoing message with what the canister needs to prune and certify it.
+///
+/// Its key (`<gateway>_<nonce>`) is not stored: `send` only hashes the nonce's digits after the
+/// gateway's cached prefix, and the key text is made when a poll returns the message (a query,
+/// which costs the canister no cycles).
 public struct QueuedMessage: Sendable {
-    public var output: CanisterOutputMessage
+    public var clientKey: ClientKey
+    /// The CBOR bytes of the `WebsocketMessage` (§2.7), exactly as certified.
+    public var content: [UInt8]
     /// The key's nonce (the queue is ordered by it).
     public var nonce: UInt64
     /// IC time when the message was queued (for cleanup, §4.7).
     public var timestamp: UInt64
-    /// SHA-256 of `output.content`: the certified leaf.
+    /// SHA-256 of `content`: the certified leaf.
     public var contentHash: [UInt8]
+
+    public init(clientKey: ClientKey, content: [UInt8], nonce: UInt64, timestamp: UInt64, contentHash: [UInt8]) {
+        self.clientKey = clientKey
+        self.content = content
+        self.nonce = nonce
+        self.timestamp = timestamp
+        self.contentHash = contentHash
+    }
+
+    /// Its certification key under the gateway whose key prefix (`<gateway text>_`) is given.
+    /// One exactly sized array, the prefix copied with `memory.copy` (a poll makes one per
+    /// returned message, for its witness).
+    func keyBytes(prefix: [UInt8]) -> [UInt8] {
+        let count = prefix.count + MessageKey.nonceDigits
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            prefix.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
+            var rest = nonce
+            var index = count - 1
+            while index >= prefix.count {
+                buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+                index -= 1
+            }
+            initialized = count
+        }
+    }
+}
+
+/// The messages one `ws_get_messages` returns, with their certificate and witness, before the
+/// keys are made text (`GetMessagesReply` writes them straight into the reply).
+public struct PolledBatch: Sendable {
+    public var messages: [QueuedMessage]
+    /// `<gateway principal text>_`: each message's key is this and its nonce's 20 digits.
+    public var keyPrefix: [UInt8]
+    public var cert: [UInt8]
+    public var tree: [UInt8]
+    public var isEndOfQueue: Bool
+
+    public init(messages: [QueuedMessage], keyPrefix: [UInt8], cert: [UInt8], tree: [UInt8], isEndOfQueue: Bool) {
+        self.messages = messages
+        self.keyPrefix = keyPrefix
+        self.cert = cert
+        self.tree = tree
+        self.isEndOfQueue = isEndOfQueue
+    }
+
+    /// The protocol's value of the same batch.
+    public var output: CanisterOutputCertifiedMessages {
+        CanisterOutputCertifiedMessages(
+            messages: messages.map {
+                CanisterOutputMessage(
+                    clientKey: $0.clientKey, key: String(decoding: $0.keyBytes(prefix: keyPrefix), as: UTF8.self), content: $0.content)
+            },
+            cert: cert, tree: tree, isEndOfQueue: isEndOfQueue)
+    }
 }
 
 /// A FIFO with O(1) amortised append and pop-front (an array and a head index, compacted when

@@ -70,10 +70,10 @@ struct NonceTree: Sendable {
         // Blocks that this message completes (their start must still be live).
         var level = 1
         while level < 64 {
-            let size = UInt64(1) << UInt64(level)
+            let size = UInt64(1) &<< UInt64(level)
             guard tail % size == 0, tail - size >= head else { break }
-            let block = (tail - size) >> UInt64(level)
-            store(level: level, block: block, MessageCertification.fork(hash(level - 1, block << 1), hash(level - 1, block << 1 | 1)))
+            let block = (tail - size) &>> UInt64(level)
+            store(level: level, block: block, MessageCertification.fork(hash(level - 1, block &<< 1), hash(level - 1, block &<< 1 | 1)))
             level += 1
         }
         dirty = true
@@ -110,7 +110,7 @@ struct NonceTree: Sendable {
             return
         }
         // Drop dead blocks once they are half of the level.
-        let live = head >> UInt64(level)
+        let live = head &>> UInt64(level)
         if live > levels[level].base {
             let dead = Int(min(live - levels[level].base, UInt64(levels[level].hashes.count)))
             if dead >= 32 && dead * 2 >= levels[level].hashes.count {
@@ -125,7 +125,7 @@ struct NonceTree: Sendable {
         levels[level].hashes[Int(block - levels[level].base)]
     }
 
-    private func hash(_ block: Block) -> [UInt8] { hash(block.level, block.start >> UInt64(block.level)) }
+    private func hash(_ block: Block) -> [UInt8] { hash(block.level, block.start &>> UInt64(block.level)) }
 
     // MARK: - Shape
 
@@ -134,21 +134,22 @@ struct NonceTree: Sendable {
     static func split(head: UInt64, tail: UInt64) -> UInt64 {
         let last = tail - 1
         let bit = UInt64(63 - (head ^ last).leadingZeroBitCount)
-        return (last >> bit) << bit
+        return (last &>> bit) &<< bit
     }
 
     /// The left part's blocks, from `split` towards `head` (the bits of `split - head`, largest first).
     static func leftBlocks(head: UInt64, split: UInt64) -> [Block] {
         var blocks = [Block]()
         var end = split
-        let distance = split - head
-        var level = 63
-        while level >= 0 {
-            if distance & (UInt64(1) << UInt64(level)) != 0 {
-                end -= UInt64(1) << UInt64(level)
-                blocks.append(Block(level: level, start: end))
-            }
-            level -= 1
+        var distance = split - head
+        blocks.reserveCapacity(distance.nonzeroBitCount)
+        // Only the set bits (a loop over all 64 levels cost more than the hashing it feeds).
+        while distance != 0 {
+            let level = 63 - distance.leadingZeroBitCount
+            let size = UInt64(1) &<< UInt64(level)
+            end -= size
+            blocks.append(Block(level: level, start: end))
+            distance ^= size
         }
         return blocks
     }
@@ -157,14 +158,14 @@ struct NonceTree: Sendable {
     static func rightBlocks(split: UInt64, tail: UInt64) -> [Block] {
         var blocks = [Block]()
         var start = split
-        let distance = tail - split
-        var level = 63
-        while level >= 0 {
-            if distance & (UInt64(1) << UInt64(level)) != 0 {
-                blocks.append(Block(level: level, start: start))
-                start += UInt64(1) << UInt64(level)
-            }
-            level -= 1
+        var distance = tail - split
+        blocks.reserveCapacity(distance.nonzeroBitCount)
+        while distance != 0 {
+            let level = 63 - distance.leadingZeroBitCount
+            let size = UInt64(1) &<< UInt64(level)
+            blocks.append(Block(level: level, start: start))
+            start += size
+            distance ^= size
         }
         return blocks
     }
@@ -239,7 +240,7 @@ struct NonceTree: Sendable {
         if requested.isEmpty { return .pruned(leftFolds[index]) }
         if index == 0 { return blockWitness(left[0], requested, reveal) }
         let block = left[index]
-        let end = block.start + (UInt64(1) << UInt64(block.level))
+        let end = block.start + (UInt64(1) &<< UInt64(block.level))
         var split = requested.startIndex
         while split < requested.endIndex && requested[split] < end { split += 1 }
         return .fork(blockWitness(block, requested[..<split], reveal), leftWitness(index - 1, requested[split...], reveal))
@@ -259,7 +260,7 @@ struct NonceTree: Sendable {
         if requested.isEmpty { return .pruned(hash(block)) }
         if block.level == 0 { return reveal(block.start) }
         let half = Block(level: block.level - 1, start: block.start)
-        let other = Block(level: block.level - 1, start: block.start + (UInt64(1) << UInt64(block.level - 1)))
+        let other = Block(level: block.level - 1, start: block.start + (UInt64(1) &<< UInt64(block.level - 1)))
         var split = requested.startIndex
         while split < requested.endIndex && requested[split] < other.start { split += 1 }
         return .fork(blockWitness(half, requested[..<split], reveal), blockWitness(other, requested[split...], reveal))
@@ -274,7 +275,7 @@ struct NonceTree: Sendable {
         if tail - head == 1 { return leaf(head) }
         func block(_ start: UInt64, _ level: Int) -> HashTree {
             if level == 0 { return leaf(start) }
-            let half = UInt64(1) << UInt64(level - 1)
+            let half = UInt64(1) &<< UInt64(level - 1)
             return .fork(block(start, level - 1), block(start + half, level - 1))
         }
         let split = NonceTree.split(head: head, tail: tail)

@@ -136,10 +136,10 @@ extension WebSocketCanisterCore {
             writer.u32(UInt32(gateway.queue.count))
             for message in gateway.queue.all {
                 writer.u64(message.timestamp)
-                writer.principal(message.output.clientKey.clientPrincipal)
-                writer.u64(message.output.clientKey.clientNonce)
+                writer.principal(message.clientKey.clientPrincipal)
+                writer.u64(message.clientKey.clientNonce)
                 writer.bytes.append(contentsOf: message.contentHash)
-                writer.blob(message.output.content)
+                writer.blob(message.content)
             }
         }
 
@@ -196,7 +196,7 @@ extension WebSocketCanisterCore {
         var size = SessionSnapshot.headerSize + 64 + 8 * keepAliveChecks.count
         for gateway in gateways.values {
             size += 64
-            for message in gateway.queue.all { size += 90 + message.output.content.count }
+            for message in gateway.queue.all { size += 90 + message.content.count }
         }
         size += 40 * gateways.count + 110 * clients.count
         for client in clients.values {

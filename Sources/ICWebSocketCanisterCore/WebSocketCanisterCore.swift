@@ -82,6 +82,8 @@ public struct WebSocketCanisterCore: Sendable {
         var awaitingKeepAlive = false
         /// Set for a client that opened with `resumable = opt true` (SessionResumption.swift).
         var resumption: ResumableSession?
+        /// Made on its first outgoing message (derived from the key: not saved on upgrade).
+        var contentHashPrefix: ContentHashPrefix?
     }
 
     struct RegisteredGateway: Sendable {
@@ -113,17 +115,12 @@ public struct WebSocketCanisterCore: Sendable {
         /// Not inlined: one copy serves both (a call costs nothing next to its two hashes).
         @inline(never)
         mutating func append(clientKey: ClientKey, content: [UInt8], contentHash: [UInt8], nonce: UInt64, timestamp: UInt64) {
-            let digits = MessageKey.paddedDigits(nonce)
-            var keyBytes = keyPrefix
-            keyBytes.append(contentsOf: digits)
             var labeled = labeledHashPrefix
-            labeled.update(digits)
+            labeled.update(MessageKey.paddedDigits(nonce))
             labeled.update(MessageCertification.leafHash(contentHash))
             let labeledHash = labeled.finalize()
             queue.append(
-                QueuedMessage(
-                    output: CanisterOutputMessage(clientKey: clientKey, key: String(decoding: keyBytes, as: UTF8.self), content: content),
-                    nonce: nonce, timestamp: timestamp, contentHash: contentHash))
+                QueuedMessage(clientKey: clientKey, content: content, nonce: nonce, timestamp: timestamp, contentHash: contentHash))
             tree.append(nonce: nonce, labeledHash: labeledHash)
         }
     }
@@ -294,7 +291,7 @@ public struct WebSocketCanisterCore: Sendable {
         let revealGateway: (Int, ArraySlice<Int>) -> HashTree = { _, _ in
             target.tree.witness(requested: nonces[...]) { nonce in
                 let message = queue[Int(nonce - head)]
-                return .labeled(Array(message.output.key.utf8), .leaf(message.contentHash))
+                return .labeled(message.keyBytes(prefix: target.keyPrefix), .leaf(message.contentHash))
             }
         }
         let top = MessageCertification.forkWitness(
@@ -314,10 +311,11 @@ public struct WebSocketCanisterCore: Sendable {
         for principal in certifiedGateways() {
             let queue = gateways[principal]!.queue
             let head = queue[0].nonce
+            // The key from the gateway's principal, not from the cached prefix the tree uses.
             subtrees.append(
                 NonceTree.treeFromScratch(head: head, tail: head + UInt64(queue.count)) { nonce in
                     let message = queue[Int(nonce - head)]
-                    return .labeled(Array(message.output.key.utf8), .leaf(message.contentHash))
+                    return .labeled(Array(MessageKey.format(gateway: principal, nonce: nonce).utf8), .leaf(message.contentHash))
                 }!)
         }
         func balanced(_ items: ArraySlice<HashTree>) -> HashTree {
@@ -420,14 +418,22 @@ public struct WebSocketCanisterCore: Sendable {
     public mutating func wsGetMessages(
         caller: Principal, _ args: CanisterWsGetMessagesArguments, certificate: [UInt8]?
     ) throws(CanisterTrap) -> CanisterWsGetMessagesResult {
+        .ok(try poll(caller: caller, args, certificate: certificate)?.output ?? .empty)
+    }
+
+    /// The batch `ws_get_messages` returns (`nil`: the empty answer), before its keys are
+    /// made text: the canister writes the reply from it directly (`GetMessagesReply`).
+    public mutating func poll(
+        caller: Principal, _ args: CanisterWsGetMessagesArguments, certificate: [UInt8]?
+    ) throws(CanisterTrap) -> PolledBatch? {
         // The trees are up to date after every update; this only matters to callers that
         // poll before taking the certified data (tests).
         if certificationDirty { _ = certifiedData() }
-        guard let gateway = gateways[caller] else { return .ok(.empty) }
+        guard let gateway = gateways[caller] else { return nil }
         let queue = gateway.queue
         let start = queue.firstIndex(nonceAtLeast: args.nonce)
         let remaining = queue.count - start
-        if remaining <= 0 { return .ok(.empty) }
+        if remaining <= 0 { return nil }
         guard let certificate else { throw CanisterTrap("No data certificate available.") }
 
         // Count bound, then byte bound: stop before the reply could pass maxReplyBytes, but
@@ -439,19 +445,18 @@ public struct WebSocketCanisterCore: Sendable {
             let message = queue[end]
             // Candid record + witness path (label, leaf hash and ~log2 n pruned siblings).
             let cost =
-                message.output.content.count + 2 * message.output.key.utf8.count
-                + message.output.clientKey.clientPrincipal.bytes.count + 64 + 40 * depth(queue.count)
+                message.content.count + 2 * (gateway.keyPrefix.count + MessageKey.nonceDigits)
+                + message.clientKey.clientPrincipal.bytes.count + 64 + 40 * depth(queue.count)
             if end > start && bytes + cost > parameters.maxReplyBytes { break }
             bytes += cost
             end += 1
         }
-        var messages = [CanisterOutputMessage]()
+        var messages = [QueuedMessage]()
         messages.reserveCapacity(end - start)
-        for index in start..<end { messages.append(queue[index].output) }
+        for index in start..<end { messages.append(queue[index]) }
         let witness = WitnessEncoding.encode(witness(gateway: caller, queueIndices: Array(start..<end)))
-        return .ok(
-            CanisterOutputCertifiedMessages(
-                messages: messages, cert: certificate, tree: witness, isEndOfQueue: end == queue.count))
+        return PolledBatch(
+            messages: messages, keyPrefix: gateway.keyPrefix, cert: certificate, tree: witness, isEndOfQueue: end == queue.count)
     }
 
     private func depth(_ count: Int) -> Int {
@@ -683,12 +688,13 @@ public struct WebSocketCanisterCore: Sendable {
     /// `_ws_send` (§4.3).
     mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> CanisterWsResult {
         // One dictionary access (in place) instead of a read and a write.
-        guard let (gatewayPrincipal, sequenceNum, resumable, detached) = WebSocketCanisterCore.nextOutgoing(&clients[key]) else {
+        guard let (gatewayPrincipal, sequenceNum, resumable, detached, hashPrefix) = WebSocketCanisterCore.nextOutgoing(key, &clients[key])
+        else {
             return .err("Client with key \(key) doesn't have an open connection")
         }
         let bytes = MessageContentEncoding.encode(
             clientKey: key, sequenceNum: sequenceNum, timestamp: now, isServiceMessage: isServiceMessage, content: content)
-        let contentHash = SHA256.hash(bytes)
+        let contentHash = hashPrefix.hash(bytes)
         if resumable {
             recordForReplay(key, sequenceNum: sequenceNum, content: bytes, contentHash: contentHash)
             // A disconnected client's messages wait in its replay for a `ws_resume`.
@@ -717,13 +723,16 @@ public struct WebSocketCanisterCore: Sendable {
         certificationDirty = true
     }
 
-    /// Counts one more outgoing message of a client: its gateway, the new sequence number, and
-    /// whether it is resumable and detached.
-    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64, Bool, Bool)? {
+    /// Counts one more outgoing message of a client: its gateway, the new sequence number,
+    /// whether it is resumable and detached, and its content-hash prefix.
+    private static func nextOutgoing(
+        _ key: ClientKey, _ client: inout RegisteredClient?
+    ) -> (Principal, UInt64, Bool, Bool, ContentHashPrefix)? {
         guard client != nil else { return nil }
         client!.outgoing += 1
+        if client!.contentHashPrefix == nil { client!.contentHashPrefix = ContentHashPrefix(key) }
         let session = client!.resumption
-        return (client!.gateway, client!.outgoing, session != nil, session?.detachedSince != nil)
+        return (client!.gateway, client!.outgoing, session != nil, session?.detachedSince != nil, client!.contentHashPrefix!)
     }
 
     private static func withGateway(

@@ -36,12 +36,17 @@ struct IdleRoundTests {
             let clock = ContinuousClock()
             let start = clock.now
             _ = try await agent.call(canister: id, method: "inc", arg: [])
-            // A synchronous call answers after its round: no waiting for a period.
-            #expect(clock.now - start < .seconds(5))
+            // A synchronous call answers after its round, not after the 10-minute idle period
+            // (the bound leaves room for a machine loaded by the whole suite: a 5 s bound
+            // failed once at 9 s).
+            #expect(clock.now - start < .seconds(60))
             // The timer is due in 1 s; with rounds only on demand (and an idle period of 10
             // minutes here) it still fires, with no ingress to wake the replica.
+            let timerSet = clock.now
             _ = try await agent.call(canister: id, method: "set_timer", arg: [])
-            #expect(uint64(try await agent.query(canister: id, method: "ticks", arg: [])) == 0)
+            let ticksRightAfter = uint64(try await agent.query(canister: id, method: "ticks", arg: []))
+            // Not yet fired, unless the machine was so slow that its second had already passed.
+            if clock.now - timerSet < .milliseconds(900) { #expect(ticksRightAfter == 0) }
             var ticks: UInt64 = 0
             let deadline = clock.now + .seconds(30)
             while ticks == 0, clock.now < deadline {
@@ -57,10 +62,16 @@ struct IdleRoundTests {
             let agent = harness.agent()
             let id = try await harness.deploy(agent)
             let before = uint64(try await agent.query(canister: id, method: "beats", arg: []))
-            try await Task.sleep(for: .seconds(3))
-            let after = uint64(try await agent.query(canister: id, method: "beats", arg: []))
-            // Every 20 ms: 150 in 3 s on a quiet machine; an idle replica would run none.
-            #expect(after >= before + 3, "\(after - before) heartbeats in 3 s")
+            // Every 20 ms: 150 in 3 s on a quiet machine, 2 when the whole suite loads it; an
+            // idle replica would run none at all in the 20 s allowed.
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(20)
+            var after = before
+            while after < before + 3, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                after = uint64(try await agent.query(canister: id, method: "beats", arg: []))
+            }
+            #expect(after >= before + 3, "\(after - before) heartbeats in 20 s")
         }
     }
 }

@@ -40,8 +40,10 @@ struct BroadcastTests {
         for client in clients { _ = b.core.send(to: client, [1, 2], now: b.now) }
         b.endOfMessage()
         #expect(a.certifiedData == b.certifiedData)
-        #expect(a.core.queue(of: gateway1).map(\.output) == b.core.queue(of: gateway1).map(\.output))
-        #expect(a.core.queue(of: gateway2).map(\.output) == b.core.queue(of: gateway2).map(\.output))
+        #expect(a.core.queue(of: gateway1).map(\.clientKey) == b.core.queue(of: gateway1).map(\.clientKey))
+        #expect(a.core.queue(of: gateway1).map(\.content) == b.core.queue(of: gateway1).map(\.content))
+        #expect(a.core.queue(of: gateway2).map(\.clientKey) == b.core.queue(of: gateway2).map(\.clientKey))
+        #expect(a.core.queue(of: gateway2).map(\.content) == b.core.queue(of: gateway2).map(\.content))
     }
 
     @Test("groups: join, leave, broadcast to a group; a closed client leaves its groups")
@@ -83,21 +85,24 @@ struct BroadcastTests {
     func replyEncoding() throws {
         var random = SplitMix(seed: 42)
         for count in [0, 1, 2, 7, 50] {
-            var messages = [CanisterOutputMessage]()
+            var messages = [QueuedMessage]()
             for index in 0..<count {
                 let client = ClientKey(clientPrincipal: principal(UInt8(index % 200)), clientNonce: random.next())
                 let content = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                // Nonces of 1 to 20 digits.
+                let nonce = index == count - 1 ? UInt64.max : UInt64(index) * 977
                 messages.append(
-                    CanisterOutputMessage(
-                        clientKey: client, key: MessageKey.format(gateway: gateway1, nonce: UInt64(index) * 977), content: content))
+                    QueuedMessage(clientKey: client, content: content, nonce: nonce, timestamp: 0, contentHash: SHA256.hash(content)))
             }
             for isEnd in [true, false] {
-                let batch = CanisterOutputCertifiedMessages(
-                    messages: messages, cert: (0..<Int.random(in: 0...2_000, using: &random)).map { UInt8(truncatingIfNeeded: $0) },
+                let batch = PolledBatch(
+                    messages: messages, keyPrefix: Array("\(gateway1)_".utf8),
+                    cert: (0..<Int.random(in: 0...2_000, using: &random)).map { UInt8(truncatingIfNeeded: $0) },
                     tree: [0xd9, 0xd9, 0xf7, 0x83], isEndOfQueue: isEnd)
+                #expect(batch.output.messages.map(\.key) == messages.map { MessageKey.format(gateway: gateway1, nonce: $0.nonce) })
                 let direct = GetMessagesReply.encode(batch)
-                #expect(direct == (try Candid.encode(CanisterWsGetMessagesResult.ok(batch))))
-                #expect(try Candid.decode(CanisterWsGetMessagesResult.self, from: direct) == .ok(batch))
+                #expect(direct == (try Candid.encode(CanisterWsGetMessagesResult.ok(batch.output))))
+                #expect(try Candid.decode(CanisterWsGetMessagesResult.self, from: direct) == .ok(batch.output))
             }
         }
     }
@@ -189,6 +194,29 @@ struct MessageContentEncodingTests {
                 MessageContentEncoding.encode(
                     clientKey: message.clientKey, sequenceNum: message.sequenceNum, timestamp: message.timestamp,
                     isServiceMessage: message.isServiceMessage, content: message.content) == message.cborEncoded())
+        }
+    }
+
+    /// A client's cached hash prefix gives the hash of each of its messages: principals of 0
+    /// to 29 bytes (key parts shorter than, equal to and longer than one 64-byte block),
+    /// nonces of every CBOR head size, contents from empty to several blocks.
+    @Test("ContentHashPrefix.hash equals SHA-256 of the whole message")
+    func contentHashPrefix() throws {
+        var random = SplitMix(seed: 12)
+        let nonces: [UInt64] = [0, 23, 24, 300, 70_000, 0x1_0000_0000, .max]
+        for principalLength in [0, 1, 10, 27, 28, 29] {
+            let bytes = (0..<principalLength).map { _ in UInt8.random(in: 0...255, using: &random) }
+            for nonce in nonces {
+                let key = ClientKey(clientPrincipal: try Principal(bytes: bytes), clientNonce: nonce)
+                let prefix = ContentHashPrefix(key)
+                for size in [0, 1, 40, 63, 64, 65, 200, 1_000] {
+                    let content = MessageContentEncoding.encode(
+                        clientKey: key, sequenceNum: random.next() >> (random.next() % 64), timestamp: random.next(),
+                        isServiceMessage: size % 2 == 0, content: (0..<size).map { _ in UInt8.random(in: 0...255, using: &random) })
+                    #expect(
+                        prefix.hash(content) == SHA256.hash(content), "principal \(principalLength) B, nonce \(nonce), content \(size) B")
+                }
+            }
         }
     }
 }

@@ -115,7 +115,7 @@ struct CertificationPropertyTests {
         collectKeys(full, into: &keys)
         var expected = [[UInt8]]()
         for gateway in [gateway1, gateway2, principal(3)] {
-            expected += h.core.queue(of: gateway).map { Array($0.output.key.utf8) }
+            expected += h.core.queue(of: gateway).map { Array(MessageKey.format(gateway: gateway, nonce: $0.nonce).utf8) }
         }
         expected.sort { $0.lexicographicallyPrecedes($1) }
         #expect(keys == expected, "the tree holds exactly the queued keys, sorted")

@@ -104,6 +104,10 @@ func decoded(_ message: CanisterOutputMessage) -> WebsocketMessage {
     try! WebsocketMessage(cbor: message.content)
 }
 
+func decoded(_ message: QueuedMessage) -> WebsocketMessage {
+    try! WebsocketMessage(cbor: message.content)
+}
+
 func service(_ message: CanisterOutputMessage) -> WebsocketServiceMessageContent? {
     let inner = decoded(message)
     guard inner.isServiceMessage else { return nil }

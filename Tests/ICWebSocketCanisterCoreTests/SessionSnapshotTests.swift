@@ -28,7 +28,8 @@ struct SessionSnapshotTests {
         for gateway in gateways {
             #expect(a.core.isGatewayRegistered(gateway) == b.core.isGatewayRegistered(gateway))
             let (qa, qb) = (a.core.queue(of: gateway), b.core.queue(of: gateway))
-            #expect(qa.map(\.output) == qb.map(\.output))
+            #expect(qa.map(\.clientKey) == qb.map(\.clientKey))
+            #expect(qa.map(\.content) == qb.map(\.content))
             #expect(qa.map(\.nonce) == qb.map(\.nonce))
             #expect(qa.map(\.timestamp) == qb.map(\.timestamp))
             #expect(qa.map(\.contentHash) == qb.map(\.contentHash))
@@ -86,11 +87,11 @@ struct SessionSnapshotTests {
 
         // Sequences continue: the next incoming number is accepted, a replay is refused; the
         // next outgoing number follows the last one sent before the upgrade.
-        let lastOutgoing = decoded(h.core.queue(of: gateway1).last { $0.output.clientKey.clientPrincipal == clientA }!.output)
+        let lastOutgoing = decoded(h.core.queue(of: gateway1).last { $0.clientKey.clientPrincipal == clientA }!)
             .sequenceNum
         #expect(r.message(clientA, seq: 3) == .ok)
         r.send(clientA, [42])
-        let next = decoded(r.core.queue(of: gateway1).last!.output)
+        let next = decoded(r.core.queue(of: gateway1).last!)
         #expect(next.sequenceNum == lastOutgoing + 1)
         #expect(r.core.queue(of: gateway1).last!.nonce == h.core.queue(of: gateway1).last!.nonce + 1)
 

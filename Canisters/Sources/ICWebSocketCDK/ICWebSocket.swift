@@ -306,16 +306,20 @@ func wsGetMessages() {
     Canister.query(
         CanisterWsGetMessagesArguments.self,
         replyBytes: { args in
-            let result: CanisterWsGetMessagesResult
+            let batch: PolledBatch?
             do throws(CanisterTrap) {
                 let caller = Message.caller()
                 let certificate = CertifiedData.certificate()
-                result = try ICWebSocket.core.wsGetMessages(caller: caller, args, certificate: certificate)
+                batch = try ICWebSocket.core.poll(caller: caller, args, certificate: certificate)
             } catch {
                 trap(error.message)
             }
             // The batch is written straight to Candid (the generic encoder costs ~10× more).
-            if case .ok(let batch) = result { return GetMessagesReply.encode(batch) }
-            return unwrapOrTrap(try? Candid.encode(result), "failed to encode the reply")
+            if let batch { return GetMessagesReply.encode(batch) }
+            return emptyGetMessagesReply
         })
 }
+
+/// `Ok` with no messages: the answer to unknown gateways and empty queues.
+private let emptyGetMessagesReply: [UInt8] = unwrapOrTrap(
+    try? Candid.encode(CanisterWsGetMessagesResult.ok(.empty)), "failed to encode the empty reply")

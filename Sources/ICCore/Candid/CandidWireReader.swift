@@ -89,6 +89,23 @@ public struct CandidWireReader: Sendable {
         return Array(reader.bytes[start..<reader.offset])
     }
 
+    /// Starts reading a `vec`: its length and element wire type; the caller reads that many
+    /// elements next. A length beyond the bytes left is refused (`truncated`) unless the
+    /// elements are `null` or `reserved` (those take no bytes; their number is bounded by
+    /// ``CandidDecoder/Limits/maxZeroSizedValues``), so a caller may reserve `count` elements.
+    public mutating func vector(_ type: Int) throws(CandidError) -> (count: Int, element: Int) {
+        guard type >= 0, case .vec(let element) = table.nodes[type] else { throw mismatch(type, .vec) }
+        if element == CandidOpcode.null || element == CandidOpcode.reserved {
+            let at = reader.offset
+            let count = try reader.leb()
+            guard count <= UInt64(limits.maxZeroSizedValues) else {
+                throw CandidError(.zeroSizedValueLimitExceeded(limit: limits.maxZeroSizedValues), offset: at)
+            }
+            return (Int(count), element)
+        }
+        return (try reader.count(), element)
+    }
+
     // MARK: Records and variants
 
     /// Starts reading a record: its wire fields, in the order their values follow. The caller

@@ -166,30 +166,28 @@ struct SHA2_32Engine: Sendable {
 
     @usableFromInline
     mutating func finalize(digestByteCount: Int) -> [UInt8] {
+        // Word stores and one memset instead of byte loops: on a canister a finalize runs once
+        // per certified-tree node, and the byte loops cost as much as a third of a block.
         let bitLength = length &* 8
-        var filled = blockCount
-        withUnsafeMutableBytes(of: &block) { $0[filled] = 0x80 }
-        filled += 1
-        if filled > 56 {
-            withUnsafeMutableBytes(of: &block) { buffer in
-                for index in filled..<64 { buffer[index] = 0 }
-            }
+        let filled = blockCount
+        let needsExtraBlock = filled >= 56
+        withUnsafeMutableBytes(of: &block) { buffer in
+            buffer[filled] = 0x80
+            let padding = (needsExtraBlock ? 64 : 56) - filled - 1
+            if padding > 0 { (buffer.baseAddress! + filled + 1).initializeMemory(as: UInt8.self, repeating: 0, count: padding) }
+        }
+        if needsExtraBlock {
             compressPendingBlock()
-            filled = 0
+            block = (0, 0, 0, 0, 0, 0, 0, 0)
         }
         withUnsafeMutableBytes(of: &block) { buffer in
-            for index in filled..<56 { buffer[index] = 0 }
-            for index in 0..<8 { buffer[56 + index] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * index)) }
+            buffer.storeBytes(of: bitLength.bigEndian, toByteOffset: 56, as: UInt64.self)
         }
         compressPendingBlock()
-        let words = (h0, h1, h2, h3, h4, h5, h6, h7)
+        let words = (h0.bigEndian, h1.bigEndian, h2.bigEndian, h3.bigEndian, h4.bigEndian, h5.bigEndian, h6.bigEndian, h7.bigEndian)
         return [UInt8](unsafeUninitializedCapacity: digestByteCount) { digest, count in
             withUnsafeBytes(of: words) { raw in
-                for index in 0..<digestByteCount {
-                    // Words are stored native-endian; the digest is big-endian per word.
-                    let word = raw.load(fromByteOffset: (index / 4) * 4, as: UInt32.self)
-                    digest[index] = UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * (index % 4)))
-                }
+                UnsafeMutableRawPointer(digest.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: digestByteCount)
             }
             count = digestByteCount
         }

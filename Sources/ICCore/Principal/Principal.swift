@@ -41,6 +41,12 @@ public struct Principal: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// Hashes the bytes in one call (the synthesized version feeds `Hasher` byte by byte:
+    /// ~4 k Wasm instructions per dictionary lookup on a canister instead of ~1 k).
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     /// Creates a principal from raw bytes.
     public init(bytes: [UInt8]) throws(Principal.Error) {
         guard bytes.count <= Principal.maxByteCount else { throw .tooLong(byteCount: bytes.count) }
