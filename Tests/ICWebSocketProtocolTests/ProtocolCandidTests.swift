@@ -176,4 +176,80 @@ struct ProtocolCandidTests {
             }
         }
     }
+
+    /// What the generic layer decodes a `ws_open` argument to (at the extended type).
+    static func genericOpen(_ bytes: [UInt8]) throws -> CanisterWsOpenArguments {
+        let values = try CandidDecoder().decode(bytes, as: [CanisterWsOpenArguments.extendedCandidType])
+        return try CanisterWsOpenArguments(candid: values[0])
+    }
+
+    @Test("ws_open arguments: the direct decoder reads what the generic one reads, at every wire type")
+    func openArguments() throws {
+        func bytes(_ value: String, _ type: String) throws -> [UInt8] {
+            let types = try CandidTextParser.parseArgumentTypes(type)
+            let values = try CandidValue.coerce(CandidTextParser.parseArguments(value), to: types)
+            return try CandidEncoder.encode(values, types: types)
+        }
+        let gateway = "principal \"\(Self.gateway)\""
+        var cases: [[UInt8]] = [nil, true, false].map {
+            ProtocolCandid.encode(CanisterWsOpenArguments(clientNonce: 9, gatewayPrincipal: Self.gateway, resumable: $0))
+        }
+        cases += [
+            // opt bool null, a bare bool (Candid's opt rule: that value), an opt of another type
+            // and a value of another type (null), reserved, extra fields and arguments.
+            try bytes(
+                "(record { client_nonce = 1 : nat64; gateway_principal = \(gateway); resumable = null })",
+                "(record { client_nonce : nat64; gateway_principal : principal; resumable : opt bool })"),
+            try bytes(
+                "(record { client_nonce = 2 : nat64; gateway_principal = \(gateway); resumable = true })",
+                "(record { client_nonce : nat64; gateway_principal : principal; resumable : bool })"),
+            try bytes(
+                "(record { client_nonce = 3 : nat64; gateway_principal = \(gateway); resumable = opt \"yes\" })",
+                "(record { client_nonce : nat64; gateway_principal : principal; resumable : opt text })"),
+            try bytes(
+                "(record { client_nonce = 4 : nat64; gateway_principal = \(gateway); resumable = 1 : nat8 })",
+                "(record { client_nonce : nat64; gateway_principal : principal; resumable : nat8 })"),
+            try bytes(
+                "(record { client_nonce = 5 : nat64; gateway_principal = \(gateway); resumable = null })",
+                "(record { client_nonce : nat64; gateway_principal : principal; resumable : reserved })"),
+            try bytes(
+                "(record { client_nonce = 6 : nat64; gateway_principal = \(gateway); extra = \"x\" }, 7 : nat)",
+                "(record { client_nonce : nat64; gateway_principal : principal; extra : text }, nat)"),
+        ]
+        let expected: [Bool?] = [nil, true, false, nil, true, nil, nil, nil, nil]
+        for (index, encoded) in cases.enumerated() {
+            let direct = try ProtocolCandid.decodeWsOpenArguments(encoded)
+            #expect(direct == (try Self.genericOpen(encoded)), "case \(index)")
+            #expect(direct.resumable == expected[index], "case \(index)")
+            #expect(direct.gatewayPrincipal == Self.gateway)
+        }
+
+        // Refused by both: a missing field, a nat32 nonce, a record missing altogether.
+        for refused in [
+            try bytes("(record { client_nonce = 1 : nat64 })", "(record { client_nonce : nat64 })"),
+            try bytes(
+                "(record { client_nonce = 1 : nat32; gateway_principal = \(gateway) })",
+                "(record { client_nonce : nat32; gateway_principal : principal })"),
+            try bytes("(1 : nat64)", "(nat64)"), Candid.encode(),
+        ] {
+            #expect(throws: CandidError.self) { try Self.genericOpen(refused) }
+            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsOpenArguments(refused) }
+        }
+        // Every truncation and single-byte change: the same outcome as the generic decoder.
+        let valid = cases[1]
+        for length in 0..<valid.count {
+            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsOpenArguments(Array(valid[..<length])) }
+        }
+        for index in valid.indices {
+            for replacement in [0x00, 0x01, 0x7f, 0x80, 0xff, valid[index] ^ 0x01] as [UInt8] {
+                var changed = valid
+                changed[index] = replacement
+                #expect(
+                    (try? ProtocolCandid.decodeWsOpenArguments(changed)) == (try? Self.genericOpen(changed)),
+                    "byte \(index) = \(replacement)")
+            }
+        }
+        #expect(ProtocolCandid.gatewayPrincipalID == CandidFieldID.hash("gateway_principal"))
+        #expect(ProtocolCandid.resumableID == CandidFieldID.hash("resumable"))
+    }
 }

@@ -240,10 +240,8 @@ public enum ICWebSocket {
 func wsOpen() {
     // At the extended type, so that `resumable : opt bool` is read (absent: the reference).
     let args: CanisterWsOpenArguments
-    do {
-        let values = try CandidDecoder().decode(Message.argumentBytes(), as: [CanisterWsOpenArguments.extendedCandidType])
-        guard let first = values.first else { trap("failed to decode the argument: no value") }
-        args = try CanisterWsOpenArguments(candid: first)
+    do throws(CandidError) {
+        args = try ProtocolCandid.decodeWsOpenArguments(Message.argumentBytes())
     } catch {
         trap("failed to decode the argument: \(error)")
     }

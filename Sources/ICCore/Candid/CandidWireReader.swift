@@ -78,6 +78,23 @@ public struct CandidWireReader: Sendable {
         return try reader.principal()
     }
 
+    /// A value read at the expected type `opt bool`, by Candid's `opt` rule: `opt bool` gives
+    /// its value, a bare `bool` gives that value, anything else (`null`, `reserved`, an `opt`
+    /// or value of another type) is skipped, validated, and gives `nil`.
+    public mutating func optionalBool(_ type: Int) throws(CandidError) -> Bool? {
+        if type == CandidOpcode.bool { return try bool(type) }
+        guard type >= 0, case .opt(let inner) = table.nodes[type], inner == CandidOpcode.bool else {
+            try skip(type)
+            return nil
+        }
+        let at = reader.offset
+        switch try reader.byte() {
+        case 0: return nil
+        case 1: return try bool(inner)
+        case let tag: throw CandidError(.invalidOptionTag(tag), offset: at)
+        }
+    }
+
     /// `vec nat8` (a blob).
     public mutating func blob(_ type: Int) throws(CandidError) -> [UInt8] {
         guard type >= 0, case .vec(let element) = table.nodes[type], element == CandidOpcode.nat8 else {
