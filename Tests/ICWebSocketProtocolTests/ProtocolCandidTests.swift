@@ -22,6 +22,13 @@ struct ProtocolCandidTests {
         .resumeMessage(clientKey: key, nextIncomingSequenceNum: 42),
     ]
 
+    /// The Candid bytes of values written in Candid text, at the types given in Candid text.
+    static func bytes(_ value: String, _ type: String) throws -> [UInt8] {
+        let types = try CandidTextParser.parseArgumentTypes(type)
+        let values = try CandidValue.coerce(CandidTextParser.parseArguments(value), to: types)
+        return try CandidEncoder.encode(values, types: types)
+    }
+
     /// What the generic layer decodes a service message to (at the extended type).
     static func generic(_ bytes: [UInt8]) throws -> WebsocketServiceMessageContent {
         let values = try CandidDecoder().decode(bytes, as: [WebsocketServiceMessageContent.extendedCandidType])
@@ -111,18 +118,13 @@ struct ProtocolCandidTests {
 
     @Test("other wire types of the same values: subtypes read, mismatches named")
     func subtypes() throws {
-        func bytes(_ value: String, _ type: String) throws -> [UInt8] {
-            let types = try CandidTextParser.parseArgumentTypes(type)
-            let values = try CandidValue.coerce(CandidTextParser.parseArguments(value), to: types)
-            return try CandidEncoder.encode(values, types: types)
-        }
         // A variant with only the case sent, a record with an extra field, extra arguments.
-        let ack = try bytes(
+        let ack = try Self.bytes(
             "(variant { AckMessage = record { last_incoming_sequence_num = 5 : nat64; note = \"x\" } }, 1 : nat)",
             "(variant { AckMessage : record { last_incoming_sequence_num : nat64; note : text } }, nat)")
         #expect(try ProtocolCandid.decodeServiceMessage(ack) == .ackMessage(lastIncomingSequenceNum: 5))
         #expect(try Self.generic(ack) == .ackMessage(lastIncomingSequenceNum: 5))
-        let close = try bytes(
+        let close = try Self.bytes(
             "(variant { CloseMessage = record { reason = variant { KeepAliveTimeout } } })",
             "(variant { CloseMessage : record { reason : variant { KeepAliveTimeout; ClosedByApplication } } })")
         #expect(try ProtocolCandid.decodeServiceMessage(close) == .closeMessage(reason: .keepAliveTimeout))
@@ -138,18 +140,18 @@ struct ProtocolCandidTests {
             }
         }
         expectError(
-            try bytes(
+            try Self.bytes(
                 "(variant { AckMessage = record { last_incoming_sequence_num = 5 : nat32 } })",
                 "(variant { AckMessage : record { last_incoming_sequence_num : nat32 } })"),
             { $0 == .typeMismatch(expected: .nat64, found: .nat32) }, "nat32 for nat64")
         expectError(
-            try bytes("(variant { Hello = record {} })", "(variant { Hello : record {}; AckMessage : null })"),
+            try Self.bytes("(variant { Hello = record {} })", "(variant { Hello : record {}; AckMessage : null })"),
             { $0 == .unknownVariantTag(id: CandidFieldID.hash("Hello")) }, "an unknown tag")
         expectError(
-            try bytes("(variant { AckMessage = record {} })", "(variant { AckMessage : record {} })"),
+            try Self.bytes("(variant { AckMessage = record {} })", "(variant { AckMessage : record {} })"),
             { $0 == .missingField(id: ProtocolCandid.lastIncomingID) }, "a missing field")
         expectError(
-            try bytes("(record { AckMessage = 1 : nat64 })", "(record { AckMessage : nat64 })"),
+            try Self.bytes("(record { AckMessage = 1 : nat64 })", "(record { AckMessage : nat64 })"),
             { $0 == .typeMismatch(expected: .variant, found: .record) }, "a record for the variant")
         expectError(Candid.encode(), { $0 == .missingArgument(index: 0) }, "no argument")
         expectError([0x44, 0x49, 0x44], { $0 == .badMagic }, "no magic")
@@ -185,11 +187,6 @@ struct ProtocolCandidTests {
 
     @Test("ws_open arguments: the direct decoder reads what the generic one reads, at every wire type")
     func openArguments() throws {
-        func bytes(_ value: String, _ type: String) throws -> [UInt8] {
-            let types = try CandidTextParser.parseArgumentTypes(type)
-            let values = try CandidValue.coerce(CandidTextParser.parseArguments(value), to: types)
-            return try CandidEncoder.encode(values, types: types)
-        }
         let gateway = "principal \"\(Self.gateway)\""
         var cases: [[UInt8]] = [nil, true, false].map {
             ProtocolCandid.encode(CanisterWsOpenArguments(clientNonce: 9, gatewayPrincipal: Self.gateway, resumable: $0))
@@ -197,22 +194,22 @@ struct ProtocolCandidTests {
         cases += [
             // opt bool null, a bare bool (Candid's opt rule: that value), an opt of another type
             // and a value of another type (null), reserved, extra fields and arguments.
-            try bytes(
+            try Self.bytes(
                 "(record { client_nonce = 1 : nat64; gateway_principal = \(gateway); resumable = null })",
                 "(record { client_nonce : nat64; gateway_principal : principal; resumable : opt bool })"),
-            try bytes(
+            try Self.bytes(
                 "(record { client_nonce = 2 : nat64; gateway_principal = \(gateway); resumable = true })",
                 "(record { client_nonce : nat64; gateway_principal : principal; resumable : bool })"),
-            try bytes(
+            try Self.bytes(
                 "(record { client_nonce = 3 : nat64; gateway_principal = \(gateway); resumable = opt \"yes\" })",
                 "(record { client_nonce : nat64; gateway_principal : principal; resumable : opt text })"),
-            try bytes(
+            try Self.bytes(
                 "(record { client_nonce = 4 : nat64; gateway_principal = \(gateway); resumable = 1 : nat8 })",
                 "(record { client_nonce : nat64; gateway_principal : principal; resumable : nat8 })"),
-            try bytes(
+            try Self.bytes(
                 "(record { client_nonce = 5 : nat64; gateway_principal = \(gateway); resumable = null })",
                 "(record { client_nonce : nat64; gateway_principal : principal; resumable : reserved })"),
-            try bytes(
+            try Self.bytes(
                 "(record { client_nonce = 6 : nat64; gateway_principal = \(gateway); extra = \"x\" }, 7 : nat)",
                 "(record { client_nonce : nat64; gateway_principal : principal; extra : text }, nat)"),
         ]
@@ -226,11 +223,11 @@ struct ProtocolCandidTests {
 
         // Refused by both: a missing field, a nat32 nonce, a record missing altogether.
         for refused in [
-            try bytes("(record { client_nonce = 1 : nat64 })", "(record { client_nonce : nat64 })"),
-            try bytes(
+            try Self.bytes("(record { client_nonce = 1 : nat64 })", "(record { client_nonce : nat64 })"),
+            try Self.bytes(
                 "(record { client_nonce = 1 : nat32; gateway_principal = \(gateway) })",
                 "(record { client_nonce : nat32; gateway_principal : principal })"),
-            try bytes("(1 : nat64)", "(nat64)"), Candid.encode(),
+            try Self.bytes("(1 : nat64)", "(nat64)"), Candid.encode(),
         ] {
             #expect(throws: CandidError.self) { try Self.genericOpen(refused) }
             #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsOpenArguments(refused) }
