@@ -32,13 +32,7 @@ public struct QueuedMessage: Sendable {
         let count = prefix.count + MessageKey.nonceDigits
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             prefix.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
-            var rest = nonce
-            var index = count - 1
-            while index >= prefix.count {
-                buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-                index -= 1
-            }
+            MessageKey.writeDigits(nonce, to: buffer.baseAddress! + prefix.count)
             initialized = count
         }
     }

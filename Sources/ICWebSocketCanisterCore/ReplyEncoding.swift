@@ -103,13 +103,7 @@ public enum GetMessagesReply {
 
         /// `value` as `MessageKey.nonceDigits` zero-padded decimal digits.
         mutating func digits(_ value: UInt64) {
-            var rest = value
-            var index = MessageKey.nonceDigits - 1
-            while index >= 0 {
-                next[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-                index -= 1
-            }
+            MessageKey.writeDigits(value, to: next)
             next += MessageKey.nonceDigits
         }
 

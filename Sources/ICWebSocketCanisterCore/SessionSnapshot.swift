@@ -327,7 +327,7 @@ extension WebSocketCanisterCore {
             guard detached || gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
             clients[key] = RegisteredClient(
                 gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing,
-                awaitingKeepAlive: waiting == 1, resumption: resumption)
+                awaitingKeepAlive: waiting == 1, resumption: resumption, contentHashPrefix: ContentHashPrefix(key))
             currentKey[key.clientPrincipal] = key
             if !detached { gateways[gateway]!.clientCount += 1 }
         }

@@ -82,8 +82,8 @@ public struct WebSocketCanisterCore: Sendable {
         var awaitingKeepAlive = false
         /// Set for a client that opened with `resumable = opt true` (SessionResumption.swift).
         var resumption: ResumableSession?
-        /// Made on its first outgoing message (derived from the key: not saved on upgrade).
-        var contentHashPrefix: ContentHashPrefix?
+        /// Derived from the key (made when the client is registered; not saved on upgrade).
+        var contentHashPrefix: ContentHashPrefix
     }
 
     struct RegisteredGateway: Sendable {
@@ -342,7 +342,8 @@ public struct WebSocketCanisterCore: Sendable {
 
         clients[key] = RegisteredClient(
             gateway: args.gatewayPrincipal, lastKeepAlive: now, expectedIncoming: 1, outgoing: 0,
-            resumption: args.resumable == true && parameters.allowsSessionResumption ? ResumableSession() : nil)
+            resumption: args.resumable == true && parameters.allowsSessionResumption ? ResumableSession() : nil,
+            contentHashPrefix: ContentHashPrefix(key))
         currentKey[caller] = key
         // Mutated in place: a copy would make the queue's storage copy itself on write.
         gateways[args.gatewayPrincipal, default: RegisteredGateway(args.gatewayPrincipal)].clientCount += 1
@@ -688,7 +689,7 @@ public struct WebSocketCanisterCore: Sendable {
     /// `_ws_send` (§4.3).
     mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> CanisterWsResult {
         // One dictionary access (in place) instead of a read and a write.
-        guard let (gatewayPrincipal, sequenceNum, resumable, detached, hashPrefix) = WebSocketCanisterCore.nextOutgoing(key, &clients[key])
+        guard let (gatewayPrincipal, sequenceNum, resumable, detached, hashPrefix) = WebSocketCanisterCore.nextOutgoing(&clients[key])
         else {
             return .err("Client with key \(key) doesn't have an open connection")
         }
@@ -725,14 +726,11 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// Counts one more outgoing message of a client: its gateway, the new sequence number,
     /// whether it is resumable and detached, and its content-hash prefix.
-    private static func nextOutgoing(
-        _ key: ClientKey, _ client: inout RegisteredClient?
-    ) -> (Principal, UInt64, Bool, Bool, ContentHashPrefix)? {
+    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64, Bool, Bool, ContentHashPrefix)? {
         guard client != nil else { return nil }
         client!.outgoing += 1
-        if client!.contentHashPrefix == nil { client!.contentHashPrefix = ContentHashPrefix(key) }
         let session = client!.resumption
-        return (client!.gateway, client!.outgoing, session != nil, session?.detachedSince != nil, client!.contentHashPrefix!)
+        return (client!.gateway, client!.outgoing, session != nil, session?.detachedSince != nil, client!.contentHashPrefix)
     }
 
     private static func withGateway(

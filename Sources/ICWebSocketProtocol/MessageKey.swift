@@ -19,15 +19,22 @@ public enum MessageKey {
 
     /// The nonce as 20 ASCII digits.
     public static func paddedDigits(_ nonce: UInt64) -> [UInt8] {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: nonceDigits)
+        [UInt8](unsafeUninitializedCapacity: nonceDigits) { buffer, count in
+            writeDigits(nonce, to: buffer.baseAddress!)
+            count = nonceDigits
+        }
+    }
+
+    /// Writes the nonce's 20 ASCII digits at `destination` (keys written straight into a
+    /// buffer: a poll's witness labels and its reply).
+    public static func writeDigits(_ nonce: UInt64, to destination: UnsafeMutablePointer<UInt8>) {
         var value = nonce
         var index = nonceDigits - 1
-        while value > 0 {
-            digits[index] = UInt8(ascii: "0") + UInt8(value % 10)
+        while index >= 0 {
+            destination[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)
             value /= 10
             index -= 1
         }
-        return digits
     }
 
     /// The nonce of a key: the decimal digits after the last `_` (how the gateway reads it,
