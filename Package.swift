@@ -158,8 +158,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "WAT", package: "WasmKit"), .product(name: "Logging", package: "swift-log"),
             ]),
-        // Test-only helpers: locating ../shared/testdata, JSON loading.
-        .target(name: "ICTestSupport", path: "Tests/ICTestSupport"),
+        // Test-only helpers: locating ../shared/testdata, JSON loading, Candid test inputs.
+        .target(name: "ICTestSupport", dependencies: ["ICCore"], path: "Tests/ICTestSupport"),
 
         .testTarget(name: "ICCoreTests", dependencies: ["ICCore", "ICTestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "ICCore", "ICTestSupport"]),
@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "ICWebSocketCanisterCoreTests",
             dependencies: [
-                "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore",
+                "ICWebSocketCanisterCore", "ICWebSocketProtocol", "ICCore", "ICTestSupport",
             ]),
         .testTarget(name: "ICWebSocketProtocolTests", dependencies: ["ICWebSocketProtocol", "ICCore", "ICTestSupport"]),
         .testTarget(

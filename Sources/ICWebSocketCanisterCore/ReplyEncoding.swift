@@ -6,27 +6,25 @@ import ICWebSocketProtocol
 /// The generic encoder builds a `CandidValue` tree of every message (its key, client key and
 /// content) and walks it against the type table; at 50 messages a poll that was most of its
 /// cost. The bytes here are exactly the generic encoder's (`Candid.encode(result)`; a host
-/// test compares them): the type table comes from the generic encoder once, and the values
-/// are written in field-id order:
+/// test compares them, header included), written in field-id order:
 ///
 /// - result: `Ok` (index 0, id 17724) before `Err` (3456837);
 /// - batch: `messages`, `cert`, `tree`, `is_end_of_queue`;
 /// - message: `key`, `content`, `client_key`; client key: `client_principal`, `client_nonce`.
 public enum GetMessagesReply {
-    /// `DIDL`, the type table and the argument type of `CanisterWsGetMessagesResult`, and the
-    /// index of `Ok`.
-    private struct Header {
-        var bytes: [UInt8]
-        var okIndex: UInt8
-    }
+    /// `DIDL`, the type table and the argument type of `CanisterWsGetMessagesResult`, as
+    /// `CandidEncoder` writes them.
+    static let header: [UInt8] = [
+        0x44, 0x49, 0x44, 0x4c, 0x06, 0x6c, 0x02, 0xfa, 0x80, 0xa2, 0x94, 0x05, 0x68, 0xbb, 0xd1, 0xea,
+        0xcd, 0x0e, 0x78, 0x6d, 0x7b, 0x6c, 0x03, 0x9f, 0x93, 0xc6, 0x02, 0x71, 0xb9, 0x9a, 0xde, 0xcb,
+        0x01, 0x01, 0xeb, 0xb4, 0x9c, 0xe9, 0x03, 0x00, 0x6d, 0x02, 0x6c, 0x04, 0xcc, 0xb1, 0xf7, 0xa7,
+        0x03, 0x03, 0xe4, 0xcd, 0xf4, 0x8d, 0x04, 0x01, 0xde, 0xb2, 0x8e, 0xe8, 0x04, 0x01, 0x82, 0x9c,
+        0x8d, 0xf4, 0x0d, 0x7e, 0x6b, 0x02, 0xbc, 0x8a, 0x01, 0x04, 0xc5, 0xfe, 0xd2, 0x01, 0x71, 0x01,
+        0x05,
+    ]
 
-    private static let header: Header = {
-        // `Err("")` ends with its variant index and the empty text's length, one byte each.
-        var bytes = (try? Candid.encode(CanisterWsGetMessagesResult.err(""))) ?? []
-        let errIndex = bytes[bytes.count - 2]
-        bytes.removeLast(2)
-        return Header(bytes: bytes, okIndex: errIndex == 0 ? 1 : 0)
-    }()
+    /// `Ok` with no messages: the answer to unknown gateways and empty queues.
+    public static let empty: [UInt8] = encode(PolledBatch(messages: [], keyPrefix: [], cert: [], tree: [], isEndOfQueue: true))
 
     /// The Candid encoding of `.ok(batch.output)`. The size is computed first and every field
     /// copied with `memory.copy` (appending to an array byte by byte costs ~17 instructions a
@@ -34,7 +32,7 @@ public enum GetMessagesReply {
     /// one a `String` first cost ~4 k instructions a message).
     public static func encode(_ batch: PolledBatch) -> [UInt8] {
         let keySize = batch.keyPrefix.count + MessageKey.nonceDigits
-        var size = header.bytes.count + 1 + lebSize(batch.messages.count)
+        var size = header.count + 1 + lebSize(batch.messages.count)
         for message in batch.messages {
             size +=
                 blobSize(keySize) + blobSize(message.content.count)
@@ -43,8 +41,8 @@ public enum GetMessagesReply {
         size += blobSize(batch.cert.count) + blobSize(batch.tree.count) + 1
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             var writer = Writer(next: buffer.baseAddress!)
-            writer.bytes(header.bytes)
-            writer.byte(header.okIndex)
+            writer.bytes(header)
+            writer.byte(0)  // Ok
             writer.leb(batch.messages.count)
             for message in batch.messages {
                 writer.leb(keySize)
@@ -111,17 +109,6 @@ public enum GetMessagesReply {
             leb(array.count)
             bytes(array)
         }
-    }
-}
-
-/// `variant { Ok; Err : text }` replies without the generic encoder (`Ok` is encoded once).
-public enum WsResultReply {
-    private static let ok: [UInt8] = (try? Candid.encode(CanisterWsResult.ok)) ?? []
-
-    /// The Candid bytes of `result`.
-    public static func encode(_ result: CanisterWsResult) -> [UInt8] {
-        if case .ok = result { return ok }
-        return (try? Candid.encode(result)) ?? []
     }
 }
 

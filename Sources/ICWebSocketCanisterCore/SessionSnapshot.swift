@@ -554,3 +554,36 @@ public struct SessionUpgradeOptions: CandidCodable, Equatable, Sendable {
         clearSessions = try value.record().field("clear_sessions")
     }
 }
+
+extension SessionUpgradeOptions {
+    static let clearSessionsID: UInt32 = 0xf544_c08f  // clear_sessions
+
+    /// `post_upgrade`'s argument, `opt record { clear_sessions : bool }`, read at its wire types
+    /// (so a canister links no generic Candid decoder for it), with the generic decoder's
+    /// answers: no argument, `null`, `reserved`, or an `opt` or value of another type (a record
+    /// without a `clear_sessions : bool` field) is `nil`, by Candid's `opt` rule; a bare record
+    /// is its value. An empty argument (no `DIDL` at all, what an install without an argument
+    /// may send) is `nil` too. Malformed bytes throw.
+    public static func decodeArgument(_ bytes: [UInt8]) throws(CandidError) -> SessionUpgradeOptions? {
+        if bytes.isEmpty { return nil }
+        var reader = try CandidWireReader(bytes)
+        guard !reader.argumentTypes.isEmpty else { return nil }
+        let table = reader.table
+        let options: SessionUpgradeOptions?
+        if let type = try reader.optional(
+            try reader.nextArgument(),
+            accepts: { CandidWireReader.recordField($0, id: clearSessionsID, in: table).map { table.kind($0) == .bool } ?? false })
+        {
+            var clear = false
+            for field in try reader.beginRecord(type) {
+                if field.id == clearSessionsID { clear = try reader.bool(field.type) } else { try reader.skip(field.type) }
+            }
+            reader.endRecord()
+            options = SessionUpgradeOptions(clearSessions: clear)
+        } else {
+            options = nil
+        }
+        try reader.finish()
+        return options
+    }
+}

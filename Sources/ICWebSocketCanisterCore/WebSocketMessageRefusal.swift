@@ -30,4 +30,22 @@ extension WebSocketMessageRefusal {
             throw WebSocketMessageRefusal("cannot decode the message as \(typeName): \(error)")
         }
     }
+
+    /// Decodes a client message with a direct decoder (``CandidWireReader``, so the canister
+    /// need not link the generic Candid decoder), or refuses it as ``decode(_:named:from:)``
+    /// does. `read` gets the reader and the wire type of the message's first value; arguments
+    /// after it are skipped and validated, trailing bytes refused.
+    public static func decode<T>(
+        named typeName: String, from bytes: [UInt8],
+        reading read: (inout CandidWireReader, _ type: Int) throws(CandidError) -> T
+    ) throws(WebSocketMessageRefusal) -> T {
+        do throws(CandidError) {
+            var reader = try CandidWireReader(bytes)
+            let value = try read(&reader, try reader.nextArgument())
+            try reader.finish()
+            return value
+        } catch {
+            throw WebSocketMessageRefusal("cannot decode the message as \(typeName): \(error)")
+        }
+    }
 }

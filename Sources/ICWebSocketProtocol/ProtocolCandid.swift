@@ -1,16 +1,16 @@
 import ICCore
 
-/// Direct Candid encoding and decoding of the few protocol values a client exchanges: the
-/// service messages (§3.2), and the `ws_open` / `ws_message` arguments it sends.
+/// Direct Candid encoding and decoding of the protocol's values: the service messages (§3.2),
+/// the arguments of the `ws_*` methods and their `variant { Ok; Err : text }` reply.
 ///
 /// The generic Candid layer (`CandidValue` trees, type tables built per call, subtype checks,
 /// coercion) is ~60 KB of code in the browser's Wasm module, for these few types. Here the
 /// bytes are written at fixed type tables, byte for byte what `CandidEncoder` writes for the
-/// same types (tests compare both), and service messages are read with ``CandidWireReader`` at
+/// same types (tests compare both), and values are read with ``CandidWireReader`` at
 /// whatever wire types the sender used, with the generic decoder's rules for them: record
 /// fields found by id (extras skipped and validated), variant subtyping, the same limits and
-/// `CandidError`s. Both the Swift SDK and the browser module use it; the canister library can
-/// too (it decodes keep-alives with ``decodeServiceMessage(_:)``).
+/// `CandidError`s. The Swift SDK, the browser module and the canister library use it (a canister
+/// module then links no generic Candid code for the protocol).
 public enum ProtocolCandid {
     // Field ids (`CandidFieldID.hash`; ProtocolCandidTests checks them against the names).
     static let clientKeyID: UInt32 = 0x3d27_1a6b  // client_key
@@ -30,6 +30,14 @@ public enum ProtocolCandid {
     static let invalidServiceMessageID: UInt32 = 0x5403_a349  // InvalidServiceMessage
     static let keepAliveTimeoutID: UInt32 = 0xd56b_ce99  // KeepAliveTimeout
     static let closedByApplicationID: UInt32 = 0x4776_a14d  // ClosedByApplication
+    static let nonceID: UInt32 = 0x9fc6_4cef  // nonce
+    static let msgID: UInt32 = 0x0053_1a41  // msg
+    static let sequenceNumID: UInt32 = 0x14fe_f608  // sequence_num
+    static let timestampID: UInt32 = 0xa5ce_d4d6  // timestamp
+    static let isServiceMessageID: UInt32 = 0xa7d0_fae8  // is_service_message
+    static let contentID: UInt32 = 0x1977_8d39  // content
+    static let lastReceivedID: UInt32 = 0xa182_773d  // last_received_sequence_num
+    static let resumeCounterID: UInt32 = 0x14cb_672a  // resume_counter
 
     // MARK: Decoding
 
@@ -97,6 +105,98 @@ public enum ProtocolCandid {
         return arguments
     }
 
+    /// `ws_close`'s argument, `record { client_key : ClientKey }`, read at its wire types.
+    public static func decodeWsCloseArguments(_ bytes: [UInt8]) throws(CandidError) -> CanisterWsCloseArguments {
+        var reader = try CandidWireReader(bytes)
+        var key: ClientKey?
+        for field in try reader.beginRecord(try reader.nextArgument()) {
+            if field.id == clientKeyID { key = try clientKey(&reader, field.type) } else { try reader.skip(field.type) }
+        }
+        reader.endRecord()
+        let arguments = CanisterWsCloseArguments(clientKey: try required(key, clientKeyID, reader))
+        try reader.finish()
+        return arguments
+    }
+
+    /// `ws_get_messages`'s argument, `record { nonce : nat64 }`, read at its wire types.
+    public static func decodeWsGetMessagesArguments(_ bytes: [UInt8]) throws(CandidError) -> CanisterWsGetMessagesArguments {
+        var reader = try CandidWireReader(bytes)
+        var nonce: UInt64?
+        for field in try reader.beginRecord(try reader.nextArgument()) {
+            if field.id == nonceID { nonce = try reader.nat64(field.type) } else { try reader.skip(field.type) }
+        }
+        reader.endRecord()
+        let arguments = CanisterWsGetMessagesArguments(nonce: try required(nonce, nonceID, reader))
+        try reader.finish()
+        return arguments
+    }
+
+    /// `ws_resume`'s argument (``CanisterWsResumeArguments``), read at its wire types.
+    public static func decodeWsResumeArguments(_ bytes: [UInt8]) throws(CandidError) -> CanisterWsResumeArguments {
+        var reader = try CandidWireReader(bytes)
+        var nonce: UInt64?
+        var gateway: Principal?
+        var lastReceived: UInt64?
+        var counter: UInt64?
+        for field in try reader.beginRecord(try reader.nextArgument()) {
+            switch field.id {
+            case clientNonceID: nonce = try reader.nat64(field.type)
+            case gatewayPrincipalID: gateway = try reader.principal(field.type)
+            case lastReceivedID: lastReceived = try reader.nat64(field.type)
+            case resumeCounterID: counter = try reader.nat64(field.type)
+            default: try reader.skip(field.type)
+            }
+        }
+        reader.endRecord()
+        let arguments = CanisterWsResumeArguments(
+            clientNonce: try required(nonce, clientNonceID, reader), gatewayPrincipal: try required(gateway, gatewayPrincipalID, reader),
+            lastReceivedSequenceNum: try required(lastReceived, lastReceivedID, reader),
+            resumeCounter: try required(counter, resumeCounterID, reader))
+        try reader.finish()
+        return arguments
+    }
+
+    /// `ws_message`'s first argument, `record { msg : WebsocketMessage }`, read at its wire
+    /// types; the second (`opt AppMessage`, which only documents the application's type) is
+    /// skipped and validated like any extra argument.
+    public static func decodeWsMessageArguments(_ bytes: [UInt8]) throws(CandidError) -> CanisterWsMessageArguments {
+        var reader = try CandidWireReader(bytes)
+        var message: WebsocketMessage?
+        for field in try reader.beginRecord(try reader.nextArgument()) {
+            if field.id == msgID { message = try websocketMessage(&reader, field.type) } else { try reader.skip(field.type) }
+        }
+        reader.endRecord()
+        let arguments = CanisterWsMessageArguments(msg: try required(message, msgID, reader))
+        try reader.finish()
+        return arguments
+    }
+
+    /// `WebsocketMessage`: `record { client_key; sequence_num : nat64; timestamp : nat64;
+    /// is_service_message : bool; content : blob }`.
+    static func websocketMessage(_ reader: inout CandidWireReader, _ type: Int) throws(CandidError) -> WebsocketMessage {
+        var key: ClientKey?
+        var sequenceNum: UInt64?
+        var timestamp: UInt64?
+        var isServiceMessage: Bool?
+        var content: [UInt8]?
+        for field in try reader.beginRecord(type) {
+            switch field.id {
+            case clientKeyID: key = try clientKey(&reader, field.type)
+            case sequenceNumID: sequenceNum = try reader.nat64(field.type)
+            case timestampID: timestamp = try reader.nat64(field.type)
+            case isServiceMessageID: isServiceMessage = try reader.bool(field.type)
+            case contentID: content = try reader.blob(field.type)
+            default: try reader.skip(field.type)
+            }
+        }
+        reader.endRecord()
+        return WebsocketMessage(
+            clientKey: try required(key, clientKeyID, reader), sequenceNum: try required(sequenceNum, sequenceNumID, reader),
+            timestamp: try required(timestamp, timestampID, reader),
+            isServiceMessage: try required(isServiceMessage, isServiceMessageID, reader),
+            content: try required(content, contentID, reader))
+    }
+
     /// `record { client_principal : principal; client_nonce : nat64 }`.
     static func clientKey(_ reader: inout CandidWireReader, _ type: Int) throws(CandidError) -> ClientKey {
         var principal: Principal?
@@ -135,83 +235,89 @@ public enum ProtocolCandid {
 
     /// `WebsocketMessage.content` of a service message.
     public static func encode(_ content: WebsocketServiceMessageContent) -> [UInt8] {
-        var out: [UInt8]
-        switch content {
         // Variant cases and record fields go in id order: OpenMessage, KeepAliveMessage,
         // CloseMessage, AckMessage, ResumeMessage.
+        if case .resumeMessage(let key, let next) = content {
+            var out = CandidWireWriter(header: extendedServiceTable, capacity: 48)
+            out.byte(4)
+            write(key, to: &out)
+            out.nat64(next)
+            return out.bytes
+        }
+        var out = CandidWireWriter(header: serviceTable, capacity: 40)
+        switch content {
         case .openMessage(let key):
-            out = serviceTable
-            out.append(0)
-            append(key, to: &out)
+            out.byte(0)
+            write(key, to: &out)
         case .keepAliveMessage(let n):
-            out = serviceTable
-            out.append(1)
-            appendNat64(n, to: &out)
+            out.byte(1)
+            out.nat64(n)
         case .closeMessage(let reason):
-            out = serviceTable
-            out.append(2)
+            out.byte(2)
             // ClosedByApplication, InvalidServiceMessage, WrongSequenceNumber, KeepAliveTimeout.
             switch reason {
-            case .closedByApplication: out.append(0)
-            case .invalidServiceMessage: out.append(1)
-            case .wrongSequenceNumber: out.append(2)
-            case .keepAliveTimeout: out.append(3)
+            case .closedByApplication: out.byte(0)
+            case .invalidServiceMessage: out.byte(1)
+            case .wrongSequenceNumber: out.byte(2)
+            case .keepAliveTimeout: out.byte(3)
             }
         case .ackMessage(let n):
-            out = serviceTable
-            out.append(3)
-            appendNat64(n, to: &out)
-        case .resumeMessage(let key, let next):
-            out = extendedServiceTable
-            out.append(4)
-            append(key, to: &out)
-            appendNat64(next, to: &out)
+            out.byte(3)
+            out.nat64(n)
+        case .resumeMessage: break  // above
         }
-        return out
+        return out.bytes
     }
 
     /// `ws_open`'s argument: `record { client_nonce; gateway_principal }`, or with
     /// `resumable = opt b` when set (``CanisterWsOpenArguments/encodedArgument()``).
     public static func encode(_ arguments: CanisterWsOpenArguments) -> [UInt8] {
         // Fields in id order: gateway_principal, client_nonce, resumable.
-        var out = arguments.resumable == nil ? openTable : extendedOpenTable
-        appendPrincipal(arguments.gatewayPrincipal, to: &out)
-        appendNat64(arguments.clientNonce, to: &out)
+        var out = CandidWireWriter(header: arguments.resumable == nil ? openTable : extendedOpenTable, capacity: 42)
+        out.principal(arguments.gatewayPrincipal)
+        out.nat64(arguments.clientNonce)
         if let resumable = arguments.resumable {
-            out.append(1)
-            out.append(resumable ? 1 : 0)
+            out.byte(1)
+            out.bool(resumable)
         }
-        return out
+        return out.bytes
     }
 
     /// `ws_message`'s arguments as the clients send them: `(record { msg }, opt null)` (no
     /// application message in the second argument).
     public static func encodeWsMessage(_ message: WebsocketMessage) -> [UInt8] {
         // Fields in id order: sequence_num, content, client_key, timestamp, is_service_message.
-        var out = messageTable
-        appendNat64(message.sequenceNum, to: &out)
-        LEB128.encode(UInt64(message.content.count), into: &out)
-        out.append(contentsOf: message.content)
-        append(message.clientKey, to: &out)
-        appendNat64(message.timestamp, to: &out)
-        out.append(message.isServiceMessage ? 1 : 0)
-        out.append(0)  // opt null
-        return out
+        var out = CandidWireWriter(header: messageTable, capacity: 64 + message.content.count)
+        out.nat64(message.sequenceNum)
+        out.blob(message.content)
+        write(message.clientKey, to: &out)
+        out.nat64(message.timestamp)
+        out.bool(message.isServiceMessage)
+        out.byte(0)  // opt null
+        return out.bytes
     }
 
-    private static func append(_ key: ClientKey, to out: inout [UInt8]) {
-        appendPrincipal(key.clientPrincipal, to: &out)
-        appendNat64(key.clientNonce, to: &out)
+    /// `variant { Ok : null; Err : text }`, the reply of `ws_open`, `ws_message`, `ws_close`
+    /// and `ws_resume`.
+    public static func encode(_ result: CanisterWsResult) -> [UInt8] {
+        // Ok (id 17724) before Err (3456837).
+        switch result {
+        case .ok:
+            return okReply
+        case .err(let text):
+            var out = CandidWireWriter(header: resultTable, capacity: 2 + text.utf8.count)
+            out.byte(1)
+            out.text(text)
+            return out.bytes
+        }
     }
 
-    private static func appendNat64(_ value: UInt64, to out: inout [UInt8]) {
-        for index in 0..<8 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
-    }
+    /// `Ok`, written once: most replies are this one.
+    private static let okReply: [UInt8] = resultTable + [0]
 
-    private static func appendPrincipal(_ principal: Principal, to out: inout [UInt8]) {
-        out.append(1)
-        LEB128.encode(UInt64(principal.bytes.count), into: &out)
-        out.append(contentsOf: principal.bytes)
+    private static func write(_ key: ClientKey, to out: inout CandidWireWriter) {
+        out.principal(key.clientPrincipal)
+        out.nat64(key.clientNonce)
     }
 
     // The type tables (`DIDL`, table, argument types) `CandidEncoder` writes for these types.
@@ -248,5 +354,9 @@ public enum ProtocolCandid {
         0xcb, 0x01, 0x01, 0xeb, 0xb4, 0x9c, 0xe9, 0x03, 0x00, 0xd6, 0xa9, 0xbb, 0xae, 0x0a, 0x78, 0xe8,
         0xf5, 0xc3, 0xbe, 0x0a, 0x7e, 0x6c, 0x01, 0xc1, 0xb4, 0xcc, 0x02, 0x02, 0x6e, 0x7f, 0x02, 0x03,
         0x04,
+    ]
+    static let resultTable: [UInt8] = [
+        0x44, 0x49, 0x44, 0x4c, 0x01, 0x6b, 0x02, 0xbc, 0x8a, 0x01, 0x7f, 0xc5, 0xfe, 0xd2, 0x01, 0x71,
+        0x01, 0x00,
     ]
 }

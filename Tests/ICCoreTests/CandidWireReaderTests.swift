@@ -1,4 +1,5 @@
 import ICCore
+import ICTestSupport
 import Testing
 
 @Suite("Candid: reading at wire types (CandidWireReader)")
@@ -72,4 +73,80 @@ struct CandidWireReaderTests {
             }
         }
     }
+
+    @Test("text: the generic decoder's strings and errors")
+    func text() throws {
+        for value in ["", "hello", "héllo ✓ 🎉", String(repeating: "x", count: 300)] {
+            var reader = try CandidWireReader(try Candid.encode(value))
+            #expect(try reader.text(try reader.nextArgument()) == value)
+            try reader.finish()
+        }
+        // DIDL, no table, one text argument: length 2, an invalid UTF-8 sequence.
+        let invalid: [UInt8] = Array("DIDL".utf8) + [0, 1, 0x71, 2, 0xc3, 0x28]
+        var reader = try CandidWireReader(invalid)
+        #expect(throws: CandidError(.invalidUTF8, offset: 7)) { try reader.text(try reader.nextArgument()) }
+        #expect(throws: CandidError.self) { try Candid.decode(String.self, from: invalid) }
+        var nat = try CandidWireReader(try Candid.encode(UInt64(1)))
+        #expect {
+            try nat.text(try nat.nextArgument())
+        } throws: { error in
+            guard let error = error as? CandidError, case .typeMismatch(expected: .text, found: .nat64) = error.kind else { return false }
+            return true
+        }
+    }
+
+    @Test("optional: Candid's opt rule, as the generic decoder applies it to opt text")
+    func optionalRule() throws {
+        func direct(_ bytes: [UInt8]) throws -> String? {
+            var reader = try CandidWireReader(bytes)
+            let table = reader.table
+            var value: String?
+            if let type = try reader.optional(try reader.nextArgument(), accepts: { table.kind($0) == .text }) {
+                value = try reader.text(type)
+            }
+            try reader.finish()
+            return value
+        }
+        let cases: [(String, String, String?)] = [
+            ("(opt \"a\")", "(opt text)", "a"), ("(null)", "(opt text)", nil), ("(\"bare\")", "(text)", "bare"),
+            ("(null)", "(null)", nil), ("(null)", "(reserved)", nil), ("(opt (1 : nat))", "(opt nat)", nil),
+            ("(1 : nat)", "(nat)", nil), ("(opt opt \"a\")", "(opt opt text)", nil),
+            ("(record { a = \"x\" })", "(record { a : text })", nil),
+        ]
+        for (values, types, expected) in cases {
+            let bytes = try CandidTestInputs.bytes(values, types)
+            #expect(try direct(bytes) == expected, "\(values) : \(types)")
+            #expect(try Candid.decode(String?.self, from: bytes) == expected, "\(values) : \(types)")
+        }
+        let valid = try CandidTestInputs.bytes("(opt \"héllo\")", "(opt text)")
+        for change in CandidTestInputs.singleByteChanges(of: valid) {
+            #expect((try? direct(change.bytes)) == (try? Candid.decode(String?.self, from: change.bytes)), "\(change.name)")
+        }
+    }
+
+    @Test("CandidWireWriter writes what CandidEncoder writes")
+    func writer() throws {
+        let principal = try Principal(text: "aaaaa-aa")
+        let long = try Principal(bytes: Array(0..<29))
+        for (text, blob, number, flag) in [("", [UInt8](), UInt64(0), false), ("héllo ✓", Array(0..<200), UInt64.max, true)] {
+            let generic = try CandidTestInputs.bytes(
+                "(\(number) : nat64, \"\(text)\", blob \"\(blob.map { "\\" + String($0, radix: 16).leftPadded(2) }.joined())\", "
+                    + "\(flag), principal \"\(principal)\", principal \"\(long)\", 300 : nat)",
+                "(nat64, text, blob, bool, principal, principal, nat)")
+            let header = Array(generic[..<(try CandidWireReader(generic)).offset])
+            var writer = CandidWireWriter(header: header)
+            writer.nat64(number)
+            writer.text(text)
+            writer.blob(blob)
+            writer.bool(flag)
+            writer.principal(principal)
+            writer.principal(long)
+            writer.leb(300)
+            #expect(writer.bytes == generic)
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

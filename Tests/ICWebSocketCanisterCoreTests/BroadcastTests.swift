@@ -107,17 +107,15 @@ struct BroadcastTests {
         }
     }
 
-    @Test("the direct variant { Ok; Err : text } reply is the generic encoding")
-    func resultReply() throws {
-        for result in [CanisterWsResult.ok, .err(""), .err("Client with principal x doesn't have an open connection")] {
-            #expect(WsResultReply.encode(result) == (try Candid.encode(result)))
-        }
+    @Test("the empty ws_get_messages reply is the generic encoding of Ok with no messages")
+    func emptyReply() throws {
+        #expect(GetMessagesReply.empty == (try Candid.encode(CanisterWsGetMessagesResult.ok(.empty))))
     }
 }
 
-@Suite("ICWebSocketCanisterCore: the ws_message argument fast path")
+@Suite("ICWebSocketCanisterCore: ws_message's argument read at its wire types")
 struct MessageArgumentsDecodingTests {
-    @Test("decodes what the generic decoder decodes, for the exact type with and without the second argument")
+    @Test("decodes what the generic decoder decodes: random messages, with and without the second argument")
     func sameAsGeneric() throws {
         var random = SplitMix(seed: 7)
         for index in 0..<40 {
@@ -127,26 +125,27 @@ struct MessageArgumentsDecodingTests {
                 content: (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
             let args = CanisterWsMessageArguments(msg: message)
             for bytes in [
-                try Candid.encode(args), try Candid.encode(args, CandidNull?.none),
+                try Candid.encode(args), try Candid.encode(args, CandidNull?.none), ProtocolCandid.encodeWsMessage(message),
                 try CandidEncoder.encode(
                     [args.candidValue(), .opt(.record([.field("text", "hi")]))],
                     types: [CanisterWsMessageArguments.candidType, .opt(.record([.field("text", String.self)]))]),
             ] {
-                let fast = WsMessageArgumentsDecoder.decode(bytes)
-                #expect(fast != nil)
-                #expect(fast == (try Candid.decode(CanisterWsMessageArguments.self, from: bytes)))
+                let direct = try ProtocolCandid.decodeWsMessageArguments(bytes)
+                #expect(direct == args)
+                #expect(direct == (try Candid.decode(CanisterWsMessageArguments.self, from: bytes)))
             }
         }
     }
 
-    @Test("anything else falls back (nil): other shapes, truncations, garbage")
-    func fallsBack() throws {
+    @Test("a subtype with an extra field is read; truncations, other types and garbage throw")
+    func subtypesAndGarbage() throws {
         let message = WebsocketMessage(
             clientKey: ClientKey(clientPrincipal: clientA, clientNonce: 5), sequenceNum: 1, timestamp: 2,
             isServiceMessage: false, content: [1, 2, 3])
         let exact = try Candid.encode(CanisterWsMessageArguments(msg: message))
-        for cut in 0..<exact.count { #expect(WsMessageArgumentsDecoder.decode(Array(exact[..<cut])) == nil) }
-        // An extra field in the message record: a valid subtype, left to the generic decoder.
+        for cut in 0..<exact.count {
+            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsMessageArguments(Array(exact[..<cut])) }
+        }
         let extended = try CandidEncoder.encode(
             [
                 .record([
@@ -168,10 +167,9 @@ struct MessageArgumentsDecodingTests {
                         ]))
                 ])
             ])
-        #expect(WsMessageArgumentsDecoder.decode(extended) == nil)
-        #expect((try? Candid.decode(CanisterWsMessageArguments.self, from: extended))?.msg == message)
-        #expect(WsMessageArgumentsDecoder.decode(try Candid.encode(UInt64(3))) == nil)
-        #expect(WsMessageArgumentsDecoder.decode(Array("DIDL garbage".utf8)) == nil)
+        #expect(try ProtocolCandid.decodeWsMessageArguments(extended).msg == message)
+        #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsMessageArguments(try Candid.encode(UInt64(3))) }
+        #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsMessageArguments(Array("DIDL garbage".utf8)) }
     }
 }
 

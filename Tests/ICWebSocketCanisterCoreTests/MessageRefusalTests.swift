@@ -98,3 +98,39 @@ struct MessageRefusalTests {
         #expect(reason.hasPrefix("cannot decode the message as Greeting: "))
     }
 }
+
+@Suite("ICWebSocketCanisterCore: refusing with a direct decoder")
+struct DirectDecoderRefusalTests {
+    static let textID = CandidFieldID.hash("text")
+
+    /// `record { text : text }` read at its wire types, as the chat canister reads its input.
+    static func readGreeting(_ reader: inout CandidWireReader, _ type: Int) throws(CandidError) -> String {
+        var text: String?
+        for field in try reader.beginRecord(type) {
+            if field.id == textID { text = try reader.text(field.type) } else { try reader.skip(field.type) }
+        }
+        reader.endRecord()
+        guard let text else { throw CandidError(.missingField(id: textID), offset: reader.offset) }
+        return text
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(WebSocketMessageRefusal) -> String {
+        try WebSocketMessageRefusal.decode(named: "Greeting", from: bytes, reading: readGreeting)
+    }
+
+    @Test("the same values and the same refusal text as the generic decoder")
+    func sameAsGeneric() throws {
+        let hello = try Candid.encode(MessageRefusalTests.Greeting(text: "hello"))
+        #expect(try Self.decode(hello) == "hello")
+        // Extra arguments are skipped, as by the generic decoder.
+        #expect(try Self.decode(try Candid.encode(MessageRefusalTests.Greeting(text: "hi"), UInt64(1))) == "hi")
+        for refused in [try Candid.encode(CandidNull?.none), Array("hello".utf8), try Candid.encode(), hello + [0]] {
+            let generic = #expect(throws: WebSocketMessageRefusal.self) {
+                try WebSocketMessageRefusal.decode(MessageRefusalTests.Greeting.self, named: "Greeting", from: refused)
+            }
+            let direct = #expect(throws: WebSocketMessageRefusal.self) { try Self.decode(refused) }
+            #expect(direct?.reason.hasPrefix("cannot decode the message as Greeting: ") == true)
+            #expect(direct == generic, "\(refused)")
+        }
+    }
+}

@@ -182,7 +182,7 @@ extension CanisterReplicaTests {
             }
         }
 
-        @Test("chat: every message fans out to every client, with join and leave notices")
+        @Test("chat: every message fans out to every client, with join and leave notices; undecodable input is refused")
         func chatFanOut() async throws {
             try await Testbed.with(module: try CanisterModules.chatCanister()) { (bed: WebSocketTestbed) async throws in
                 let gateway = bed.gateway()
@@ -195,6 +195,18 @@ extension CanisterReplicaTests {
                         == [alice.principal, bob.principal].sorted())
                 let hello = try Candid.encode(ChatMessage(from: "ignored", text: "hello"))
                 #expect(try await gateway.relay(alice.messageEnvelope(sequence: 1, content: hello)) == .ok)
+                // The canister reads `record { text : text }` at its wire types (no generic
+                // decoder in the module): the plain record too; anything else is refused with
+                // the Candid error, and the session goes on.
+                let plain = try Candid.encode(AppMessage(text: "plain"))
+                #expect(try await gateway.relay(alice.messageEnvelope(sequence: 2, content: plain)) == .ok)
+                let refused = try await gateway.relay(alice.messageEnvelope(sequence: 3, content: try Candid.encode(UInt64(5))))
+                guard case .err(let reason) = refused else {
+                    Issue.record("expected Err, got \(refused)")
+                    return
+                }
+                #expect(reason.hasPrefix("cannot decode the message as record { text : text }: "), "\(reason)")
+                #expect(reason.contains("nat64"), "\(reason)")
                 #expect(try await gateway.close(bob.key) == .ok)
 
                 let messages = try await gateway.pollAll()
@@ -207,12 +219,14 @@ extension CanisterReplicaTests {
                         ChatMessage(from: "system", text: "\(alice.principal) joined"),
                         ChatMessage(from: "system", text: "\(bob.principal) joined"),
                         ChatMessage(from: alice.principal.description, text: "hello"),
+                        ChatMessage(from: alice.principal.description, text: "plain"),
                         ChatMessage(from: "system", text: "\(bob.principal) left"),
                     ])
                 #expect(
                     chat(to: bob) == [
                         ChatMessage(from: "system", text: "\(bob.principal) joined"),
                         ChatMessage(from: alice.principal.description, text: "hello"),
+                        ChatMessage(from: alice.principal.description, text: "plain"),
                     ])
                 // Per-client sequence numbers stay gap-free across the fan-out.
                 for client in [alice, bob] {

@@ -23,10 +23,22 @@ struct ProtocolCandidTests {
     ]
 
     /// The Candid bytes of values written in Candid text, at the types given in Candid text.
-    static func bytes(_ value: String, _ type: String) throws -> [UInt8] {
-        let types = try CandidTextParser.parseArgumentTypes(type)
-        let values = try CandidValue.coerce(CandidTextParser.parseArguments(value), to: types)
-        return try CandidEncoder.encode(values, types: types)
+    static func bytes(_ value: String, _ type: String) throws -> [UInt8] { try CandidTestInputs.bytes(value, type) }
+
+    /// Every truncation of `valid` is refused by `direct`, and every single-byte change gets
+    /// the same outcome (value or error) from `direct` as from `generic`.
+    static func expectSameOutcomes<T: Equatable>(
+        _ valid: [UInt8], direct: ([UInt8]) throws -> T, generic: ([UInt8]) throws -> T,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for truncated in CandidTestInputs.truncations(of: valid) {
+            #expect(throws: CandidError.self, "\(truncated.count) of \(valid.count) bytes", sourceLocation: sourceLocation) {
+                try direct(truncated)
+            }
+        }
+        for change in CandidTestInputs.singleByteChanges(of: valid) {
+            #expect((try? direct(change.bytes)) == (try? generic(change.bytes)), "\(change.name)", sourceLocation: sourceLocation)
+        }
     }
 
     /// What the generic layer decodes a service message to (at the extended type).
@@ -48,6 +60,10 @@ struct ProtocolCandidTests {
             (ProtocolCandid.invalidServiceMessageID, "InvalidServiceMessage"),
             (ProtocolCandid.keepAliveTimeoutID, "KeepAliveTimeout"),
             (ProtocolCandid.closedByApplicationID, "ClosedByApplication"),
+            (ProtocolCandid.nonceID, "nonce"), (ProtocolCandid.msgID, "msg"), (ProtocolCandid.sequenceNumID, "sequence_num"),
+            (ProtocolCandid.timestampID, "timestamp"), (ProtocolCandid.isServiceMessageID, "is_service_message"),
+            (ProtocolCandid.contentID, "content"), (ProtocolCandid.lastReceivedID, "last_received_sequence_num"),
+            (ProtocolCandid.resumeCounterID, "resume_counter"),
         ]
         for (id, name) in ids { #expect(id == CandidFieldID.hash(name), "\(name)") }
     }
@@ -163,19 +179,8 @@ struct ProtocolCandidTests {
     @Test("malformed input: truncations and single-byte changes throw where the generic decoder does, never trap")
     func malformed() throws {
         for service in Self.services {
-            let valid = ProtocolCandid.encode(service)
-            for length in 0..<valid.count {
-                #expect(throws: CandidError.self) { try ProtocolCandid.decodeServiceMessage(Array(valid[..<length])) }
-            }
-            for index in valid.indices {
-                for replacement in [0x00, 0x01, 0x7f, 0x80, 0xff, valid[index] ^ 0x01] as [UInt8] {
-                    var bytes = valid
-                    bytes[index] = replacement
-                    let generic = try? Self.generic(bytes)
-                    let direct = try? ProtocolCandid.decodeServiceMessage(bytes)
-                    #expect(direct == generic, "\(service) byte \(index) = \(replacement)")
-                }
-            }
+            Self.expectSameOutcomes(
+                ProtocolCandid.encode(service), direct: ProtocolCandid.decodeServiceMessage, generic: Self.generic)
         }
     }
 
@@ -233,20 +238,140 @@ struct ProtocolCandidTests {
             #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsOpenArguments(refused) }
         }
         // Every truncation and single-byte change: the same outcome as the generic decoder.
-        let valid = cases[1]
-        for length in 0..<valid.count {
-            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsOpenArguments(Array(valid[..<length])) }
-        }
-        for index in valid.indices {
-            for replacement in [0x00, 0x01, 0x7f, 0x80, 0xff, valid[index] ^ 0x01] as [UInt8] {
-                var changed = valid
-                changed[index] = replacement
-                #expect(
-                    (try? ProtocolCandid.decodeWsOpenArguments(changed)) == (try? Self.genericOpen(changed)),
-                    "byte \(index) = \(replacement)")
-            }
-        }
+        Self.expectSameOutcomes(cases[1], direct: ProtocolCandid.decodeWsOpenArguments, generic: Self.genericOpen)
         #expect(ProtocolCandid.gatewayPrincipalID == CandidFieldID.hash("gateway_principal"))
         #expect(ProtocolCandid.resumableID == CandidFieldID.hash("resumable"))
+    }
+
+    /// The generic decoding of `bytes` at `T`'s Candid type (its first argument; the rest skipped).
+    static func generic<T: CandidDecodable>(_ type: T.Type) -> ([UInt8]) throws -> T {
+        { bytes in try T(candid: try CandidDecoder().decode(bytes, as: [T.candidType])[0]) }
+    }
+
+    @Test("ws_close, ws_get_messages, ws_resume and ws_message arguments: the direct decoders read what the generic one reads")
+    func methodArguments() throws {
+        let key = "record { client_principal = principal \"\(Self.client)\"; client_nonce = 7 : nat64 }"
+        let keyType = "record { client_principal : principal; client_nonce : nat64 }"
+        let gateway = "principal \"\(Self.gateway)\""
+        let message =
+            "record { client_key = \(key); sequence_num = 3 : nat64; timestamp = 1700000000000000000 : nat64; "
+            + "is_service_message = false; content = blob \"\\44\\49\\44\\4c\\00\\00\" }"
+        let messageType =
+            "record { client_key : \(keyType); sequence_num : nat64; timestamp : nat64; is_service_message : bool; content : blob }"
+
+        // ws_close: the SDK's form, an extra field and an extra argument; refused: no key, a nat32 nonce.
+        let closes = [
+            try Candid.encode(CanisterWsCloseArguments(clientKey: Self.key)),
+            try Self.bytes(
+                "(record { client_key = \(key); note = \"x\" }, 1 : nat)", "(record { client_key : \(keyType); note : text }, nat)"),
+        ]
+        for bytes in closes {
+            #expect(try ProtocolCandid.decodeWsCloseArguments(bytes) == (try Self.generic(CanisterWsCloseArguments.self)(bytes)))
+        }
+        #expect(try ProtocolCandid.decodeWsCloseArguments(closes[0]).clientKey == Self.key)
+        for refused in [
+            try Self.bytes("(record { other = 1 : nat64 })", "(record { other : nat64 })"),
+            try Self.bytes(
+                "(record { client_key = record { client_principal = \(gateway); client_nonce = 7 : nat32 } })",
+                "(record { client_key : record { client_principal : principal; client_nonce : nat32 } })"),
+            Candid.encode(),
+        ] {
+            #expect(throws: CandidError.self) { try Self.generic(CanisterWsCloseArguments.self)(refused) }
+            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsCloseArguments(refused) }
+        }
+        Self.expectSameOutcomes(
+            closes[0], direct: ProtocolCandid.decodeWsCloseArguments, generic: Self.generic(CanisterWsCloseArguments.self))
+
+        // ws_get_messages.
+        let polls = [
+            try Candid.encode(CanisterWsGetMessagesArguments(nonce: 0)),
+            try Candid.encode(CanisterWsGetMessagesArguments(nonce: .max)),
+            try Self.bytes("(record { nonce = 5 : nat64; limit = opt (3 : nat) })", "(record { nonce : nat64; limit : opt nat })"),
+        ]
+        for bytes in polls {
+            #expect(
+                try ProtocolCandid.decodeWsGetMessagesArguments(bytes)
+                    == (try Self.generic(CanisterWsGetMessagesArguments.self)(bytes)))
+        }
+        #expect(try ProtocolCandid.decodeWsGetMessagesArguments(polls[1]).nonce == .max)
+        for refused in [
+            try Self.bytes("(record { nonce = 5 : nat })", "(record { nonce : nat })"),
+            try Self.bytes("(5 : nat64)", "(nat64)"),
+        ] {
+            #expect(throws: CandidError.self) { try Self.generic(CanisterWsGetMessagesArguments.self)(refused) }
+            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsGetMessagesArguments(refused) }
+        }
+        Self.expectSameOutcomes(
+            polls[1], direct: ProtocolCandid.decodeWsGetMessagesArguments, generic: Self.generic(CanisterWsGetMessagesArguments.self))
+
+        // ws_resume.
+        let resume = CanisterWsResumeArguments(
+            clientNonce: 9, gatewayPrincipal: Self.gateway, lastReceivedSequenceNum: 41, resumeCounter: 2)
+        let resumes = [
+            try Candid.encode(resume),
+            try Self.bytes(
+                "(record { client_nonce = 9 : nat64; gateway_principal = \(gateway); last_received_sequence_num = 41 : nat64; "
+                    + "resume_counter = 2 : nat64; extra = vec { 1 : nat8 } })",
+                "(record { client_nonce : nat64; gateway_principal : principal; last_received_sequence_num : nat64; "
+                    + "resume_counter : nat64; extra : vec nat8 })"),
+        ]
+        for bytes in resumes {
+            #expect(try ProtocolCandid.decodeWsResumeArguments(bytes) == resume)
+            #expect(try Self.generic(CanisterWsResumeArguments.self)(bytes) == resume)
+        }
+        let noCounter = try Self.bytes(
+            "(record { client_nonce = 9 : nat64; gateway_principal = \(gateway); last_received_sequence_num = 41 : nat64 })",
+            "(record { client_nonce : nat64; gateway_principal : principal; last_received_sequence_num : nat64 })")
+        #expect(throws: CandidError.self) { try Self.generic(CanisterWsResumeArguments.self)(noCounter) }
+        #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsResumeArguments(noCounter) }
+        Self.expectSameOutcomes(
+            resumes[0], direct: ProtocolCandid.decodeWsResumeArguments, generic: Self.generic(CanisterWsResumeArguments.self))
+
+        // ws_message: the SDK's form, the reference gateway's `opt AppMessage` second argument,
+        // an extra field in the message; refused: a text content, a missing timestamp.
+        let websocketMessage = WebsocketMessage(
+            clientKey: Self.key, sequenceNum: 3, timestamp: 1_700_000_000_000_000_000, isServiceMessage: true,
+            content: ProtocolCandid.encode(.keepAliveMessage(lastIncomingSequenceNum: 2)))
+        let messages = [
+            ProtocolCandid.encodeWsMessage(websocketMessage),
+            try Self.bytes(
+                "(record { msg = \(message) }, opt record { text = \"hi\" })",
+                "(record { msg : \(messageType) }, opt record { text : text })"),
+            try Self.bytes(
+                "(record { msg = record { client_key = \(key); sequence_num = 3 : nat64; timestamp = 1 : nat64; "
+                    + "is_service_message = false; content = blob \"\"; priority = 1 : nat8 } })",
+                "(record { msg : record { client_key : \(keyType); sequence_num : nat64; timestamp : nat64; "
+                    + "is_service_message : bool; content : blob; priority : nat8 } })"),
+        ]
+        for bytes in messages {
+            #expect(
+                try ProtocolCandid.decodeWsMessageArguments(bytes) == (try Self.generic(CanisterWsMessageArguments.self)(bytes)))
+        }
+        #expect(try ProtocolCandid.decodeWsMessageArguments(messages[0]).msg == websocketMessage)
+        for refused in [
+            try Self.bytes(
+                "(record { msg = record { client_key = \(key); sequence_num = 3 : nat64; timestamp = 1 : nat64; "
+                    + "is_service_message = false; content = \"text\" } })",
+                "(record { msg : record { client_key : \(keyType); sequence_num : nat64; timestamp : nat64; "
+                    + "is_service_message : bool; content : text } })"),
+            try Self.bytes(
+                "(record { msg = record { client_key = \(key); sequence_num = 3 : nat64; is_service_message = false; content = blob \"\" } })",
+                "(record { msg : record { client_key : \(keyType); sequence_num : nat64; is_service_message : bool; content : blob } })"),
+        ] {
+            #expect(throws: CandidError.self) { try Self.generic(CanisterWsMessageArguments.self)(refused) }
+            #expect(throws: CandidError.self) { try ProtocolCandid.decodeWsMessageArguments(refused) }
+        }
+        Self.expectSameOutcomes(
+            messages[0], direct: ProtocolCandid.decodeWsMessageArguments, generic: Self.generic(CanisterWsMessageArguments.self))
+    }
+
+    @Test("the ws_* reply variant { Ok; Err : text } is CandidEncoder's bytes")
+    func resultReply() throws {
+        for result in [
+            CanisterWsResult.ok, .err(""), .err("Client with principal x doesn't have an open connection"),
+            .err("héllo ✓ " + String(repeating: "x", count: 200)),
+        ] {
+            #expect(ProtocolCandid.encode(result) == (try Candid.encode(result)))
+        }
     }
 }

@@ -14,29 +14,54 @@ import ICWebSocketProtocol
 //
 // Clients send `record { text : text }`, or a whole `ChatMessage` (Candid subtyping drops the
 // extra field; `from` is always the sender's principal).
+//
+// The messages are read and written at their wire types (`CandidWireReader`,
+// `CandidWireWriter`), as the library does for the protocol's own, so the module links none of
+// the generic Candid layer (`CandidValue`, type tables built per call): ~70 KB of Wasm.
 
-/// What a client sends.
-struct ChatInput: CandidCodable {
+/// What a client sends: a record with a `text : text` field (other fields are skipped).
+struct ChatInput {
+    static let textID: UInt32 = 0x4cf9_ccad  // text
+
     var text: String
-    static var candidType: CandidType { .record([.field("text", String.self)]) }
-    func candidValue() -> CandidValue { .record([.field("text", text)]) }
-    init(candid value: CandidValue) throws(CandidError) { text = try value.record().field("text") }
+
+    static func read(_ reader: inout CandidWireReader, _ type: Int) throws(CandidError) -> ChatInput {
+        var text: String?
+        for field in try reader.beginRecord(type) {
+            if field.id == textID { text = try reader.text(field.type) } else { try reader.skip(field.type) }
+        }
+        reader.endRecord()
+        guard let text else { throw CandidError(.missingField(id: textID), offset: reader.offset) }
+        return ChatInput(text: text)
+    }
 }
 
-struct ChatMessage: CandidCodable {
+/// What every member receives: `record { from : text; text : text }`.
+struct ChatMessage {
+    /// `DIDL`, one record type with its fields in id order (`from` 0x43c2a56a, `text`
+    /// 0x4cf9ccad, both `text`), one argument of that type.
+    static let header: [UInt8] = [
+        0x44, 0x49, 0x44, 0x4c, 0x01, 0x6c, 0x02, 0xea, 0xca, 0x8a, 0x9e, 0x04, 0x71, 0xad, 0x99, 0xe7,
+        0xe7, 0x04, 0x71, 0x01, 0x00,
+    ]
+
     var from: String
     var text: String
-    static var candidType: CandidType { .record([.field("from", String.self), .field("text", String.self)]) }
-    func candidValue() -> CandidValue { .record(sorting: [.field("from", from), .field("text", text)]) }
-    init(from: String, text: String) {
-        self.from = from
-        self.text = text
+
+    func encoded() -> [UInt8] {
+        var out = CandidWireWriter(header: Self.header, capacity: 4 + from.utf8.count + text.utf8.count)
+        out.text(from)
+        out.text(text)
+        return out.bytes
     }
-    init(candid value: CandidValue) throws(CandidError) {
-        let record = try value.record()
-        from = try record.field("from")
-        text = try record.field("text")
-    }
+}
+
+/// `(vec principal)`, the reply of `members`.
+func encodeMembers(_ principals: [Principal]) -> [UInt8] {
+    var out = CandidWireWriter(header: [0x44, 0x49, 0x44, 0x4c, 0x01, 0x6d, 0x68, 0x01, 0x00], capacity: 1 + 31 * principals.count)
+    out.leb(UInt64(principals.count))
+    for principal in principals { out.principal(principal) }
+    return out.bytes
 }
 
 /// Every connected client is in this group.
@@ -44,8 +69,7 @@ let room = "chat"
 
 /// Encodes once; the library queues a copy per member and certifies them in one pass.
 func broadcast(_ message: ChatMessage) {
-    let bytes = unwrapOrTrap(try? Candid.encode(message), "encoding failed")
-    ICWebSocket.broadcast(bytes, toGroup: room)
+    ICWebSocket.broadcast(message.encoded(), toGroup: room)
 }
 
 func handlers() -> WebSocketHandlers {
@@ -56,7 +80,7 @@ func handlers() -> WebSocketHandlers {
         },
         onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
             // Refused, not ignored: the library logs the refusal and replies `Err` to the client.
-            let message = try WebSocketMessageRefusal.decode(ChatInput.self, named: "record { text : text }", from: bytes)
+            let message = try WebSocketMessageRefusal.decode(named: "record { text : text }", from: bytes, reading: ChatInput.read)
             broadcast(ChatMessage(from: principal.description, text: message.text))
         },
         onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) })
@@ -78,12 +102,12 @@ func canisterPreUpgrade() {
 
 @_expose(wasm, "canister_post_upgrade") @_cdecl("canister_post_upgrade")
 func canisterPostUpgrade() {
-    let options = Canister.decodeArgument(SessionUpgradeOptions?.self)
+    let options = Canister.decodeArgument(decoding: SessionUpgradeOptions.decodeArgument)
     ICWebSocket.restoreAfterUpgrade(handlers: handlers(), sessions: options?.clearSessions == true ? .clear : .keep)
     icws_flushOutput()
 }
 
 @_expose(wasm, "canister_query members") @_cdecl("canister_query_members")
 func members() {
-    Canister.query(CandidNull?.self) { _ in ICWebSocket.clients.map { $0.clientPrincipal } }
+    Canister.query { encodeMembers(ICWebSocket.clients.map { $0.clientPrincipal }) }
 }

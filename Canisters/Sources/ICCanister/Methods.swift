@@ -55,6 +55,35 @@ public enum Canister {
         icws_flushOutput()
     }
 
+    /// An update method that reads its argument with a direct decoder (e.g. one built on
+    /// ``CandidWireReader``) and writes its reply's Candid bytes itself: a canister whose methods
+    /// all do so links none of the generic Candid layer. A decoding error traps with its text.
+    public static func update<A>(decoding decode: ([UInt8]) throws(CandidError) -> A, replyBytes body: (A) -> [UInt8]) {
+        let arg = decodeArgument(decoding: decode)
+        Message.reply(bytes: body(arg))
+        icws_flushOutput()
+    }
+
+    /// A query method that reads its argument with a direct decoder and writes its reply's
+    /// Candid bytes itself.
+    public static func query<A>(decoding decode: ([UInt8]) throws(CandidError) -> A, replyBytes body: (A) -> [UInt8]) {
+        let arg = decodeArgument(decoding: decode)
+        Message.reply(bytes: body(arg))
+        icws_debug_flush()
+    }
+
+    /// A query method without arguments that writes its reply's Candid bytes itself. The
+    /// argument must still be a well-formed Candid message; any values in it are skipped (Candid
+    /// lets a caller send more arguments than a method takes).
+    public static func query(replyBytes body: () -> [UInt8]) {
+        decodeArgument(decoding: { (bytes: [UInt8]) throws(CandidError) in
+            var reader = try CandidWireReader(bytes)
+            try reader.finish()
+        })
+        Message.reply(bytes: body())
+        icws_debug_flush()
+    }
+
     /// A method with two arguments whose body writes the reply's Candid bytes itself.
     public static func method<A: CandidDecodable, B: CandidDecodable>(
         _ a: A.Type, _ b: B.Type, replyBytes body: (A, B) -> [UInt8]
@@ -116,6 +145,15 @@ public enum Canister {
     public static func decodeArgument<A: CandidDecodable>(_ type: A.Type) -> A {
         do {
             return try Candid.decode(A.self, from: Message.argumentBytes())
+        } catch {
+            trap("failed to decode the argument: \(error)")
+        }
+    }
+
+    /// Decodes the message argument with a direct decoder or traps.
+    public static func decodeArgument<A>(decoding decode: ([UInt8]) throws(CandidError) -> A) -> A {
+        do throws(CandidError) {
+            return try decode(Message.argumentBytes())
         } catch {
             trap("failed to decode the argument: \(error)")
         }

@@ -247,7 +247,7 @@ func wsOpen() {
     }
     let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
     ICWebSocket.dispatchEvents()
-    Message.reply(bytes: WsResultReply.encode(result))
+    Message.reply(bytes: ProtocolCandid.encode(result))
     icws_flushOutput()
 }
 
@@ -255,54 +255,48 @@ func wsOpen() {
 @_expose(wasm, "canister_update ws_resume") @_cdecl("canister_update_ws_resume")
 func wsResume() {
     Canister.update(
-        CanisterWsResumeArguments.self,
+        decoding: ProtocolCandid.decodeWsResumeArguments,
         replyBytes: { args in
             let result = ICWebSocket.core.wsResume(caller: Message.caller(), args, now: currentTime())
             ICWebSocket.dispatchEvents()
             // The replayed messages may be due for the timer (none is armed for a detached client).
             ICWebSocket.syncTimer()
-            return WsResultReply.encode(result)
+            return ProtocolCandid.encode(result)
         })
 }
 
 @_expose(wasm, "canister_update ws_message") @_cdecl("canister_update_ws_message")
 func wsMessage() {
-    // The second argument (`opt AppMessage`) only documents the application type; decoding
-    // the first is enough. The fast decoder reads the exact type the SDKs send; anything else
-    // goes through the generic decoder.
-    let bytes = Message.argumentBytes()
+    // The second argument (`opt AppMessage`) only documents the application type; the
+    // decoder skips it (validated).
     let args: CanisterWsMessageArguments
-    if let fast = WsMessageArgumentsDecoder.decode(bytes) {
-        args = fast
-    } else {
-        do {
-            args = try Candid.decode(CanisterWsMessageArguments.self, from: bytes)
-        } catch {
-            trap("failed to decode the argument: \(error)")
-        }
+    do throws(CandidError) {
+        args = try ProtocolCandid.decodeWsMessageArguments(Message.argumentBytes())
+    } catch {
+        trap("failed to decode the argument: \(error)")
     }
     let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
-    Message.reply(bytes: WsResultReply.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())))
+    Message.reply(bytes: ProtocolCandid.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())))
     icws_flushOutput()
 }
 
 @_expose(wasm, "canister_update ws_close") @_cdecl("canister_update_ws_close")
 func wsClose() {
     Canister.update(
-        CanisterWsCloseArguments.self,
+        decoding: ProtocolCandid.decodeWsCloseArguments,
         replyBytes: { args in
             let result = ICWebSocket.core.wsClose(caller: Message.caller(), args, now: currentTime())
             ICWebSocket.dispatchEvents()
             // A resumable client is only detached: its grace period needs the timer.
             ICWebSocket.syncTimer()
-            return WsResultReply.encode(result)
+            return ProtocolCandid.encode(result)
         })
 }
 
 @_expose(wasm, "canister_query ws_get_messages") @_cdecl("canister_query_ws_get_messages")
 func wsGetMessages() {
     Canister.query(
-        CanisterWsGetMessagesArguments.self,
+        decoding: ProtocolCandid.decodeWsGetMessagesArguments,
         replyBytes: { args in
             let batch: PolledBatch?
             do throws(CanisterTrap) {
@@ -314,10 +308,6 @@ func wsGetMessages() {
             }
             // The batch is written straight to Candid (the generic encoder costs ~10× more).
             if let batch { return GetMessagesReply.encode(batch) }
-            return emptyGetMessagesReply
+            return GetMessagesReply.empty
         })
 }
-
-/// `Ok` with no messages: the answer to unknown gateways and empty queues.
-private let emptyGetMessagesReply: [UInt8] = unwrapOrTrap(
-    try? Candid.encode(CanisterWsGetMessagesResult.ok(.empty)), "failed to encode the empty reply")

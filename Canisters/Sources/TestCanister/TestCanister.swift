@@ -145,7 +145,7 @@ func sendMethod() {
         result = ICWebSocket.send(principal, message)
         if case .err = result { break }
     }
-    Message.reply(bytes: WsResultReply.encode(result))
+    Message.reply(bytes: ProtocolCandid.encode(result))
     icws_flushOutput()
 }
 

@@ -6,8 +6,9 @@
 /// validated exactly as ``CandidDecoder`` skips it, under the same ``CandidDecoder/Limits``.
 ///
 /// It reads what a subtype of the expected type may send for records, variants and the
-/// primitives it offers (no numeric coercions exist in Candid for those); it has no `opt`
-/// coercion rule, so a direct decoder of a type with `opt` fields must handle them itself.
+/// primitives it offers (no numeric coercions exist in Candid for those); a direct decoder of a
+/// type with `opt` values reads them with ``optional(_:accepts:)``, which applies Candid's `opt`
+/// rule. ``CandidWireWriter`` is its counterpart for direct encoders.
 public struct CandidWireReader: Sendable {
     var reader: CandidByteReader
     public let table: CandidTypeTable
@@ -78,21 +79,39 @@ public struct CandidWireReader: Sendable {
         return try reader.principal()
     }
 
-    /// A value read at the expected type `opt bool`, by Candid's `opt` rule: `opt bool` gives
-    /// its value, a bare `bool` gives that value, anything else (`null`, `reserved`, an `opt`
-    /// or value of another type) is skipped, validated, and gives `nil`.
+    /// `text`, validated UTF-8.
+    public mutating func text(_ type: Int) throws(CandidError) -> String {
+        try expect(type, CandidOpcode.text, .text)
+        return try reader.text()
+    }
+
+    /// Starts reading a value at an expected type `opt T`, by Candid's `opt` rule: returns the
+    /// wire type of the value to read next, or `nil` when there is none. `accepts` says whether
+    /// a wire type is a subtype of `T` (the caller reads values of those types). An `opt` of an
+    /// accepted type gives its value when present; a bare value of an accepted type gives that
+    /// value; anything else (`null`, `reserved`, an `opt` or value of another type) is skipped,
+    /// validated, and gives `nil`.
+    public mutating func optional(_ type: Int, accepts: (Int) -> Bool) throws(CandidError) -> Int? {
+        if type >= 0, case .opt(let inner) = table.nodes[type] {
+            let at = reader.offset
+            switch try reader.byte() {
+            case 0: return nil
+            case 1:
+                if accepts(inner) { return inner }
+                try skip(inner)
+                return nil
+            case let tag: throw CandidError(.invalidOptionTag(tag), offset: at)
+            }
+        }
+        if accepts(type) { return type }
+        try skip(type)
+        return nil
+    }
+
+    /// A value read at the expected type `opt bool` (``optional(_:accepts:)``'s rule).
     public mutating func optionalBool(_ type: Int) throws(CandidError) -> Bool? {
-        if type == CandidOpcode.bool { return try bool(type) }
-        guard type >= 0, case .opt(let inner) = table.nodes[type], inner == CandidOpcode.bool else {
-            try skip(type)
-            return nil
-        }
-        let at = reader.offset
-        switch try reader.byte() {
-        case 0: return nil
-        case 1: return try bool(inner)
-        case let tag: throw CandidError(.invalidOptionTag(tag), offset: at)
-        }
+        guard let value = try optional(type, accepts: { $0 == CandidOpcode.bool }) else { return nil }
+        return try bool(value)
     }
 
     /// `vec nat8` (a blob).
@@ -133,6 +152,14 @@ public struct CandidWireReader: Sendable {
         try enter()
         try chargeZeroSized()
         return fields
+    }
+
+    /// The wire type of field `id` when `type` is a record that has it (to decide what an
+    /// ``optional(_:accepts:)`` accepts).
+    public static func recordField(_ type: Int, id: UInt32, in table: CandidTypeTable) -> Int? {
+        guard type >= 0, case .record(let fields) = table.nodes[type] else { return nil }
+        for field in fields where field.id == id { return field.type }
+        return nil
     }
 
     /// Ends the record ``beginRecord(_:)`` started.
