@@ -21,7 +21,10 @@ enum ResumeSoakBenchmark {
         let index: Int
         let identity = Ed25519Identity()
         private let state = NIOLockedValueBox(
-            (received: [String: [String]](), sent: [String](), failure: String?.none, replacedBecause: [String]()))
+            (
+                received: [String: [String]](), sent: [String](), failure: String?.none, replacedBecause: [String](),
+                lastState: "none yet", lastStateAt: ContinuousClock.now, states: 0, stateAtEnd: String?.none
+            ))
 
         init(index: Int) { self.index = index }
 
@@ -38,10 +41,30 @@ enum ResumeSoakBenchmark {
         /// The first failure; the connection's own end (its closed state) wins over a send's.
         func fail(_ why: String) {
             state.withLockedValue {
+                // After the run's end the benchmark closes every connection: a send still
+                // waiting then (for a resume) fails with `closed`, and says so.
+                let why = $0.stateAtEnd == nil ? why : "still waiting when the run ended and closed it: \(why)"
                 if $0.failure == nil || why.hasPrefix("closed:") && !$0.failure!.hasPrefix("closed:") { $0.failure = why }
             }
         }
         func replaced(_ why: String) { state.withLockedValue { $0.replacedBecause.append(why) } }
+        /// The connection's newest state and when it was reported: a failed client's tells
+        /// whether it was still resuming, reconnecting or closed when the run ended.
+        func noteState(_ connectionState: ICWebSocketConnectionState) {
+            state.withLockedValue {
+                $0.lastState = "\(connectionState)"
+                $0.lastStateAt = .now
+                $0.states += 1
+            }
+        }
+        /// Called once the run is over, before the connections are closed.
+        func markEndOfRun() {
+            state.withLockedValue {
+                $0.stateAtEnd = "\($0.lastState) (for \(format((ContinuousClock.now - $0.lastStateAt).seconds)) s; \($0.states) states)"
+            }
+        }
+        /// The connection's state when the run ended.
+        var stateAtEnd: String { state.withLockedValue { $0.stateAtEnd ?? $0.lastState } }
         var replacedBecause: [String] { state.withLockedValue { $0.replacedBecause } }
     }
 
@@ -147,6 +170,7 @@ enum ResumeSoakBenchmark {
                 group.addTask {
                     // Why a session had to be replaced, or why the connection ended.
                     for await state in connection.states {
+                        client.noteState(state)
                         switch state {
                         case .reconnecting(_, let cause, _): client.replaced("\(cause)")
                         case .closed(let error?): client.fail("closed: \(error)")
@@ -202,6 +226,7 @@ enum ResumeSoakBenchmark {
                 replaced += stats.sessionsReplaced
                 resent += stats.messagesResent
             }
+            for client in clients { client.markEndOfRun() }
             for connection in connections.values { await connection.close() }
             group.cancelAll()
             report(clients, faults: faultCount.withLockedValue { $0 }, resumes: resumes, replaced: replaced, resent: resent)
@@ -232,9 +257,17 @@ enum ResumeSoakBenchmark {
             "out_of_order": \(outOfOrder), "resumes": \(resumes), "sessions_replaced": \(replaced), \
             "messages_resent": \(resent), "faults": \(faults), "failed_clients": \(failed.count)}
             """)
+        if !failed.isEmpty {
+            // What the failed clients' connections were doing when the run ended.
+            var kinds = [String: Int]()
+            for client in failed { kinds[String(client.stateAtEnd.prefix { $0 != " " && $0 != ":" }), default: 0] += 1 }
+            let list = kinds.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
+            emit("{\"name\": \"soak_resume.failed_states_at_end\", \(list)}")
+        }
         for client in failed.prefix(3) {
             emit(
-                "{\"name\": \"soak_resume.failure_example\", \"client\": \(client.index), \"why\": \"\(json(client.failure ?? ""))\"}")
+                "{\"name\": \"soak_resume.failure_example\", \"client\": \(client.index), \"why\": \"\(json(client.failure ?? ""))\", "
+                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\"}")
         }
         for client in clients.filter({ !$0.replacedBecause.isEmpty }).prefix(3) {
             emit(
