@@ -175,6 +175,41 @@ struct SessionResumptionEndToEndTests {
         }
     }
 
+    @Test("(e) a resume that makes no progress through any gateway: after each was tried, a new session, counted as replaced")
+    func resumeTimeoutOnEveryGateway() async throws {
+        try await withStack(module: try CanisterModules.chatCanister(), gateways: 2) { stack in
+            let proxies = stack.gateways.map { FaultInjectingProxy(upstream: $0.url) }
+            try await proxies[0].run { url1 in
+                try await proxies[1].run { url2 in
+                    let client = try await connect([url1, url2], stack.canister, stack.local, as: ChatMessage.self) {
+                        $0.reconnect = ReconnectPolicy(
+                            maxAttempts: 30, initialDelay: .milliseconds(200), maximumDelay: .seconds(1), resumeTimeout: .seconds(3))
+                    }
+                    let firstKey = client.clientKey
+                    // Both gateways withhold everything for the first session (its ResumeMessage
+                    // too), so no resume makes progress; a new session's messages pass.
+                    for proxy in proxies { proxy.inject { $0.dropToClient = { $0.clientKey == firstKey } } }
+                    proxies[0].cutConnections()
+                    let replaced = try await client.waitForState(.seconds(60), "a new session after the resume timeouts") {
+                        if case .reconnecting = $0 { return true } else { return false }
+                    }
+                    guard case .reconnecting(_, .resumeFailed, _) = replaced else {
+                        Issue.record("expected a reconnect after resume timeouts, got \(replaced)")
+                        return
+                    }
+                    _ = try await client.waitForState(.seconds(60), "the new session open") {
+                        if case .open = $0 { return true } else { return false }
+                    }
+                    #expect(client.clientKey != firstKey)
+                    let stats = await client.statistics()
+                    #expect(stats.sessionsReplaced == 1)
+                    #expect(stats.resumes == 0)
+                    await client.close()
+                }
+            }
+        }
+    }
+
     @Test("(d) a canister that does not resume: the client falls back to a new session at once and says so")
     func fallbackToANewSession() async throws {
         let module = try CanisterModules.testCanister()
