@@ -58,9 +58,10 @@ enum ResumeSoakBenchmark {
             }
         }
         /// Called once the run is over, before the connections are closed.
-        func markEndOfRun() {
+        func markEndOfRun(statistics: String) {
             state.withLockedValue {
-                $0.stateAtEnd = "\($0.lastState) (for \(format((ContinuousClock.now - $0.lastStateAt).seconds)) s; \($0.states) states)"
+                $0.stateAtEnd =
+                    "\($0.lastState) (for \(format((ContinuousClock.now - $0.lastStateAt).seconds)) s; \($0.states) states; \(statistics))"
             }
         }
         /// The connection's state when the run ended.
@@ -220,13 +221,14 @@ enum ResumeSoakBenchmark {
                 try await Task.sleep(for: .milliseconds(200))
             }
             var resumes = 0, replaced = 0, resent = 0
-            for connection in connections.values {
-                let stats = await connection.statistics()
+            for client in clients {
+                let stats = await connections[client.index]!.statistics()
                 resumes += stats.resumes
                 replaced += stats.sessionsReplaced
                 resent += stats.messagesResent
+                client.markEndOfRun(
+                    statistics: "\(stats.reconnects) reconnects, \(stats.resumes) resumes, \(stats.sessionsReplaced) sessions replaced")
             }
-            for client in clients { client.markEndOfRun() }
             for connection in connections.values { await connection.close() }
             group.cancelAll()
             report(clients, faults: faultCount.withLockedValue { $0 }, resumes: resumes, replaced: replaced, resent: resent)
