@@ -67,13 +67,14 @@ public enum ProtocolCandid {
         reader.endRecord()
         let content: WebsocketServiceMessageContent
         switch tag.id {
-        case openMessageID: content = .openMessage(clientKey: try required(key, clientKeyID, reader))
-        case ackMessageID: content = .ackMessage(lastIncomingSequenceNum: try required(number, numberID, reader))
-        case keepAliveMessageID: content = .keepAliveMessage(lastIncomingSequenceNum: try required(number, numberID, reader))
-        case closeMessageID: content = .closeMessage(reason: try required(reason, reasonID, reader))
+        case openMessageID: content = .openMessage(clientKey: try reader.required(key, field: clientKeyID))
+        case ackMessageID: content = .ackMessage(lastIncomingSequenceNum: try reader.required(number, field: numberID))
+        case keepAliveMessageID: content = .keepAliveMessage(lastIncomingSequenceNum: try reader.required(number, field: numberID))
+        case closeMessageID: content = .closeMessage(reason: try reader.required(reason, field: reasonID))
         default:  // resumeMessageID
             content = .resumeMessage(
-                clientKey: try required(key, clientKeyID, reader), nextIncomingSequenceNum: try required(number, numberID, reader))
+                clientKey: try reader.required(key, field: clientKeyID),
+                nextIncomingSequenceNum: try reader.required(number, field: numberID))
         }
         try reader.finish()
         return content
@@ -99,7 +100,8 @@ public enum ProtocolCandid {
         }
         reader.endRecord()
         let arguments = CanisterWsOpenArguments(
-            clientNonce: try required(nonce, clientNonceID, reader), gatewayPrincipal: try required(gateway, gatewayPrincipalID, reader),
+            clientNonce: try reader.required(nonce, field: clientNonceID),
+            gatewayPrincipal: try reader.required(gateway, field: gatewayPrincipalID),
             resumable: resumable)
         try reader.finish()
         return arguments
@@ -113,7 +115,7 @@ public enum ProtocolCandid {
             if field.id == clientKeyID { key = try clientKey(&reader, field.type) } else { try reader.skip(field.type) }
         }
         reader.endRecord()
-        let arguments = CanisterWsCloseArguments(clientKey: try required(key, clientKeyID, reader))
+        let arguments = CanisterWsCloseArguments(clientKey: try reader.required(key, field: clientKeyID))
         try reader.finish()
         return arguments
     }
@@ -126,7 +128,7 @@ public enum ProtocolCandid {
             if field.id == nonceID { nonce = try reader.nat64(field.type) } else { try reader.skip(field.type) }
         }
         reader.endRecord()
-        let arguments = CanisterWsGetMessagesArguments(nonce: try required(nonce, nonceID, reader))
+        let arguments = CanisterWsGetMessagesArguments(nonce: try reader.required(nonce, field: nonceID))
         try reader.finish()
         return arguments
     }
@@ -149,9 +151,10 @@ public enum ProtocolCandid {
         }
         reader.endRecord()
         let arguments = CanisterWsResumeArguments(
-            clientNonce: try required(nonce, clientNonceID, reader), gatewayPrincipal: try required(gateway, gatewayPrincipalID, reader),
-            lastReceivedSequenceNum: try required(lastReceived, lastReceivedID, reader),
-            resumeCounter: try required(counter, resumeCounterID, reader))
+            clientNonce: try reader.required(nonce, field: clientNonceID),
+            gatewayPrincipal: try reader.required(gateway, field: gatewayPrincipalID),
+            lastReceivedSequenceNum: try reader.required(lastReceived, field: lastReceivedID),
+            resumeCounter: try reader.required(counter, field: resumeCounterID))
         try reader.finish()
         return arguments
     }
@@ -166,7 +169,7 @@ public enum ProtocolCandid {
             if field.id == msgID { message = try websocketMessage(&reader, field.type) } else { try reader.skip(field.type) }
         }
         reader.endRecord()
-        let arguments = CanisterWsMessageArguments(msg: try required(message, msgID, reader))
+        let arguments = CanisterWsMessageArguments(msg: try reader.required(message, field: msgID))
         try reader.finish()
         return arguments
     }
@@ -191,10 +194,10 @@ public enum ProtocolCandid {
         }
         reader.endRecord()
         return WebsocketMessage(
-            clientKey: try required(key, clientKeyID, reader), sequenceNum: try required(sequenceNum, sequenceNumID, reader),
-            timestamp: try required(timestamp, timestampID, reader),
-            isServiceMessage: try required(isServiceMessage, isServiceMessageID, reader),
-            content: try required(content, contentID, reader))
+            clientKey: try reader.required(key, field: clientKeyID), sequenceNum: try reader.required(sequenceNum, field: sequenceNumID),
+            timestamp: try reader.required(timestamp, field: timestampID),
+            isServiceMessage: try reader.required(isServiceMessage, field: isServiceMessageID),
+            content: try reader.required(content, field: contentID))
     }
 
     /// `record { client_principal : principal; client_nonce : nat64 }`.
@@ -210,7 +213,8 @@ public enum ProtocolCandid {
         }
         reader.endRecord()
         return ClientKey(
-            clientPrincipal: try required(principal, clientPrincipalID, reader), clientNonce: try required(nonce, clientNonceID, reader))
+            clientPrincipal: try reader.required(principal, field: clientPrincipalID),
+            clientNonce: try reader.required(nonce, field: clientNonceID))
     }
 
     /// `variant { WrongSequenceNumber; InvalidServiceMessage; KeepAliveTimeout; ClosedByApplication }`.
@@ -224,11 +228,6 @@ public enum ProtocolCandid {
         case keepAliveTimeoutID: return .keepAliveTimeout
         default: return .closedByApplication
         }
-    }
-
-    private static func required<T>(_ value: T?, _ id: UInt32, _ reader: CandidWireReader) throws(CandidError) -> T {
-        guard let value else { throw CandidError(.missingField(id: id), offset: reader.offset) }
-        return value
     }
 
     // MARK: Encoding

@@ -110,8 +110,7 @@ struct DirectDecoderRefusalTests {
             if field.id == textID { text = try reader.text(field.type) } else { try reader.skip(field.type) }
         }
         reader.endRecord()
-        guard let text else { throw CandidError(.missingField(id: textID), offset: reader.offset) }
-        return text
+        return try reader.required(text, field: textID)
     }
 
     static func decode(_ bytes: [UInt8]) throws(WebSocketMessageRefusal) -> String {

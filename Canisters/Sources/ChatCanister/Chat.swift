@@ -31,8 +31,7 @@ struct ChatInput {
             if field.id == textID { text = try reader.text(field.type) } else { try reader.skip(field.type) }
         }
         reader.endRecord()
-        guard let text else { throw CandidError(.missingField(id: textID), offset: reader.offset) }
-        return ChatInput(text: text)
+        return ChatInput(text: try reader.required(text, field: textID))
     }
 }
 

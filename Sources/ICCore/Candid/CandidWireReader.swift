@@ -162,6 +162,13 @@ public struct CandidWireReader: Sendable {
         return nil
     }
 
+    /// A record field the caller needs: its value, or ``CandidError/Kind/missingField(id:)``
+    /// when the record did not have it.
+    public func required<T>(_ value: T?, field id: UInt32) throws(CandidError) -> T {
+        guard let value else { throw CandidError(.missingField(id: id), offset: reader.offset) }
+        return value
+    }
+
     /// Ends the record ``beginRecord(_:)`` started.
     public mutating func endRecord() { depth -= 1 }
 
