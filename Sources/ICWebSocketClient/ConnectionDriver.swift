@@ -25,6 +25,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         var messagesReceived = 0
         var reconnects = 0
         var resumes = 0
+        /// Resumable sessions given up for a new one (see ``ICWebSocketConnection/Statistics/sessionsReplaced``).
         var sessionsReplaced = 0
         var messagesResent = 0
     }
@@ -151,16 +152,16 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
                 if case .resumeFailed = error { resumeTimeouts += 1 }
                 // A refusal ends the session at once; silence only once every gateway was tried
                 // (one of them may be the culprit, not the canister).
-                if Self.endsResumption(error) || resumeTimeouts >= gatewayURLs.count {
-                    resumeTimeouts = 0
-                    replaceSession(after: error)
-                }
-                if let session, session.canResume {
+                let givesUp = Self.endsResumption(error) || resumeTimeouts >= gatewayURLs.count
+                if let session, session.canResume, !givesUp {
                     logger.warning(
                         "connection failed, resuming the session",
                         metadata: ["error": "\(error)", "attempt": "\(attempt)", "gateway": "\(gatewayURL)"])
                     states.yield(.resuming(attempt: attempt, cause: error, gatewayURL: gatewayURL))
                 } else {
+                    // The next attempt opens a new session, whether it is given up here or it
+                    // already ended during this attempt (a CloseMessage while resuming).
+                    replaceSession(after: error)
                     let unacknowledged =
                         session?.unacknowledgedContent.map {
                             UnacknowledgedMessage(sequenceNumber: $0.sequenceNumber, content: $0.content)
@@ -193,18 +194,21 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         }
     }
 
-    /// Gives up the current session: the next attempt opens a new one (new client nonce).
+    /// Gives up the current session after `error` ended its last attempt: the next attempt
+    /// opens a new one (new client nonce). Called for every session that will not be resumed,
+    /// also one the attempt itself closed, so that no send stays held for a resume that cannot
+    /// come; a resumable session that had opened is counted in `sessionsReplaced`.
     private func replaceSession(after error: ICWebSocketClientError) {
-        guard let session, session.canResume else { return }
-        pastStatistics.sessionsReplaced += 1
+        resumeTimeouts = 0
         // Their messages may be lost: they are among the unacknowledged ones reported.
         releaseHeldSends(error)
+        guard var session, session.resumable, session.wasOpened else { return }
+        pastStatistics.sessionsReplaced += 1
         logger.warning(
             "the session cannot be resumed; opening a new one",
             metadata: ["error": "\(error)", "unacknowledged": "\(session.unacknowledgedContent.map(\.sequenceNumber))"])
-        var closed = session
-        closed.close()
-        self.session = closed
+        session.close()
+        self.session = session
     }
 
     /// Failures worth a new connection (not caller mistakes or bugs).
@@ -498,9 +502,13 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     }
 
     /// A failed connection: a resumable session keeps its numbered sends for the resume; any
-    /// other fails them.
+    /// other fails them, and those held over an earlier connection too (nothing will send them
+    /// again; after `close()`, `finish` fails them with `closed`).
     private func endOrHoldSends(_ error: ICWebSocketClientError) {
-        guard session?.canResume == true, !userClosed else { return endSends(with: error) }
+        guard session?.canResume == true, !userClosed else {
+            if !userClosed { releaseHeldSends(error) }
+            return endSends(with: error)
+        }
         heldSends += pendingSends.values
         pendingSends.removeAll()
     }

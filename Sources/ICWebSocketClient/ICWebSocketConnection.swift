@@ -56,7 +56,14 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         public var reconnects: Int
         /// Times the session was resumed (`ws_resume` answered with a verified ResumeMessage).
         public var resumes: Int
-        /// Times a session that could not be resumed was replaced by a new one.
+        /// Times a resumable session (one that had opened) was given up for a new one with a
+        /// new client key: its resume was refused, made no progress through any gateway, or
+        /// the canister closed the session (a `CloseMessage`, also during a resume). Each time,
+        /// sends waiting for that session's resume failed with the error that ended it and
+        /// ``ICWebSocketConnectionState/reconnecting(attempt:cause:unacknowledged:)`` reported
+        /// the messages that may be lost. Sessions that are not resumable
+        /// (``ReconnectPolicy/resumesSession`` off) are not counted: each of their
+        /// ``reconnects`` opens a new one.
         public var sessionsReplaced: Int
         /// This client's messages sent again after a resume (the canister had not executed them).
         public var messagesResent: Int

@@ -1,0 +1,158 @@
+import Foundation
+import ICAgent
+import ICCore
+import ICTestSupport
+import ICWebSocketProtocol
+import ICWebSocketTesting
+import Logging
+import Testing
+
+@testable import ICWebSocketClient
+
+/// The connection (reconnects, resumes, sends held over a drop) against a ``ScriptedGateway``:
+/// certified canister frames (``CertifiedFrameFactory``) at exactly the point of the exchange a
+/// test needs, which a real gateway and socket cannot be made to hit on cue.
+@Suite struct ScriptedConnectionTests {
+    static let time: UInt64 = 1_800_000_000_000_000_000
+    let canister = Principal.canister(index: 7)
+    let gateway = Principal.selfAuthenticating(derPublicKey: Ed25519Identity().publicKeyDER!)
+    let identity = Ed25519Identity()
+
+    /// What a `send` ended with, once it ended; read without waiting on the send itself (a
+    /// send that never completes must fail the test, not hang it).
+    final class SendOutcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Result<UInt64, ICWebSocketClientError>?
+
+        var result: Result<UInt64, ICWebSocketClientError>? { lock.withLock { value } }
+
+        func record(_ send: () async throws -> UInt64) async {
+            let result: Result<UInt64, ICWebSocketClientError>
+            do { result = .success(try await send()) } catch {
+                result = .failure(error as? ICWebSocketClientError ?? .internalInconsistency("\(error)"))
+            }
+            lock.withLock { value = result }
+        }
+    }
+
+    /// Waits (real time) until `condition` holds; `false` if it did not within `timeout`.
+    private func waitUntil(_ timeout: Duration, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
+    private func factory(_ clientKey: ClientKey) -> CertifiedFrameFactory {
+        CertifiedFrameFactory(canister: canister, gateway: gateway, clientKey: clientKey, time: Self.time)
+    }
+
+    /// Reads the client's `ws_open` on `connection` and answers it with the OpenMessage; returns
+    /// the new client key and the canister's side of the session.
+    private func open(_ connection: ScriptedConnection) async throws -> (ClientKey, CertifiedFrameFactory) {
+        connection.sendHandshake(gateway)
+        let request = try #require(try await connection.nextRequest(), "the client's ws_open")
+        #expect(request.methodName == "ws_open")
+        let arguments = try Candid.decode(CanisterWsOpenArguments.self, from: try #require(request.arg))
+        let key = ClientKey(clientPrincipal: identity.principal, clientNonce: arguments.clientNonce)
+        var canisterSide = factory(key)
+        connection.deliver(canisterSide.service(.openMessage(clientKey: key)))
+        return (key, canisterSide)
+    }
+
+    /// A send numbered and queued but not yet written when the connection fails is held for the
+    /// resume. If the resume attempt then ends the session (here the canister's CloseMessage
+    /// arrives before any ResumeMessage), the next attempt opens a new session: the held send
+    /// must fail with the error that ended the session (its message is among the unacknowledged
+    /// ones reported), and the replaced session is counted. It used to wait forever.
+    @Test func aSendHeldForAResumeFailsWhenTheResumeEndsTheSession() async throws {
+        let scripted = ScriptedGateway()
+        var logger = Logger(label: "scripted-connection-test")
+        logger.logLevel = .critical
+        let configuration = ICWebSocketClientConfiguration(
+            openTimeout: .seconds(20), timerResolution: .milliseconds(20),
+            reconnect: ReconnectPolicy(
+                maxAttempts: 3, initialDelay: .milliseconds(20), maximumDelay: .milliseconds(100), resumeTimeout: .seconds(20)),
+            clock: { Self.time })
+        let (canister, identity) = (canister, identity)
+        let rootKey = factory(ClientKey(clientPrincipal: identity.principal, clientNonce: 0)).rootKey
+        let opening = Task {
+            try await ICWebSocketConnection<TextMessage>.connect(
+                gatewayURL: "ws://scripted.invalid", canister: canister, identity: identity, rootKey: rootKey,
+                configuration: configuration, logger: logger, transport: scripted)
+        }
+
+        // Connection 1: a resumable session opens; a send's write is stuck when the gateway goes.
+        let first = try #require(await scripted.nextConnection(), "the first connection")
+        let (firstKey, openedSession) = try await open(first)
+        var firstSession = openedSession
+        let connection = try await opening.value
+        #expect(connection.clientKey == firstKey)
+        first.holdWrites()
+        let held = SendOutcome()
+        let heldSend = Task { await held.record { try await connection.send(TextMessage(text: "held")) } }
+        #expect(await waitUntil(.seconds(10)) { first.heldWriteCount == 1 }, "the send's frame is being written")
+        first.drop(code: 1011, reason: "scripted gateway failure")
+
+        // Connection 2: the client resumes; the send waits for it. The canister's next message
+        // (number 2) closes the session instead of resuming it.
+        let second = try #require(await scripted.nextConnection(), "the resume's connection")
+        second.sendHandshake(gateway)
+        let resume = try #require(try await second.nextRequest(), "the client's ws_resume")
+        #expect(resume.methodName == "ws_resume")
+        let resumeArguments = try Candid.decode(CanisterWsResumeArguments.self, from: try #require(resume.arg))
+        #expect(resumeArguments.clientNonce == firstKey.clientNonce)
+        #expect(resumeArguments.lastReceivedSequenceNum == 1)
+        #expect(held.result == nil, "the send is held for the resume")
+        second.deliver(firstSession.service(.closeMessage(reason: .wrongSequenceNumber)))
+
+        // The held send fails with the error that ended the session (it used to hang).
+        let completed = await waitUntil(.seconds(5)) { held.result != nil }
+        #expect(completed, "the send held for the resume completes once the session is given up")
+        if completed {
+            guard case .failure(.closedByCanister(.wrongSequenceNumber))? = held.result else {
+                Issue.record("expected the held send to fail with the CloseMessage's error, got \(String(describing: held.result))")
+                return
+            }
+        }
+
+        // Connection 3: a new session (new nonce), which works.
+        let third = try #require(await scripted.nextConnection(), "the new session's connection")
+        let (newKey, _) = try await open(third)
+        #expect(newKey != firstKey)
+        #expect(await waitUntil(.seconds(10)) { connection.clientKey == newKey }, "the new session is open")
+        let after = SendOutcome()
+        let afterSend = Task { await after.record { try await connection.send(TextMessage(text: "after")) } }
+        let message = try #require(try await third.nextRequest(), "the new session's first ws_message")
+        let relayed = try Candid.decode(CanisterWsMessageArguments.self, CandidNull?.self, from: try #require(message.arg)).0.msg
+        #expect(relayed.clientKey == newKey)
+        #expect(relayed.sequenceNum == 1)
+        #expect(await waitUntil(.seconds(10)) { after.result != nil }, "a send on the new session completes")
+
+        let statistics = await connection.statistics()
+        #expect(statistics.reconnects == 2)
+        #expect(statistics.resumes == 0)
+        #expect(statistics.sessionsReplaced == 1, "the resumable session given up is counted")
+
+        await connection.close()
+        await heldSend.value
+        await afterSend.value
+        var states: [ICWebSocketConnectionState] = []
+        for await state in connection.states { states.append(state) }
+        let reconnecting = states.compactMap { state -> (ICWebSocketClientError, [UnacknowledgedMessage])? in
+            if case .reconnecting(_, let cause, let unacknowledged) = state { return (cause, unacknowledged) } else { return nil }
+        }
+        #expect(reconnecting.count == 1, "one new session: \(states)")
+        if let (cause, unacknowledged) = reconnecting.first {
+            guard case .closedByCanister(.wrongSequenceNumber) = cause else {
+                Issue.record("expected the CloseMessage as the cause, got \(cause)")
+                return
+            }
+            // The held send's message may be lost: it is reported.
+            #expect(unacknowledged.map(\.sequenceNumber) == [1])
+            #expect(try unacknowledged.map { try Candid.decode(TextMessage.self, from: $0.content) } == [TextMessage(text: "held")])
+        }
+    }
+}
