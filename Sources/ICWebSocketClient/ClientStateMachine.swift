@@ -31,6 +31,9 @@ package struct ClientStateMachine: Sendable {
         /// Nothing to do (an ack replayed during a resume: the ResumeMessage that follows
         /// settles it).
         case none
+        /// A ResumeMessage answering an earlier `ws_resume` arrived after another one had
+        /// resumed the session; it changes nothing (see ``ClientStateMachine/receiveCanisterMessage(_:)``).
+        case lateResumeMessage(nextIncomingSequenceNum: UInt64)
         /// Deliver an application message (Candid bytes) to the application.
         case deliver([UInt8])
         /// An ack was processed: send this keep-alive (already numbered and tracked).
@@ -58,6 +61,8 @@ package struct ClientStateMachine: Sendable {
     package private(set) var lastVerifiedSequenceNumber: UInt64 = 0
     /// The `resume_counter` of the last `ws_resume` (strictly increasing, a replay guard).
     package private(set) var resumeCounter: UInt64 = 0
+    /// ResumeMessages received: the canister sends at most one per `ws_resume` it executes.
+    private var resumeMessagesReceived: UInt64 = 0
     /// Whether the canister ever confirmed the session (OpenMessage).
     package private(set) var wasOpened = false
     /// The canister sequence number the last keep-alive confirmed.
@@ -172,10 +177,22 @@ package struct ClientStateMachine: Sendable {
             wasOpened = true
             return .opened(gateway: gateway)
         case .resumeMessage(let key, let next):
-            guard resuming else { throw .invalidServiceMessage("a resume message without a ws_resume") }
+            guard resuming || (isOpen && resumeMessagesReceived < resumeCounter) else {
+                throw .invalidServiceMessage("a resume message without a ws_resume")
+            }
             guard key == clientKey else { throw .openMessageForAnotherClient(expected: clientKey, found: key) }
             guard next >= 1, next - 1 <= lastSentSequenceNumber else {
                 throw .invalidServiceMessage("the canister expects message \(next) next, but only \(lastSentSequenceNumber) were sent")
+            }
+            resumeMessagesReceived += 1
+            guard resuming else {
+                // Two ws_resume executed (the first one's answer came too late for its attempt)
+                // and the first ResumeMessage resumed the session; this is the second. Verified,
+                // for this key and in sequence, so nothing was lost or repeated on the way in;
+                // the canister executed everything before `next`, and everything from the first
+                // one's (smaller or equal) number on was sent again (copies it had executed are
+                // refused as duplicates). Nothing is left to do.
+                return .lateResumeMessage(nextIncomingSequenceNum: next)
             }
             let now = clock()
             sent.removeAll { $0.sequenceNumber < next }

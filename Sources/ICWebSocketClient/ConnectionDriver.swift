@@ -435,6 +435,8 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             releaseOpenWaiters(nil)
         case .none:
             break
+        case .lateResumeMessage(let next):
+            logger.debug("a late ResumeMessage (an earlier ws_resume's) ignored", metadata: ["next_incoming": "\(next)"])
         case .deliver(let content):
             let value: Message
             do { value = try Candid.decode(Message.self, from: content) } catch {

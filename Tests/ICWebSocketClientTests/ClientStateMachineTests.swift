@@ -358,6 +358,55 @@ struct ClientResumptionTests {
         #expect(try other.confirmationIfDue() == nil)
     }
 
+    /// A first `ws_resume` times out, a second goes out, and both execute: the first
+    /// ResumeMessage (in the second's replay) resumes the session, the second then arrives while
+    /// it is open. It is ignored, not a protocol error; one for another key, or one more than
+    /// `ws_resume`s sent, still is.
+    @Test func aLateResumeMessageFromAnEarlierResumeIsIgnored() throws {
+        var first = factory(gateway1)
+        var session = try openSession(resumable: true, &first)
+        _ = try session.nextMessage(content: [1], isServiceMessage: false)
+        _ = try session.nextMessage(content: [2], isServiceMessage: false)
+        session.prepareForNextConnection()
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway2).encoded())
+        #expect(try session.resumeArguments().resumeCounter == 1)
+        // No ResumeMessage in time: the next attempt, through gateway 2 again.
+        session.prepareForNextConnection()
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway2).encoded())
+        #expect(try session.resumeArguments().resumeCounter == 2)
+
+        var second = factory(gateway2)
+        second.lastSequenceNumber = 1
+        // The first ws_resume's answer (number 2): message 1 was executed, 2 goes again.
+        let action = try session.receiveCanisterMessage(
+            second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 2)).encoded())
+        guard case .resumed(_, let resend) = action else {
+            Issue.record("expected .resumed, got \(action)")
+            return
+        }
+        #expect(resend.map(\.sequenceNum) == [2])
+        // One for another key is refused.
+        var copy = session
+        let other = ClientKey(clientPrincipal: clientKey.clientPrincipal, clientNonce: 43)
+        #expect(throws: ICWebSocketClientError.self) {
+            try copy.receiveCanisterMessage(second.service(.resumeMessage(clientKey: other, nextIncomingSequenceNum: 3)).encoded())
+        }
+        second.lastSequenceNumber = 2
+        // The second's answer (number 3): the canister had executed 2 meanwhile (the copy sent
+        // again is refused as a duplicate). Nothing to do; the session stays open.
+        #expect(
+            try session.receiveCanisterMessage(second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 3)).encoded())
+                == .lateResumeMessage(nextIncomingSequenceNum: 3))
+        #expect(session.isOpen)
+        #expect(session.lastVerifiedSequenceNumber == 3)
+        #expect(try session.nextMessage(content: [3], isServiceMessage: false).sequenceNum == 3)
+        #expect(try session.receiveCanisterMessage(second.application([9]).encoded()) == .deliver([9]))
+        // A third ResumeMessage after two ws_resume: refused.
+        #expect(throws: ICWebSocketClientError.self) {
+            try session.receiveCanisterMessage(second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 4)).encoded())
+        }
+    }
+
     @Test func resumeMessagesOutsideAResumeAndReferenceSessionsDoNotResume() throws {
         var first = factory(gateway1)
         var resumable = try openSession(resumable: true, &first)
