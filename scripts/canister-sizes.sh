@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Where a canister module's bytes go: builds it with its function names kept
 # (ICWS_CANISTER_SYMBOLS=1, in Canisters/.build-symbols so the real modules are untouched) and
-# lists the largest functions and a per-area sum (Candid, Dictionary, String, …).
+# lists the largest functions, a per-area sum (Candid, Dictionary, String, …) and the functions
+# with the largest retained size (own code plus everything reachable only through them: what
+# removing them would save; scripts/wasm-retained-sizes.py, which can also price a family of
+# functions with --without REGEX).
 #
 #   scripts/canister-sizes.sh [Product] [count]     # default ChatCanister, 40 functions
 #
@@ -39,3 +42,5 @@ for area, size in sums.most_common(): print(f"{size:8d}  {area}")
 print()
 for (size, _), name in sorted(zip(rows, names), reverse=True)[:count]: print(f"{size:8d}  {name[:160]}")
 ' "$count" "$bin/swift-demangle"
+echo
+scripts/wasm-retained-sizes.py "$module" --top "$count"
