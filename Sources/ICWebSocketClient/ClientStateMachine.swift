@@ -34,12 +34,22 @@ package struct ClientStateMachine: Sendable {
         /// A ResumeMessage answering an earlier `ws_resume` arrived after another one had
         /// resumed the session; it changes nothing (see ``ClientStateMachine/receiveCanisterMessage(_:)``).
         case lateResumeMessage(nextIncomingSequenceNum: UInt64)
+        /// While awaiting the ResumeMessage, a verified message of this session that is not the
+        /// next expected one: left over in this gateway's queue from an earlier connection
+        /// through it (see ``ClientStateMachine/receiveCanisterMessage(_:)``). Not delivered, and
+        /// not progress towards the resume.
+        case skippedDuringResume(expected: UInt64, received: UInt64)
         /// Deliver an application message (Candid bytes) to the application.
         case deliver([UInt8])
         /// An ack was processed: send this keep-alive (already numbered and tracked).
         case sendKeepAlive(WebsocketMessage)
         /// The canister closed the connection with `ClosedByApplication` (not an error).
         case closedByApplication
+
+        var isSkippedDuringResume: Bool {
+            if case .skippedDuringResume = self { return true }
+            return false
+        }
     }
 
     package let canister: Principal
@@ -155,6 +165,18 @@ package struct ClientStateMachine: Sendable {
             self.verifier = verifier
         } catch {
             self.verifier = verifier
+            // A gateway's queue can still hold this session's messages from an earlier
+            // connection through it (polled late, or the replay of a resume that connection did
+            // not finish); they come before this ws_resume's replay. Such a message is genuine
+            // (certificate, tree, this gateway's key and this client were checked before the
+            // number), so while resuming it is skipped rather than ending the attempt: the replay
+            // brings every message after the last verified one again, in order, and the
+            // ResumeMessage follows it. Nothing skipped is delivered, so nothing is lost,
+            // doubled or reordered; a gateway sending only such messages makes no progress and
+            // the resume timeout moves on. Once open, the same mismatch is an error as before.
+            if resuming, case .unexpectedSequenceNumber(let expected, let received) = error {
+                return .skippedDuringResume(expected: expected, received: received)
+            }
             throw .verification(error)
         }
         lastVerifiedSequenceNumber = message.sequenceNum

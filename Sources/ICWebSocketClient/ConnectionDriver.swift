@@ -398,7 +398,9 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         do {
             action = try session.receiveCanisterMessage(bytes)
             self.session = session
-            if case .awaitingResume = session.phase { openProgress = .now }
+            // A skipped leftover is not progress: a gateway relaying only those must not keep
+            // the resume from timing out.
+            if case .awaitingResume = session.phase, !action.isSkippedDuringResume { openProgress = .now }
         } catch {
             self.session = session
             throw error
@@ -435,6 +437,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             releaseOpenWaiters(nil)
         case .none:
             break
+        case .skippedDuringResume(let expected, let received):
+            logger.debug(
+                "an earlier connection's message skipped while resuming",
+                metadata: ["expected_sequence_num": "\(expected)", "received_sequence_num": "\(received)"])
         case .lateResumeMessage(let next):
             logger.debug("a late ResumeMessage (an earlier ws_resume's) ignored", metadata: ["next_incoming": "\(next)"])
         case .deliver(let content):

@@ -358,6 +358,61 @@ struct ClientResumptionTests {
         #expect(try other.confirmationIfDue() == nil)
     }
 
+    /// Resuming through a gateway that was used before: its queue may still hold this session's
+    /// messages from that connection (polled late, or an unfinished resume's replay), ahead of
+    /// this resume's replay. Those are skipped — not delivered, not an error — until the
+    /// expected number comes; once open, a mismatch is an error again. A message that fails
+    /// verification is an error even while resuming.
+    @Test func leftoversOfAnEarlierConnectionAreSkippedWhileResuming() throws {
+        var first = factory(gateway1)
+        var session = try openSession(resumable: true, &first)
+        #expect(try session.receiveCanisterMessage(first.application([2]).encoded()) == .deliver([2]))
+        #expect(session.lastVerifiedSequenceNumber == 2)
+        session.prepareForNextConnection()
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway1).encoded())
+        #expect(try session.resumeArguments().lastReceivedSequenceNum == 2)
+
+        // Left over in gateway 1's queue: number 5 (the old connection never got 3 and 4) and a
+        // copy of 2 (already verified).
+        var leftover = factory(gateway1)
+        leftover.lastSequenceNumber = 4
+        #expect(
+            try session.receiveCanisterMessage(leftover.application([5]).encoded()) == .skippedDuringResume(expected: 3, received: 5))
+        leftover.lastSequenceNumber = 1
+        #expect(
+            try session.receiveCanisterMessage(leftover.application([2]).encoded()) == .skippedDuringResume(expected: 3, received: 2))
+        #expect(session.lastVerifiedSequenceNumber == 2)
+        #expect(session.phase == .awaitingResume(gateway: gateway1))
+        // A leftover that does not verify (its content changed) is still refused.
+        leftover.lastSequenceNumber = 5
+        var tampered = leftover.application([6])
+        tampered.content[tampered.content.count - 1] ^= 1
+        var copy = session
+        #expect(throws: ICWebSocketClientError.self) { try copy.receiveCanisterMessage(tampered.encoded()) }
+
+        // This resume's replay, in order, then its ResumeMessage.
+        var replay = factory(gateway1)
+        replay.lastSequenceNumber = 2
+        #expect(try session.receiveCanisterMessage(replay.application([3]).encoded()) == .deliver([3]))
+        #expect(try session.receiveCanisterMessage(replay.application([4]).encoded()) == .deliver([4]))
+        let action = try session.receiveCanisterMessage(
+            replay.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 1)).encoded())
+        guard case .resumed = action else {
+            Issue.record("expected .resumed, got \(action)")
+            return
+        }
+        #expect(session.lastVerifiedSequenceNumber == 5)
+        // Open again: a gap is an error, as always.
+        replay.lastSequenceNumber = 6
+        do {
+            _ = try session.receiveCanisterMessage(replay.application([7]).encoded())
+            Issue.record("a gap in an open session was accepted")
+        } catch .verification(.unexpectedSequenceNumber(6, 7)) {
+        } catch {
+            Issue.record("expected a sequence number error naming 6 and 7, got \(error)")
+        }
+    }
+
     /// A first `ws_resume` times out, a second goes out, and both execute: the first
     /// ResumeMessage (in the second's replay) resumes the session, the second then arrives while
     /// it is open. It is ignored, not a protocol error; one for another key, or one more than

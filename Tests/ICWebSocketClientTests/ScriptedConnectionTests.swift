@@ -155,4 +155,117 @@ import Testing
             #expect(try unacknowledged.map { try Candid.decode(TextMessage.self, from: $0.content) } == [TextMessage(text: "held")])
         }
     }
+
+    /// Collects what a connection delivers, readable without waiting on the stream.
+    final class Received: @unchecked Sendable {
+        private let lock = NSLock()
+        private var texts: [String] = []
+        var all: [String] { lock.withLock { texts } }
+        func append(_ text: String) { lock.withLock { texts.append(text) } }
+    }
+
+    private func connect(
+        resumeTimeout: Duration, logger: Logger, scripted: ScriptedGateway
+    ) -> Task<
+        ICWebSocketConnection<TextMessage>, any Error
+    > {
+        let configuration = ICWebSocketClientConfiguration(
+            openTimeout: .seconds(20), timerResolution: .milliseconds(20),
+            reconnect: ReconnectPolicy(
+                maxAttempts: 3, initialDelay: .milliseconds(20), maximumDelay: .milliseconds(100), resumeTimeout: resumeTimeout),
+            clock: { Self.time })
+        let (canister, identity) = (canister, identity)
+        let rootKey = factory(ClientKey(clientPrincipal: identity.principal, clientNonce: 0)).rootKey
+        return Task {
+            try await ICWebSocketConnection<TextMessage>.connect(
+                gatewayURL: "ws://scripted.invalid", canister: canister, identity: identity, rootKey: rootKey,
+                configuration: configuration, logger: logger, transport: scripted)
+        }
+    }
+
+    /// A resume through a gateway used before: its queue still holds this session's messages
+    /// from the old connection (here number 4, never delivered, and a copy of 2), ahead of the
+    /// resume's replay. The client skips them and resumes; the application gets every message
+    /// once, in order. (Under load, each such leftover used to end the resume attempt with a
+    /// "sequence gap", so the next attempt met the same leftovers: clients resumed over and over.)
+    @Test func aResumeSkipsTheGatewaysLeftoversFromAnEarlierConnection() async throws {
+        let scripted = ScriptedGateway()
+        var logger = Logger(label: "scripted-connection-test")
+        logger.logLevel = .critical
+        let opening = connect(resumeTimeout: .seconds(20), logger: logger, scripted: scripted)
+        let first = try #require(await scripted.nextConnection(), "the first connection")
+        let (key, openedSession) = try await open(first)
+        var canisterSide = openedSession
+        let connection = try await opening.value
+        let received = Received()
+        let reader = Task { for try await message in connection.messages { received.append(message.text) } }
+        first.deliver(canisterSide.application(try Candid.encode(TextMessage(text: "m2"))))
+        #expect(await waitUntil(.seconds(10)) { received.all == ["m2"] })
+        first.drop(code: 1011, reason: "scripted gateway failure")
+
+        let second = try #require(await scripted.nextConnection(), "the resume's connection")
+        second.sendHandshake(gateway)
+        let resume = try #require(try await second.nextRequest(), "the client's ws_resume")
+        #expect(resume.methodName == "ws_resume")
+        #expect(try Candid.decode(CanisterWsResumeArguments.self, from: try #require(resume.arg)).lastReceivedSequenceNum == 2)
+        // The leftovers, then the replay (3, 4) and the ResumeMessage.
+        var leftovers = factory(key)
+        leftovers.lastSequenceNumber = 3
+        second.deliver(leftovers.application(try Candid.encode(TextMessage(text: "m4"))))
+        leftovers.lastSequenceNumber = 1
+        second.deliver(leftovers.application(try Candid.encode(TextMessage(text: "m2"))))
+        canisterSide.lastSequenceNumber = 2
+        second.deliver(canisterSide.application(try Candid.encode(TextMessage(text: "m3"))))
+        second.deliver(canisterSide.application(try Candid.encode(TextMessage(text: "m4"))))
+        second.deliver(canisterSide.service(.resumeMessage(clientKey: key, nextIncomingSequenceNum: 1)))
+        second.deliver(canisterSide.application(try Candid.encode(TextMessage(text: "m6"))))
+
+        #expect(await waitUntil(.seconds(10)) { received.all.count == 4 }, "delivered: \(received.all)")
+        #expect(received.all == ["m2", "m3", "m4", "m6"])
+        let statistics = await connection.statistics()
+        #expect(statistics.resumes == 1)
+        #expect(statistics.reconnects == 1, "the leftovers did not end the resume attempt")
+        #expect(connection.clientKey == key)
+        await connection.close()
+        _ = await reader.result
+    }
+
+    /// Skipped leftovers are not progress: a gateway that relays only those (here one every
+    /// 50 ms) does not keep the resume from timing out.
+    @Test func leftoversAloneDoNotKeepAResumeAlive() async throws {
+        let scripted = ScriptedGateway()
+        var logger = Logger(label: "scripted-connection-test")
+        logger.logLevel = .critical
+        let opening = connect(resumeTimeout: .milliseconds(600), logger: logger, scripted: scripted)
+        let first = try #require(await scripted.nextConnection(), "the first connection")
+        let (key, _) = try await open(first)
+        let connection = try await opening.value
+        first.drop(code: 1011, reason: "scripted gateway failure")
+
+        let second = try #require(await scripted.nextConnection(), "the resume's connection")
+        second.sendHandshake(gateway)
+        _ = try #require(try await second.nextRequest(), "the client's ws_resume")
+        let feeding = Task {
+            var leftovers = factory(key)
+            while !Task.isCancelled {
+                leftovers.lastSequenceNumber = 4
+                second.deliver(leftovers.application(try Candid.encode(TextMessage(text: "old"))))
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        // The resume times out and the client moves on (a third connection).
+        let third = await scripted.nextConnection()
+        feeding.cancel()
+        #expect(third != nil, "the client gave up the silent resume")
+        await connection.close()
+        var states: [ICWebSocketConnectionState] = []
+        for await state in connection.states { states.append(state) }
+        let timedOut = states.contains { state in
+            switch state {
+            case .resuming(_, .resumeFailed, _), .reconnecting(_, .resumeFailed, _): return true
+            default: return false
+            }
+        }
+        #expect(timedOut, "the attempt ended with the resume timeout: \(states)")
+    }
 }
