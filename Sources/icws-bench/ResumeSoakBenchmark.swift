@@ -23,7 +23,8 @@ enum ResumeSoakBenchmark {
         private let state = NIOLockedValueBox(
             (
                 received: [String: [String]](), sent: [String](), failure: String?.none, replacedBecause: [String](),
-                lastState: "none yet", lastStateAt: ContinuousClock.now, states: 0, stateAtEnd: String?.none
+                lastState: "none yet", lastStateAt: ContinuousClock.now, states: 0, stateAtEnd: String?.none,
+                history: [String]()
             ))
 
         init(index: Int) { self.index = index }
@@ -55,6 +56,9 @@ enum ResumeSoakBenchmark {
                 $0.lastState = "\(connectionState)"
                 $0.lastStateAt = .now
                 $0.states += 1
+                // The last states, in short, to tell a failed or replaced client's story.
+                $0.history.append(Self.shortLabel(connectionState))
+                if $0.history.count > 24 { $0.history.removeFirst() }
             }
         }
         /// Called once the run is over, before the connections are closed.
@@ -67,6 +71,21 @@ enum ResumeSoakBenchmark {
         /// The connection's state when the run ended.
         var stateAtEnd: String { state.withLockedValue { $0.stateAtEnd ?? $0.lastState } }
         var replacedBecause: [String] { state.withLockedValue { $0.replacedBecause } }
+        /// A state in a few words: its kind, the attempt, the client nonce's last digits, the
+        /// cause's first words.
+        private static func shortLabel(_ state: ICWebSocketConnectionState) -> String {
+            func cause(_ error: ICWebSocketClientError) -> String { String("\(error)".prefix(32)) }
+            switch state {
+            case .connecting: return "connecting"
+            case .open(let key, _): return "open(…\(key.clientNonce % 10_000))"
+            case .reconnecting(let attempt, let error, _): return "reconnecting#\(attempt)(\(cause(error)))"
+            case .resuming(let attempt, let error, _): return "resuming#\(attempt)(\(cause(error)))"
+            case .resumed(let key, _, let resent): return "resumed(…\(key.clientNonce % 10_000), \(resent) resent)"
+            case .closed(let error): return "closed(\(error.map(cause) ?? ""))"
+            }
+        }
+        /// The connection's last states (up to 24), oldest first.
+        var history: String { state.withLockedValue { $0.history.joined(separator: " → ") } }
     }
 
     static func run(arguments: [String]) async {
@@ -269,11 +288,12 @@ enum ResumeSoakBenchmark {
         for client in failed.prefix(3) {
             emit(
                 "{\"name\": \"soak_resume.failure_example\", \"client\": \(client.index), \"why\": \"\(json(client.failure ?? ""))\", "
-                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\"}")
+                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\", \"history\": \"\(json(client.history, limit: 2_000))\"}")
         }
         for client in clients.filter({ !$0.replacedBecause.isEmpty }).prefix(3) {
             emit(
-                "{\"name\": \"soak_resume.replaced_example\", \"client\": \(client.index), \"why\": \"\(json(client.replacedBecause.joined(separator: " | ")))\"}"
+                "{\"name\": \"soak_resume.replaced_example\", \"client\": \(client.index), \"why\": \"\(json(client.replacedBecause.joined(separator: " | ")))\", "
+                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\", \"history\": \"\(json(client.history, limit: 2_000))\"}"
             )
         }
         if missing > 0 || duplicated > 0 || outOfOrder > 0 || !failed.isEmpty {
@@ -291,6 +311,6 @@ private func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-private func json(_ text: String) -> String {
-    String(text.prefix(400)).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "'")
+private func json(_ text: String, limit: Int = 400) -> String {
+    String(text.prefix(limit)).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "'")
 }
