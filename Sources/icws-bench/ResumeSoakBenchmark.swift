@@ -48,7 +48,11 @@ enum ResumeSoakBenchmark {
                 if $0.failure == nil || why.hasPrefix("closed:") && !$0.failure!.hasPrefix("closed:") { $0.failure = why }
             }
         }
-        func replaced(_ why: String) { state.withLockedValue { $0.replacedBecause.append(why) } }
+        /// A new session replaced the client's: counted only during the run, as its statistics
+        /// are (a resume may still time out while the connections are being closed).
+        func replaced(_ why: String) {
+            state.withLockedValue { if $0.stateAtEnd == nil { $0.replacedBecause.append(why) } }
+        }
         /// The connection's newest state and when it was reported: a failed client's tells
         /// whether it was still resuming, reconnecting or closed when the run ended.
         func noteState(_ connectionState: ICWebSocketConnectionState) {
@@ -57,7 +61,7 @@ enum ResumeSoakBenchmark {
                 $0.lastStateAt = .now
                 $0.states += 1
                 // The last states, in short, to tell a failed or replaced client's story.
-                $0.history.append(Self.shortLabel(connectionState))
+                $0.history.append((($0.stateAtEnd == nil) ? "" : "after the run: ") + Self.shortLabel(connectionState))
                 if $0.history.count > 24 { $0.history.removeFirst() }
             }
         }
@@ -248,7 +252,10 @@ enum ResumeSoakBenchmark {
                 client.markEndOfRun(
                     statistics: "\(stats.reconnects) reconnects, \(stats.resumes) resumes, \(stats.sessionsReplaced) sessions replaced")
             }
-            for connection in connections.values { await connection.close() }
+            // All at once: one after the other, the last ones would go on living (and resuming) for minutes.
+            await withTaskGroup(of: Void.self) { closing in
+                for connection in connections.values { closing.addTask { await connection.close() } }
+            }
             group.cancelAll()
             report(clients, faults: faultCount.withLockedValue { $0 }, resumes: resumes, replaced: replaced, resent: resent)
         }
