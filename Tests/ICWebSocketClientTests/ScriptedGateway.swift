@@ -15,7 +15,7 @@ final class ScriptedGateway: GatewayTransport {
     private let connections = AsyncQueue<ScriptedConnection>()
 
     /// The next WebSocket the client opened, or `nil` if none within `timeout`.
-    func nextConnection(within timeout: Duration = .seconds(10)) async -> ScriptedConnection? {
+    func nextConnection(within timeout: Duration = .seconds(60)) async -> ScriptedConnection? {
         await connections.next(timeout: timeout)
     }
 
@@ -95,7 +95,7 @@ final class ScriptedConnection: GatewayChannel, @unchecked Sendable {
     func deliver(_ frame: CanisterMessageFrame) { toClient.push(.binary(frame.encoded())) }
 
     /// The client's next request frame (C1), or `nil` if none within `timeout`.
-    func nextRequest(within timeout: Duration = .seconds(10)) async throws -> ClientRequestFrame? {
+    func nextRequest(within timeout: Duration = .seconds(60)) async throws -> ClientRequestFrame? {
         guard let bytes = await fromClient.next(timeout: timeout) else { return nil }
         return try ClientRequestFrame(decoding: bytes)
     }

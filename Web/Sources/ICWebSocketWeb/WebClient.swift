@@ -65,9 +65,9 @@ struct WebClient {
         switch try machine.receiveCanisterMessage(frame) {
         case .opened: return (.opened, [])
         case .none: return (.none, [])
-        case .resumed:
+        case .resumed, .lateResumeMessage, .skippedDuringResume:
             // The browser client never asks for a resumable session (no ws_resume is sent).
-            throw .internalInconsistency("a resumed session, though this client never resumes")
+            throw .internalInconsistency("a resume's message, though this client never resumes")
         case .deliver(let content): return (.message, content)
         case .sendKeepAlive(let message):
             keepAlive = message
