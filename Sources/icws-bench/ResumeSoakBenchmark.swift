@@ -78,7 +78,7 @@ enum ResumeSoakBenchmark {
         /// A state in a few words: its kind, the attempt, the client nonce's last digits, the
         /// cause's first words.
         private static func shortLabel(_ state: ICWebSocketConnectionState) -> String {
-            func cause(_ error: ICWebSocketClientError) -> String { String("\(error)".prefix(32)) }
+            func cause(_ error: ICWebSocketClientError) -> String { String("\(error)".prefix(110)) }
             switch state {
             case .connecting: return "connecting"
             case .open(let key, _): return "open(…\(key.clientNonce % 10_000))"
@@ -295,12 +295,12 @@ enum ResumeSoakBenchmark {
         for client in failed.prefix(3) {
             emit(
                 "{\"name\": \"soak_resume.failure_example\", \"client\": \(client.index), \"why\": \"\(json(client.failure ?? ""))\", "
-                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\", \"history\": \"\(json(client.history, limit: 2_000))\"}")
+                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\", \"history\": \"\(json(client.history, limit: 4_000))\"}")
         }
         for client in clients.filter({ !$0.replacedBecause.isEmpty }).prefix(3) {
             emit(
                 "{\"name\": \"soak_resume.replaced_example\", \"client\": \(client.index), \"why\": \"\(json(client.replacedBecause.joined(separator: " | ")))\", "
-                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\", \"history\": \"\(json(client.history, limit: 2_000))\"}"
+                    + "\"state_at_end\": \"\(json(client.stateAtEnd))\", \"history\": \"\(json(client.history, limit: 4_000))\"}"
             )
         }
         if missing > 0 || duplicated > 0 || outOfOrder > 0 || !failed.isEmpty {
