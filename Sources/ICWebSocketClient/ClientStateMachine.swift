@@ -45,11 +45,6 @@ package struct ClientStateMachine: Sendable {
         case sendKeepAlive(WebsocketMessage)
         /// The canister closed the connection with `ClosedByApplication` (not an error).
         case closedByApplication
-
-        var isSkippedDuringResume: Bool {
-            if case .skippedDuringResume = self { return true }
-            return false
-        }
     }
 
     package let canister: Principal

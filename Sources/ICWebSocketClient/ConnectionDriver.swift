@@ -398,9 +398,15 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         do {
             action = try session.receiveCanisterMessage(bytes)
             self.session = session
-            // A skipped leftover is not progress: a gateway relaying only those must not keep
-            // the resume from timing out.
-            if case .awaitingResume = session.phase, !action.isSkippedDuringResume { openProgress = .now }
+            if case .skippedDuringResume(let expected, let received) = action {
+                // Not progress: a gateway relaying only leftovers must not keep the resume from
+                // timing out.
+                logger.debug(
+                    "an earlier connection's message skipped while resuming",
+                    metadata: ["expected_sequence_num": "\(expected)", "received_sequence_num": "\(received)"])
+                return nil
+            }
+            if case .awaitingResume = session.phase { openProgress = .now }
         } catch {
             self.session = session
             throw error
@@ -437,10 +443,8 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             releaseOpenWaiters(nil)
         case .none:
             break
-        case .skippedDuringResume(let expected, let received):
-            logger.debug(
-                "an earlier connection's message skipped while resuming",
-                metadata: ["expected_sequence_num": "\(expected)", "received_sequence_num": "\(received)"])
+        case .skippedDuringResume:
+            break  // returned above
         case .lateResumeMessage(let next):
             logger.debug("a late ResumeMessage (an earlier ws_resume's) ignored", metadata: ["next_incoming": "\(next)"])
         case .deliver(let content):

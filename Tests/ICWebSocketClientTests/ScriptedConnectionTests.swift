@@ -72,8 +72,16 @@ import Testing
         func append(_ text: String) { lock.withLock { texts.append(text) } }
     }
 
-    /// Connects through `scripted` (quick retries, at most 3 attempts; the connection's logs off).
-    private func connect(resumeTimeout: Duration, scripted: ScriptedGateway) -> Task<ICWebSocketConnection<TextMessage>, any Error> {
+    /// An open connection through a new ``ScriptedGateway`` (quick retries, at most 3 attempts;
+    /// the connection's logs off): the gateway, the connection, its first scripted WebSocket, the
+    /// session's client key and the canister's side of it.
+    private func openConnection(
+        resumeTimeout: Duration
+    ) async throws -> (
+        scripted: ScriptedGateway, connection: ICWebSocketConnection<TextMessage>, first: ScriptedConnection,
+        key: ClientKey, canisterSide: CertifiedFrameFactory
+    ) {
+        let scripted = ScriptedGateway()
         var logger = Logger(label: "scripted-connection-test")
         logger.logLevel = .critical
         let configuration = ICWebSocketClientConfiguration(
@@ -83,11 +91,16 @@ import Testing
             clock: { Self.time })
         let (canister, identity) = (canister, identity)
         let rootKey = factory(ClientKey(clientPrincipal: identity.principal, clientNonce: 0)).rootKey
-        return Task {
+        let opening = Task {
             try await ICWebSocketConnection<TextMessage>.connect(
                 gatewayURL: "ws://scripted.invalid", canister: canister, identity: identity, rootKey: rootKey,
                 configuration: configuration, logger: logger, transport: scripted)
         }
+        let first = try #require(await scripted.nextConnection(), "the first connection")
+        let (key, canisterSide) = try await open(first)
+        let connection = try await opening.value
+        #expect(connection.clientKey == key)
+        return (scripted, connection, first, key, canisterSide)
     }
 
     /// A send numbered and queued but not yet written when the connection fails is held for the
@@ -96,15 +109,10 @@ import Testing
     /// must fail with the error that ended the session (its message is among the unacknowledged
     /// ones reported), and the replaced session is counted. It used to wait forever.
     @Test func aSendHeldForAResumeFailsWhenTheResumeEndsTheSession() async throws {
-        let scripted = ScriptedGateway()
-        let opening = connect(resumeTimeout: .seconds(20), scripted: scripted)
-
         // Connection 1: a resumable session opens; a send's write is stuck when the gateway goes.
-        let first = try #require(await scripted.nextConnection(), "the first connection")
-        let (firstKey, openedSession) = try await open(first)
-        var firstSession = openedSession
-        let connection = try await opening.value
-        #expect(connection.clientKey == firstKey)
+        let opened = try await openConnection(resumeTimeout: .seconds(20))
+        let (scripted, connection, first, firstKey) = (opened.scripted, opened.connection, opened.first, opened.key)
+        var firstSession = opened.canisterSide
         first.holdWrites()
         let held = SendOutcome()
         let heldSend = Task { await held.record { try await connection.send(TextMessage(text: "held")) } }
@@ -177,12 +185,9 @@ import Testing
     /// once, in order. (Under load, each such leftover used to end the resume attempt with a
     /// "sequence gap", so the next attempt met the same leftovers: clients resumed over and over.)
     @Test func aResumeSkipsTheGatewaysLeftoversFromAnEarlierConnection() async throws {
-        let scripted = ScriptedGateway()
-        let opening = connect(resumeTimeout: .seconds(20), scripted: scripted)
-        let first = try #require(await scripted.nextConnection(), "the first connection")
-        let (key, openedSession) = try await open(first)
-        var canisterSide = openedSession
-        let connection = try await opening.value
+        let opened = try await openConnection(resumeTimeout: .seconds(20))
+        let (scripted, connection, first, key) = (opened.scripted, opened.connection, opened.first, opened.key)
+        var canisterSide = opened.canisterSide
         let received = Received()
         let reader = Task { for try await message in connection.messages { received.append(message.text) } }
         first.deliver(canisterSide.application(try Candid.encode(TextMessage(text: "m2"))))
@@ -219,11 +224,8 @@ import Testing
     /// Skipped leftovers are not progress: a gateway that relays only those (here one every
     /// 50 ms) does not keep the resume from timing out.
     @Test func leftoversAloneDoNotKeepAResumeAlive() async throws {
-        let scripted = ScriptedGateway()
-        let opening = connect(resumeTimeout: .milliseconds(600), scripted: scripted)
-        let first = try #require(await scripted.nextConnection(), "the first connection")
-        let (key, _) = try await open(first)
-        let connection = try await opening.value
+        let opened = try await openConnection(resumeTimeout: .milliseconds(600))
+        let (scripted, connection, first, key) = (opened.scripted, opened.connection, opened.first, opened.key)
         first.drop(code: 1011, reason: "scripted gateway failure")
 
         let second = try #require(await scripted.nextConnection(), "the resume's connection")
