@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Retained sizes of a Wasm module's functions: what removing a function would save.
 
-    scripts/wasm-retained-sizes.py MODULE.wasm [--top N] [--without REGEX]
+    scripts/wasm-retained-sizes.py MODULE.wasm [--top N] [--without REGEX | --callers REGEX]
 
 MODULE must keep its function names (scripts/canister-sizes.sh builds one). The call graph
 comes from `llvm-objdump -d` (direct calls) with the exports and the indirect-call table as
@@ -9,7 +9,9 @@ roots; a function's retained size is its own code plus that of every function re
 through it (its subtree in the dominator tree). `--without REGEX` instead cuts every call into
 the functions whose demangled name matches and lists what would no longer be reachable: how
 much a family of functions (say, the standard library's String) costs with everything only it
-pulls in. Sizes are of the unstripped code, as in canister-sizes.sh.
+pulls in. `--callers REGEX` lists the functions outside such a family that call into it: where
+the family is entered, so where a change would cut it. Sizes are of the unstripped code, as in
+canister-sizes.sh.
 """
 import argparse
 import collections
@@ -181,6 +183,7 @@ def main():
     parser.add_argument("module")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--without", metavar="REGEX")
+    parser.add_argument("--callers", metavar="REGEX")
     arguments = parser.parse_args()
     data = open(arguments.module, "rb").read()
     roots, imports, code_end = roots_and_import_count(data)
@@ -197,6 +200,14 @@ def main():
         rows = sorted(((sizes[f], f) for f in gone), reverse=True)[: arguments.top]
         for size, f in rows:
             print(f"{size:8d}  {readable[f][:150]}")
+        return
+    if arguments.callers:
+        pattern = re.compile(arguments.callers)
+        family = {f for f in live if pattern.search(readable[f])}
+        print(f"functions outside {arguments.callers!r} that call into it:")
+        for f in sorted(f for f in live - family if successors[f] & family):
+            entered = sorted({readable[c][:70] for c in successors[f] & family})
+            print(f"  {readable[f][:100]}\n      -> {'; '.join(entered)[:300]}")
         return
     retained = retained_sizes(roots, successors, sizes)
     print(f"{'retained':>8}  {'own':>6}  function")

@@ -10,9 +10,9 @@ import ICWebSocketProtocol
 /// messages' `Labeled(key, Leaf(SHA-256(content)))` nodes, shaped so that an append or an
 /// expiry re-hashes about two forks (amortised) however long the queue is.
 enum MessageCertification {
-    static let forkDomain: [UInt8] = [16] + Array("ic-hashtree-fork".utf8)
-    static let labeledDomain: [UInt8] = [19] + Array("ic-hashtree-labeled".utf8)
-    static let leafDomain: [UInt8] = [16] + Array("ic-hashtree-leaf".utf8)
+    static let forkDomain: [UInt8] = [16] + UTF8Text("ic-hashtree-fork").utf8
+    static let labeledDomain: [UInt8] = [19] + UTF8Text("ic-hashtree-labeled").utf8
+    static let leafDomain: [UInt8] = [16] + UTF8Text("ic-hashtree-leaf").utf8
 
     /// `h(Leaf(contentHash))`.
     static func leafHash(_ contentHash: [UInt8]) -> [UInt8] {

@@ -125,7 +125,7 @@ public enum MessageContentEncoding {
     private static let contentKey: [UInt8] = text("content")
 
     /// A short text string (< 24 bytes): header and UTF-8.
-    private static func text(_ string: String) -> [UInt8] { [0x60 | UInt8(string.utf8.count)] + Array(string.utf8) }
+    private static func text(_ string: UTF8Text) -> [UInt8] { [0x60 | UInt8(string.utf8.count)] + string.utf8 }
 
     static func headSize(_ argument: UInt64) -> Int {
         switch argument {

@@ -65,7 +65,7 @@ extension WebSocketCanisterCore {
     /// key `{caller, client_nonce}` through `gateway_principal`. Re-queues for that gateway every
     /// kept message after `last_received_sequence_num` (same sequence numbers, new certified
     /// keys), then a `ResumeMessage` with the next incoming sequence number the canister expects.
-    public mutating func wsResume(caller: Principal, _ args: CanisterWsResumeArguments, now: UInt64) -> CanisterWsResumeResult {
+    public mutating func wsResume(caller: Principal, _ args: CanisterWsResumeArguments, now: UInt64) -> WebSocketResult {
         if caller.isAnonymous { return .err("Anonymous principal is not allowed") }
         let key = ClientKey(clientPrincipal: caller, clientNonce: args.clientNonce)
         guard let client = clients[key] else {

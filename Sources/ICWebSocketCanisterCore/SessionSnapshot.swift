@@ -94,10 +94,10 @@ public struct SessionSnapshotError: Error, Equatable, Sendable, CustomStringConv
     }
 
     public var kind: Kind
-    public var message: String
-    public var description: String { message }
+    public var message: UTF8Text
+    public var description: String { message.description }
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: UTF8Text) {
         self.kind = kind
         self.message = message
     }
@@ -464,7 +464,7 @@ struct SnapshotReader {
     var remaining: Int { source.count - position }
 
     @inline(never)
-    func malformed(_ what: String) -> SessionSnapshotError {
+    func malformed(_ what: UTF8Text) -> SessionSnapshotError {
         SessionSnapshotError(.malformed, "saved sessions are malformed at byte \(position): \(what)")
     }
 

@@ -42,8 +42,8 @@ public struct WebSocketParameters: Sendable {
 
 /// A failure that must trap the current message (the text becomes the reject message).
 public struct CanisterTrap: Error, Equatable, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
+    public var message: UTF8Text
+    public init(_ message: UTF8Text) { self.message = message }
 }
 
 /// What the application's handlers are told. The core queues events instead of calling
@@ -56,7 +56,7 @@ public enum WebSocketEvent: Equatable, Sendable {
     case resume(clientPrincipal: Principal)
     /// A line for the canister's log (`debug_print`): resumable sessions detached, resumed,
     /// expired.
-    case log(String)
+    case log(UTF8Text)
 }
 
 /// The canister side of the IC WebSocket protocol as a value: registries, queues, sequence
@@ -333,7 +333,7 @@ public struct WebSocketCanisterCore: Sendable {
     // MARK: - Methods of the Candid interface (§3.3)
 
     /// `ws_open`.
-    public mutating func wsOpen(caller: Principal, _ args: CanisterWsOpenArguments, now: UInt64) -> CanisterWsOpenResult {
+    public mutating func wsOpen(caller: Principal, _ args: CanisterWsOpenArguments, now: UInt64) -> WebSocketResult {
         if caller.isAnonymous { return .err("Anonymous principal is not allowed") }
         let key = ClientKey(clientPrincipal: caller, clientNonce: args.clientNonce)
         if clients[key] != nil { return .err("Client with key \(key) already has an open connection") }
@@ -355,7 +355,7 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// `ws_message`; the second (`opt AppMessage`) argument is ignored.
-    public mutating func wsMessage(caller: Principal, _ args: CanisterWsMessageArguments, now: UInt64) -> CanisterWsMessageResult {
+    public mutating func wsMessage(caller: Principal, _ args: CanisterWsMessageArguments, now: UInt64) -> WebSocketResult {
         let message = args.msg
         guard let key = currentKey[caller], var client = clients[key] else {
             return .err("Client with principal \(caller) doesn't have an open connection")
@@ -393,7 +393,7 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// `ws_close`, called by a gateway.
-    public mutating func wsClose(caller: Principal, _ args: CanisterWsCloseArguments, now: UInt64) -> CanisterWsCloseResult {
+    public mutating func wsClose(caller: Principal, _ args: CanisterWsCloseArguments, now: UInt64) -> WebSocketResult {
         guard gateways[caller] != nil else { return .err("Gateway with principal \(caller) is not registered") }
         let key = args.clientKey
         guard let client = clients[key] else { return .err("Client with key \(key) doesn't have an open connection") }
@@ -470,7 +470,7 @@ public struct WebSocketCanisterCore: Sendable {
     // MARK: - Library API (§3.4)
 
     /// `send(client_principal, candid_bytes)`: queues an application message.
-    public mutating func send(to principal: Principal, _ content: [UInt8], now: UInt64) -> CanisterWsResult {
+    public mutating func send(to principal: Principal, _ content: [UInt8], now: UInt64) -> WebSocketResult {
         guard let key = currentKey[principal] else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
@@ -492,11 +492,11 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// Adds a connected client to a named group.
-    public mutating func join(_ principal: Principal, group: String) -> CanisterWsResult {
+    public mutating func join(_ principal: Principal, group: UTF8Text) -> WebSocketResult {
         guard currentKey[principal] != nil else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
-        let name = Array(group.utf8)
+        let name = group.utf8
         let index = groupIndex(name)
         if index == groups.count || groups[index].name != name {
             groups.insert(Group(name: name, members: []), at: index)
@@ -509,7 +509,7 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// Removes a client from a named group (no effect if it is not a member).
-    public mutating func leave(_ principal: Principal, group: String) { leave(principal, group: Array(group.utf8)) }
+    public mutating func leave(_ principal: Principal, group: UTF8Text) { leave(principal, group: group.utf8) }
 
     private mutating func leave(_ principal: Principal, group name: [UInt8]) {
         let index = groupIndex(name)
@@ -521,15 +521,15 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// The members of a group, sorted.
-    public func members(of group: String) -> [Principal] {
-        let name = Array(group.utf8)
+    public func members(of group: UTF8Text) -> [Principal] {
+        let name = group.utf8
         let index = groupIndex(name)
         return index < groups.count && groups[index].name == name ? groups[index].members : []
     }
 
     /// The groups a client belongs to, sorted by their UTF-8 bytes.
-    public func groups(of principal: Principal) -> [String] {
-        groupNames(of: principal).map { String(decoding: $0, as: UTF8.self) }
+    public func groups(of principal: Principal) -> [UTF8Text] {
+        groupNames(of: principal).map { UTF8Text(utf8: $0) }
     }
 
     private func groupNames(of principal: Principal) -> [[UInt8]] {
@@ -564,7 +564,7 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// `broadcast` to every member of a group (in principal order); returns how many were queued.
     @discardableResult
-    public mutating func broadcast(_ content: [UInt8], toGroup group: String, now: UInt64) -> Int {
+    public mutating func broadcast(_ content: [UInt8], toGroup group: UTF8Text, now: UInt64) -> Int {
         broadcast(content, to: members(of: group), now: now)
     }
 
@@ -574,7 +574,7 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// `close(client_principal)`: queues `CloseMessage { ClosedByApplication }` and removes the
     /// client.
-    public mutating func close(_ principal: Principal, now: UInt64) -> CanisterWsResult {
+    public mutating func close(_ principal: Principal, now: UInt64) -> WebSocketResult {
         guard let key = currentKey[principal] else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
@@ -682,12 +682,12 @@ public struct WebSocketCanisterCore: Sendable {
         events.append(.close(clientPrincipal: key.clientPrincipal))
     }
 
-    mutating func sendServiceMessage(_ content: WebsocketServiceMessageContent, to key: ClientKey, now: UInt64) -> CanisterWsResult {
+    mutating func sendServiceMessage(_ content: WebsocketServiceMessageContent, to key: ClientKey, now: UInt64) -> WebSocketResult {
         queueMessage(to: key, content: content.encoded(), isServiceMessage: true, now: now)
     }
 
     /// `_ws_send` (§4.3).
-    mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> CanisterWsResult {
+    mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> WebSocketResult {
         // One dictionary access (in place) instead of a read and a write.
         guard let (gatewayPrincipal, sequenceNum, resumable, detached, hashPrefix) = WebSocketCanisterCore.nextOutgoing(&clients[key])
         else {

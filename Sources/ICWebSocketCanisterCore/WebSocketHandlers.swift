@@ -68,14 +68,14 @@ extension WebSocketCanisterCore {
     /// message was not delivered at all); otherwise the application's refusal becomes
     /// `Err(reason)`. Either way the core already consumed the sequence number.
     public static func messageReply(
-        _ coreResult: CanisterWsMessageResult, refusals: [WebSocketHandlers.Refusal]
-    ) -> CanisterWsMessageResult {
+        _ coreResult: WebSocketResult, refusals: [WebSocketHandlers.Refusal]
+    ) -> WebSocketResult {
         guard case .ok = coreResult, let first = refusals.first else { return coreResult }
         return .err(first.refusal.reason)
     }
 
     /// The `debug_print` line for a refused message, naming the client.
-    public static func logLine(for refusal: WebSocketHandlers.Refusal) -> String {
+    public static func logLine(for refusal: WebSocketHandlers.Refusal) -> UTF8Text {
         "ws_message from client \(refusal.clientPrincipal) refused: \(refusal.refusal.reason)"
     }
 }

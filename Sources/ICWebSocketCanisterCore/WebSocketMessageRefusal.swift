@@ -12,9 +12,9 @@ import ICCore
 /// A concrete error type (not `any Error`) so Embedded Swift can compile handlers that throw it.
 public struct WebSocketMessageRefusal: Error, Equatable, Sendable {
     /// Shown to the client and in the gateway's log, e.g. the Candid decoding error.
-    public var reason: String
+    public var reason: UTF8Text
 
-    public init(_ reason: String) { self.reason = reason }
+    public init(_ reason: UTF8Text) { self.reason = reason }
 }
 
 extension WebSocketMessageRefusal {
@@ -22,7 +22,7 @@ extension WebSocketMessageRefusal {
     /// error, e.g. `cannot decode the message as ChatMessage: …`. `typeName` is the name in
     /// the canister's `.did`, so the text tells the client what it should have sent.
     public static func decode<T: CandidDecodable>(
-        _ type: T.Type, named typeName: String, from bytes: [UInt8]
+        _ type: T.Type, named typeName: UTF8Text, from bytes: [UInt8]
     ) throws(WebSocketMessageRefusal) -> T {
         do {
             return try Candid.decode(type, from: bytes)
@@ -36,7 +36,7 @@ extension WebSocketMessageRefusal {
     /// does. `read` gets the reader and the wire type of the message's first value; arguments
     /// after it are skipped and validated, trailing bytes refused.
     public static func decode<T>(
-        named typeName: String, from bytes: [UInt8],
+        named typeName: UTF8Text, from bytes: [UInt8],
         reading read: (inout CandidWireReader, _ type: Int) throws(CandidError) -> T
     ) throws(WebSocketMessageRefusal) -> T {
         do throws(CandidError) {

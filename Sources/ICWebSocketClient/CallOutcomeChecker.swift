@@ -89,7 +89,7 @@ final class CallOutcomeChecker: Sendable {
         do {
             switch try Candid.decode(CanisterWsMessageResult.self, from: reply) {
             case .ok: return .accepted(sequenceNumber: number)
-            case .err(let reason) where reason.hasPrefix(CanisterWsResumeArguments.duplicateRefusalPrefix):
+            case .err(let reason) where reason.hasPrefix(CanisterWsResumeArguments.duplicateRefusalPrefix.description):
                 // The other copy (sent before a resume, or again after it) was executed.
                 return .accepted(sequenceNumber: number)
             case .err(let reason): return .refused(sequenceNumber: number, reason: reason)

@@ -192,7 +192,7 @@ public struct CanisterWsResumeArguments: Hashable, Sendable, CandidCodable {
 
     /// How an icws canister's `ws_message` reply starts when it refuses a copy of a message it
     /// already executed (the client sent it again after a resume): the message was delivered.
-    public static let duplicateRefusalPrefix = "Duplicate sequence number"
+    public static let duplicateRefusalPrefix: UTF8Text = "Duplicate sequence number"
 
     public var clientNonce: UInt64
     /// The gateway the client now talks through.

@@ -2,7 +2,7 @@ import ICCore
 
 /// One connection end to end: the client's principal and the random nonce it picked for this
 /// connection (protocol §1.2, Candid `ClientKey`).
-public struct ClientKey: Hashable, Sendable, CandidCodable, CustomStringConvertible {
+public struct ClientKey: Hashable, Sendable, CandidCodable, CustomStringConvertible, UTF8TextConvertible {
     public var clientPrincipal: Principal
     public var clientNonce: UInt64
 
@@ -13,7 +13,7 @@ public struct ClientKey: Hashable, Sendable, CandidCodable, CustomStringConverti
 
     /// `<principal text>_<nonce in decimal, no padding>`: the form the reference error texts use
     /// (§3.5).
-    public var description: String { "\(clientPrincipal)_\(clientNonce)" }
+    public var utf8Text: UTF8Text { "\(clientPrincipal)_\(clientNonce)" }
 
     public static var candidType: CandidType {
         .record([.field("client_principal", Principal.self), .field("client_nonce", UInt64.self)])

@@ -56,5 +56,5 @@ public enum MessageKey {
     }
 
     /// The label under which the canister certifies its messages (§4.2).
-    public static let certificationLabel: [UInt8] = Array("websocket".utf8)
+    public static let certificationLabel: [UInt8] = UTF8Text("websocket").utf8
 }

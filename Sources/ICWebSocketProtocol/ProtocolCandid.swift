@@ -299,16 +299,20 @@ public enum ProtocolCandid {
     /// `variant { Ok : null; Err : text }`, the reply of `ws_open`, `ws_message`, `ws_close`
     /// and `ws_resume`.
     public static func encode(_ result: CanisterWsResult) -> [UInt8] {
-        // Ok (id 17724) before Err (3456837).
         switch result {
-        case .ok:
-            return okReply
-        case .err(let text):
-            var out = CandidWireWriter(header: resultTable, capacity: 2 + text.utf8.count)
-            out.byte(1)
-            out.text(text)
-            return out.bytes
+        case .ok: return encodeResult(errorUTF8: nil)
+        case .err(let text): return encodeResult(errorUTF8: Array(text.utf8))
         }
+    }
+
+    /// `variant { Ok : null; Err : text }` with the error text as UTF-8 bytes (`nil`: `Ok`).
+    public static func encodeResult(errorUTF8: [UInt8]?) -> [UInt8] {
+        // Ok (id 17724) before Err (3456837).
+        guard let errorUTF8 else { return okReply }
+        var out = CandidWireWriter(header: resultTable, capacity: 2 + errorUTF8.count)
+        out.byte(1)
+        out.text(utf8: errorUTF8)
+        return out.bytes
     }
 
     /// `Ok`, written once: most replies are this one.

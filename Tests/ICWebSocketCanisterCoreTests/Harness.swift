@@ -41,7 +41,7 @@ struct Harness {
     }
 
     @discardableResult
-    mutating func open(_ client: Principal, nonce: UInt64 = 1, via gateway: Principal = gateway1) -> CanisterWsResult {
+    mutating func open(_ client: Principal, nonce: UInt64 = 1, via gateway: Principal = gateway1) -> WebSocketResult {
         defer { endOfMessage() }
         return core.wsOpen(caller: client, CanisterWsOpenArguments(clientNonce: nonce, gatewayPrincipal: gateway), now: now)
     }
@@ -50,7 +50,7 @@ struct Harness {
     mutating func message(
         _ client: Principal, key: ClientKey? = nil, seq: UInt64, service: WebsocketServiceMessageContent? = nil,
         content: [UInt8] = [1, 2, 3]
-    ) -> CanisterWsResult {
+    ) -> WebSocketResult {
         defer { endOfMessage() }
         let key = key ?? core.clientKey(of: client) ?? ClientKey(clientPrincipal: client, clientNonce: 1)
         let message = WebsocketMessage(
@@ -60,13 +60,13 @@ struct Harness {
     }
 
     @discardableResult
-    mutating func close(_ key: ClientKey, by gateway: Principal = gateway1) -> CanisterWsResult {
+    mutating func close(_ key: ClientKey, by gateway: Principal = gateway1) -> WebSocketResult {
         defer { endOfMessage() }
         return core.wsClose(caller: gateway, CanisterWsCloseArguments(clientKey: key), now: now)
     }
 
     @discardableResult
-    mutating func send(_ client: Principal, _ content: [UInt8] = [0xab]) -> CanisterWsResult {
+    mutating func send(_ client: Principal, _ content: [UInt8] = [0xab]) -> WebSocketResult {
         defer { endOfMessage() }
         return core.send(to: client, content, now: now)
     }

@@ -29,7 +29,7 @@ struct MessageRefusalTests {
     static func wsMessage(
         _ core: inout WebSocketCanisterCore, _ handlers: WebSocketHandlers, from client: Principal,
         seq: UInt64, content: [UInt8], now: UInt64
-    ) -> (CanisterWsMessageResult, [WebSocketHandlers.Refusal]) {
+    ) -> (WebSocketResult, [WebSocketHandlers.Refusal]) {
         let key = core.clientKey(of: client) ?? ClientKey(clientPrincipal: client, clientNonce: 1)
         let message = WebsocketMessage(clientKey: key, sequenceNum: seq, timestamp: now, isServiceMessage: false, content: content)
         let result = core.wsMessage(caller: client, CanisterWsMessageArguments(msg: message), now: now)
@@ -52,11 +52,11 @@ struct MessageRefusalTests {
             Issue.record("expected Err, got \(reply)")
             return
         }
-        #expect(reason.hasPrefix("cannot decode the message as Greeting: "))
-        #expect(reason.count > "cannot decode the message as Greeting: ".count)
+        #expect(reason.description.hasPrefix("cannot decode the message as Greeting: "))
+        #expect(reason.description.count > "cannot decode the message as Greeting: ".count)
         #expect(refusals.map(\.clientPrincipal) == [clientA])
         let line = WebSocketCanisterCore.logLine(for: refusals[0])
-        #expect(line.contains("\(clientA)") && line.contains(reason))
+        #expect(line.description.contains("\(clientA)") && line.description.contains(reason.description))
 
         // Session open, sequence number 1 consumed: 2 is expected and delivered.
         #expect(h.core.clientKey(of: clientA) != nil)
@@ -95,7 +95,7 @@ struct MessageRefusalTests {
             Issue.record("expected Err, got \(reply)")
             return
         }
-        #expect(reason.hasPrefix("cannot decode the message as Greeting: "))
+        #expect(reason.description.hasPrefix("cannot decode the message as Greeting: "))
     }
 }
 
@@ -128,7 +128,7 @@ struct DirectDecoderRefusalTests {
                 try WebSocketMessageRefusal.decode(MessageRefusalTests.Greeting.self, named: "Greeting", from: refused)
             }
             let direct = #expect(throws: WebSocketMessageRefusal.self) { try Self.decode(refused) }
-            #expect(direct?.reason.hasPrefix("cannot decode the message as Greeting: ") == true)
+            #expect(direct?.reason.description.hasPrefix("cannot decode the message as Greeting: ") == true)
             #expect(direct == generic, "\(refused)")
         }
     }

@@ -119,7 +119,7 @@ struct ScenarioTests {
             Issue.record("expected an error")
             return
         }
-        #expect(text.hasPrefix("Error decoding service message content:"))
+        #expect(text.description.hasPrefix("Error decoding service message content:"))
         #expect(h.message(clientA, seq: 3, service: .ackMessage(lastIncomingSequenceNum: 1)) == .err("Invalid service message"))
         #expect(h.core.isRegistered(key))
     }

@@ -240,7 +240,7 @@ import Testing
 
 extension Harness {
     @discardableResult
-    mutating func openResumable(_ client: Principal, nonce: UInt64 = 1, via gateway: Principal = gateway1) -> CanisterWsResult {
+    mutating func openResumable(_ client: Principal, nonce: UInt64 = 1, via gateway: Principal = gateway1) -> WebSocketResult {
         defer { endOfMessage() }
         return core.wsOpen(
             caller: client, CanisterWsOpenArguments(clientNonce: nonce, gatewayPrincipal: gateway, resumable: true), now: now)
@@ -249,7 +249,7 @@ extension Harness {
     @discardableResult
     mutating func resume(
         _ client: Principal, nonce: UInt64 = 1, via gateway: Principal, lastReceived: UInt64, counter: UInt64
-    ) -> CanisterWsResult {
+    ) -> WebSocketResult {
         defer { endOfMessage() }
         return core.wsResume(
             caller: client,
@@ -259,9 +259,9 @@ extension Harness {
     }
 }
 
-extension CanisterWsResult {
+extension WebSocketResult {
     func isErr(containing text: String) -> Bool {
-        if case .err(let message) = self { return message.contains(text) }
+        if case .err(let message) = self { return message.description.contains(text) }
         return false
     }
 }

@@ -247,9 +247,9 @@ struct SessionSnapshotTests {
         bytes[8] = 3
         let error = try #require(Self.refusal(bytes))
         #expect(error.kind == .unsupportedVersion(3))
-        #expect(error.message.contains("layout version 3"))
-        #expect(error.message.contains("versions 1 to 2"))
-        #expect(error.message.contains("clears the sessions"))
+        #expect(error.message.description.contains("layout version 3"))
+        #expect(error.message.description.contains("versions 1 to 2"))
+        #expect(error.message.description.contains("clears the sessions"))
         #expect(throws: SessionSnapshotError.self) {
             try SessionSnapshot.totalSize(header: Array(bytes.prefix(SessionSnapshot.headerSize)))
         }
@@ -285,7 +285,7 @@ struct SessionSnapshotTests {
         count[gatewaysOffset + 4 + 1 + firstPrincipalLength + 8] &+= 1
         let error = try #require(Self.refusal(Self.resealed(count)))
         #expect(error.kind == .malformed)
-        #expect(error.message.contains("clients"))
+        #expect(error.message.description.contains("clients"))
     }
 
     @Test("random damage with a valid checksum never traps: it is refused or restores a consistent core", arguments: [UInt64(1), 2])

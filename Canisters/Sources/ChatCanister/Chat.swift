@@ -23,12 +23,13 @@ import ICWebSocketProtocol
 struct ChatInput {
     static let textID: UInt32 = 0x4cf9_ccad  // text
 
-    var text: String
+    /// Validated UTF-8 (the module links no `String`).
+    var text: [UInt8]
 
     static func read(_ reader: inout CandidWireReader, _ type: Int) throws(CandidError) -> ChatInput {
-        var text: String?
+        var text: [UInt8]?
         for field in try reader.beginRecord(type) {
-            if field.id == textID { text = try reader.text(field.type) } else { try reader.skip(field.type) }
+            if field.id == textID { text = try reader.textUTF8(field.type) } else { try reader.skip(field.type) }
         }
         reader.endRecord()
         return ChatInput(text: try reader.required(text, field: textID))
@@ -44,13 +45,13 @@ struct ChatMessage {
         0xe7, 0x04, 0x71, 0x01, 0x00,
     ]
 
-    var from: String
-    var text: String
+    var from: UTF8Text
+    var text: UTF8Text
 
     func encoded() -> [UInt8] {
         var out = CandidWireWriter(header: Self.header, capacity: 4 + from.utf8.count + text.utf8.count)
-        out.text(from)
-        out.text(text)
+        out.text(utf8: from.utf8)
+        out.text(utf8: text.utf8)
         return out.bytes
     }
 }
@@ -64,7 +65,7 @@ func encodeMembers(_ principals: [Principal]) -> [UInt8] {
 }
 
 /// Every connected client is in this group.
-let room = "chat"
+let room: UTF8Text = "chat"
 
 /// Encodes once; the library queues a copy per member and certifies them in one pass.
 func broadcast(_ message: ChatMessage) {
@@ -80,7 +81,7 @@ func handlers() -> WebSocketHandlers {
         onMessage: { (principal, bytes) throws(WebSocketMessageRefusal) in
             // Refused, not ignored: the library logs the refusal and replies `Err` to the client.
             let message = try WebSocketMessageRefusal.decode(named: "record { text : text }", from: bytes, reading: ChatInput.read)
-            broadcast(ChatMessage(from: principal.description, text: message.text))
+            broadcast(ChatMessage(from: principal.utf8Text, text: UTF8Text(utf8: message.text)))
         },
         onClose: { principal in broadcast(ChatMessage(from: "system", text: "\(principal) left")) })
 }

@@ -1,3 +1,5 @@
+import ICCore
+
 /// Certified data (System API §10): up to 32 bytes the IC signs as
 /// `/canister/<id>/certified_data`; and the certificate, readable in non-replicated queries.
 public enum CertifiedData {

@@ -33,33 +33,30 @@ public enum Message {
     }
 
     /// Rejects the call with a message (the caller sees reject code 4).
-    public static func reject(_ message: String) {
-        var text = message
-        text.withUTF8 { ic0_msg_reject($0.baseAddress, Int32($0.count)) }
+    public static func reject(_ message: UTF8Text) {
+        message.utf8.withUnsafeBytes { ic0_msg_reject($0.baseAddress, Int32($0.count)) }
     }
 }
 
 /// Traps with a message: the call is rolled back and the caller sees the text. Embedded
 /// Swift's own runtime failures (`fatalError`, out-of-bounds, force-unwrap of nil) trap with
 /// a bare `unreachable` and no text, so code that wants a reject message calls this.
-public func trap(_ message: String) -> Never {
+public func trap(_ message: UTF8Text) -> Never {
     icws_debug_flush()
-    var text = message
-    text.withUTF8 { ic0_trap($0.baseAddress, Int32($0.count)) }
+    message.utf8.withUnsafeBytes { ic0_trap($0.baseAddress, Int32($0.count)) }
     // ic0.trap never returns; this only tells the compiler so.
     fatalError()
 }
 
 /// `value` or a trap with `message`.
-public func unwrapOrTrap<T>(_ value: T?, _ message: @autoclosure () -> String) -> T {
+public func unwrapOrTrap<T>(_ value: T?, _ message: @autoclosure () -> UTF8Text) -> T {
     guard let value else { trap(message()) }
     return value
 }
 
 /// Writes one line to the canister log (`ic0.debug_print`); `print()` works too.
-public func debugPrint(_ message: String) {
-    var text = message
-    text.withUTF8 { ic0_debug_print($0.baseAddress, Int32($0.count)) }
+public func debugPrint(_ message: UTF8Text) {
+    message.utf8.withUnsafeBytes { ic0_debug_print($0.baseAddress, Int32($0.count)) }
 }
 
 /// The canister's own principal.

@@ -1,3 +1,5 @@
+import ICCore
+
 /// Stable memory (64-bit API): survives upgrades, in pages of 64 KiB.
 public enum StableMemory {
     public static let pageSize: UInt64 = 65_536

@@ -140,7 +140,7 @@ public enum ICWebSocket {
     /// Queues an application message (Candid bytes of one value) for a client.
     /// Queues an application message (Candid bytes of one value) for a client.
     @discardableResult
-    public static func send(_ principal: Principal, _ candidBytes: [UInt8]) -> CanisterWsResult {
+    public static func send(_ principal: Principal, _ candidBytes: [UInt8]) -> WebSocketResult {
         let result = core.send(to: principal, candidBytes, now: currentTime())
         dispatchEvents()
         return result
@@ -148,7 +148,7 @@ public enum ICWebSocket {
 
     /// Queues an application message for a client, Candid-encoding `value`.
     @discardableResult
-    public static func send<T: CandidEncodable>(_ principal: Principal, value: T) -> CanisterWsResult {
+    public static func send<T: CandidEncodable>(_ principal: Principal, value: T) -> WebSocketResult {
         do {
             return send(principal, try Candid.encode(value))
         } catch {
@@ -168,7 +168,7 @@ public enum ICWebSocket {
 
     /// Queues one application message for every member of a group.
     @discardableResult
-    public static func broadcast(_ candidBytes: [UInt8], toGroup group: String) -> Int {
+    public static func broadcast(_ candidBytes: [UInt8], toGroup group: UTF8Text) -> Int {
         let queued = core.broadcast(candidBytes, toGroup: group, now: currentTime())
         dispatchEvents()
         return queued
@@ -176,19 +176,19 @@ public enum ICWebSocket {
 
     /// Adds a connected client to a named group (it leaves every group when it disconnects).
     @discardableResult
-    public static func join(_ principal: Principal, group: String) -> CanisterWsResult {
+    public static func join(_ principal: Principal, group: UTF8Text) -> WebSocketResult {
         core.join(principal, group: group)
     }
 
     /// Removes a client from a named group.
-    public static func leave(_ principal: Principal, group: String) { core.leave(principal, group: group) }
+    public static func leave(_ principal: Principal, group: UTF8Text) { core.leave(principal, group: group) }
 
     /// The members of a group, sorted.
-    public static func members(of group: String) -> [Principal] { core.members(of: group) }
+    public static func members(of group: UTF8Text) -> [Principal] { core.members(of: group) }
 
     /// Closes a client's connection with `CloseMessage { ClosedByApplication }`.
     @discardableResult
-    public static func close(_ principal: Principal) -> CanisterWsResult {
+    public static func close(_ principal: Principal) -> WebSocketResult {
         let result = core.close(principal, now: currentTime())
         dispatchEvents()
         return result
@@ -210,7 +210,7 @@ public enum ICWebSocket {
     @discardableResult
     static func dispatchEvents() -> [WebSocketHandlers.Refusal] {
         let events = core.takeEvents()
-        for case .log(let line) in events { debugPrint("ICWebSocket: " + line) }
+        for case .log(let line) in events { debugPrint("ICWebSocket: \(line)") }
         let refusals = handlers.deliver(events)
         for refusal in refusals { debugPrint(WebSocketCanisterCore.logLine(for: refusal)) }
         return refusals
@@ -247,7 +247,7 @@ func wsOpen() {
     }
     let result = ICWebSocket.core.wsOpen(caller: Message.caller(), args, now: currentTime())
     ICWebSocket.dispatchEvents()
-    Message.reply(bytes: ProtocolCandid.encode(result))
+    Message.reply(bytes: result.candidReply)
     icws_flushOutput()
 }
 
@@ -261,7 +261,7 @@ func wsResume() {
             ICWebSocket.dispatchEvents()
             // The replayed messages may be due for the timer (none is armed for a detached client).
             ICWebSocket.syncTimer()
-            return ProtocolCandid.encode(result)
+            return result.candidReply
         })
 }
 
@@ -276,7 +276,7 @@ func wsMessage() {
         trap("failed to decode the argument: \(error)")
     }
     let result = ICWebSocket.core.wsMessage(caller: Message.caller(), args, now: currentTime())
-    Message.reply(bytes: ProtocolCandid.encode(WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents())))
+    Message.reply(bytes: WebSocketCanisterCore.messageReply(result, refusals: ICWebSocket.dispatchEvents()).candidReply)
     icws_flushOutput()
 }
 
@@ -289,7 +289,7 @@ func wsClose() {
             ICWebSocket.dispatchEvents()
             // A resumable client is only detached: its grace period needs the timer.
             ICWebSocket.syncTimer()
-            return ProtocolCandid.encode(result)
+            return result.candidReply
         })
 }
 

@@ -30,7 +30,7 @@ func getTicks() { Canister.query(CandidNull?.self) { _ in ticks } }
 func echo() { Canister.update(String.self) { text in "\(Message.caller()): \(text)" } }
 
 @_expose(wasm, "canister_update trap") @_cdecl("canister_update_trap")
-func trapMethod() { Canister.update(String.self) { (text: String) -> String in trap(text) } }
+func trapMethod() { Canister.update(String.self) { (text: String) -> String in trap(UTF8Text(text)) } }
 
 @_expose(wasm, "canister_update stable_roundtrip") @_cdecl("canister_update_stable_roundtrip")
 func stableRoundtrip() {

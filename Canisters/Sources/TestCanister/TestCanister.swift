@@ -86,7 +86,7 @@ func handlers() -> WebSocketHandlers {
             // For tests of the refusal path: "refuse: <reason>" is refused with that reason.
             let refusal = Array("refuse: ".utf8)
             if message.text.utf8.starts(with: refusal) {
-                throw WebSocketMessageRefusal(String(decoding: message.text.utf8.dropFirst(refusal.count), as: UTF8.self))
+                throw WebSocketMessageRefusal(UTF8Text(utf8: Array(message.text.utf8.dropFirst(refusal.count))))
             }
             print("Received message: \(principal)")
         },
@@ -140,12 +140,12 @@ func sendMethod() {
     } catch {
         trap("failed to decode the arguments (principal, vec blob): \(error)")
     }
-    var result = CanisterWsResult.ok
+    var result = WebSocketResult.ok
     for message in messages {
         result = ICWebSocket.send(principal, message)
         if case .err = result { break }
     }
-    Message.reply(bytes: ProtocolCandid.encode(result))
+    Message.reply(bytes: result.candidReply)
     icws_flushOutput()
 }
 
@@ -164,7 +164,7 @@ func decodeSendArguments(_ bytes: [UInt8]) throws(CandidError) -> (Principal, [[
 
 @_expose(wasm, "canister_update close") @_cdecl("canister_update_close")
 func closeMethod() {
-    Canister.update(Principal.self) { principal in ICWebSocket.close(principal) }
+    Canister.update(Principal.self) { principal in ICWebSocket.close(principal).wire }
 }
 
 /// `wipe : (nat64, nat64) -> ()`: clears all state and re-initialises with new parameters.

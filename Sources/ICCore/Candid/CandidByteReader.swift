@@ -158,12 +158,17 @@ struct CandidByteReader {
 
     /// `leb128(len) · utf8`, validated.
     mutating func text() throws(CandidError) -> String {
+        String(decoding: try textUTF8(), as: UTF8.self)
+    }
+
+    /// Text as its validated UTF-8 bytes.
+    mutating func textUTF8() throws(CandidError) -> [UInt8] {
         let start = offset
         let length = try count()
         guard CandidUTF8.isValid(bytes, offset..<offset + length) else { throw CandidError(.invalidUTF8, offset: start) }
-        let string = String(decoding: bytes[offset..<offset + length], as: UTF8.self)
+        let utf8 = Array(bytes[offset..<offset + length])
         offset += length
-        return string
+        return utf8
     }
 
     /// Validates and skips text.

@@ -1,10 +1,10 @@
 /// The broad kind of a Candid type, used in error messages ("expected nat8, found text").
-public enum CandidTypeKind: UInt8, Equatable, Hashable, Sendable, CustomStringConvertible {
+public enum CandidTypeKind: UInt8, Equatable, Hashable, Sendable, CustomStringConvertible, UTF8TextConvertible {
     case null, bool, nat, int, nat8, nat16, nat32, nat64, int8, int16, int32, int64
     case float32, float64, text, reserved, empty, principal
     case opt, vec, record, variant, function, service, future
 
-    public var description: String {
+    public var utf8Text: UTF8Text {
         switch self {
         case .null: return "null"
         case .bool: return "bool"
@@ -39,7 +39,7 @@ public enum CandidTypeKind: UInt8, Equatable, Hashable, Sendable, CustomStringCo
 ///
 /// `offset` is the byte offset in the binary message (or in the UTF-8 of the text being
 /// parsed) where the problem was found, when there is one.
-public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible, UTF8TextConvertible {
     public enum Kind: Equatable, Sendable {
         // Binary structure.
         /// The message does not start with `DIDL`.
@@ -123,7 +123,7 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// What the text parser was looking for.
-    public enum SyntaxExpectation: Equatable, Sendable, CustomStringConvertible {
+    public enum SyntaxExpectation: Equatable, Sendable, CustomStringConvertible, UTF8TextConvertible {
         case token(UInt8)
         case arrow
         case type
@@ -136,9 +136,9 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
         case validNumber
         case typeDefinition
 
-        public var description: String {
+        public var utf8Text: UTF8Text {
             switch self {
-            case .token(let byte): return "'" + String(decoding: [byte], as: UTF8.self) + "'"
+            case .token(let byte): return UTF8Text(utf8: [UInt8(ascii: "'"), byte, UInt8(ascii: "'")])
             case .arrow: return "'->'"
             case .type: return "a type"
             case .value: return "a value"
@@ -175,11 +175,11 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    public var utf8Text: UTF8Text {
         if case .typeMismatch(let expected, let found) = kind, let offset {
             return "expected \(expected) at offset \(offset), found \(found)"
         }
-        let message: String
+        let message: UTF8Text
         switch kind {
         case .badMagic: message = "missing DIDL magic number"
         case .truncated: message = "unexpected end of input"
@@ -201,7 +201,7 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
         case .principalTooLong(let n): message = "principal of \(n) bytes is longer than 29"
         case .emptyValue: message = "a value of type empty cannot exist"
         case .nonWellFoundedType: message = "type refers to itself without a constructor"
-        case .unboundTypeName(let name): message = "unbound recursive type label " + String(decoding: name, as: UTF8.self)
+        case .unboundTypeName(let name): message = "unbound recursive type label \(UTF8Text(utf8: name))"
         case .duplicateField(let id): message = "duplicate field id \(id)"
         case .duplicateMethod: message = "duplicate service method name"
         case .typeMismatch(let expected, let found): message = "expected \(expected), found \(found)"
@@ -214,12 +214,12 @@ public struct CandidError: Error, Equatable, Sendable, CustomStringConvertible {
         case .zeroSizedValueLimitExceeded(let limit): message = "more than \(limit) values occupying no input bytes"
         case .typeTableLimitExceeded(let limit): message = "type table has more than \(limit) entries"
         case .syntax(let expected): message = "syntax error: expected \(expected)"
-        case .unknownTypeName(let name): message = "unknown type name " + String(decoding: name, as: UTF8.self)
+        case .unknownTypeName(let name): message = "unknown type name \(UTF8Text(utf8: name))"
         case .valueDoesNotFitType(let expected): message = "value does not fit type \(expected)"
         case .argumentCountMismatch(let values, let types): message = "\(values) value(s) for \(types) type(s)"
         case .invalidPrincipal: message = "invalid principal text"
         }
-        if let offset { return message + " at offset \(offset)" }
+        if let offset { return "\(message) at offset \(offset)" }
         return message
     }
 }

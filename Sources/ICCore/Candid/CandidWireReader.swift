@@ -85,6 +85,13 @@ public struct CandidWireReader: Sendable {
         return try reader.text()
     }
 
+    /// `text` as its validated UTF-8 bytes (no `String`: what canisters that avoid linking it
+    /// read).
+    public mutating func textUTF8(_ type: Int) throws(CandidError) -> [UInt8] {
+        try expect(type, CandidOpcode.text, .text)
+        return try reader.textUTF8()
+    }
+
     /// Starts reading a value at an expected type `opt T`, by Candid's `opt` rule: returns the
     /// wire type of the value to read next, or `nil` when there is none. `accepts` says whether
     /// a wire type is a subtype of `T` (the caller reads values of those types). An `opt` of an

@@ -39,6 +39,12 @@ public struct CandidWireWriter: Sendable {
         }
     }
 
+    /// A `text` given as UTF-8 bytes (the caller vouches they are valid UTF-8).
+    public mutating func text(utf8: [UInt8]) {
+        leb(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
     /// A `blob` (`vec nat8`): its length and bytes.
     public mutating func blob(_ value: [UInt8]) {
         leb(UInt64(value.count))

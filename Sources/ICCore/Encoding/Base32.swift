@@ -1,6 +1,6 @@
 /// RFC 4648 base32 without padding, lower case (the principal text alphabet `a-z2-7`).
 public enum Base32 {
-    private static let alphabet: [UInt8] = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+    private static let alphabet: [UInt8] = UTF8Text("abcdefghijklmnopqrstuvwxyz234567").utf8
 
     /// Encodes bytes as lower-case base32 without padding.
     public static func encode(_ bytes: [UInt8]) -> [UInt8] {

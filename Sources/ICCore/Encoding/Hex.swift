@@ -15,7 +15,7 @@ public enum Hex {
         }
     }
 
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    private static let digits: [UInt8] = UTF8Text("0123456789abcdef").utf8
 
     /// Encodes bytes as lower-case hex without separators.
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {

@@ -12,7 +12,7 @@
 /// case .found(let value): …                          // LEB128 nanoseconds
 /// case .absent, .unknown, .error: …
 /// }
-/// let witness = tree.witness(for: [[Array("time".utf8)]])   // same root hash
+/// let witness = tree.witness(for: [[UTF8Text("time").utf8]])   // same root hash
 /// ```
 ///
 /// Recursive operations (hashing, lookup, encoding) recurse once per tree level; trees
@@ -34,10 +34,10 @@ public indirect enum HashTree: Hashable, Sendable {
 
 extension HashTree {
     /// `ds("ic-hashtree-empty")`: the length-prefixed domain separators of `reconstruct`.
-    static let emptyDomain: [UInt8] = [17] + Array("ic-hashtree-empty".utf8)
-    static let forkDomain: [UInt8] = [16] + Array("ic-hashtree-fork".utf8)
-    static let labeledDomain: [UInt8] = [19] + Array("ic-hashtree-labeled".utf8)
-    static let leafDomain: [UInt8] = [16] + Array("ic-hashtree-leaf".utf8)
+    static let emptyDomain: [UInt8] = [17] + UTF8Text("ic-hashtree-empty").utf8
+    static let forkDomain: [UInt8] = [16] + UTF8Text("ic-hashtree-fork").utf8
+    static let labeledDomain: [UInt8] = [19] + UTF8Text("ic-hashtree-labeled").utf8
+    static let leafDomain: [UInt8] = [16] + UTF8Text("ic-hashtree-leaf").utf8
 
     /// The root hash of `Empty`: `4e3ed35c…d120`.
     public static let emptyHash: [UInt8] = SHA256.hash(emptyDomain)

@@ -9,7 +9,7 @@
 /// ledger.bytes         // [0, 0, 0, 0, 0, 0, 0, 2, 1, 1]
 /// ledger.description   // "ryjl3-tyaaa-aaaaa-aaaba-cai"
 /// ```
-public struct Principal: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct Principal: Hashable, Sendable, Comparable, CustomStringConvertible, UTF8TextConvertible {
     /// Maximum length of a principal in bytes.
     public static let maxByteCount = 29
 
@@ -143,6 +143,9 @@ public struct Principal: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// The canonical text, e.g. `ryjl3-tyaaa-aaaaa-aaaba-cai`.
     public var description: String { String(decoding: textBytes, as: UTF8.self) }
+
+    /// The canonical text, for messages built without `String`.
+    public var utf8Text: UTF8Text { UTF8Text(utf8: textBytes) }
 
     /// Byte-wise lexicographic order, as used for canister id ranges.
     public static func < (lhs: Principal, rhs: Principal) -> Bool {
