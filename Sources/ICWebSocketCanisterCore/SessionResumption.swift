@@ -68,7 +68,7 @@ extension WebSocketCanisterCore {
     public mutating func wsResume(caller: Principal, _ args: CanisterWsResumeArguments, now: UInt64) -> WebSocketResult {
         if caller.isAnonymous { return .err("Anonymous principal is not allowed") }
         let key = ClientKey(clientPrincipal: caller, clientNonce: args.clientNonce)
-        guard let client = clients[key] else {
+        guard let client = registered(key) else {
             return .err("No session to resume for client \(key): it was closed, or its grace period ended")
         }
         guard var session = client.resumption else {
@@ -101,12 +101,13 @@ extension WebSocketCanisterCore {
         }
         session.detachedSince = nil
         let gateway = args.gatewayPrincipal
-        gateways[gateway, default: RegisteredGateway(gateway)].clientCount += 1
-        gateways[gateway]!.emptySince = nil
-        clients[key]!.gateway = gateway
-        clients[key]!.resumption = session
-        clients[key]!.lastKeepAlive = now
-        clients[key]!.awaitingKeepAlive = false
+        countClient(on: gateway)
+        var resumed = client
+        resumed.gateway = gateway
+        resumed.resumption = session
+        resumed.lastKeepAlive = now
+        resumed.awaitingKeepAlive = false
+        clients[caller] = resumed
 
         for entry in session.replay {
             enqueue(content: entry.content, contentHash: entry.contentHash, for: key, at: gateway, now: now)
@@ -124,11 +125,11 @@ extension WebSocketCanisterCore {
 
     /// `ws_close` for a resumable client: the session stays, detached, for the grace period.
     mutating func detach(_ key: ClientKey, now: UInt64) {
-        guard let client = clients[key], var session = client.resumption, session.detachedSince == nil else { return }
+        guard let client = registered(key), var session = client.resumption, session.detachedSince == nil else { return }
         releaseGateway(of: client, now: now)
         session.detachedSince = now
-        clients[key]!.resumption = session
-        clients[key]!.awaitingKeepAlive = false
+        clients[key.clientPrincipal]!.resumption = session
+        clients[key.clientPrincipal]!.awaitingKeepAlive = false
         insertResumeDeadline(now &+ parameters.resumeGracePeriodMs &* 1_000_000, key)
         events.append(
             .log("client \(key) disconnected; its session is kept for \(parameters.resumeGracePeriodMs / 1000) s for a ws_resume"))
@@ -156,7 +157,7 @@ extension WebSocketCanisterCore {
     mutating func expireDetachedSessions(now: UInt64) {
         while let first = resumeDeadlines.first, first.deadline <= now {
             resumeDeadlines.removeFirst()
-            guard clients[first.key]?.resumption?.detachedSince != nil else { continue }
+            guard registered(first.key)?.resumption?.detachedSince != nil else { continue }
             events.append(.log("client \(first.key) was not resumed within \(parameters.resumeGracePeriodMs / 1000) s; removed"))
             removeClient(first.key, reason: nil, now: now)
         }
@@ -164,27 +165,27 @@ extension WebSocketCanisterCore {
 
     /// Keeps a message sent to a resumable client (the oldest go beyond the bounds).
     mutating func recordForReplay(_ key: ClientKey, sequenceNum: UInt64, content: [UInt8], contentHash: [UInt8]) {
-        guard var session = clients[key]?.resumption else { return }
+        guard var session = registered(key)?.resumption else { return }
         // Out of the dictionary while it changes: an in-place edit through the optional
         // chain would copy the replay array.
-        clients[key]!.resumption = nil
+        clients[key.clientPrincipal]!.resumption = nil
         session.record(
             ResumableSession.ReplayEntry(sequenceNum: sequenceNum, content: content, contentHash: contentHash),
             maxMessages: parameters.maxReplayMessages, maxBytes: parameters.maxReplayBytes)
-        clients[key]!.resumption = session
+        clients[key.clientPrincipal]!.resumption = session
     }
 
     /// The client confirmed canister messages up to `sequenceNum` (its keep-alive).
     mutating func confirmReceived(_ key: ClientKey, upTo sequenceNum: UInt64) {
-        guard var session = clients[key]?.resumption else { return }
-        clients[key]!.resumption = nil
-        session.confirm(upTo: min(sequenceNum, clients[key]!.outgoing))
-        clients[key]!.resumption = session
+        guard var session = registered(key)?.resumption else { return }
+        clients[key.clientPrincipal]!.resumption = nil
+        session.confirm(upTo: min(sequenceNum, clients[key.clientPrincipal]!.outgoing))
+        clients[key.clientPrincipal]!.resumption = session
     }
 
     /// Whether a client is detached (its connection dropped and it was not resumed yet).
-    public func isDetached(_ key: ClientKey) -> Bool { clients[key]?.resumption?.detachedSince != nil }
+    public func isDetached(_ key: ClientKey) -> Bool { registered(key)?.resumption?.detachedSince != nil }
 
     /// How many messages are kept for a resumable client's next `ws_resume` (`nil`: not resumable).
-    public func replayCount(of key: ClientKey) -> Int? { clients[key]?.resumption?.replay.count }
+    public func replayCount(of key: ClientKey) -> Int? { registered(key)?.resumption?.replay.count }
 }

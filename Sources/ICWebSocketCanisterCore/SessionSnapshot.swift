@@ -150,10 +150,11 @@ extension WebSocketCanisterCore {
             writer.u64(gateways[principal]!.emptySince!)
         }
 
-        let keys = registeredClients
-        writer.u32(UInt32(keys.count))
-        for key in keys {
-            let client = clients[key]!
+        let principals = clientPrincipals
+        writer.u32(UInt32(principals.count))
+        for principal in principals {
+            let client = clients[principal]!
+            let key = client.key
             writer.principal(key.clientPrincipal)
             writer.u64(key.clientNonce)
             writer.principal(client.gateway)
@@ -179,16 +180,20 @@ extension WebSocketCanisterCore {
         return writer.bytes
     }
 
-    /// Principals sorted by insertion: there are few gateways, and the standard library's
-    /// sort would add a specialisation of several KB to every canister.
+    /// Principals in byte order: the order of saved gateways and clients and of the timers'
+    /// walks over the clients. Every sort in the library is of `[Principal]` (one
+    /// specialisation of the standard library's sort in the module, not one per element type).
     static func sortedPrincipals<S: Sequence>(_ principals: S) -> [Principal] where S.Element == Principal {
-        var sorted = [Principal]()
-        for principal in principals {
-            var index = sorted.count
-            while index > 0 && principal < sorted[index - 1] { index -= 1 }
-            sorted.insert(principal, at: index)
-        }
+        var sorted = Array(principals)
+        sort(&sorted, by: <)
         return sorted
+    }
+
+    /// The one place the library sorts; outlined so the standard library's sort is specialised
+    /// once for `Principal`, not once per comparison closure.
+    @inline(never)
+    static func sort(_ principals: inout [Principal], by areInIncreasingOrder: (Principal, Principal) -> Bool) {
+        principals.sort(by: areInIncreasingOrder)
     }
 
     /// An upper estimate of `snapshot().count` (to size the buffer once).
@@ -316,8 +321,8 @@ extension WebSocketCanisterCore {
             let outgoing = try reader.u64()
             let waiting = try reader.u8()
             guard waiting <= 1 else { throw reader.malformed("a keep-alive flag is not 0 or 1") }
-            // One connection per principal (§3.3): `currentKey` is the inverse of `clients`.
-            guard currentKey[key.clientPrincipal] == nil else {
+            // One connection per principal (§3.3): `clients` is filed by principal.
+            guard clients[key.clientPrincipal] == nil else {
                 throw reader.malformed("a client principal has two connections")
             }
             guard expectedIncoming >= 1 else { throw reader.malformed("a client expects incoming sequence number 0") }
@@ -325,10 +330,9 @@ extension WebSocketCanisterCore {
             // A detached client no longer counts for its last gateway, which may be gone.
             let detached = resumption?.detachedSince != nil
             guard detached || gateways[gateway] != nil else { throw reader.malformed("a client is on an unknown gateway") }
-            clients[key] = RegisteredClient(
-                gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing,
+            clients[key.clientPrincipal] = RegisteredClient(
+                key: key, gateway: gateway, lastKeepAlive: lastKeepAlive, expectedIncoming: expectedIncoming, outgoing: outgoing,
                 awaitingKeepAlive: waiting == 1, resumption: resumption, contentHashPrefix: ContentHashPrefix(key))
-            currentKey[key.clientPrincipal] = key
             if !detached { gateways[gateway]!.clientCount += 1 }
         }
         // `removeClient` decrements the count: a wrong one would underflow (trap) later.
@@ -388,7 +392,7 @@ extension WebSocketCanisterCore {
             for _ in 0..<memberCount {
                 let member = try reader.principal()
                 guard members.last.map({ $0 < member }) ?? true else { throw reader.malformed("group members out of order") }
-                guard currentKey[member] != nil else { throw reader.malformed("a group member has no connection") }
+                guard clients[member] != nil else { throw reader.malformed("a group member has no connection") }
                 members.append(member)
             }
             guard !members.isEmpty else { throw reader.malformed("an empty group") }

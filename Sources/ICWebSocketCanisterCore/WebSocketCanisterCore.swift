@@ -71,6 +71,8 @@ public struct WebSocketCanisterCore: Sendable {
     public static let messagesToDeletePerSend = 5
 
     struct RegisteredClient: Sendable {
+        /// The connection's key (its principal is the one `clients` files it under).
+        let key: ClientKey
         var gateway: Principal
         var lastKeepAlive: UInt64
         /// Next client → canister sequence number expected (starts at 1).
@@ -127,9 +129,11 @@ public struct WebSocketCanisterCore: Sendable {
 
     // `internal(set)`: the saved-sessions restore (SessionSnapshot.swift) sets them too.
     public internal(set) var parameters: WebSocketParameters
-    var clients: [ClientKey: RegisteredClient] = [:]
-    var currentKey: [Principal: ClientKey] = [:]
-    var gateways: [Principal: RegisteredGateway] = [:]
+    /// By principal: a principal has at most one connection (§3.3; `ws_open` replaces the old
+    /// one), so one table answers both "the client with this key" (``registered(_:)``) and "the
+    /// key of this principal" — and links one hash-table specialisation, not two.
+    var clients: [Principal: RegisteredClient] = Dictionary()
+    var gateways: [Principal: RegisteredGateway] = Dictionary()
     /// Named groups of connected clients (`join`/`leave`), sorted by the UTF-8 bytes of the
     /// name, each with its members sorted: no `String` keys (they would link the Unicode
     /// normalisation tables) and no new hash-table specialisations (module size). A client
@@ -201,13 +205,22 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     /// The registered key of a principal.
-    public func clientKey(of principal: Principal) -> ClientKey? { currentKey[principal] }
+    public func clientKey(of principal: Principal) -> ClientKey? { clients[principal]?.key }
 
     /// Whether a key is registered.
-    public func isRegistered(_ key: ClientKey) -> Bool { clients[key] != nil }
+    public func isRegistered(_ key: ClientKey) -> Bool { registered(key) != nil }
 
-    /// All registered client keys, sorted.
-    public var registeredClients: [ClientKey] { sortedKeys(clients.keys) }
+    /// All registered client keys, sorted (by principal: each has one).
+    public var registeredClients: [ClientKey] { clientPrincipals.map { clients[$0]!.key } }
+
+    /// The principals of all registered clients, sorted: whom a broadcast to everyone goes to.
+    public var clientPrincipals: [Principal] { WebSocketCanisterCore.sortedPrincipals(clients.keys) }
+
+    /// The client registered with exactly this key.
+    func registered(_ key: ClientKey) -> RegisteredClient? {
+        guard let client = clients[key.clientPrincipal], client.key.clientNonce == key.clientNonce else { return nil }
+        return client
+    }
 
     /// Whether a gateway is registered (it has clients, or lost its last one recently).
     public func isGatewayRegistered(_ gateway: Principal) -> Bool { gateways[gateway] != nil }
@@ -255,12 +268,10 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// Gateways with messages, in key order.
     private func certifiedGateways() -> [Principal] {
-        var list = [(key: [UInt8], gateway: Principal)]()
-        for (gateway, registered) in gateways where !registered.tree.isEmpty {
-            list.append((key: registered.keyPrefix, gateway: gateway))
-        }
-        list.sort { $0.key.lexicographicallyPrecedes($1.key) }
-        return list.map { $0.gateway }
+        var list = [Principal]()
+        for (gateway, registered) in gateways where !registered.tree.isEmpty { list.append(gateway) }
+        WebSocketCanisterCore.sort(&list) { gateways[$0]!.keyPrefix.lexicographicallyPrecedes(gateways[$1]!.keyPrefix) }
+        return list
     }
 
     /// The digest of `T`: a balanced fork tree over the gateways' trees, each brought up to
@@ -336,18 +347,15 @@ public struct WebSocketCanisterCore: Sendable {
     public mutating func wsOpen(caller: Principal, _ args: CanisterWsOpenArguments, now: UInt64) -> WebSocketResult {
         if caller.isAnonymous { return .err("Anonymous principal is not allowed") }
         let key = ClientKey(clientPrincipal: caller, clientNonce: args.clientNonce)
-        if clients[key] != nil { return .err("Client with key \(key) already has an open connection") }
+        if registered(key) != nil { return .err("Client with key \(key) already has an open connection") }
         // One connection per principal: the old one goes silently (§3.3 step 3).
-        if let old = currentKey[caller] { removeClient(old, reason: nil, now: now) }
+        if let old = clients[caller]?.key { removeClient(old, reason: nil, now: now) }
 
-        clients[key] = RegisteredClient(
-            gateway: args.gatewayPrincipal, lastKeepAlive: now, expectedIncoming: 1, outgoing: 0,
+        clients[caller] = RegisteredClient(
+            key: key, gateway: args.gatewayPrincipal, lastKeepAlive: now, expectedIncoming: 1, outgoing: 0,
             resumption: args.resumable == true && parameters.allowsSessionResumption ? ResumableSession() : nil,
             contentHashPrefix: ContentHashPrefix(key))
-        currentKey[caller] = key
-        // Mutated in place: a copy would make the queue's storage copy itself on write.
-        gateways[args.gatewayPrincipal, default: RegisteredGateway(args.gatewayPrincipal)].clientCount += 1
-        gateways[args.gatewayPrincipal]!.emptySince = nil
+        countClient(on: args.gatewayPrincipal)
 
         _ = sendServiceMessage(.openMessage(clientKey: key), to: key, now: now)
         events.append(.open(clientPrincipal: caller))
@@ -357,9 +365,10 @@ public struct WebSocketCanisterCore: Sendable {
     /// `ws_message`; the second (`opt AppMessage`) argument is ignored.
     public mutating func wsMessage(caller: Principal, _ args: CanisterWsMessageArguments, now: UInt64) -> WebSocketResult {
         let message = args.msg
-        guard let key = currentKey[caller], var client = clients[key] else {
+        guard var client = clients[caller] else {
             return .err("Client with principal \(caller) doesn't have an open connection")
         }
+        let key = client.key
         if message.clientKey != key {
             return .err("Client with principal \(message.clientKey.clientPrincipal) has a different key than the one used in the message")
         }
@@ -375,7 +384,7 @@ public struct WebSocketCanisterCore: Sendable {
             return .err("Expected incoming sequence number \(expected) but got \(message.sequenceNum)")
         }
         client.expectedIncoming += 1
-        clients[key] = client
+        clients[caller] = client
         if message.isServiceMessage {
             let content: WebsocketServiceMessageContent
             do {
@@ -384,7 +393,7 @@ public struct WebSocketCanisterCore: Sendable {
                 return .err("Error decoding service message content: \(error)")
             }
             guard case .keepAliveMessage(let confirmed) = content else { return .err("Invalid service message") }
-            clients[key]?.lastKeepAlive = now
+            clients[caller]?.lastKeepAlive = now
             confirmReceived(key, upTo: confirmed)
             return .ok
         }
@@ -396,14 +405,14 @@ public struct WebSocketCanisterCore: Sendable {
     public mutating func wsClose(caller: Principal, _ args: CanisterWsCloseArguments, now: UInt64) -> WebSocketResult {
         guard gateways[caller] != nil else { return .err("Gateway with principal \(caller) is not registered") }
         let key = args.clientKey
-        guard let client = clients[key] else { return .err("Client with key \(key) doesn't have an open connection") }
+        guard let client = registered(key) else { return .err("Client with key \(key) doesn't have an open connection") }
         guard client.gateway == caller else { return .err("Client with key \(key) was not registered to gateway \(caller)") }
         if var session = client.resumption {
             guard session.detachedSince == nil else { return .err("Client with key \(key) is already disconnected") }
             if session.expectsStaleClose {
                 // The end of the connection the client resumed from, through this same gateway.
                 session.expectsStaleClose = false
-                clients[key]!.resumption = session
+                clients[key.clientPrincipal]!.resumption = session
                 return .ok
             }
             detach(key, now: now)
@@ -471,7 +480,7 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// `send(client_principal, candid_bytes)`: queues an application message.
     public mutating func send(to principal: Principal, _ content: [UInt8], now: UInt64) -> WebSocketResult {
-        guard let key = currentKey[principal] else {
+        guard let key = clients[principal]?.key else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
         return queueMessage(to: key, content: content, isServiceMessage: false, now: now)
@@ -485,7 +494,7 @@ public struct WebSocketCanisterCore: Sendable {
     public mutating func broadcast(_ content: [UInt8], to principals: [Principal], now: UInt64) -> Int {
         var queued = 0
         for principal in principals {
-            guard let key = currentKey[principal] else { continue }
+            guard let key = clients[principal]?.key else { continue }
             if case .ok = queueMessage(to: key, content: content, isServiceMessage: false, now: now) { queued += 1 }
         }
         return queued
@@ -493,7 +502,7 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// Adds a connected client to a named group.
     public mutating func join(_ principal: Principal, group: UTF8Text) -> WebSocketResult {
-        guard currentKey[principal] != nil else {
+        guard clients[principal] != nil else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
         let name = group.utf8
@@ -575,7 +584,7 @@ public struct WebSocketCanisterCore: Sendable {
     /// `close(client_principal)`: queues `CloseMessage { ClosedByApplication }` and removes the
     /// client.
     public mutating func close(_ principal: Principal, now: UInt64) -> WebSocketResult {
-        guard let key = currentKey[principal] else {
+        guard let key = clients[principal]?.key else {
             return .err("Client with principal \(principal) doesn't have an open connection")
         }
         removeClient(key, reason: .closedByApplication, now: now)
@@ -585,10 +594,9 @@ public struct WebSocketCanisterCore: Sendable {
     /// `wipe()` (tests): removes every client (with `on_close` events) and clears all state;
     /// parameters and timers stay.
     public mutating func wipe(now: UInt64) {
-        for key in sortedKeys(clients.keys) { removeClient(key, reason: nil, now: now) }
-        clients = [:]
-        currentKey = [:]
-        gateways = [:]
+        for key in registeredClients { removeClient(key, reason: nil, now: now) }
+        clients = Dictionary()
+        gateways = Dictionary()
         groups = []
         resumeDeadlines = []
         certificationDirty = true
@@ -619,10 +627,10 @@ public struct WebSocketCanisterCore: Sendable {
     }
 
     mutating func ackTick(now: UInt64) {
-        for key in sortedKeys(clients.keys) {
-            guard let client = clients[key], client.resumption?.detachedSince == nil else { continue }
+        for principal in WebSocketCanisterCore.sortedPrincipals(clients.keys) {
+            guard let client = clients[principal], client.resumption?.detachedSince == nil else { continue }
             let ack = WebsocketServiceMessageContent.ackMessage(lastIncomingSequenceNum: client.expectedIncoming - 1)
-            if case .ok = sendServiceMessage(ack, to: key, now: now) { clients[key]?.awaitingKeepAlive = true }
+            if case .ok = sendServiceMessage(ack, to: client.key, now: now) { clients[principal]?.awaitingKeepAlive = true }
         }
         let check = now &+ milliseconds(WebSocketCanisterCore.clientKeepAliveTimeoutMs)
         var index = keepAliveChecks.count
@@ -641,8 +649,9 @@ public struct WebSocketCanisterCore: Sendable {
         }
         // 2. Clients that did not answer the last ack within the timeout are closed.
         let timeout = milliseconds(WebSocketCanisterCore.clientKeepAliveTimeoutMs)
-        for key in sortedKeys(clients.keys) {
-            guard let client = clients[key], client.awaitingKeepAlive else { continue }
+        for principal in WebSocketCanisterCore.sortedPrincipals(clients.keys) {
+            guard let client = clients[principal], client.awaitingKeepAlive else { continue }
+            let key = client.key
             if now > client.lastKeepAlive && now - client.lastKeepAlive > timeout {
                 // A resumable client may be behind a gateway that withholds its acks: it keeps
                 // its session for a `ws_resume` through another one.
@@ -657,22 +666,12 @@ public struct WebSocketCanisterCore: Sendable {
 
     // MARK: - Internals
 
-    private func sortedKeys<S: Sequence>(_ keys: S) -> [ClientKey] where S.Element == ClientKey {
-        var sorted = Array(keys)
-        sorted.sort { a, b in
-            a.clientPrincipal == b.clientPrincipal ? a.clientNonce < b.clientNonce : a.clientPrincipal < b.clientPrincipal
-        }
-        return sorted
-    }
-
     /// Removes a client; with a reason, first queues the `CloseMessage` (§1.4.4).
     mutating func removeClient(_ key: ClientKey, reason: CloseMessageReason?, now: UInt64) {
         if let reason { _ = sendServiceMessage(.closeMessage(reason: reason), to: key, now: now) }
-        if currentKey[key.clientPrincipal] == key {
-            currentKey[key.clientPrincipal] = nil
+        if let client = registered(key) {
+            clients[key.clientPrincipal] = nil
             if !groups.isEmpty { leaveAllGroups(key.clientPrincipal) }
-        }
-        if let client = clients.removeValue(forKey: key) {
             if client.resumption?.detachedSince != nil {
                 removeResumeDeadline(key)
             } else {
@@ -689,7 +688,9 @@ public struct WebSocketCanisterCore: Sendable {
     /// `_ws_send` (§4.3).
     mutating func queueMessage(to key: ClientKey, content: [UInt8], isServiceMessage: Bool, now: UInt64) -> WebSocketResult {
         // One dictionary access (in place) instead of a read and a write.
-        guard let (gatewayPrincipal, sequenceNum, resumable, detached, hashPrefix) = WebSocketCanisterCore.nextOutgoing(&clients[key])
+        guard
+            let (gatewayPrincipal, sequenceNum, resumable, detached, hashPrefix) = WebSocketCanisterCore.nextOutgoing(
+                &clients[key.clientPrincipal], key)
         else {
             return .err("Client with key \(key) doesn't have an open connection")
         }
@@ -726,13 +727,24 @@ public struct WebSocketCanisterCore: Sendable {
 
     /// Counts one more outgoing message of a client: its gateway, the new sequence number,
     /// whether it is resumable and detached, and its content-hash prefix.
-    private static func nextOutgoing(_ client: inout RegisteredClient?) -> (Principal, UInt64, Bool, Bool, ContentHashPrefix)? {
-        guard client != nil else { return nil }
+    private static func nextOutgoing(
+        _ client: inout RegisteredClient?, _ key: ClientKey
+    ) -> (Principal, UInt64, Bool, Bool, ContentHashPrefix)? {
+        guard client?.key.clientNonce == key.clientNonce else { return nil }
         client!.outgoing += 1
         let session = client!.resumption
         return (client!.gateway, client!.outgoing, session != nil, session?.detachedSince != nil, client!.contentHashPrefix)
     }
 
+    /// One more client on `gateway` (registered on its first), which is no longer due to go.
+    mutating func countClient(on gateway: Principal) {
+        WebSocketCanisterCore.withGateway(&gateways, gateway) { registered in
+            registered.clientCount += 1
+            registered.emptySince = nil
+        }
+    }
+
+    /// In place: a copy of the gateway would make its queue copy itself on write.
     private static func withGateway(
         _ gateways: inout [Principal: RegisteredGateway], _ principal: Principal, _ body: (inout RegisteredGateway) -> Void
     ) {

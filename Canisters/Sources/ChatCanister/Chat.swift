@@ -109,5 +109,5 @@ func canisterPostUpgrade() {
 
 @_expose(wasm, "canister_query members") @_cdecl("canister_query_members")
 func members() {
-    Canister.query { encodeMembers(ICWebSocket.clients.map { $0.clientPrincipal }) }
+    Canister.query { encodeMembers(ICWebSocket.clientPrincipals) }
 }

@@ -203,6 +203,10 @@ public enum ICWebSocket {
     /// The registered clients (principal and nonce), sorted.
     public static var clients: [ClientKey] { core.registeredClients }
 
+    /// The registered clients' principals, sorted (cheaper than `clients` when the nonces are
+    /// not needed: a broadcast to everyone).
+    public static var clientPrincipals: [Principal] { core.clientPrincipals }
+
     // MARK: - Wiring
 
     /// Runs the handlers of the core's pending events; every refused message is logged with

@@ -190,6 +190,6 @@ func setHandlersTrap() {
 @_expose(wasm, "canister_update broadcast") @_cdecl("canister_update_broadcast")
 func broadcastMethod() {
     Canister.method([Principal]?.self, CandidBlob.self) { principals, message in
-        UInt64(ICWebSocket.broadcast(message.bytes, to: principals ?? ICWebSocket.clients.map { $0.clientPrincipal }))
+        UInt64(ICWebSocket.broadcast(message.bytes, to: principals ?? ICWebSocket.clientPrincipals))
     }
 }

@@ -23,6 +23,7 @@ public struct UTF8Text: Hashable, Sendable, ExpressibleByStringInterpolation, Cu
     /// The text of a `String`.
     public init(_ string: String) { utf8 = Array(string.utf8) }
 
+    @inline(never)
     public init(stringLiteral literal: StaticString) {
         utf8 = []
         utf8.appendStaticString(literal)
@@ -43,6 +44,7 @@ public struct UTF8Text: Hashable, Sendable, ExpressibleByStringInterpolation, Cu
 
         public var utf8: [UInt8]
 
+        @inline(never)
         public init(literalCapacity: Int, interpolationCount: Int) {
             utf8 = []
             utf8.reserveCapacity(literalCapacity + 16 * interpolationCount)
