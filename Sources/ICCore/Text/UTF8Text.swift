@@ -98,29 +98,12 @@ extension UTF8TextConvertible {
 }
 
 extension Array where Element == UInt8 {
-    /// Appends a static string's UTF-8 bytes (a single-scalar literal is stored as its scalar).
+    /// Appends a static string's UTF-8 bytes (a single-scalar literal may be stored as its scalar).
     mutating func appendStaticString(_ literal: StaticString) {
         if literal.hasPointerRepresentation {
             append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
         } else {
-            append(contentsOf: UTF8Text.utf8(of: literal.unicodeScalar))
-        }
-    }
-}
-
-extension UTF8Text {
-    static func utf8(of scalar: Unicode.Scalar) -> [UInt8] {
-        let value = scalar.value
-        switch value {
-        case 0..<0x80: return [UInt8(value)]
-        case 0x80..<0x800: return [0xC0 | UInt8(value >> 6), 0x80 | UInt8(value & 0x3F)]
-        case 0x800..<0x10000:
-            return [0xE0 | UInt8(value >> 12), 0x80 | UInt8((value >> 6) & 0x3F), 0x80 | UInt8(value & 0x3F)]
-        default:
-            return [
-                0xF0 | UInt8(value >> 18), 0x80 | UInt8((value >> 12) & 0x3F), 0x80 | UInt8((value >> 6) & 0x3F),
-                0x80 | UInt8(value & 0x3F),
-            ]
+            UTF8.encode(literal.unicodeScalar) { append($0) }
         }
     }
 }
