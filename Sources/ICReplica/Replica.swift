@@ -105,7 +105,7 @@ public final class Replica: @unchecked Sendable {
     }
 
     private func wakeRoundLoop() {
-        roundWakeup.withLockedValue { $0?.yield() }
+        roundWakeup.withLockedValue { _ = $0?.yield() }
     }
 
     // MARK: Time and rounds
