@@ -392,10 +392,21 @@ public struct WebSocketCanisterCore: Sendable {
             } catch {
                 return .err("Error decoding service message content: \(error)")
             }
-            guard case .keepAliveMessage(let confirmed) = content else { return .err("Invalid service message") }
-            clients[caller]?.lastKeepAlive = now
-            confirmReceived(key, upTo: confirmed)
-            return .ok
+            switch content {
+            case .keepAliveMessage(let confirmed):
+                clients[caller]?.lastKeepAlive = now
+                confirmReceived(key, upTo: confirmed)
+                return .ok
+            case .closeMessage where client.resumption != nil:
+                // icws: a resumable client leaving for good (docs/SESSION-RESUMPTION.md). Without
+                // it the gateway's ws_close would only detach the session for the grace period.
+                // The CloseMessage back tells the client the canister has ended the session.
+                events.append(.log("client \(key) left: it ended its session"))
+                removeClient(key, reason: .closedByApplication, now: now)
+                return .ok
+            default:
+                return .err("Invalid service message")
+            }
         }
         events.append(.message(clientPrincipal: caller, content: message.content))
         return .ok

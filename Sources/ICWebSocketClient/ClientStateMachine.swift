@@ -253,6 +253,17 @@ package struct ClientStateMachine: Sendable {
         return try keepAlive(confirming: lastVerifiedSequenceNumber)
     }
 
+    /// The message a resumable, open session sends when the application closes it: a
+    /// `CloseMessage { ClosedByApplication }` from the client, on which an icws canister ends the
+    /// session at once and answers with its own `CloseMessage` (docs/SESSION-RESUMPTION.md),
+    /// instead of keeping it for a `ws_resume` through its grace period. `nil` for a session that
+    /// is not resumable (the gateway's `ws_close` ends it) or not open.
+    package mutating func leaveMessage() throws(ICWebSocketClientError) -> WebsocketMessage? {
+        guard resumable, isOpen else { return nil }
+        let content = WebsocketServiceMessageContent.closeMessage(reason: .closedByApplication).encoded()
+        return try nextMessage(content: content, isServiceMessage: true)
+    }
+
     /// Numbers and tracks the next `ws_message` (§5.3, §5.4). Only while OPEN.
     package mutating func nextMessage(content: [UInt8], isServiceMessage: Bool) throws(ICWebSocketClientError) -> WebsocketMessage {
         switch phase {

@@ -52,6 +52,10 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private var nextSendID = 0
     private var attemptEnd: AttemptEnd?
     private var userClosed = false
+    /// `close()` asked the canister to end the session; nothing more is sent.
+    private var leaving = false
+    private var leaveWaiter: CheckedContinuation<Bool, Never>?
+    private var leaveTimer: Task<Void, Never>?
     private var finished = false
     private var everOpened = false
     private var openedInAttempt = false
@@ -120,16 +124,62 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
         }
     }
 
-    /// Closes the connection (WebSocket close 1000) and waits until it is down.
+    /// Ends the session and waits until the connection is down: a resumable session first asks
+    /// the canister to end it (``leave()``); then, or when it is not resumable, WebSocket close 1000.
     func close() async {
         guard !finished else { return }
-        userClosed = true
-        if let channel {
-            await channel.close(code: 1000, reason: nil)
-        } else {
-            lifeTask?.cancel()
+        let left = await leave()
+        if !left && !finished {
+            userClosed = true
+            if let channel {
+                await channel.close(code: 1000, reason: nil)
+            } else {
+                lifeTask?.cancel()
+            }
         }
         await lifeTask?.value
+    }
+
+    /// Sends a resumable, open session's leave message and waits, at most
+    /// ``ReconnectPolicy/leaveTimeout``, for the canister's `CloseMessage` to end the connection.
+    /// Returns whether it did; on `false` the caller closes the WebSocket.
+    private func leave() async -> Bool {
+        let timeout = configuration.reconnect.leaveTimeout
+        guard timeout > .zero, !leaving, var session, outbound != nil else { return false }
+        let message: WebsocketMessage
+        let request: [UInt8]
+        do {
+            guard let leaveMessage = try session.leaveMessage() else { return false }
+            message = leaveMessage
+            request = try signer.messageRequest(message)
+        } catch {
+            logger.notice("cannot ask the canister to end the session; closing", metadata: ["error": "\(error)"])
+            return false
+        }
+        self.session = session
+        leaving = true
+        enqueue(request, id: nil)
+        logger.debug("asking the canister to end the session", metadata: ["sequence_num": "\(message.sequenceNum)"])
+        let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            leaveWaiter = continuation
+            leaveTimer = Task { [weak self] in
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                await self?.resolveLeave(false)
+            }
+        }
+        if !ended {
+            logger.notice(
+                "the canister did not end the session in time; closing the connection (the canister keeps the session for its grace period)",
+                metadata: ["client_key": "\(session.clientKey)", "leave_timeout": "\(timeout)"])
+        }
+        return ended
+    }
+
+    private func resolveLeave(_ ended: Bool) {
+        leaveTimer?.cancel()
+        leaveTimer = nil
+        leaveWaiter?.resume(returning: ended)
+        leaveWaiter = nil
     }
 
     private func live() async {
@@ -224,6 +274,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     private func finish(_ error: ICWebSocketClientError?) {
         guard !finished else { return }
         finished = true
+        resolveLeave(true)
         session?.close()
         resolveOpen(.failure(error ?? .closed))
         releaseOpenWaiters(error ?? .closed)
@@ -459,6 +510,7 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
             logger.debug("ack received, sending keep-alive", metadata: ["sequence_num": "\(keepAlive.sequenceNum)"])
             enqueue(try signer.messageRequest(keepAlive), id: nil)
         case .closedByApplication:
+            if leaving { logger.info("the canister ended the session, as close() asked", metadata: ["client_key": "\(session.clientKey)"]) }
             return .closedByCanister
         }
         if let confirmation = try self.session?.confirmationIfDue() {
@@ -568,11 +620,11 @@ actor ConnectionDriver<Message: CandidCodable & Sendable> {
     /// gateway, with the signed call's identity (for call outcome checks).
     @discardableResult
     func send(content: [UInt8]) async throws(ICWebSocketClientError) -> SentMessage {
-        guard !finished else { throw .closed }
+        guard !finished, !leaving else { throw .closed }
         while let waiting = session, !(waiting.isOpen && outbound != nil), waiting.canResume, !finished {
             try await waitForResumedSession()
         }
-        guard !finished else { throw .closed }
+        guard !finished, !leaving else { throw .closed }
         guard var session, outbound != nil else { throw .notOpen }
         guard session.acknowledgements.entries.count < configuration.maxUnacknowledgedMessages else {
             throw .tooManyUnacknowledgedMessages(limit: configuration.maxUnacknowledgedMessages)

@@ -97,17 +97,25 @@ public struct ReconnectPolicy: Sendable, Equatable {
     /// How long to wait for the canister's `ResumeMessage` after `ws_resume` before trying the
     /// next gateway, and after the last attempt a new session (default 20 s).
     public var resumeTimeout: Duration
+    /// How long ``ICWebSocketConnection/close()`` waits for the canister to end a resumable
+    /// session (default 10 s). The client asks it to (a signed `CloseMessage`), because a
+    /// resumable session whose connection merely ends is kept by the canister for its grace
+    /// period (120 s by default), and the application sees the client leave only then. A
+    /// canister that does not answer in time (a reference one refuses the request) keeps the
+    /// session for its grace period; `.zero` closes at once without asking.
+    public var leaveTimeout: Duration
 
     /// Reconnects up to `maxAttempts` times per failure, waiting `initialDelay`, doubling up to `maximumDelay`.
     public init(
         maxAttempts: Int, initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(30),
-        resumesSession: Bool = true, resumeTimeout: Duration = .seconds(20)
+        resumesSession: Bool = true, resumeTimeout: Duration = .seconds(20), leaveTimeout: Duration = .seconds(10)
     ) {
         self.maxAttempts = max(0, maxAttempts)
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.resumesSession = resumesSession
         self.resumeTimeout = resumeTimeout
+        self.leaveTimeout = leaveTimeout
     }
 
     /// Never reconnect (the default).

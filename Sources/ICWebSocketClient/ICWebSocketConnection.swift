@@ -221,8 +221,16 @@ public final class ICWebSocketConnection<Message: CandidCodable & Sendable>: Sen
         return sent.sequenceNumber
     }
 
-    /// Closes the connection (WebSocket close 1000); the gateway then tells the canister.
-    /// Returns once the connection is down. Calling it again does nothing.
+    /// Ends the session and closes the connection; returns once it is down. Calling it again
+    /// does nothing.
+    ///
+    /// A resumable session (see ``ReconnectPolicy/resumesSession``) first asks the canister to
+    /// end it (a signed `CloseMessage`): otherwise the canister would keep it for a resume
+    /// through its grace period, and the application would see the client leave only then. The
+    /// canister's answer closes the connection; without one within
+    /// ``ReconnectPolicy/leaveTimeout`` it is closed anyway (WebSocket close 1000). A session
+    /// that is not resumable is closed at once, and its gateway tells the canister (`ws_close`).
+    /// Messages the canister sent before it ended the session are still delivered.
     public func close() async {
         await driver.close()
         outcomeChecker?.close()

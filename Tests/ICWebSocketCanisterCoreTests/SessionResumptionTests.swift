@@ -139,6 +139,45 @@ import Testing
         #expect(harness.core.clientKey(of: clientB) == nil)
     }
 
+    @Test func aResumableClientThatLeavesIsRemovedAtOnceWithACloseMessageBack() throws {
+        var harness = Self.resumableHarness()
+        harness.send(clientA, [1])
+        #expect(harness.message(clientA, seq: 1, service: .closeMessage(reason: .closedByApplication)) == .ok)
+        #expect(!harness.core.isRegistered(Self.keyA), "removed, not detached")
+        #expect(harness.events.contains(.close(clientPrincipal: clientA)), "on_close runs now, not after the grace period")
+        #expect(harness.events.contains(.log("client \(Self.keyA) left: it ended its session")))
+        let messages = Self.messages(harness.poll(gateway1))
+        try #require(messages.map(\.sequenceNum) == [1, 2, 3], "open, the application message, then the close")
+        #expect(try WebsocketServiceMessageContent.decode(messages[2].content) == .closeMessage(reason: .closedByApplication))
+        // The gateway's ws_close that follows finds nothing; no resume either.
+        #expect(harness.close(Self.keyA).isErr(containing: "doesn't have an open connection"))
+        #expect(harness.resume(clientA, via: gateway2, lastReceived: 3, counter: 1).isErr(containing: "No session to resume"))
+        #expect(harness.send(clientA, [2]).isErr(containing: "doesn't have an open connection"))
+    }
+
+    @Test func aLeaveStillNeedsTheNextSequenceNumber() {
+        var harness = Self.resumableHarness()
+        #expect(harness.message(clientA, seq: 1) == .ok)
+        // A replayed copy of an executed number is refused as a duplicate and changes nothing.
+        #expect(harness.message(clientA, seq: 1, service: .closeMessage(reason: .closedByApplication)).isErr(containing: "Duplicate"))
+        #expect(harness.core.isRegistered(Self.keyA))
+        #expect(harness.message(clientA, seq: 2, service: .closeMessage(reason: .closedByApplication)) == .ok)
+        #expect(!harness.core.isRegistered(Self.keyA))
+    }
+
+    @Test func aReferenceClientCannotLeaveThisWayTheServiceMessageIsRefusedAsByTheReference() {
+        // Reference behaviour (protocol §4): any service message but a keep-alive is refused and
+        // the client stays registered; its gateway's ws_close removes it.
+        var harness = Harness()
+        harness.open(clientA)
+        #expect(harness.message(clientA, seq: 1, service: .closeMessage(reason: .closedByApplication)) == .err("Invalid service message"))
+        #expect(harness.core.isRegistered(Self.keyA))
+        #expect(!harness.events.contains(.close(clientPrincipal: clientA)))
+        var refusing = Self.resumableHarness { $0.allowsSessionResumption = false }
+        #expect(refusing.message(clientA, seq: 1, service: .closeMessage(reason: .closedByApplication)) == .err("Invalid service message"))
+        #expect(refusing.core.isRegistered(Self.keyA))
+    }
+
     @Test func aCanisterThatDisallowsResumptionOpensReferenceSessions() {
         var harness = Self.resumableHarness { $0.allowsSessionResumption = false }
         #expect(harness.core.replayCount(of: Self.keyA) == nil)

@@ -474,4 +474,47 @@ struct ClientResumptionTests {
         reference.prepareForNextConnection()
         #expect(reference.isOpen, "a reference session is not prepared for a resume")
     }
+
+    @Test func aResumableSessionLeavesWithANumberedCloseMessageAndEndsOnTheCanistersAnswer() throws {
+        var first = factory(gateway1)
+        var session = try openSession(resumable: true, &first)
+        _ = try session.nextMessage(content: [1], isServiceMessage: false)
+        let leave = try #require(try session.leaveMessage())
+        #expect(leave.sequenceNum == 2, "the next client sequence number")
+        #expect(leave.isServiceMessage)
+        #expect(leave.clientKey == clientKey)
+        #expect(try WebsocketServiceMessageContent.decode(leave.content) == .closeMessage(reason: .closedByApplication))
+        // Kept like every numbered message of a resumable session: a resume sends it again.
+        session.prepareForNextConnection()
+        _ = try session.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway2).encoded())
+        _ = try session.resumeArguments()
+        var second = factory(gateway2)
+        second.lastSequenceNumber = 1
+        let action = try session.receiveCanisterMessage(
+            second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 1)).encoded())
+        guard case .resumed(_, let resend) = action else {
+            Issue.record("expected .resumed, got \(action)")
+            return
+        }
+        #expect(resend.map(\.sequenceNum) == [1, 2])
+        #expect(resend.last?.content == leave.content)
+        // The canister's CloseMessage ends the session without an error.
+        #expect(
+            try session.receiveCanisterMessage(second.service(.closeMessage(reason: .closedByApplication)).encoded())
+                == .closedByApplication)
+        #expect(session.phase == .closed)
+        #expect(try session.leaveMessage() == nil, "nothing to leave once closed")
+    }
+
+    @Test func aReferenceSessionOrOneNotOpenHasNoLeaveMessage() throws {
+        var other = factory(gateway1)
+        var reference = try openSession(resumable: false, &other)
+        #expect(try reference.leaveMessage() == nil, "its gateway's ws_close ends a reference session")
+        var notOpen = ClientStateMachine(
+            canister: canister, clientKey: clientKey, rootKey: other.rootKey, maxCertificateAge: .seconds(300),
+            ackTimeout: .seconds(330), resumable: true, clock: { Self.time })
+        #expect(try notOpen.leaveMessage() == nil)
+        _ = try notOpen.receiveHandshake(GatewayHandshakeFrame(gatewayPrincipal: gateway1).encoded())
+        #expect(try notOpen.leaveMessage() == nil, "not before the open message")
+    }
 }

@@ -76,7 +76,7 @@ import Testing
     /// the connection's logs off): the gateway, the connection, its first scripted WebSocket, the
     /// session's client key and the canister's side of it.
     private func openConnection(
-        resumeTimeout: Duration
+        resumeTimeout: Duration, leaveTimeout: Duration = .zero
     ) async throws -> (
         scripted: ScriptedGateway, connection: ICWebSocketConnection<TextMessage>, first: ScriptedConnection,
         key: ClientKey, canisterSide: CertifiedFrameFactory
@@ -87,7 +87,8 @@ import Testing
         let configuration = ICWebSocketClientConfiguration(
             openTimeout: .seconds(20), timerResolution: .milliseconds(20),
             reconnect: ReconnectPolicy(
-                maxAttempts: 3, initialDelay: .milliseconds(20), maximumDelay: .milliseconds(100), resumeTimeout: resumeTimeout),
+                maxAttempts: 3, initialDelay: .milliseconds(20), maximumDelay: .milliseconds(100), resumeTimeout: resumeTimeout,
+                leaveTimeout: leaveTimeout),
             clock: { Self.time })
         let (canister, identity) = (canister, identity)
         let rootKey = factory(ClientKey(clientPrincipal: identity.principal, clientNonce: 0)).rootKey
@@ -101,6 +102,78 @@ import Testing
         let connection = try await opening.value
         #expect(connection.clientKey == key)
         return (scripted, connection, first, key, canisterSide)
+    }
+
+    /// The client's leave: `close()` on an open resumable session sends the next `ws_message`, a
+    /// `CloseMessage` from the client, and returns once the canister's own `CloseMessage` ended
+    /// the connection: an ordinary close, and nothing can be sent meanwhile or after.
+    @Test func closeAsksTheCanisterToEndAResumableSessionAndReturnsOnItsAnswer() async throws {
+        let opened = try await openConnection(resumeTimeout: .seconds(20), leaveTimeout: .seconds(60))
+        let (connection, first, key) = (opened.connection, opened.first, opened.key)
+        var canisterSide = opened.canisterSide
+        try await connection.send(TextMessage(text: "last"))
+        let sent = try #require(try await first.nextRequest(), "the application message")
+        #expect(sent.methodName == "ws_message")
+
+        let closed = SendOutcome()
+        let closing = Task {
+            await closed.record {
+                await connection.close(); return 0
+            }
+        }
+        let request = try #require(try await first.nextRequest(), "the client's leave")
+        #expect(request.methodName == "ws_message")
+        let leave = try Candid.decode(CanisterWsMessageArguments.self, CandidNull?.self, from: try #require(request.arg)).0.msg
+        #expect(leave.clientKey == key)
+        #expect(leave.sequenceNum == 2, "the session's next number")
+        #expect(leave.isServiceMessage)
+        #expect(try WebsocketServiceMessageContent.decode(leave.content) == .closeMessage(reason: .closedByApplication))
+        #expect(closed.result == nil, "close() waits for the canister")
+        await #expect(throws: ICWebSocketClientError.self) { try await connection.send(TextMessage(text: "too late")) }
+
+        // What the canister sent before it ended the session is still delivered.
+        first.deliver(canisterSide.application(try Candid.encode(TextMessage(text: "goodbye"))))
+        first.deliver(canisterSide.service(.closeMessage(reason: .closedByApplication)))
+        #expect(await waitUntil(.seconds(60)) { closed.result != nil }, "close() returns on the canister's answer")
+        await closing.value
+        #expect(first.clientCloseCode == 4001, "closed as for any application close")
+        var delivered: [String] = []
+        for try await message in connection.messages { delivered.append(message.text) }
+        #expect(delivered == ["goodbye"])
+        var last: ICWebSocketConnectionState?
+        for await state in connection.states { last = state }
+        guard case .closed(let error)? = last else {
+            Issue.record("expected closed, got \(String(describing: last))")
+            return
+        }
+        #expect(error == nil, "an ordinary close")
+        #expect(await connection.statistics().reconnects == 0)
+    }
+
+    /// A canister that does not answer the leave (a reference one refuses it): `close()` gives
+    /// up after `leaveTimeout` and closes the connection itself.
+    @Test func closeGivesUpOnASilentCanisterAfterTheLeaveTimeout() async throws {
+        let opened = try await openConnection(resumeTimeout: .seconds(20), leaveTimeout: .milliseconds(300))
+        let (connection, first) = (opened.connection, opened.first)
+        let closed = SendOutcome()
+        let closing = Task {
+            await closed.record {
+                await connection.close(); return 0
+            }
+        }
+        let request = try #require(try await first.nextRequest(), "the client's leave")
+        let leave = try Candid.decode(CanisterWsMessageArguments.self, CandidNull?.self, from: try #require(request.arg)).0.msg
+        #expect(try WebsocketServiceMessageContent.decode(leave.content) == .closeMessage(reason: .closedByApplication))
+        #expect(await waitUntil(.seconds(60)) { closed.result != nil }, "close() does not wait for ever")
+        await closing.value
+        #expect(first.clientCloseCode == 1000, "the client closed the WebSocket itself, normally")
+        var last: ICWebSocketConnectionState?
+        for await state in connection.states { last = state }
+        guard case .closed(let error)? = last else {
+            Issue.record("expected closed, got \(String(describing: last))")
+            return
+        }
+        #expect(error == nil)
     }
 
     /// A send numbered and queued but not yet written when the connection fails is held for the

@@ -44,6 +44,7 @@ final class ScriptedConnection: GatewayChannel, @unchecked Sendable {
     private var heldWrites: [CheckedContinuation<Void, any Error>] = []
     private var closed = false
     private var closeFrame: (code: UInt16?, reason: String?) = (nil, nil)
+    private var closedByClient: UInt16?
 
     /// The close code and reason of ``drop(code:reason:)``, as the transport reports them.
     var gatewayClose: (code: UInt16?, reason: String?) { lock.withLock { closeFrame } }
@@ -70,7 +71,13 @@ final class ScriptedConnection: GatewayChannel, @unchecked Sendable {
         }
     }
 
-    func close(code: UInt16, reason: String?) async { shut() }
+    func close(code: UInt16, reason: String?) async {
+        lock.withLock { closedByClient = code }
+        shut()
+    }
+
+    /// The close code the client closed this connection with, if it did.
+    var clientCloseCode: UInt16? { lock.withLock { closedByClient } }
 
     /// Ends the connection for both sides: held writes fail, the reader sees the end.
     func shut() {

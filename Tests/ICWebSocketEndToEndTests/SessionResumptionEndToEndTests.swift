@@ -219,6 +219,7 @@ struct SessionResumptionEndToEndTests {
             try await proxy.run { proxied in
                 let client = try await connect([proxied, stack.gateways[1].url], stack.canister, stack.local, as: TextMessage.self) {
                     $0.reconnect = Self.policy()
+                    $0.reconnect.leaveTimeout = .seconds(2)
                 }
                 let firstKey = client.clientKey
                 try await client.send(TextMessage(text: "before"))
@@ -245,8 +246,43 @@ struct SessionResumptionEndToEndTests {
                 _ = try await anonymous.call(
                     canister: stack.canister, method: "send", arg: try Candid.encode(client.clientKey.clientPrincipal, blobs))
                 #expect(try await client.next(.seconds(60)) == TextMessage(text: "after"))
-                await client.close()
+                // This canister refuses the client's leave message (reference behaviour): close()
+                // gives up after leaveTimeout and closes the connection; ws_close removes the client.
+                try await within(.seconds(60), "close() with a canister that does not take the leave") { await client.close() }
+                let closed = try await client.waitForState(.seconds(10), "closed") { if case .closed = $0 { true } else { false } }
+                if case .closed(let error) = closed { #expect(error == nil, "an ordinary close, not a failure") }
             }
+        }
+    }
+
+    @Test("(f) a client that closes ends its session at once: the others see it leave now, not after the 120 s grace period")
+    func closingEndsTheSessionAtOnce() async throws {
+        try await withStack(module: try CanisterModules.chatCanister()) { stack in
+            let url = stack.gateways[0].url
+            let (alice, bob, names) = try await Self.chatters(stack, aliceURLs: [url], bobURL: url)
+            let aliceKey = alice.clientKey
+            try await alice.send(ChatMessage(text: "bye"))
+            let bobMessages = bob.messages
+            try await within(.seconds(60), "Bob reads Alice's last message") {
+                for try await message in bobMessages where message.from == names.0 && message.text == "bye" { return }
+                throw TimedOut(what: "Alice's message (Bob's stream ended)")
+            }
+            try await within(.seconds(60), "Alice's close()") { await alice.close() }
+            // Well inside the grace period a detached session would get: on_close ran at once.
+            try await within(.seconds(60), "Bob hears that Alice left") {
+                for try await message in bobMessages where message.from == "system" && message.text == "\(names.0) left" { return }
+                throw TimedOut(what: "the notice that Alice left (Bob's stream ended)")
+            }
+            let states = alice.states
+            var ended: ICWebSocketConnectionState?
+            for await state in states { ended = state }
+            guard case .closed(let error)? = ended else {
+                Issue.record("Alice's connection did not report closed: \(String(describing: ended))")
+                return
+            }
+            #expect(error == nil, "leaving is an ordinary close")
+            #expect(alice.clientKey == aliceKey)
+            await bob.close()
         }
     }
 }
