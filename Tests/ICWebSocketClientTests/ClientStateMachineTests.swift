@@ -274,6 +274,15 @@ struct ClientResumptionTests {
         CertifiedFrameFactory(canister: canister, gateway: gateway, clientKey: clientKey, time: Self.time)
     }
 
+    /// What a `.resumed` action sends again; records an issue (and gives `nil`) for any other action.
+    func resent(by action: ClientStateMachine.Action) -> [WebsocketMessage]? {
+        guard case .resumed(_, let resend) = action else {
+            Issue.record("expected .resumed, got \(action)")
+            return nil
+        }
+        return resend
+    }
+
     func openSession(resumable: Bool, _ factory: inout CertifiedFrameFactory) throws -> ClientStateMachine {
         var session = ClientStateMachine(
             canister: canister, clientKey: clientKey, rootKey: factory.rootKey, maxCertificateAge: .seconds(300),
@@ -433,12 +442,10 @@ struct ClientResumptionTests {
         var second = factory(gateway2)
         second.lastSequenceNumber = 1
         // The first ws_resume's answer (number 2): message 1 was executed, 2 goes again.
-        let action = try session.receiveCanisterMessage(
-            second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 2)).encoded())
-        guard case .resumed(_, let resend) = action else {
-            Issue.record("expected .resumed, got \(action)")
-            return
-        }
+        let resend = try #require(
+            resent(
+                by: try session.receiveCanisterMessage(
+                    second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 2)).encoded())))
         #expect(resend.map(\.sequenceNum) == [2])
         // One for another key is refused.
         var copy = session
@@ -490,12 +497,10 @@ struct ClientResumptionTests {
         _ = try session.resumeArguments()
         var second = factory(gateway2)
         second.lastSequenceNumber = 1
-        let action = try session.receiveCanisterMessage(
-            second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 1)).encoded())
-        guard case .resumed(_, let resend) = action else {
-            Issue.record("expected .resumed, got \(action)")
-            return
-        }
+        let resend = try #require(
+            resent(
+                by: try session.receiveCanisterMessage(
+                    second.service(.resumeMessage(clientKey: clientKey, nextIncomingSequenceNum: 1)).encoded())))
         #expect(resend.map(\.sequenceNum) == [1, 2])
         #expect(resend.last?.content == leave.content)
         // The canister's CloseMessage ends the session without an error.
