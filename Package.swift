@@ -105,6 +105,7 @@ let package = Package(
             name: "ICWebSocketClient",
             dependencies: [
                 "ICCore", "ICCertification", "ICAgent", "ICWebSocketProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

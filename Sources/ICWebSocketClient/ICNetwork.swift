@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ICAgent
 import ICCore
 
@@ -45,10 +46,20 @@ public struct ICNetwork: Sendable {
         case .mainnet: return .mainnet
         case .explicit(let key): return key
         case .fetchFromReplica:
-            let agent = HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica))
+            // Its own client, which does not retry a refused connection: with the shared one,
+            // `icws connect --fetch-root-key` waited 30–60 s to say "Connection refused" when the
+            // replica was not running.
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.retryConnectionEstablishment = false
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let agent = HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica), httpClient: client)
+            let fetched: Result<ReplicaStatus, AgentError>
+            do { fetched = .success(try await agent.status()) } catch { fetched = .failure(error) }
+            try? await client.shutdown()
             let status: ReplicaStatus
-            do { status = try await agent.status() } catch {
-                throw .rootKeyUnavailable("GET \(url)/api/v2/status failed: \(error)")
+            switch fetched {
+            case .success(let value): status = value
+            case .failure(let error): throw .rootKeyUnavailable("GET \(url)/api/v2/status failed: \(error)")
             }
             guard let der = status.rootKey else {
                 throw .rootKeyUnavailable("\(url) serves no root key; is it a development replica?")
