@@ -46,21 +46,19 @@ public struct ICNetwork: Sendable {
         case .mainnet: return .mainnet
         case .explicit(let key): return key
         case .fetchFromReplica:
-            // Its own client, which does not retry a refused connection: with the shared one,
-            // `icws connect --fetch-root-key` waited 30–60 s to say "Connection refused" when the
-            // replica was not running.
+            // Its own client, which does not retry a refused connection: the shared one retries
+            // until the request deadline, so `icws connect --fetch-root-key` said "Connection
+            // refused" only after 30 s when the replica was not running.
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             let agent = HTTPAgent(configuration: .init(url: url, rootKey: .fetchFromReplica), httpClient: client)
-            let fetched: Result<ReplicaStatus, AgentError>
-            do { fetched = .success(try await agent.status()) } catch { fetched = .failure(error) }
-            try? await client.shutdown()
             let status: ReplicaStatus
-            switch fetched {
-            case .success(let value): status = value
-            case .failure(let error): throw .rootKeyUnavailable("GET \(url)/api/v2/status failed: \(error)")
+            do { status = try await agent.status() } catch {
+                try? await client.shutdown()
+                throw .rootKeyUnavailable("GET \(url)/api/v2/status failed: \(error)")
             }
+            try? await client.shutdown()
             guard let der = status.rootKey else {
                 throw .rootKeyUnavailable("\(url) serves no root key; is it a development replica?")
             }

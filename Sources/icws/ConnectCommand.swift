@@ -105,7 +105,15 @@ struct ConnectCommand: AsyncParsableCommand {
             }
             network = .local(icURL, rootKey: key)
         } else if fetchRootKey {
-            network = .local(icURL, fetchRootKey: true)
+            // Fetched once, here: the interface read and the connection both need it, and
+            // without it nothing can be verified, so a replica that is not running ends the
+            // command at once.
+            do {
+                network = .local(icURL, rootKey: try await ICNetwork.local(icURL, fetchRootKey: true).resolveRootKey())
+            } catch {
+                status("error: \(error) (is a replica running at \(icURL)?)")
+                throw ExitCode.failure
+            }
         } else {
             network = ICNetwork(url: icURL, rootKey: .mainnet)
         }

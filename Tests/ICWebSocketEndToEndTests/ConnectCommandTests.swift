@@ -75,6 +75,23 @@ struct ConnectCommandTests {
         }
     }
 
+    @Test("--fetch-root-key with no replica running: one clear error and a failing exit, at once")
+    func noReplicaToFetchTheRootKeyFrom() async throws {
+        // Nothing listens on port 9. The key was fetched twice (interface, then connection), and
+        // the second fetch waited out the HTTP client's retries: 30–60 s of silence.
+        let connect = try ICWSProcess([
+            "connect", "ws://127.0.0.1:9", "--canister", "rwlgt-iiaaa-aaaaa-aaaaa-cai", "--ic-url", "http://127.0.0.1:9",
+            "--fetch-root-key",
+        ])
+        defer { connect.terminate() }
+        connect.endInput()
+        #expect(await connect.waitForExit(timeout: .seconds(60)) == 1)
+        let errors = connect.stderr.split(separator: "\n").filter { $0.contains("cannot obtain the IC root key") }
+        #expect(errors.count == 1, "\(connect.stderr)")
+        #expect(errors.first?.contains("is a replica running at http://127.0.0.1:9?") == true, "\(connect.stderr)")
+        #expect(!connect.stderr.contains("connecting to"), "no connection is attempted without a key: \(connect.stderr)")
+    }
+
     @Test("piped input: connect sends every line, waits for the IC to execute them, then exits")
     func pipedBurstIsNotCutShort() async throws {
         let arg = try Candid.encode(UInt64(50), UInt64(300_000))
